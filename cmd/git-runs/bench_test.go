@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gitruns/gitruns/gitstore"
+	"github.com/gitruns/gitruns/run"
+)
+
+// These benchmarks time whole commands, as a user meets them, against a
+// baseline measured in the same run on the same repository: plain git
+// doing the least work that answers the same question. Each prints
+// medians and their ratio; none asserts a time. Run them with
+//
+//	go test ./cmd/git-runs -run '^$' -bench . -benchtime 1x
+//
+// and see docs/BENCHMARKS.md for figures.
+
+const benchReps = 7
+
+// buildBinary builds git-runs once per benchmark binary.
+func buildBinary(b *testing.B) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "git-runs")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func benchGit(b *testing.B, dir string, args ...string) string {
+	b.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = benchEnv()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		b.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func benchEnv() []string {
+	return append(os.Environ(), "GIT_AUTHOR_NAME=B", "GIT_AUTHOR_EMAIL=b@example.com",
+		"GIT_COMMITTER_NAME=B", "GIT_COMMITTER_EMAIL=b@example.com", "GIT_CONFIG_NOSYSTEM=1", "NO_COLOR=1")
+}
+
+// timeCmd runs a shell command line in dir and returns how long it took.
+func timeCmd(b *testing.B, dir, line string) time.Duration {
+	b.Helper()
+	cmd := exec.Command("sh", "-c", line)
+	cmd.Dir = dir
+	cmd.Env = benchEnv()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		b.Fatalf("%s: %v\n%s", line, err, stderr.String())
+	}
+	return time.Since(start)
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// compare times ours and base alternately, benchReps times each, and
+// reports the medians and ours/base.
+func compare(b *testing.B, dir, label, ours, base string) (time.Duration, time.Duration) {
+	var to, tb []time.Duration
+	for i := 0; i < benchReps; i++ {
+		to = append(to, timeCmd(b, dir, ours))
+		tb = append(tb, timeCmd(b, dir, base))
+	}
+	mo, mb := median(to), median(tb)
+	ratio := float64(mo) / float64(mb)
+	fmt.Printf("%-34s git-runs %8.1f ms   baseline %8.1f ms   ratio %.3f\n", label, ms(mo), ms(mb), ratio)
+	b.ReportMetric(ms(mo), "ms-ours")
+	b.ReportMetric(ms(mb), "ms-baseline")
+	b.ReportMetric(ratio, "ratio")
+	return mo, mb
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// recordRuns records n runs through the Go API, as git runs exec would
+// (loose objects, loose refs), each with 5 params and 3 metrics.
+func recordRuns(b *testing.B, dir string, n int) {
+	b.Helper()
+	repo, err := gitstore.Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer repo.Close()
+	src, err := repo.CaptureSource()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		r, err := run.Start(repo, run.Options{Source: &src, Params: map[string]any{
+			"lr": 0.001 * float64(i%10+1), "epochs": i % 7, "model": []string{"rf", "svm", "mlp"}[i%3], "depth": i % 5, "bn": i%2 == 0,
+		}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for s := 0; s < 10; s++ {
+			r.LogMetric("loss", 1/float64(s+1+i%3), run.NextStep)
+			r.LogMetric("acc", float64(s+i%5)/20, run.NextStep)
+			r.LogMetric("val/acc", float64(s)/10, run.NextStep)
+		}
+		if err := r.End(run.Finished); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+const floorCmd = `git for-each-ref --format='%(objectname)%0a%(objectname):run.toml' refs/runs | git cat-file --batch > /dev/null`
+
+// BenchmarkList10k compares git runs ls --json over 10,000 recorded runs
+// with the C-git floor (list the refs, read every run commit and its
+// run.toml), first with loose objects and refs as recorded, then after
+// git gc. Cold: the cache was just deleted; warm: it is in place.
+func BenchmarkList10k(b *testing.B) {
+	bin := buildBinary(b)
+	dir := b.TempDir()
+	benchGit(b, dir, "init", "-q", "-b", "main")
+	benchGit(b, dir, "commit", "-q", "--allow-empty", "-m", "init")
+	benchGit(b, dir, "config", "gc.auto", "0")
+	start := time.Now()
+	recordRuns(b, dir, 10000)
+	fmt.Printf("recorded 10,000 runs in %.1f s\n", time.Since(start).Seconds())
+	ls := bin + " ls --json > /dev/null"
+	cache := filepath.Join(dir, ".git", "runs", "cache")
+	b.ResetTimer()
+	for _, state := range []string{"loose", "after gc"} {
+		if state == "after gc" {
+			benchGit(b, dir, "gc", "-q")
+		}
+		compare(b, dir, "ls --json 10k "+state+", cold", "rm -f "+cache+" && "+ls, "rm -f "+cache+" && "+floorCmd)
+		compare(b, dir, "ls --json 10k "+state+", warm", ls, floorCmd)
+	}
+}
+
+// BenchmarkList100k lists 100,000 packed runs. The runs are written with
+// git fast-import (recording them one by one would take minutes) in the
+// exact format git-runs writes, then packed with git gc.
+func BenchmarkList100k(b *testing.B) {
+	bin := buildBinary(b)
+	dir := b.TempDir()
+	benchGit(b, dir, "init", "-q", "-b", "main")
+	benchGit(b, dir, "commit", "-q", "--allow-empty", "-m", "init")
+	head := strings.TrimSpace(benchGit(b, dir, "rev-parse", "HEAD"))
+	start := time.Now()
+	var in bytes.Buffer
+	t0 := time.Now().Add(-100000 * time.Second)
+	for i := 0; i < 100000; i++ {
+		rec := fakeRecord(i, head, t0.Add(time.Duration(i)*time.Second))
+		text, err := run.EncodeTOML(rec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		hist := run.History{"loss": {{Step: 0, Time: rec.Started.UnixMilli(), Value: rec.Metrics["loss"].Last}}}
+		tsv := run.EncodeHistory(hist)
+		fmt.Fprintf(&in, "commit refs/runs/%s\ncommitter B <b@example.com> %d +0000\ndata %d\nrun %s\n", rec.ID, rec.Started.Unix(), len("run "+rec.Name)+1, rec.Name)
+		fmt.Fprintf(&in, "from %s\nM 100644 inline run.toml\ndata %d\n%s\nM 100644 inline metrics.tsv\ndata %d\n%s\n", head, len(text), text, len(tsv), tsv)
+	}
+	cmd := exec.Command("git", "fast-import", "--quiet")
+	cmd.Dir = dir
+	cmd.Stdin = &in
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("git fast-import: %v\n%s", err, out)
+	}
+	benchGit(b, dir, "gc", "-q")
+	fmt.Printf("wrote and packed 100,000 runs in %.1f s\n", time.Since(start).Seconds())
+	ls := bin + " ls --json > /dev/null"
+	cache := filepath.Join(dir, ".git", "runs", "cache")
+	b.ResetTimer()
+	compare(b, dir, "ls --json 100k packed, cold", "rm -f "+cache+" && "+ls, floorCmd)
+	compare(b, dir, "ls --json 100k packed, warm", ls, floorCmd)
+}
+
+func fakeRecord(i int, head string, t time.Time) *run.Record {
+	code := 0
+	return &run.Record{
+		Format: run.Format, ID: run.NewIDAt(t), Name: "bench-run-" + strconv.Itoa(i), Experiment: "default",
+		Status: run.Finished, Started: t.UTC().Truncate(time.Millisecond), Ended: t.Add(time.Minute).UTC().Truncate(time.Millisecond),
+		Command: []string{"python3", "train.py"}, ExitCode: &code,
+		Source: run.Source{Commit: head, Branch: "main"},
+		Host:   run.Host{Hostname: "bench", User: "b", OS: "linux", Arch: "amd64"},
+		Params: map[string]any{"lr": 0.001 * float64(i%10+1), "epochs": int64(i % 7), "model": "rf", "depth": int64(i % 5), "bn": i%2 == 0},
+		Tags:   map[string]string{"team": "vision"},
+		Metrics: map[string]run.Summary{
+			"loss": {Last: 1 / float64(i%9+1), Step: 0, Min: 1 / float64(i%9+1), Max: 1 / float64(i%9+1), Count: 1},
+		},
+	}
+}
+
+// BenchmarkExecOverhead times git runs exec -- true against true alone in
+// a repository with 10,000 tracked files.
+func BenchmarkExecOverhead(b *testing.B) {
+	bin := buildBinary(b)
+	dir := b.TempDir()
+	benchGit(b, dir, "init", "-q", "-b", "main")
+	for i := 0; i < 10000; i++ {
+		p := filepath.Join(dir, fmt.Sprintf("src/d%02d/f%05d.py", i%100, i))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(fmt.Sprintf("x = %d\n", i)), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	benchGit(b, dir, "add", "-A")
+	benchGit(b, dir, "commit", "-q", "-m", "10k files")
+	benchGit(b, dir, "status", "--porcelain") // refresh the index once, as any git use would
+	b.ResetTimer()
+	for _, state := range []string{"clean", "dirty"} {
+		if state == "dirty" {
+			os.WriteFile(filepath.Join(dir, "src", "d00", "f00000.py"), []byte("x = -1\n"), 0o644)
+			os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("untracked\n"), 0o644)
+		}
+		mo, mb := compare(b, dir, "exec -- true, 10k files, "+state, bin+" exec -- true", "true")
+		fmt.Printf("%-34s overhead %.1f ms\n", "", ms(mo-mb))
+	}
+}

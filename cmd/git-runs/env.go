@@ -1,0 +1,138 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/gitruns/gitruns/gitstore"
+	"github.com/gitruns/gitruns/run"
+)
+
+// env is what every command receives: where to write, and the repository,
+// opened on first use so that help and errors about flags need none.
+type env struct {
+	dir            string
+	stdout, stderr io.Writer
+	repo           *gitstore.Repo
+}
+
+func (e *env) open() (*gitstore.Repo, error) {
+	if e.repo != nil {
+		return e.repo, nil
+	}
+	dir := e.dir
+	if dir == "" {
+		var err error
+		if dir, err = os.Getwd(); err != nil {
+			return nil, fmt.Errorf("find current directory: %w", err)
+		}
+	}
+	r, err := gitstore.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	e.repo = r
+	return r, nil
+}
+
+func (e *env) close() {
+	if e.repo != nil {
+		e.repo.Close()
+	}
+}
+
+func (e *env) warn(format string, args ...any) {
+	fmt.Fprintf(e.stderr, "git-runs: "+format+"\n", args...)
+}
+
+// runs opens the repository, finishes runs whose process died, and lists
+// every run, newest first. Unreadable runs are reported and left out.
+func (e *env) runs() (*gitstore.Repo, []gitstore.Entry, error) {
+	r, err := e.open()
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := run.RecoverCrashed(r); err != nil {
+		e.warn("%v", err)
+	}
+	all, err := r.ListRuns()
+	if err != nil {
+		return nil, nil, err
+	}
+	ok := all[:0]
+	for _, en := range all {
+		if en.Err != nil {
+			e.warn("skipping run %s: %v", en.ID, en.Err)
+			continue
+		}
+		ok = append(ok, en)
+	}
+	return r, ok, nil
+}
+
+// resolve finds the run that spec names.
+func (e *env) resolve(spec string) (*gitstore.Repo, gitstore.Entry, error) {
+	r, all, err := e.runs()
+	if err != nil {
+		return nil, gitstore.Entry{}, err
+	}
+	en, err := pick(all, spec)
+	return r, en, err
+}
+
+func pick(all []gitstore.Entry, spec string) (gitstore.Entry, error) {
+	ids := make([]string, len(all))
+	names := make([]string, len(all))
+	for i, en := range all {
+		ids[i], names[i] = en.ID, en.Record.Name
+	}
+	i, err := run.Resolve(ids, names, spec)
+	if err != nil {
+		return gitstore.Entry{}, err
+	}
+	return all[i], nil
+}
+
+// target names the live run a logging command writes to: --run, else the
+// run that git runs exec (or an SDK) put in GITRUNS_RUN.
+func (e *env) attach(spec string) (*run.Run, error) {
+	if spec == "" {
+		spec = os.Getenv("GITRUNS_RUN")
+		if spec == "" {
+			return nil, errors.New("no run to log into: pass --run RUN, or run under git runs exec (which sets GITRUNS_RUN)")
+		}
+	}
+	r, err := e.open()
+	if err != nil {
+		return nil, err
+	}
+	id := spec
+	if !run.ValidID(spec) {
+		_, en, err := e.resolve(spec)
+		if err != nil {
+			return nil, err
+		}
+		id = en.ID
+	}
+	lr, err := run.Attach(r, id)
+	if errors.Is(err, run.ErrNotLive) {
+		_, rec, lerr := r.Load(id)
+		if lerr != nil {
+			return nil, lerr
+		}
+		if rec.Status != run.Running {
+			return nil, fmt.Errorf("run %s (%s) has %s; its params, metrics and artifacts cannot change", short(id), rec.Name, rec.Status)
+		}
+		return nil, fmt.Errorf("run %s (%s) is running, but not on this machine", short(id), rec.Name)
+	}
+	return lr, err
+}
+
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

@@ -1,0 +1,109 @@
+// Command git-runs records machine-learning runs in the git repository
+// they ran from. Installed on PATH it also answers as "git runs".
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/alecthomas/kong"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// cli is the command line: one field per command, each defined in a file
+// of its own.
+type cli struct {
+	C       string           `short:"C" placeholder:"DIR" help:"Run as if started in DIR."`
+	Version kong.VersionFlag `help:"Print the version and exit."`
+
+	Exec     execCmd     `cmd:"" help:"Run a command and record it as a run."`
+	Start    startCmd    `cmd:"" help:"Start a run and print its id (for shells and SDKs)."`
+	End      endCmd      `cmd:"" help:"End a run started with start."`
+	Param    paramCmd    `cmd:"" help:"Set params of a live run."`
+	Metric   metricCmd   `cmd:"" help:"Log metric values into a live run."`
+	Tag      tagCmd      `cmd:"" help:"Set tags of a run, live or finished."`
+	Artifact artifactCmd `cmd:"" help:"Store files with a live run."`
+	Ls       lsCmd       `cmd:"" help:"List runs, newest first."`
+	Show     showCmd     `cmd:"" help:"Show one run."`
+	Rm       rmCmd       `cmd:"" help:"Delete runs."`
+}
+
+const description = `Record machine-learning runs in your git repository.
+
+Each run is a commit under refs/runs/<id> holding its params, metrics,
+tags, command and output, whose parents are the exact code it ran. Runs
+need no server and travel with git push and git fetch.
+
+  git runs exec -- python train.py --lr 0.01   record a run
+  git runs ls                                  list runs
+  git runs show @                              show the newest run
+
+RUN, wherever a command takes one, is a run id, a unique id prefix of 4
+or more characters, a run name, @ (the newest run) or @~N (the Nth run
+before it).`
+
+// exitCode is returned by a command that ends the process with a given
+// status and nothing to print, as exec does with its child's status.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func main() {
+	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Main runs git-runs with args and returns the process exit status.
+func Main(args []string, stdout, stderr io.Writer) int {
+	var c cli
+	code := -1
+	parser, err := kong.New(&c,
+		kong.Name("git runs"),
+		kong.Description(description),
+		kong.Vars{"version": version},
+		kong.UsageOnError(),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(n int) { code = n; panic(exitPanic{}) }),
+	)
+	if err != nil {
+		fmt.Fprintf(stderr, "git-runs: %v\n", err)
+		return 2
+	}
+	var kctx *kong.Context
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				if _, ok := r.(exitPanic); !ok {
+					panic(r)
+				}
+			}
+		}()
+		kctx, err = parser.Parse(args)
+	}()
+	if code >= 0 {
+		return code // --help or --version
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "git-runs: %v\n", err)
+		return 2
+	}
+	env := &env{dir: c.C, stdout: stdout, stderr: stderr}
+	defer env.close()
+	err = kctx.Run(env)
+	var ec exitCode
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ec):
+		return int(ec)
+	default:
+		fmt.Fprintf(stderr, "git-runs: %v\n", err)
+		return 1
+	}
+}
+
+type exitPanic struct{}

@@ -1,0 +1,37 @@
+package main
+
+import "github.com/gitruns/gitruns/run"
+
+type paramCmd struct {
+	Target string   `name:"run" placeholder:"RUN" help:"Run to log into (default: GITRUNS_RUN)."`
+	Params []string `arg:"" name:"KEY=VALUE" help:"Params to set; VALUE is read as a TOML literal (10, 0.01, true, [1, 2]) where it is one, else as a string."`
+}
+
+func (c *paramCmd) Help() string {
+	return `Params are write-once: setting a param again to the same value does
+nothing, to another value is an error. A dotted key (optimizer.lr) is
+stored as a nested table.
+
+  git runs param lr=0.01 optimizer=adam layers=[64,32]`
+}
+
+func (c *paramCmd) Run(e *env) error {
+	params, err := parseParams(c.Params)
+	if err != nil {
+		return err
+	}
+	r, err := e.attach(c.Target)
+	if err != nil {
+		return err
+	}
+	return closeAfter(r, r.LogParams(params))
+}
+
+// closeAfter closes an attached run whatever happened, keeping the first
+// error.
+func closeAfter(r *run.Run, err error) error {
+	if cerr := r.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

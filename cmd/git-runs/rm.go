@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/gitruns/gitruns/gitstore"
+	"github.com/gitruns/gitruns/run"
+)
+
+type rmCmd struct {
+	Runs  []string `arg:"" name:"RUN" help:"Runs to delete."`
+	Force bool     `short:"f" help:"Delete runs that are still being recorded too."`
+}
+
+func (c *rmCmd) Help() string {
+	return `Deletes the refs of runs. Their objects stay until git gc prunes them
+(two weeks by default), so a run deleted by mistake comes back with
+  git update-ref refs/runs/<id> <commit>
+using the id and commit that rm printed.`
+}
+
+func (c *rmCmd) Run(e *env) error {
+	repo, all, err := e.runs()
+	if err != nil {
+		return err
+	}
+	live, err := run.LiveRuns(repo)
+	if err != nil {
+		return err
+	}
+	alive := map[string]bool{}
+	for _, l := range live {
+		alive[l.ID] = l.Alive
+	}
+	// Resolve every name before deleting anything, so that one bad name
+	// changes nothing.
+	var targets []gitstore.Entry
+	seen := map[string]bool{}
+	for _, spec := range c.Runs {
+		en, err := pick(all, spec)
+		if err != nil {
+			return err
+		}
+		if alive[en.ID] && !c.Force {
+			return fmt.Errorf("run %s (%s) is still running; end it first, or use --force", short(en.ID), en.Record.Name)
+		}
+		if !seen[en.ID] {
+			seen[en.ID] = true
+			targets = append(targets, en)
+		}
+	}
+	for _, en := range targets {
+		if _, ok := alive[en.ID]; ok {
+			if err := run.Discard(repo, en.ID); err != nil {
+				return err
+			}
+		}
+		if err := repo.Delete(en.ID, en.Commit.String()); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "deleted %s (%s), was %s\n", en.ID, en.Record.Name, en.Commit)
+	}
+	return nil
+}

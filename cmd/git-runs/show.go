@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gitruns/gitruns/run"
+)
+
+type showCmd struct {
+	Target string `arg:"" name:"RUN" default:"@" help:"Run to show (default: the newest)."`
+	JSON   bool   `help:"Print the record with its commit, metric histories and artifacts as JSON."`
+}
+
+func (c *showCmd) Run(e *env) error {
+	repo, en, err := e.resolve(c.Target)
+	if err != nil {
+		return err
+	}
+	hist, err := repo.History(en.Commit)
+	if err != nil {
+		return err
+	}
+	arts, err := repo.Artifacts(en.Commit)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(e.stdout)
+	defer w.Flush()
+	rec := en.Record
+	if c.JSON {
+		b := rec.AppendJSON(nil)
+		b = b[:len(b)-1] // reopen the object to add what only show has
+		b = append(b, `,"commit":"`...)
+		b = append(b, en.Commit.String()...)
+		b = append(b, `","history":`...)
+		b = run.AppendHistoryJSON(b, hist)
+		b = append(b, `,"artifacts":`...)
+		type art struct {
+			Path string `json:"path"`
+			Size int64  `json:"size"`
+		}
+		list := make([]art, len(arts))
+		for i, a := range arts {
+			list[i] = art{a.Path, a.Size}
+		}
+		j, _ := json.Marshal(list)
+		b = append(b, j...)
+		b = append(b, "}\n"...)
+		_, err := w.Write(b)
+		return err
+	}
+
+	p := painter(colorOn(e.stdout))
+	now := time.Now()
+	fmt.Fprintf(w, "%s %s  %s\n", p.paint("1", "run"), p.paint("1", rec.ID), rec.Name)
+	status := p.status(rec.Status)
+	if rec.ExitCode != nil {
+		status += fmt.Sprintf(" (exit %d)", *rec.ExitCode)
+	}
+	taken := "running for " + span(rec.Duration(now).Truncate(time.Millisecond))
+	if !rec.Ended.IsZero() {
+		taken = "took " + span(rec.Duration(now))
+	}
+	src := shortHash(rec.Source.Commit)
+	if src == "" {
+		src = "(no commit)"
+	}
+	if rec.Source.Branch != "" {
+		src += " on " + rec.Source.Branch
+	} else if rec.Source.Commit != "" {
+		src += " (detached)"
+	}
+	if rec.Source.Dirty {
+		src += ", with uncommitted changes in snapshot " + shortHash(rec.Source.Snapshot)
+	}
+	rows := [][]string{
+		{p.dim("status"), status},
+		{p.dim("experiment"), rec.Experiment},
+		{p.dim("started"), fmt.Sprintf("%s (%s), %s", rec.Started.Local().Format("2006-01-02 15:04:05"), ago(rec.Started, now), taken)},
+	}
+	if len(rec.Command) > 0 {
+		rows = append(rows, []string{p.dim("command"), shellJoin(rec.Command)})
+	}
+	rows = append(rows,
+		[]string{p.dim("source"), src},
+		[]string{p.dim("host"), fmt.Sprintf("%s@%s (%s/%s)", rec.Host.User, rec.Host.Hostname, rec.Host.OS, rec.Host.Arch)},
+		[]string{p.dim("commit"), en.Commit.String()},
+	)
+	if len(rec.Source.Skipped) > 0 {
+		rows = append(rows, []string{p.dim("not in snapshot"), strings.Join(rec.Source.Skipped, ", ")})
+	}
+	table(w, rows)
+
+	if len(rec.Params) > 0 {
+		fmt.Fprintf(w, "\n%s\n", p.paint("1", "params"))
+		var rows [][]string
+		for _, k := range sortedKeys(rec.Params) {
+			rows = append(rows, []string{"  " + k, run.FormatValue(rec.Params[k])})
+		}
+		table(w, rows)
+	}
+	if len(rec.Metrics) > 0 {
+		fmt.Fprintf(w, "\n%s\n", p.paint("1", "metrics"))
+		rows := [][]string{{p.dim("  key"), p.dim("last"), p.dim("step"), p.dim("min"), p.dim("max"), p.dim("count"), p.dim("history")}}
+		for _, k := range sortedKeys(rec.Metrics) {
+			m := rec.Metrics[k]
+			rows = append(rows, []string{"  " + k, run.FormatMetric(m.Last), fmt.Sprint(m.Step), run.FormatMetric(m.Min), run.FormatMetric(m.Max), fmt.Sprint(m.Count), sparkline(hist[k], 40)})
+		}
+		table(w, rows)
+	}
+	if len(rec.Tags) > 0 {
+		fmt.Fprintf(w, "\n%s\n", p.paint("1", "tags"))
+		var rows [][]string
+		for _, k := range sortedKeys(rec.Tags) {
+			rows = append(rows, []string{"  " + k, rec.Tags[k]})
+		}
+		table(w, rows)
+	}
+	if len(arts) > 0 {
+		fmt.Fprintf(w, "\n%s\n", p.paint("1", "artifacts"))
+		var rows [][]string
+		for _, a := range arts {
+			rows = append(rows, []string{"  " + a.Path, size(a.Size)})
+		}
+		table(w, rows)
+	}
+	return nil
+}
+
+func size(n int64) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	case n < 1<<30:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+}
+
+// shellJoin quotes a command so that it could be pasted into a shell.
+func shellJoin(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a != "" && strings.IndexFunc(a, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
+		}) < 0 {
+			out[i] = a
+		} else {
+			out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(out, " ")
+}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/gitruns/gitruns/run"
+)
+
+type startCmd struct {
+	startFlags
+	PID int `help:"Process whose exit means the run crashed, if the run has not ended by then (default: the calling process)."`
+}
+
+func (c *startCmd) Help() string {
+	return `Starts a run and prints its id. Log into it with param, metric, tag and
+artifact (--run ID, or GITRUNS_RUN=ID), and finish it with end. If the
+calling process (or --pid) exits without ending the run, the next git-runs
+command that reads runs marks it crashed.
+
+  export GITRUNS_RUN=$(git runs start -p lr=0.01)
+  git runs metric loss=0.5 --step 1
+  git runs end`
+}
+
+func (c *startCmd) Run(e *env) error {
+	opts, err := c.options()
+	if err != nil {
+		return err
+	}
+	opts.OwnerPID = c.PID
+	if opts.OwnerPID == 0 {
+		opts.OwnerPID = run.CallerPID()
+	}
+	repo, err := e.open()
+	if err != nil {
+		return err
+	}
+	r, err := run.Start(repo, opts)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, r.ID())
+	return r.Close()
+}

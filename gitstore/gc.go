@@ -1,0 +1,156 @@
+package gitstore
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing/format/config"
+)
+
+// timeNow is replaced in tests.
+var timeNow = time.Now
+
+const (
+	defaultGCAuto      = 6700 // git's default gc.auto
+	defaultGCPackLimit = 50   // git's default gc.autoPackLimit
+
+	// gcInterval keeps a process from starting gc again and again while
+	// git decides there is nothing it may do (for example when the loose
+	// objects are unreachable but too recent to prune).
+	gcInterval = time.Minute
+)
+
+// gcState remembers the last background gc this Repo started.
+type gcState struct {
+	mu      sync.Mutex
+	running bool
+	last    time.Time
+}
+
+// MaybeGC starts `git gc --auto` in the background when the repository has
+// more loose objects or packs than git's gc.auto and gc.autoPackLimit allow,
+// estimated the way git does (by counting objects/17). It never waits for
+// git: gc runs detached in its own session, and outlives the caller if need
+// be. When nothing is needed the check costs one or two directory reads.
+func (r *Repo) MaybeGC() {
+	if !r.needGC() {
+		return
+	}
+	r.gc.mu.Lock()
+	defer r.gc.mu.Unlock()
+	if r.gc.running || timeNow().Sub(r.gc.last) < gcInterval {
+		return
+	}
+	if CheckGit() != nil {
+		return
+	}
+	dir := r.WorkTree
+	if dir == "" {
+		dir = r.GitDir
+	}
+	cmd := exec.Command("git", "gc", "--auto", "--quiet")
+	cmd.Dir = dir
+	cmd.Env = r.gitEnv()
+	// A new session: a Ctrl-C meant for the caller must not interrupt gc.
+	// Standard streams stay nil, which os/exec connects to the null device.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return
+	}
+	r.gc.running = true
+	r.gc.last = timeNow()
+	go func() {
+		// Reap the child so that it does not linger as a zombie.
+		_ = cmd.Wait()
+		r.gc.mu.Lock()
+		r.gc.running = false
+		r.gc.mu.Unlock()
+	}()
+}
+
+// needGC applies git's gc --auto thresholds.
+func (r *Repo) needGC() bool {
+	cfgs := r.configs()
+	auto := configInt(cfgs, "gc", "auto", defaultGCAuto)
+	if auto <= 0 {
+		return false
+	}
+	// Object names are uniformly distributed, so one fan-out directory
+	// in 256 tells how many loose objects there are.
+	limit := (auto + 255) / 256
+	if countLoose(filepath.Join(r.CommonDir, "objects", "17")) > limit {
+		return true
+	}
+	packLimit := configInt(cfgs, "gc", "autopacklimit", defaultGCPackLimit)
+	return packLimit > 0 && countPacks(filepath.Join(r.CommonDir, "objects", "pack")) > packLimit
+}
+
+func countLoose(dir string) int {
+	f, err := os.Open(dir)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	names, _ := f.Readdirnames(-1)
+	n := 0
+	for _, name := range names {
+		var b [19]byte
+		if decodeHex(b[:], name) {
+			n++
+		}
+	}
+	return n
+}
+
+// countPacks counts the packs gc would consider: not those kept by a .keep
+// file.
+func countPacks(dir string) int {
+	f, err := os.Open(dir)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	names, _ := f.Readdirnames(-1)
+	keep := make(map[string]bool)
+	for _, name := range names {
+		if base, ok := strings.CutSuffix(name, ".keep"); ok {
+			keep[base] = true
+		}
+	}
+	n := 0
+	for _, name := range names {
+		if base, ok := strings.CutSuffix(name, ".pack"); ok && !keep[base] {
+			n++
+		}
+	}
+	return n
+}
+
+// configInt reads an integer option with git's k, m and g suffixes.
+func configInt(cfgs []*config.Config, section, key string, def int) int {
+	v, ok := lookupOK(cfgs, section, key)
+	if !ok {
+		return def
+	}
+	v = strings.ToLower(strings.TrimSpace(v))
+	mult := 1
+	switch {
+	case strings.HasSuffix(v, "k"):
+		mult, v = 1<<10, v[:len(v)-1]
+	case strings.HasSuffix(v, "m"):
+		mult, v = 1<<20, v[:len(v)-1]
+	case strings.HasSuffix(v, "g"):
+		mult, v = 1<<30, v[:len(v)-1]
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return def
+	}
+	return n * mult
+}

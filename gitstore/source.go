@@ -1,0 +1,339 @@
+package gitstore
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/format/config"
+)
+
+var errNoGit = errors.New("git-runs needs git on PATH")
+
+// minGit is the oldest git whose commands and options this package uses
+// (status --porcelain=v2, add --pathspec-from-file, GIT_OPTIONAL_LOCKS).
+var minGit = [2]int{2, 30}
+
+var checkGit = sync.OnceValue(func() error {
+	out, err := exec.Command("git", "version").Output()
+	if err != nil {
+		return errNoGit
+	}
+	// "git version 2.39.5", "git version 2.39.5 (Apple Git-143)",
+	// "git version 2.39.5.windows.1"
+	v := strings.TrimSpace(string(out))
+	fields := strings.Fields(v)
+	if len(fields) >= 3 {
+		v = fields[2]
+	}
+	parts := strings.SplitN(v, ".", 3)
+	var major, minor int
+	if len(parts) >= 2 {
+		major, _ = strconv.Atoi(parts[0])
+		minor, _ = strconv.Atoi(parts[1])
+	}
+	if major < minGit[0] || major == minGit[0] && minor < minGit[1] {
+		return fmt.Errorf("git-runs needs git %d.%d or newer (found %s)", minGit[0], minGit[1], v)
+	}
+	return nil
+})
+
+// CheckGit reports whether a usable git (2.30 or newer) is on PATH. The
+// answer is worked out once per process.
+func CheckGit() error {
+	return checkGit()
+}
+
+// Head returns the commit HEAD points at and the branch it is on. On an
+// unborn branch the commit is the zero hash; with a detached HEAD the
+// branch is "".
+func (r *Repo) Head() (commit plumbing.Hash, branch string, err error) {
+	b, err := os.ReadFile(filepath.Join(r.GitDir, "HEAD"))
+	if err != nil {
+		return plumbing.ZeroHash, "", fmt.Errorf("read HEAD: %w", err)
+	}
+	s := strings.TrimSpace(string(b))
+	if target, ok := strings.CutPrefix(s, "ref:"); ok {
+		target = strings.TrimSpace(target)
+		branch = strings.TrimPrefix(target, "refs/heads/")
+		h, err := r.ReadRef(target)
+		if errors.Is(err, ErrNotFound) {
+			return plumbing.ZeroHash, branch, nil
+		}
+		if err != nil {
+			return plumbing.ZeroHash, "", fmt.Errorf("read HEAD: %w", err)
+		}
+		return h, branch, nil
+	}
+	var h plumbing.Hash
+	if !decodeHex(h[:], s) {
+		return plumbing.ZeroHash, "", fmt.Errorf("read HEAD: invalid content %q", s)
+	}
+	return h, "", nil
+}
+
+// headTree returns the tree of HEAD's commit; zero on an unborn branch.
+func (r *Repo) headTree() (plumbing.Hash, error) {
+	h, _, err := r.Head()
+	if err != nil || h.IsZero() {
+		return plumbing.ZeroHash, err
+	}
+	c, err := r.ReadCommit(h)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return c.TreeHash, nil
+}
+
+// SnapshotWorkTree returns a tree holding the work tree as it is: tracked
+// files with their current content and untracked files that are not
+// ignored. When nothing differs from HEAD, that is HEAD's tree and dirty is
+// false. Untracked files larger than maxUntracked bytes are left out and
+// listed in skipped (repository-relative, slash-separated); a negative
+// maxUntracked sets no limit. Submodules are recorded as the commit they
+// have checked out. The user's index is not touched: the snapshot is built
+// in a temporary copy of it. A bare repository is always clean.
+func (r *Repo) SnapshotWorkTree(maxUntracked int64) (tree plumbing.Hash, dirty bool, skipped []string, err error) {
+	if r.WorkTree == "" {
+		tree, err = r.headTree()
+		if err != nil {
+			return plumbing.ZeroHash, false, nil, fmt.Errorf("snapshot work tree: %w", err)
+		}
+		return tree, false, nil, nil
+	}
+	if err := CheckGit(); err != nil {
+		return plumbing.ZeroHash, false, nil, err
+	}
+	// No optional locks: status must not rewrite the user's index behind
+	// their back (and must not fail when they hold index.lock).
+	out, err := runGit(r.WorkTree, r.gitEnv("GIT_OPTIONAL_LOCKS=0"), nil,
+		"status", "--porcelain=v2", "-z", "--untracked-files=all", "--ignored=no",
+		"--no-renames", "--ignore-submodules=dirty")
+	if err != nil {
+		return plumbing.ZeroHash, false, nil, err
+	}
+	tracked, untracked, err := parseStatus(out)
+	if err != nil {
+		return plumbing.ZeroHash, false, nil, fmt.Errorf("snapshot work tree: %w", err)
+	}
+	for _, p := range untracked {
+		fi, err := os.Lstat(filepath.Join(r.WorkTree, filepath.FromSlash(p)))
+		if err == nil && maxUntracked >= 0 && fi.Mode().IsRegular() && fi.Size() > maxUntracked {
+			skipped = append(skipped, p)
+		}
+	}
+	if !tracked && len(skipped) == len(untracked) {
+		// Nothing that would enter the snapshot differs from HEAD.
+		tree, err = r.headTree()
+		if err != nil {
+			return plumbing.ZeroHash, false, nil, fmt.Errorf("snapshot work tree: %w", err)
+		}
+		return tree, len(untracked) > 0, skipped, nil
+	}
+	tree, err = r.writeWorkTree(skipped)
+	if err != nil {
+		return plumbing.ZeroHash, false, nil, err
+	}
+	return tree, true, skipped, nil
+}
+
+// parseStatus reads `git status --porcelain=v2 -z` output: whether any
+// tracked path differs, and the untracked paths.
+func parseStatus(out []byte) (tracked bool, untracked []string, err error) {
+	for len(out) > 0 {
+		i := bytes.IndexByte(out, 0)
+		if i < 0 {
+			i = len(out)
+		}
+		rec := out[:i]
+		out = out[min(i+1, len(out)):]
+		if len(rec) < 2 {
+			return false, nil, fmt.Errorf("unexpected status line %q", rec)
+		}
+		switch rec[0] {
+		case '1', 'u':
+			tracked = true
+		case '2':
+			// A rename or copy carries the original path as an extra
+			// NUL-terminated field.
+			tracked = true
+			if j := bytes.IndexByte(out, 0); j >= 0 {
+				out = out[j+1:]
+			} else {
+				out = nil
+			}
+		case '?':
+			untracked = append(untracked, string(rec[2:]))
+		case '#', '!':
+		default:
+			return false, nil, fmt.Errorf("unexpected status line %q", rec)
+		}
+	}
+	return tracked, untracked, nil
+}
+
+// writeWorkTree stages the whole work tree, minus the skipped paths, into a
+// temporary copy of the index and writes it as a tree. The copy lives in
+// GitDir so that a split index finds its shared index file next to it.
+func (r *Repo) writeWorkTree(skipped []string) (plumbing.Hash, error) {
+	tmpDir, err := os.MkdirTemp(r.GitDir, "runs-index-")
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("snapshot work tree: %w", err)
+	}
+	defer os.RemoveAll(tmpDir)
+	index := filepath.Join(tmpDir, "index")
+	if err := copyIndex(filepath.Join(r.GitDir, "index"), index); err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("snapshot work tree: %w", err)
+	}
+	env := r.gitEnv("GIT_INDEX_FILE=" + index)
+
+	var spec bytes.Buffer
+	spec.WriteString(".\x00")
+	for _, p := range skipped {
+		spec.WriteString(":(exclude,top,literal)")
+		spec.WriteString(p)
+		spec.WriteByte(0)
+	}
+	if _, err := runGit(r.WorkTree, env, &spec, "add", "-A", "--no-warn-embedded-repo",
+		"--pathspec-from-file=-", "--pathspec-file-nul"); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	out, err := runGit(r.WorkTree, env, nil, "write-tree")
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	var h plumbing.Hash
+	if !decodeHex(h[:], strings.TrimSpace(string(out))) {
+		return plumbing.ZeroHash, fmt.Errorf("git write-tree: unexpected output %q", out)
+	}
+	return h, nil
+}
+
+// copyIndex copies the index, keeping its modification time: git treats
+// entries changed in the same instant as the index was written as "racily
+// clean" and rehashes them, and a newer time on the copy would hide such
+// changes. A missing index is no error: git then starts from an empty one.
+func copyIndex(src, dst string) error {
+	in, err := os.Open(src)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Chtimes(dst, fi.ModTime(), fi.ModTime())
+}
+
+// Identity returns the name and email git would put in a commit's author
+// line: GIT_AUTHOR_NAME and GIT_AUTHOR_EMAIL, else user.name and user.email
+// from the repository, global and system config files, else the login name
+// and login@hostname. It is worked out once per Repo without running git.
+func (r *Repo) Identity() (name, email string) {
+	r.identOnce.Do(func() {
+		r.identName, r.identEmail = r.loadIdentity()
+	})
+	return r.identName, r.identEmail
+}
+
+func (r *Repo) loadIdentity() (name, email string) {
+	name = os.Getenv("GIT_AUTHOR_NAME")
+	email = os.Getenv("GIT_AUTHOR_EMAIL")
+	cfgs := r.configs()
+	if name == "" {
+		name = lookup(cfgs, "user", "name")
+	}
+	if email == "" {
+		email = lookup(cfgs, "user", "email")
+	}
+	if email == "" {
+		email = os.Getenv("EMAIL")
+	}
+	login := os.Getenv("USER")
+	if login == "" {
+		if u, err := user.Current(); err == nil {
+			login = u.Username
+		}
+	}
+	if login == "" {
+		login = "unknown"
+	}
+	if name == "" {
+		name = login
+	}
+	if email == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "localhost"
+		}
+		email = login + "@" + host
+	}
+	return name, email
+}
+
+// configs returns every config file git would read for r, highest
+// precedence first: per-worktree, repository, global (~/.gitconfig, or
+// GIT_CONFIG_GLOBAL), XDG, system. Files are read once per Repo; include
+// directives are not followed.
+func (r *Repo) configs() []*config.Config {
+	r.userOnce.Do(func() {
+		cfgs := append([]*config.Config(nil), r.repoConfigs...)
+		var paths []string
+		if g := os.Getenv("GIT_CONFIG_GLOBAL"); g != "" {
+			paths = append(paths, g)
+		} else {
+			home, _ := os.UserHomeDir()
+			if home != "" {
+				paths = append(paths, filepath.Join(home, ".gitconfig"))
+			}
+			xdg := os.Getenv("XDG_CONFIG_HOME")
+			if xdg == "" && home != "" {
+				xdg = filepath.Join(home, ".config")
+			}
+			if xdg != "" {
+				paths = append(paths, filepath.Join(xdg, "git", "config"))
+			}
+		}
+		if os.Getenv("GIT_CONFIG_NOSYSTEM") == "" {
+			if s := os.Getenv("GIT_CONFIG_SYSTEM"); s != "" {
+				paths = append(paths, s)
+			} else {
+				paths = append(paths, "/etc/gitconfig")
+			}
+		}
+		for _, p := range paths {
+			// An unreadable or malformed personal config should not stop
+			// a run from being recorded; git would complain about it on
+			// its own.
+			if c, err := readConfigFile(p); err == nil && c != nil {
+				cfgs = append(cfgs, c)
+			}
+		}
+		r.userConfigs = cfgs
+	})
+	return r.userConfigs
+}

@@ -1,0 +1,396 @@
+package gitstore
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+)
+
+func TestCheckGit(t *testing.T) {
+	if err := CheckGit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHead(t *testing.T) {
+	dir := newRepo(t)
+	r := openRepo(t, dir)
+	h, branch, err := r.Head()
+	if err != nil || !h.IsZero() || branch != "main" {
+		t.Errorf("unborn Head = %s %q %v", h, branch, err)
+	}
+
+	writeFile(t, filepath.Join(dir, "f"), "x")
+	git(t, dir, "add", "f")
+	git(t, dir, "commit", "-q", "-m", "one")
+	git(t, dir, "checkout", "-q", "-b", "feature/x")
+	h, branch, err = r.Head()
+	if err != nil || h.String() != git(t, dir, "rev-parse", "HEAD") || branch != "feature/x" {
+		t.Errorf("Head = %s %q %v", h, branch, err)
+	}
+
+	git(t, dir, "pack-refs", "--all", "--prune")
+	if h2, _, err := r.Head(); err != nil || h2 != h {
+		t.Errorf("Head with a packed branch = %s %v", h2, err)
+	}
+
+	git(t, dir, "checkout", "-q", "--detach")
+	h, branch, err = r.Head()
+	if err != nil || h.String() != git(t, dir, "rev-parse", "HEAD") || branch != "" {
+		t.Errorf("detached Head = %s %q %v", h, branch, err)
+	}
+}
+
+// lsTree returns path -> "mode hash" for every file in a tree, as git sees
+// it.
+func lsTree(t testing.TB, dir string, tree plumbing.Hash) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	out := git(t, dir, "ls-tree", "-r", "-z", "--full-tree", tree.String())
+	for _, rec := range strings.Split(out, "\x00") {
+		if meta, path, ok := strings.Cut(rec, "\t"); ok {
+			f := strings.Fields(meta)
+			m[path] = f[0] + " " + f[2]
+		}
+	}
+	return m
+}
+
+func hashOf(t testing.TB, dir, content string) string {
+	return gitWithStdin(t, dir, content, "hash-object", "--stdin")
+}
+
+func TestSnapshotNoCommits(t *testing.T) {
+	dir := newRepo(t)
+	r := openRepo(t, dir)
+	tree, dirty, skipped, err := r.SnapshotWorkTree(-1)
+	if err != nil || !tree.IsZero() || dirty || skipped != nil {
+		t.Errorf("empty repository: %s %v %v %v", tree, dirty, skipped, err)
+	}
+
+	writeFile(t, filepath.Join(dir, "new.txt"), "new\n")
+	tree, dirty, skipped, err = r.SnapshotWorkTree(-1)
+	if err != nil || !dirty || skipped != nil {
+		t.Fatalf("with an untracked file: %s %v %v %v", tree, dirty, skipped, err)
+	}
+	want := map[string]string{"new.txt": "100644 " + hashOf(t, dir, "new\n")}
+	if got := lsTree(t, dir, tree); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("tree = %v, want %v", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".git", "index")); !os.IsNotExist(err) {
+		t.Error("snapshot created the user's index")
+	}
+}
+
+func TestSnapshotClean(t *testing.T) {
+	dir := newRepoWithCommit(t)
+	writeFile(t, filepath.Join(dir, ".gitignore"), "*.log\n")
+	git(t, dir, "add", ".gitignore")
+	git(t, dir, "commit", "-q", "-m", "ignore")
+	writeFile(t, filepath.Join(dir, "debug.log"), "ignored\n")
+	r := openRepo(t, dir)
+	tree, dirty, skipped, err := r.SnapshotWorkTree(1 << 20)
+	if err != nil || dirty || skipped != nil {
+		t.Fatalf("clean: %v %v %v", dirty, skipped, err)
+	}
+	if want := git(t, dir, "rev-parse", "HEAD^{tree}"); tree.String() != want {
+		t.Errorf("tree %s, want HEAD's %s", tree, want)
+	}
+}
+
+func TestSnapshotDirty(t *testing.T) {
+	dir := newRepoWithCommit(t)
+	writeFile(t, filepath.Join(dir, ".gitignore"), "*.log\n")
+	writeFile(t, filepath.Join(dir, "src", "a.go"), "package a\n")
+	writeFile(t, filepath.Join(dir, "gone.txt"), "bye\n")
+	writeFile(t, filepath.Join(dir, "staged.txt"), "v1\n")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-q", "-m", "more")
+	if err := os.Chmod(filepath.Join(dir, "src", "a.go"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	writeFile(t, filepath.Join(dir, "README"), "changed\n")           // modified, unstaged
+	writeFile(t, filepath.Join(dir, "staged.txt"), "v2\n")            // staged...
+	git(t, dir, "add", "staged.txt")                                  //
+	writeFile(t, filepath.Join(dir, "staged.txt"), "v3\n")            // ...then changed again
+	os.Remove(filepath.Join(dir, "gone.txt"))                         // deleted
+	writeFile(t, filepath.Join(dir, "new dir", "untracked.txt"), "u") // untracked, with a space
+	writeFile(t, filepath.Join(dir, "debug.log"), "ignored\n")        // ignored
+	writeFile(t, filepath.Join(dir, "data", "big.bin"), strings.Repeat("x", 2000))
+	if err := os.Symlink("README", filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+
+	index := filepath.Join(dir, ".git", "index")
+	before, _ := os.ReadFile(index)
+	beforeInfo, _ := os.Stat(index)
+
+	r := openRepo(t, filepath.Join(dir, "src")) // from a subdirectory
+	tree, dirty, skipped, err := r.SnapshotWorkTree(1000)
+	if err != nil || !dirty {
+		t.Fatalf("dirty snapshot: %v %v", dirty, err)
+	}
+	if fmt.Sprint(skipped) != "[data/big.bin]" {
+		t.Errorf("skipped = %v", skipped)
+	}
+	got := lsTree(t, dir, tree)
+	want := map[string]string{
+		".gitignore":            "100644 " + hashOf(t, dir, "*.log\n"),
+		"README":                "100644 " + hashOf(t, dir, "changed\n"),
+		"link":                  "120000 " + hashOf(t, dir, "README"),
+		"new dir/untracked.txt": "100644 " + hashOf(t, dir, "u"),
+		"src/a.go":              "100755 " + hashOf(t, dir, "package a\n"),
+		"staged.txt":            "100644 " + hashOf(t, dir, "v3\n"),
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("tree =\n%v\nwant\n%v", got, want)
+	}
+
+	after, _ := os.ReadFile(index)
+	afterInfo, _ := os.Stat(index)
+	if !bytes.Equal(before, after) || !beforeInfo.ModTime().Equal(afterInfo.ModTime()) {
+		t.Error("the user's index changed")
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".git", "runs-index-*")); len(left) > 0 {
+		t.Errorf("temporary index left: %v", left)
+	}
+	// Nothing staged by the user moved: staged.txt is still v2 in the index.
+	if got := git(t, dir, "rev-parse", ":staged.txt"); got != hashOf(t, dir, "v2\n") {
+		t.Errorf("user's staged content changed")
+	}
+	fsck(t, dir)
+
+	// Only a skipped file differs: HEAD's tree, but dirty.
+	git(t, dir, "add", "-A", ".", ":!data")
+	git(t, dir, "commit", "-q", "-m", "all but data")
+	tree, dirty, skipped, err = r.SnapshotWorkTree(1000)
+	if err != nil || !dirty || fmt.Sprint(skipped) != "[data/big.bin]" || tree.String() != git(t, dir, "rev-parse", "HEAD^{tree}") {
+		t.Errorf("only a skipped file: %s %v %v %v", tree, dirty, skipped, err)
+	}
+}
+
+func TestSnapshotManySkipped(t *testing.T) {
+	dir := newRepoWithCommit(t)
+	var wantSkipped []string
+	for i := range 300 {
+		p := fmt.Sprintf("big/%03d :*?[x].bin", i) // pathspec magic characters must be literal
+		writeFile(t, filepath.Join(dir, p), "0123456789")
+		wantSkipped = append(wantSkipped, p)
+	}
+	writeFile(t, filepath.Join(dir, "big", "small"), "1")
+	r := openRepo(t, dir)
+	tree, dirty, skipped, err := r.SnapshotWorkTree(5)
+	if err != nil || !dirty {
+		t.Fatal(dirty, err)
+	}
+	slices.Sort(skipped)
+	if !slices.Equal(skipped, wantSkipped) {
+		t.Errorf("skipped %d files, want %d", len(skipped), len(wantSkipped))
+	}
+	got := lsTree(t, dir, tree)
+	if len(got) != 2 || got["big/small"] == "" {
+		t.Errorf("tree = %v", got)
+	}
+}
+
+func TestSnapshotSubmodule(t *testing.T) {
+	sub := newRepoWithCommit(t)
+	dir := newRepoWithCommit(t)
+	gitEnvIn(t, dir, nil, "-c", "protocol.file.allow=always", "submodule", "add", "-q", sub, "lib")
+	git(t, dir, "commit", "-q", "-m", "add submodule")
+	r := openRepo(t, dir)
+	if _, dirty, _, err := r.SnapshotWorkTree(-1); err != nil || dirty {
+		t.Fatalf("clean with a submodule: %v %v", dirty, err)
+	}
+	// Uncommitted edits inside the submodule cannot be recorded by a
+	// gitlink and do not make the superproject dirty.
+	writeFile(t, filepath.Join(dir, "lib", "README"), "edited\n")
+	if _, dirty, _, err := r.SnapshotWorkTree(-1); err != nil || dirty {
+		t.Errorf("edits inside a submodule: %v %v", dirty, err)
+	}
+	// A new commit checked out in the submodule is recorded.
+	git(t, filepath.Join(dir, "lib"), "commit", "-q", "-am", "sub change")
+	newSub := git(t, filepath.Join(dir, "lib"), "rev-parse", "HEAD")
+	tree, dirty, _, err := r.SnapshotWorkTree(-1)
+	if err != nil || !dirty {
+		t.Fatalf("new submodule commit: %v %v", dirty, err)
+	}
+	if got := lsTree(t, dir, tree)["lib"]; got != "160000 "+newSub {
+		t.Errorf("gitlink = %q, want %s", got, newSub)
+	}
+}
+
+func TestSnapshotBare(t *testing.T) {
+	src := newRepoWithCommit(t)
+	bare := filepath.Join(tempDir(t), "b.git")
+	git(t, src, "clone", "-q", "--bare", src, bare)
+	r := openRepo(t, bare)
+	tree, dirty, skipped, err := r.SnapshotWorkTree(-1)
+	if err != nil || dirty || skipped != nil || tree.String() != git(t, src, "rev-parse", "HEAD^{tree}") {
+		t.Errorf("bare: %s %v %v %v", tree, dirty, skipped, err)
+	}
+}
+
+func TestSnapshotLinkedWorktree(t *testing.T) {
+	repo := newRepoWithCommit(t)
+	wt := filepath.Join(tempDir(t), "wt")
+	git(t, repo, "worktree", "add", "-q", "-b", "side", wt)
+	writeFile(t, filepath.Join(wt, "README"), "in worktree\n")
+	writeFile(t, filepath.Join(repo, "README"), "in main\n")
+	r := openRepo(t, wt)
+	tree, dirty, _, err := r.SnapshotWorkTree(-1)
+	if err != nil || !dirty {
+		t.Fatal(dirty, err)
+	}
+	if got := lsTree(t, repo, tree)["README"]; got != "100644 "+hashOf(t, repo, "in worktree\n") {
+		t.Errorf("README = %s: snapshot did not come from the linked worktree", got)
+	}
+}
+
+func TestIdentity(t *testing.T) {
+	home := os.Getenv("HOME")
+	xdg := filepath.Join(home, "xdg")
+	writeFile(t, filepath.Join(xdg, "git", "config"), "[user]\n\tname = Xdg Name\n\temail = xdg@example.com\n")
+	t.Setenv("XDG_CONFIG_HOME", xdg)
+	t.Setenv("USER", "login")
+	dir := newRepo(t)
+
+	ident := func() string {
+		r := openRepo(t, dir)
+		n, e := r.Identity()
+		return n + " <" + e + ">"
+	}
+	if got := ident(); got != "Xdg Name <xdg@example.com>" {
+		t.Errorf("from XDG config: %s", got)
+	}
+	writeFile(t, filepath.Join(home, ".gitconfig"), "[user]\n\tname = Global Name\n")
+	defer os.Remove(filepath.Join(home, ".gitconfig"))
+	// ~/.gitconfig overrides the XDG file, key by key, as in git.
+	if got := ident(); got != "Global Name <xdg@example.com>" {
+		t.Errorf("from global config: %s", got)
+	}
+	git(t, dir, "config", "user.email", "repo@example.com")
+	if got := ident(); got != "Global Name <repo@example.com>" {
+		t.Errorf("from repository config: %s", got)
+	}
+	t.Setenv("GIT_AUTHOR_NAME", "Env Name")
+	if got := ident(); got != "Env Name <repo@example.com>" {
+		t.Errorf("from the environment: %s", got)
+	}
+	out, err := runGit(dir, os.Environ(), nil, "var", "GIT_AUTHOR_IDENT")
+	if got := ident(); err != nil || !strings.HasPrefix(string(out), got+" ") {
+		t.Errorf("Identity %q, git says %q (%v)", got, out, err)
+	}
+
+	os.Unsetenv("GIT_AUTHOR_NAME")
+	os.Remove(filepath.Join(home, ".gitconfig"))
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, "none"))
+	other := newRepo(t)
+	r := openRepo(t, other)
+	host, _ := os.Hostname()
+	if n, e := r.Identity(); n != "login" || e != "login@"+host {
+		t.Errorf("fallback identity = %s <%s>", n, e)
+	}
+}
+
+func TestMaybeGC(t *testing.T) {
+	dir := newRepoWithCommit(t)
+	r := openRepo(t, dir)
+	if r.needGC() {
+		t.Fatal("a fresh repository needs gc")
+	}
+	// With gc.auto=1, two loose objects in objects/17 are over the limit.
+	git(t, dir, "config", "gc.auto", "1")
+	var entries []TreeEntry
+	for i := 0; len(entries) < 2; i++ {
+		data := fmt.Sprintf("blob %d", i)
+		if plumbing.ComputeHash(plumbing.BlobObject, []byte(data)).String()[:2] != "17" {
+			continue
+		}
+		h, err := r.WriteBlob([]byte(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, TreeEntry{Name: data, Mode: filemode.Regular, Hash: h})
+	}
+	tree, _ := r.WriteTree(entries)
+	c, _ := r.WriteCommit(CommitSpec{Tree: tree, Author: testSig, Committer: testSig, Message: "m"})
+	if err := r.UpdateRef("refs/runs/gc", c, zero); err != nil {
+		t.Fatal(err)
+	}
+
+	r = openRepo(t, dir) // config is read once per Repo
+	if !r.needGC() {
+		t.Fatal("needGC false over the limit")
+	}
+	start := time.Now()
+	r.MaybeGC()
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Errorf("MaybeGC blocked for %v", d)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for r.needGC() {
+		if time.Now().After(deadline) {
+			t.Fatal("background gc did not pack the loose objects")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Wait for gc to let go of its lock before the directory is removed.
+	for {
+		if _, err := os.Stat(filepath.Join(dir, ".git", "gc.pid")); os.IsNotExist(err) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	fsck(t, dir)
+
+	git(t, dir, "config", "gc.auto", "0")
+	if r := openRepo(t, dir); r.needGC() {
+		t.Error("gc.auto=0 does not disable gc")
+	}
+}
+
+// benchRepo10k makes a repository with 10,000 committed files in 100
+// directories.
+func benchRepo10k(b *testing.B) string {
+	dir := newRepo(b)
+	for d := range 100 {
+		for f := range 100 {
+			writeFile(b, filepath.Join(dir, fmt.Sprintf("d%02d", d), fmt.Sprintf("f%02d.txt", f)), fmt.Sprintf("file %d %d\n", d, f))
+		}
+	}
+	git(b, dir, "add", ".")
+	git(b, dir, "commit", "-q", "-m", "10k files")
+	git(b, dir, "status", "--porcelain") // refresh the index's stat data
+	return dir
+}
+
+func BenchmarkSnapshot10k(b *testing.B) {
+	dir := benchRepo10k(b)
+	r := openRepo(b, dir)
+	b.Run("clean", func(b *testing.B) {
+		for b.Loop() {
+			if _, dirty, _, err := r.SnapshotWorkTree(-1); err != nil || dirty {
+				b.Fatal(dirty, err)
+			}
+		}
+	})
+	writeFile(b, filepath.Join(dir, "d00", "f00.txt"), "changed\n")
+	writeFile(b, filepath.Join(dir, "untracked.txt"), "new\n")
+	b.Run("dirty", func(b *testing.B) {
+		for b.Loop() {
+			if _, dirty, _, err := r.SnapshotWorkTree(-1); err != nil || !dirty {
+				b.Fatal(dirty, err)
+			}
+		}
+	})
+}

@@ -1,0 +1,363 @@
+package run
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// The journal is the live log of a run: one file, appended to by every
+// process that logs into the run, replayed to build each commit. It is the
+// single source of truth while the run lives, so a process that dies loses
+// only what it had not yet handed to write(2).
+//
+// Each entry is one line, written with a single write on a file opened with
+// O_APPEND, so entries from several processes interleave whole. The first
+// field names the entry:
+//
+//	S <json>                       start: the run's fixed fields and its owner
+//	P <key> <toml value>           param
+//	T <key> <json string>          tag
+//	M <key> <step> <ms> <value>    metric point
+//	A <path> <blob> <mode>         artifact already stored as a blob
+//	X <ms> <status> <exit code>    end ("-" for no exit code)
+//
+// Fields are separated by tabs; keys cannot contain tabs or newlines. A line
+// that does not parse (a torn write, say) is skipped, never fatal.
+
+// Owner identifies the process whose death means the run crashed.
+type Owner struct {
+	PID   int    `json:"pid"`
+	Start uint64 `json:"start,omitempty"` // process start time, to tell a reused pid apart
+	Host  string `json:"host"`
+}
+
+type startEntry struct {
+	ID         string   `json:"id"`
+	Name       string   `json:"name"`
+	Experiment string   `json:"experiment"`
+	Started    int64    `json:"started"`
+	Command    []string `json:"command,omitempty"`
+	Source     Source   `json:"source"`
+	Host       Host     `json:"host"`
+	Owner      Owner    `json:"owner"`
+	Checkpoint int64    `json:"checkpoint_ms"`
+}
+
+// Artifact is a file stored with a run, under artifacts/ in its tree.
+type Artifact struct {
+	Path string // slash-separated path below artifacts/
+	Blob string // object id of the content
+	Exec bool   // the file is executable
+}
+
+// state is what replaying a journal yields.
+type state struct {
+	rec        Record
+	hist       History
+	arts       map[string]Artifact
+	next       map[string]int64 // next automatic step per metric key
+	owner      Owner
+	checkpoint time.Duration
+	started    bool
+	ended      bool
+	last       int64 // newest timestamp seen, Unix ms
+}
+
+func newState() *state {
+	return &state{
+		rec:  Record{Format: Format, Params: map[string]any{}, Tags: map[string]string{}, Metrics: map[string]Summary{}},
+		hist: History{},
+		arts: map[string]Artifact{},
+		next: map[string]int64{},
+	}
+}
+
+func appendStart(b []byte, e *startEntry) []byte {
+	j, err := json.Marshal(e)
+	if err != nil {
+		panic(err) // only plain strings and numbers: cannot fail
+	}
+	b = append(b, "S\t"...)
+	b = append(b, j...)
+	return append(b, '\n')
+}
+
+func appendParam(b []byte, key string, v any) ([]byte, error) {
+	lit, err := tomlLiteral(v)
+	if err != nil {
+		return b, err
+	}
+	b = append(b, "P\t"...)
+	b = append(b, key...)
+	b = append(b, '\t')
+	b = append(b, lit...)
+	return append(b, '\n'), nil
+}
+
+func appendTag(b []byte, key, v string) []byte {
+	j, _ := json.Marshal(v)
+	b = append(b, "T\t"...)
+	b = append(b, key...)
+	b = append(b, '\t')
+	b = append(b, j...)
+	return append(b, '\n')
+}
+
+func appendMetric(b []byte, key string, step, ms int64, v float64) []byte {
+	b = append(b, "M\t"...)
+	b = append(b, key...)
+	b = append(b, '\t')
+	b = strconv.AppendInt(b, step, 10)
+	b = append(b, '\t')
+	b = strconv.AppendInt(b, ms, 10)
+	b = append(b, '\t')
+	b = appendJournalFloat(b, v)
+	return append(b, '\n')
+}
+
+func appendArtifact(b []byte, a Artifact) []byte {
+	mode := "644"
+	if a.Exec {
+		mode = "755"
+	}
+	b = append(b, "A\t"...)
+	b = append(b, a.Path...)
+	b = append(b, '\t')
+	b = append(b, a.Blob...)
+	b = append(b, '\t')
+	b = append(b, mode...)
+	return append(b, '\n')
+}
+
+func appendEnd(b []byte, ms int64, s Status, code *int) []byte {
+	b = append(b, "X\t"...)
+	b = strconv.AppendInt(b, ms, 10)
+	b = append(b, '\t')
+	b = append(b, s...)
+	b = append(b, '\t')
+	if code == nil {
+		b = append(b, '-')
+	} else {
+		b = strconv.AppendInt(b, int64(*code), 10)
+	}
+	return append(b, '\n')
+}
+
+func appendJournalFloat(b []byte, v float64) []byte {
+	switch {
+	case math.IsNaN(v):
+		return append(b, "nan"...)
+	case math.IsInf(v, 1):
+		return append(b, "inf"...)
+	case math.IsInf(v, -1):
+		return append(b, "-inf"...)
+	}
+	return strconv.AppendFloat(b, v, 'g', -1, 64)
+}
+
+func parseFloat(s string) (float64, error) {
+	switch s {
+	case "nan":
+		return math.NaN(), nil
+	case "inf":
+		return math.Inf(1), nil
+	case "-inf":
+		return math.Inf(-1), nil
+	}
+	return strconv.ParseFloat(s, 64)
+}
+
+// tomlLiteral renders one param value as a TOML literal, keeping its type:
+// 10 stays an integer, 10.0 a float.
+func tomlLiteral(v any) (string, error) {
+	var buf bytes.Buffer
+	if err := toml.NewEncoder(&buf).Encode(map[string]any{"v": v}); err != nil {
+		return "", fmt.Errorf("encode value: %w", err)
+	}
+	s := strings.TrimSpace(buf.String())
+	lit, ok := strings.CutPrefix(s, "v = ")
+	if !ok || strings.ContainsAny(lit, "\n\t") {
+		return "", fmt.Errorf("encode value %v: not a single-line literal", v)
+	}
+	return lit, nil
+}
+
+func parseTOMLLiteral(lit string) (any, error) {
+	var m map[string]any
+	if _, err := toml.Decode("v = "+lit, &m); err != nil {
+		return nil, err
+	}
+	return canonical(m["v"]), nil
+}
+
+// canonical maps what the TOML decoder yields onto the param value types.
+func canonical(v any) any {
+	switch x := v.(type) {
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = canonical(e)
+		}
+		return out
+	case []map[string]any:
+		return nil
+	}
+	return v
+}
+
+var errBadEntry = errors.New("bad journal entry")
+
+// apply replays one journal line into the state. Lines that do not parse
+// are reported as errBadEntry and otherwise ignored by callers.
+func (st *state) apply(line []byte) error {
+	if len(line) < 2 || line[1] != '\t' {
+		return errBadEntry
+	}
+	kind := line[0]
+	f := strings.Split(string(line[2:]), "\t")
+	switch kind {
+	case 'S':
+		var e startEntry
+		if err := json.Unmarshal(line[2:], &e); err != nil || e.ID == "" {
+			return errBadEntry
+		}
+		if st.started {
+			return nil
+		}
+		st.started = true
+		st.rec.ID = e.ID
+		st.rec.Name = e.Name
+		st.rec.Experiment = e.Experiment
+		st.rec.Status = Running
+		st.rec.Started = time.UnixMilli(e.Started).UTC()
+		st.rec.Command = e.Command
+		st.rec.Source = e.Source
+		st.rec.Host = e.Host
+		st.owner = e.Owner
+		st.checkpoint = time.Duration(e.Checkpoint) * time.Millisecond
+		st.seen(e.Started)
+	case 'P':
+		if len(f) != 2 {
+			return errBadEntry
+		}
+		v, err := parseTOMLLiteral(f[1])
+		if err != nil {
+			return errBadEntry
+		}
+		if _, dup := st.rec.Params[f[0]]; dup {
+			return nil // write-once: the first value logged stands
+		}
+		if CheckParamShape(st.rec.Params, f[0]) != nil {
+			return nil
+		}
+		st.rec.Params[f[0]] = v
+	case 'T':
+		if len(f) != 2 {
+			return errBadEntry
+		}
+		var v string
+		if err := json.Unmarshal([]byte(f[1]), &v); err != nil {
+			return errBadEntry
+		}
+		st.rec.Tags[f[0]] = v
+	case 'M':
+		if len(f) != 4 {
+			return errBadEntry
+		}
+		step, err1 := strconv.ParseInt(f[1], 10, 64)
+		ms, err2 := strconv.ParseInt(f[2], 10, 64)
+		v, err3 := parseFloat(f[3])
+		if err1 != nil || err2 != nil || err3 != nil {
+			return errBadEntry
+		}
+		st.hist[f[0]] = append(st.hist[f[0]], Point{Step: step, Time: ms, Value: v})
+		st.next[f[0]] = step + 1
+		st.seen(ms)
+	case 'A':
+		if len(f) != 3 {
+			return errBadEntry
+		}
+		st.arts[f[0]] = Artifact{Path: f[0], Blob: f[1], Exec: f[2] == "755"}
+	case 'X':
+		if len(f) != 3 {
+			return errBadEntry
+		}
+		ms, err := strconv.ParseInt(f[0], 10, 64)
+		s := Status(f[1])
+		if err != nil || !s.Valid() || s == Running {
+			return errBadEntry
+		}
+		if st.ended {
+			return nil
+		}
+		st.ended = true
+		st.rec.Status = s
+		st.rec.Ended = time.UnixMilli(ms).UTC()
+		if f[2] != "-" {
+			c, err := strconv.Atoi(f[2])
+			if err != nil {
+				return errBadEntry
+			}
+			st.rec.ExitCode = &c
+		}
+		st.seen(ms)
+	default:
+		return errBadEntry
+	}
+	return nil
+}
+
+func (st *state) seen(ms int64) {
+	if ms > st.last {
+		st.last = ms
+	}
+}
+
+// replay applies every complete line of data and returns how many bytes it
+// consumed: a trailing line without its newline is left for later, since
+// its writer may still be writing it.
+func (st *state) replay(data []byte) int {
+	n := 0
+	for {
+		i := bytes.IndexByte(data[n:], '\n')
+		if i < 0 {
+			return n
+		}
+		st.apply(data[n : n+i]) // a torn or foreign line is skipped
+		n += i + 1
+	}
+}
+
+// record returns the record as of the replayed journal, with summaries.
+func (st *state) record() *Record {
+	r := st.rec
+	r.Params = make(map[string]any, len(st.rec.Params))
+	for k, v := range st.rec.Params {
+		r.Params[k] = v
+	}
+	r.Tags = make(map[string]string, len(st.rec.Tags))
+	for k, v := range st.rec.Tags {
+		r.Tags[k] = v
+	}
+	r.Metrics = make(map[string]Summary, len(st.hist))
+	for k, pts := range st.hist {
+		r.Metrics[k] = Summarize(pts)
+	}
+	return &r
+}
+
+func (st *state) artifacts() []Artifact {
+	out := make([]Artifact, 0, len(st.arts))
+	for _, a := range st.arts {
+		out = append(out, a)
+	}
+	return out
+}

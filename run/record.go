@@ -1,0 +1,95 @@
+package run
+
+import "time"
+
+// Format is the number of the record format this package writes, stored as
+// the record's format key. Readers refuse records with a higher number.
+const Format = 1
+
+// Status is where a run is in its life.
+type Status string
+
+// The statuses a run can have. Only Running is not final.
+const (
+	Running  Status = "running"
+	Finished Status = "finished"
+	Failed   Status = "failed"
+	Killed   Status = "killed"
+	Crashed  Status = "crashed"
+)
+
+// Valid reports whether s is one of the known statuses.
+func (s Status) Valid() bool {
+	switch s {
+	case Running, Finished, Failed, Killed, Crashed:
+		return true
+	}
+	return false
+}
+
+// Record is everything known about a run except its metric histories and
+// artifacts: the content of run.toml.
+type Record struct {
+	Format     int       // record format number, Format when written by this package
+	ID         string    // the run id, as in refs/runs/<id>
+	Name       string    // human-friendly name such as "brave-otter-42"
+	Experiment string    // "default" unless set
+	Status     Status    // see Status
+	Started    time.Time // UTC, millisecond precision
+	Ended      time.Time // zero while running
+	Command    []string  // argv of the command that ran, if any
+	ExitCode   *int      // nil unless the command exited
+	Source     Source
+	Host       Host
+	// Params holds typed parameter values by dotted key ("optimizer.lr").
+	// Values are int64, float64, bool, string, or []any of those.
+	Params map[string]any
+	Tags   map[string]string
+	// Metrics summarises each metric's history by key.
+	Metrics map[string]Summary
+}
+
+// Source is the code a run ran.
+type Source struct {
+	Commit   string   // the code commit (HEAD when the run began); "" in a repository without commits
+	Branch   string   // the branch HEAD named, "" when detached
+	Dirty    bool     // the work tree had uncommitted changes
+	Snapshot string   // the commit snapshotting the whole work tree when Dirty
+	Skipped  []string // untracked files left out of the snapshot for their size
+}
+
+// Host is the machine a run ran on.
+type Host struct {
+	Hostname string
+	User     string
+	OS       string
+	Arch     string
+}
+
+// Summary condenses one metric's history.
+type Summary struct {
+	Last  float64 // value of the point with the highest step (the latest logged among equal steps)
+	Step  int64   // step of that point
+	Min   float64 // smallest value, NaN ignored (NaN when every value is NaN)
+	Max   float64 // largest value, NaN ignored
+	Count int64   // number of points
+}
+
+// Point is one logged value of a metric.
+type Point struct {
+	Step  int64
+	Time  int64 // Unix milliseconds
+	Value float64
+}
+
+// History holds every point of every metric of a run, by key, in the order
+// they were logged.
+type History map[string][]Point
+
+// Duration is how long the run ran, up to now when it is still running.
+func (r *Record) Duration(now time.Time) time.Duration {
+	if r.Ended.IsZero() {
+		return now.Sub(r.Started)
+	}
+	return r.Ended.Sub(r.Started)
+}

@@ -1,0 +1,693 @@
+package run
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"os/user"
+	"path"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Store keeps runs. The git implementation is gitstore.Repo; the recorder
+// needs nothing but this, so the run package holds no git.
+type Store interface {
+	// PrivateDir is a directory inside the repository for git-runs' own
+	// files; journals of live runs live in PrivateDir()/live.
+	PrivateDir() string
+	// CaptureSource describes the code a run starting now will run: the
+	// code commit, the branch, and a snapshot of uncommitted changes.
+	CaptureSource() (Source, error)
+	// StoreFile copies the content of the file at path into the store and
+	// returns its object id.
+	StoreFile(path string) (string, error)
+	// Save writes rec, its metric histories and its artifacts as the new
+	// state of run rec.ID, replacing the state committed as old ("" when
+	// the run must not exist yet), and returns the new commit id. It fails
+	// with an error wrapping ErrConflict when the run is no longer at old.
+	Save(rec *Record, hist History, arts []Artifact, old string) (string, error)
+	// Load returns the commit id and record of a run, or an error wrapping
+	// ErrNotFound.
+	Load(id string) (string, *Record, error)
+	// Amend rewrites the record of a run that is not live, keeping its
+	// histories and artifacts, with compare-and-swap against concurrent
+	// writers.
+	Amend(id string, edit func(*Record) error) error
+}
+
+// Errors that callers test with errors.Is.
+var (
+	ErrNotFound = errors.New("no such run")
+	ErrConflict = errors.New("run changed concurrently")
+	ErrNotLive  = errors.New("run is not live")
+)
+
+// DefaultCheckpoint is how often a live run is committed.
+const DefaultCheckpoint = 30 * time.Second
+
+// metricFlushDelay bounds how long logged metric points wait in memory
+// before they reach the journal: the most a crash of this process loses.
+const metricFlushDelay = 100 * time.Millisecond
+
+// Options configure a new run.
+type Options struct {
+	Name       string            // default: a generated name such as "brave-otter-42"
+	Experiment string            // default: "default"
+	Params     map[string]any    // nested maps become dotted keys
+	Tags       map[string]string // initial tags
+	Command    []string          // the command the run runs, if any
+	// OwnerPID is the process whose death means the run crashed. Zero
+	// means the calling process.
+	OwnerPID int
+	// Checkpoint is how often the live run is committed; zero means
+	// DefaultCheckpoint.
+	Checkpoint time.Duration
+	// Now, when set, replaces time.Now for the start time.
+	Now time.Time
+	// Source, when set, is the code the run runs, captured earlier with
+	// the store's CaptureSource: a sweep that starts many runs of one
+	// piece of code captures it once instead of snapshotting per run.
+	Source *Source
+}
+
+// Run is a live run. Its methods are safe for concurrent use.
+type Run struct {
+	mu       sync.Mutex
+	store    Store
+	id       string
+	path     string // journal
+	f        *os.File
+	st       *state
+	off      int64  // journal bytes replayed into st
+	buf      []byte // metric lines not yet written
+	timer    *time.Timer
+	head     string // commit the run ref is at, as far as we know
+	lastSave time.Time
+	done     chan struct{} // closed when the run ends: stops the checkpointer
+	closed   bool
+}
+
+func journalDir(s Store) string { return filepath.Join(s.PrivateDir(), "live") }
+
+func journalPath(s Store, id string) string {
+	return filepath.Join(journalDir(s), id+".journal")
+}
+
+// Start begins a new run: it captures the source, writes the journal's
+// first entry and commits the run as running. The returned run checkpoints
+// itself in the background until End.
+func Start(s Store, o Options) (*Run, error) {
+	params, err := FlattenParams(o.Params)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range o.Tags {
+		if err := ValidateKey("tag", k); err != nil {
+			return nil, err
+		}
+		if err := ValidateTagValue(k, v); err != nil {
+			return nil, err
+		}
+	}
+	for k := range params {
+		if err := CheckParamShape(params, k); err != nil {
+			return nil, err
+		}
+	}
+	exp := o.Experiment
+	if exp == "" {
+		exp = "default"
+	}
+	if err := ValidateKey("tag", exp); err != nil {
+		return nil, err
+	}
+	name := o.Name
+	if name == "" {
+		name = NewName()
+	}
+	if err := validateName(name); err != nil {
+		return nil, err
+	}
+	var src Source
+	if o.Source != nil {
+		src = *o.Source
+	} else if src, err = s.CaptureSource(); err != nil {
+		return nil, err
+	}
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	pid := o.OwnerPID
+	if pid == 0 {
+		pid = os.Getpid()
+	}
+	cp := o.Checkpoint
+	if cp <= 0 {
+		cp = DefaultCheckpoint
+	}
+	id := NewID()
+	if !o.Now.IsZero() {
+		id = NewIDAt(now)
+	}
+	e := startEntry{
+		ID:         id,
+		Name:       name,
+		Experiment: exp,
+		Started:    now.UnixMilli(),
+		Command:    o.Command,
+		Source:     src,
+		Host:       ThisHost(),
+		Owner:      Owner{PID: pid, Start: processStart(pid), Host: hostname()},
+		Checkpoint: cp.Milliseconds(),
+	}
+	b := appendStart(nil, &e)
+	for _, k := range keysOf(params) {
+		if b, err = appendParam(b, k, params[k]); err != nil {
+			return nil, fmt.Errorf("param %q: %w", k, err)
+		}
+	}
+	for _, k := range keysOf(o.Tags) {
+		b = appendTag(b, k, o.Tags[k])
+	}
+	if err := os.MkdirAll(journalDir(s), 0o755); err != nil {
+		return nil, fmt.Errorf("create journal directory: %w", err)
+	}
+	p := journalPath(s, e.ID)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("create journal: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(p)
+		return nil, fmt.Errorf("write journal: %w", err)
+	}
+	r := &Run{store: s, id: e.ID, path: p, f: f, st: newState(), done: make(chan struct{})}
+	if err := r.refresh(); err != nil {
+		return nil, r.abandon(err)
+	}
+	if err := r.save(); err != nil {
+		return nil, r.abandon(err)
+	}
+	if pid == os.Getpid() {
+		go r.checkpointer(cp)
+	}
+	return r, nil
+}
+
+// abandon undoes a start that could not commit its first state.
+func (r *Run) abandon(err error) error {
+	r.f.Close()
+	os.Remove(r.path)
+	return err
+}
+
+// Attach opens a live run that another process started, to log into it.
+// Close it when done. It fails with ErrNotLive when the run has no journal
+// here (it ended, or it lives on another machine).
+func Attach(s Store, id string) (*Run, error) {
+	p := journalPath(s, id)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNotLive, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	r := &Run{store: s, id: id, path: p, f: f, st: newState(), done: make(chan struct{})}
+	if err := r.refresh(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !r.st.started {
+		f.Close()
+		return nil, fmt.Errorf("read journal of %s: no start entry", id)
+	}
+	head, _, err := s.Load(id)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r.head = head
+	return r, nil
+}
+
+// ID returns the run's id.
+func (r *Run) ID() string { return r.id }
+
+// Record returns the run's record as of everything logged so far, by any
+// process.
+func (r *Run) Record() (*Record, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.sync(); err != nil {
+		return nil, err
+	}
+	return r.st.record(), nil
+}
+
+// CheckpointInterval is how often the run is committed while it lives.
+func (r *Run) CheckpointInterval() time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.st.checkpoint <= 0 {
+		return DefaultCheckpoint
+	}
+	return r.st.checkpoint
+}
+
+// LogParam sets a param. Params are write-once: setting a key again to
+// the same value does nothing, to another value is an error.
+func (r *Run) LogParam(key string, v any) error {
+	return r.LogParams(map[string]any{key: v})
+}
+
+// LogParams sets several params at once; nested maps become dotted keys.
+// Nothing is written if any of them is invalid or conflicts.
+func (r *Run) LogParams(m map[string]any) error {
+	flat, err := FlattenParams(m)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.live(); err != nil {
+		return err
+	}
+	if err := r.sync(); err != nil {
+		return err
+	}
+	var b []byte
+	seen := make(map[string]any, len(r.st.rec.Params)+len(flat))
+	for k, v := range r.st.rec.Params {
+		seen[k] = v
+	}
+	for _, k := range keysOf(flat) {
+		v := flat[k]
+		if old, ok := seen[k]; ok {
+			if !SameValue(old, v) {
+				return fmt.Errorf("param %q is already %s; params are write-once", k, FormatValue(old))
+			}
+			continue
+		}
+		if err := CheckParamShape(seen, k); err != nil {
+			return err
+		}
+		seen[k] = v
+		if b, err = appendParam(b, k, v); err != nil {
+			return fmt.Errorf("param %q: %w", k, err)
+		}
+	}
+	return r.write(b)
+}
+
+// NextStep, passed as a step, continues the key's steps: one more than
+// the last step logged for it, or 0.
+const NextStep int64 = math.MinInt64
+
+// LogMetric records one point of a metric. The point reaches the journal
+// within metricFlushDelay, or at once with Flush.
+func (r *Run) LogMetric(key string, v float64, step int64) error {
+	return r.LogMetricAt(key, v, step, time.Now())
+}
+
+// LogMetricAt is LogMetric with an explicit timestamp.
+func (r *Run) LogMetricAt(key string, v float64, step int64, t time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.live(); err != nil {
+		return err
+	}
+	if _, known := r.st.next[key]; !known {
+		if err := ValidateKey("metric", key); err != nil {
+			return err
+		}
+	}
+	if step == NextStep {
+		step = r.st.next[key]
+	}
+	r.st.next[key] = step + 1
+	r.buf = appendMetric(r.buf, key, step, t.UnixMilli(), v)
+	if len(r.buf) >= 64<<10 {
+		return r.flush()
+	}
+	if r.timer == nil {
+		r.timer = time.AfterFunc(metricFlushDelay, func() {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.timer = nil
+			r.flush() // a failure here surfaces at the next write
+		})
+	}
+	return nil
+}
+
+// SetTag sets a tag, replacing any earlier value. Tags can change after the
+// run ended too: see SetTagOn.
+func (r *Run) SetTag(key, v string) error {
+	if err := ValidateKey("tag", key); err != nil {
+		return err
+	}
+	if err := ValidateTagValue(key, v); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.live(); err != nil {
+		return err
+	}
+	return r.write(appendTag(nil, key, v))
+}
+
+// LogArtifact stores a file, or every file under a directory, under
+// artifacts/ in the run, at dest (default: the base name of path).
+func (r *Run) LogArtifact(src, dest string) error {
+	if dest == "" {
+		dest = filepath.Base(filepath.Clean(src))
+	}
+	dest, err := CleanArtifactPath(dest)
+	if err != nil {
+		return err
+	}
+	info, err := os.Stat(src)
+	if err != nil {
+		return fmt.Errorf("log artifact: %w", err)
+	}
+	var arts []Artifact
+	add := func(file, d string, mode fs.FileMode) error {
+		blob, err := r.store.StoreFile(file)
+		if err != nil {
+			return err
+		}
+		arts = append(arts, Artifact{Path: d, Blob: blob, Exec: mode&0o111 != 0})
+		return nil
+	}
+	if info.IsDir() {
+		err = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.Type().IsRegular() {
+				return nil // directories are implied; links and devices are not stored
+			}
+			rel, err := filepath.Rel(src, p)
+			if err != nil {
+				return err
+			}
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			return add(p, path.Join(dest, filepath.ToSlash(rel)), fi.Mode())
+		})
+	} else if info.Mode().IsRegular() {
+		err = add(src, dest, info.Mode())
+	} else {
+		return fmt.Errorf("log artifact %s: not a regular file or directory", src)
+	}
+	if err != nil {
+		return fmt.Errorf("log artifact: %w", err)
+	}
+	var b []byte
+	for _, a := range arts {
+		b = appendArtifact(b, a)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.live(); err != nil {
+		return err
+	}
+	return r.write(b)
+}
+
+// CleanArtifactPath checks a destination path below artifacts/ and returns
+// it in clean slash form. Paths that could escape the artifacts tree or
+// reach into git's own files are refused.
+func CleanArtifactPath(p string) (string, error) {
+	q := filepath.ToSlash(p)
+	if q == "" || strings.HasPrefix(q, "/") || strings.ContainsAny(q, "\x00\t\n\r\\") {
+		return "", fmt.Errorf("invalid artifact path %q", p)
+	}
+	for _, seg := range strings.Split(q, "/") {
+		if seg == "" || seg == "." {
+			continue
+		}
+		if seg == ".." || strings.EqualFold(seg, ".git") {
+			return "", fmt.Errorf("invalid artifact path %q: %q is not allowed", p, seg)
+		}
+	}
+	c := path.Clean(q)
+	if c == "." {
+		return "", fmt.Errorf("invalid artifact path %q", p)
+	}
+	return c, nil
+}
+
+// Flush writes buffered metric points to the journal.
+func (r *Run) Flush() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.flush()
+}
+
+// Checkpoint commits everything logged so far.
+func (r *Run) Checkpoint() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.live(); err != nil {
+		return err
+	}
+	return r.save()
+}
+
+// End finishes the run with status (Finished, Failed, Killed or Crashed)
+// and commits its final state.
+func (r *Run) End(status Status) error { return r.EndWithCode(status, nil) }
+
+// EndWithCode is End recording the exit code of the run's command.
+func (r *Run) EndWithCode(status Status, code *int) error {
+	if !status.Valid() || status == Running {
+		return fmt.Errorf("end run: invalid status %q (want finished, failed, killed or crashed)", status)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.live(); err != nil {
+		return err
+	}
+	if err := r.write(appendEnd(nil, time.Now().UnixMilli(), status, code)); err != nil {
+		return err
+	}
+	if err := r.save(); err != nil {
+		return err
+	}
+	r.close()
+	// The commit holds everything now; the journal may go.
+	return removeJournal(r.path)
+}
+
+// removeJournal deletes a journal whose content is all committed.
+func removeJournal(p string) error {
+	os.Remove(p + ".saved")
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove journal: %w", err)
+	}
+	return nil
+}
+
+func touch(p string) {
+	now := time.Now()
+	if os.Chtimes(p, now, now) != nil {
+		os.WriteFile(p, nil, 0o644)
+	}
+}
+
+// Close lets go of an attached run without ending it, committing first if
+// the last commit is older than the checkpoint interval.
+func (r *Run) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil
+	}
+	err := r.flush()
+	if err == nil {
+		err = r.saveIfDue()
+	}
+	r.close()
+	return err
+}
+
+func (r *Run) close() {
+	if r.closed {
+		return
+	}
+	r.closed = true
+	if r.timer != nil {
+		r.timer.Stop()
+		r.timer = nil
+	}
+	close(r.done)
+	r.f.Close()
+}
+
+func (r *Run) live() error {
+	if r.closed || r.st.ended {
+		return fmt.Errorf("run %s has ended", r.id)
+	}
+	return nil
+}
+
+// write flushes pending metric points, then appends b in one write so that
+// the entries stay whole beside other writers.
+func (r *Run) write(b []byte) error {
+	if err := r.flush(); err != nil {
+		return err
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	if _, err := r.f.Write(b); err != nil {
+		return fmt.Errorf("write journal: %w", err)
+	}
+	return nil
+}
+
+func (r *Run) flush() error {
+	if len(r.buf) == 0 || r.closed {
+		return nil
+	}
+	_, err := r.f.Write(r.buf)
+	r.buf = r.buf[:0]
+	if err != nil {
+		return fmt.Errorf("write journal: %w", err)
+	}
+	return nil
+}
+
+// refresh replays what other writers (and we) appended since last time.
+func (r *Run) refresh() error {
+	f, err := os.Open(r.path)
+	if err != nil {
+		return fmt.Errorf("read journal: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.Seek(r.off, io.SeekStart); err != nil {
+		return fmt.Errorf("read journal: %w", err)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return fmt.Errorf("read journal: %w", err)
+	}
+	r.off += int64(r.st.replay(data))
+	return nil
+}
+
+func (r *Run) sync() error {
+	if err := r.flush(); err != nil {
+		return err
+	}
+	return r.refresh()
+}
+
+// save commits the state the journal describes, retrying when another
+// process moved the ref in between.
+func (r *Run) save() error {
+	if err := r.sync(); err != nil {
+		return err
+	}
+	for try := 0; ; try++ {
+		c, err := r.store.Save(r.st.record(), r.st.hist, r.st.artifacts(), r.head)
+		if err == nil {
+			r.head = c
+			r.lastSave = time.Now()
+			touch(r.path + ".saved")
+			return nil
+		}
+		if !errors.Is(err, ErrConflict) || try >= 8 {
+			return err
+		}
+		// Another process committed this run; what it wrote came from the
+		// same journal, so read on and commit again on top of it.
+		head, _, lerr := r.store.Load(r.id)
+		if lerr != nil && !errors.Is(lerr, ErrNotFound) {
+			return lerr
+		}
+		r.head = head
+		if err := r.refresh(); err != nil {
+			return err
+		}
+	}
+}
+
+func (r *Run) saveIfDue() error {
+	interval := r.st.checkpoint
+	if interval <= 0 {
+		interval = DefaultCheckpoint
+	}
+	last := r.lastSave
+	if last.IsZero() {
+		// An attached process learns when any process last committed the
+		// run from the marker that every save touches.
+		if fi, err := os.Stat(r.path + ".saved"); err == nil {
+			last = fi.ModTime()
+		}
+	}
+	if !last.IsZero() && time.Since(last) < interval {
+		return nil
+	}
+	return r.save()
+}
+
+func (r *Run) checkpointer(every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.done:
+			return
+		case <-t.C:
+			r.mu.Lock()
+			if !r.closed {
+				r.save() // a failed checkpoint is retried at the next tick or at End
+			}
+			r.mu.Unlock()
+		}
+	}
+}
+
+// ThisHost describes the machine this process runs on.
+func ThisHost() Host {
+	u := os.Getenv("USER")
+	if u == "" {
+		u = os.Getenv("LOGNAME")
+	}
+	if u == "" {
+		if cu, err := user.Current(); err == nil {
+			u = cu.Username
+		}
+	}
+	return Host{Hostname: hostname(), User: u, OS: runtime.GOOS, Arch: runtime.GOARCH}
+}
+
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
+}
+
+func validateName(n string) error {
+	if n == "" || len(n) > 250 || strings.ContainsAny(n, "\t\n\r\x00") || strings.TrimSpace(n) != n {
+		return fmt.Errorf("invalid run name %q", n)
+	}
+	if n == "@" || strings.HasPrefix(n, "@~") {
+		return fmt.Errorf("invalid run name %q: reserved", n)
+	}
+	return nil
+}

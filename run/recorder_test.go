@@ -1,0 +1,358 @@
+package run_test
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gitruns/gitruns/gitstore"
+	"github.com/gitruns/gitruns/run"
+)
+
+// git runs git in dir and returns its trimmed output, failing the test on
+// error.
+func git(t testing.TB, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_NOSYSTEM=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func newRepo(t testing.TB) (string, *gitstore.Repo) {
+	t.Helper()
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	git(t, dir, "commit", "-q", "--allow-empty", "-m", "init")
+	repo, err := gitstore.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { repo.Close() })
+	return dir, repo
+}
+
+func fsck(t testing.TB, dir string) {
+	t.Helper()
+	cmd := exec.Command("git", "fsck", "--full", "--strict", "--no-progress")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	for _, l := range strings.Split(string(out), "\n") {
+		if l != "" && !strings.HasPrefix(l, "dangling ") {
+			t.Errorf("git fsck: %s", l)
+		}
+	}
+	if err != nil {
+		t.Errorf("git fsck: %v", err)
+	}
+}
+
+func TestRecordEverything(t *testing.T) {
+	dir, repo := newRepo(t)
+	art := filepath.Join(t.TempDir(), "model.bin")
+	if err := os.WriteFile(art, []byte("weights"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r, err := run.Start(repo, run.Options{
+		Name: "full", Experiment: "exp1",
+		Params: map[string]any{"lr": 0.01, "opt": map[string]any{"name": "adam", "betas": []float64{0.9, 0.99}}},
+		Tags:   map[string]string{"team": "vision"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		if err := r.LogMetric("loss", 1/float64(i+1), run.NextStep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(t, r.LogMetric("loss", math.NaN(), 10))
+	must(t, r.LogMetric("val/acc", math.Inf(1), run.NextStep))
+	must(t, r.LogParam("epochs", 3))
+	must(t, r.LogParam("epochs", 3)) // the same value again: nothing happens
+	if err := r.LogParam("epochs", 4); err == nil || !strings.Contains(err.Error(), "write-once") {
+		t.Errorf("changing a param: got %v, want a write-once error", err)
+	}
+	if err := r.LogParam("epochs", 3.0); err == nil {
+		t.Errorf("changing a param's type from int to float: no error")
+	}
+	if err := r.LogParam("opt.name.x", 1); err == nil {
+		t.Errorf("a param under a param's key: no error")
+	}
+	must(t, r.SetTag("team", "nlp"))
+	must(t, r.LogArtifact(art, "models/model.bin"))
+	code := 0
+	must(t, r.EndWithCode(run.Finished, &code))
+	if err := r.LogMetric("loss", 1, run.NextStep); err == nil {
+		t.Errorf("logging into an ended run: no error")
+	}
+
+	c, rec, err := repo.Load(r.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Status != run.Finished || rec.Name != "full" || rec.Experiment != "exp1" || *rec.ExitCode != 0 {
+		t.Errorf("record: %+v", rec)
+	}
+	if rec.Params["opt.name"] != "adam" || rec.Params["epochs"] != int64(3) || rec.Params["lr"] != 0.01 {
+		t.Errorf("params: %v", rec.Params)
+	}
+	if rec.Tags["team"] != "nlp" {
+		t.Errorf("tags: %v", rec.Tags)
+	}
+	loss := rec.Metrics["loss"]
+	if !math.IsNaN(loss.Last) || loss.Step != 10 || loss.Count != 6 || loss.Min != 0.2 || loss.Max != 1 {
+		t.Errorf("loss summary: %+v", loss)
+	}
+	hist, err := repo.History(plumbingHash(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist["loss"]) != 6 || hist["loss"][4].Step != 4 || !math.IsInf(hist["val/acc"][0].Value, 1) {
+		t.Errorf("history: %v", hist)
+	}
+	if got := git(t, dir, "cat-file", "-p", "refs/runs/"+r.ID()+":artifacts/models/model.bin"); got != "weights" {
+		t.Errorf("artifact content %q", got)
+	}
+	if mode := git(t, dir, "ls-tree", "-r", "refs/runs/"+r.ID(), "artifacts/models/model.bin"); !strings.HasPrefix(mode, "100755") {
+		t.Errorf("artifact mode: %s", mode)
+	}
+	if _, err := os.Stat(filepath.Join(repo.PrivateDir(), "live", r.ID()+".journal")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("journal left behind: %v", err)
+	}
+	fsck(t, dir)
+}
+
+func TestCheckpointShowsProgress(t *testing.T) {
+	_, repo := newRepo(t)
+	r, err := run.Start(repo, run.Options{Checkpoint: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, r.LogMetric("loss", 0.5, run.NextStep))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, rec, err := repo.Load(r.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Metrics["loss"].Count == 1 {
+			if rec.Status != run.Running {
+				t.Errorf("status %s while live", rec.Status)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no checkpoint committed the metric within 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	must(t, r.End(run.Finished))
+}
+
+func TestAttachedWritersMerge(t *testing.T) {
+	_, repo := newRepo(t)
+	owner, err := run.Start(repo, run.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := run.Attach(repo, owner.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, other.LogMetric("from_other", 1, 0))
+	must(t, other.LogParam("lr", 0.1))
+	must(t, other.Close())
+	// The owner sees what the other process logged: the param is taken.
+	if err := owner.LogParam("lr", 0.2); err == nil {
+		t.Errorf("owner overwrote a param set by another writer")
+	}
+	must(t, owner.LogMetric("from_owner", 2, 0))
+	must(t, owner.End(run.Finished))
+	_, rec, err := repo.Load(owner.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Metrics["from_other"].Count != 1 || rec.Metrics["from_owner"].Count != 1 || rec.Params["lr"] != 0.1 {
+		t.Errorf("merged record: %+v", rec)
+	}
+}
+
+func TestCrashedRunRecovered(t *testing.T) {
+	dir, repo := newRepo(t)
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := run.Start(repo, run.Options{OwnerPID: dead.Process.Pid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 100; i++ {
+		must(t, r.LogMetric("loss", float64(i), run.NextStep))
+	}
+	must(t, r.LogParam("lr", 0.3))
+	must(t, r.Flush())
+	// The process is "killed" here: nothing more happens to r.
+
+	done, err := run.RecoverCrashed(repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(done) != 1 || done[0] != r.ID() {
+		t.Fatalf("recovered %v, want [%s]", done, r.ID())
+	}
+	_, rec, err := repo.Load(r.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Status != run.Crashed || rec.Ended.IsZero() || rec.Metrics["loss"].Count != 100 || rec.Params["lr"] != 0.3 {
+		t.Errorf("recovered record: %+v", rec)
+	}
+	// A second pass finds nothing to do.
+	if done, err := run.RecoverCrashed(repo); err != nil || len(done) != 0 {
+		t.Errorf("second recovery: %v, %v", done, err)
+	}
+	fsck(t, dir)
+}
+
+func TestLiveOwnerNotRecovered(t *testing.T) {
+	_, repo := newRepo(t)
+	r, err := run.Start(repo, run.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := run.RecoverCrashed(repo)
+	if err != nil || len(done) != 0 {
+		t.Fatalf("recovered a live run: %v, %v", done, err)
+	}
+	must(t, r.End(run.Killed))
+	_, rec, _ := repo.Load(r.ID())
+	if rec.Status != run.Killed {
+		t.Errorf("status %s", rec.Status)
+	}
+}
+
+// TestConcurrentRecording has 8 processes record runs into one repository
+// while git pack-refs and git gc --auto run beside them in a loop: no run
+// may be lost and the repository must stay sound.
+func TestConcurrentRecording(t *testing.T) {
+	dir, repo := newRepo(t)
+	git(t, dir, "config", "gc.auto", "64")
+	git(t, dir, "config", "gc.autoDetach", "false")
+	const procs, perProc = 8, 25
+
+	stop := make(chan struct{})
+	var maint sync.WaitGroup
+	var maintRuns int
+	maint.Add(1)
+	go func() {
+		defer maint.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for _, args := range [][]string{{"pack-refs", "--all", "--prune"}, {"gc", "--auto", "--quiet"}} {
+				cmd := exec.Command("git", args...)
+				cmd.Dir = dir
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Errorf("git %s: %v\n%s", args[0], err, out)
+				}
+			}
+			maintRuns++
+		}
+	}()
+
+	var wg sync.WaitGroup
+	errs := make(chan error, procs)
+	for p := 0; p < procs; p++ {
+		wg.Add(1)
+		go func(p int) {
+			defer wg.Done()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestRecorderProcess$")
+			cmd.Env = append(os.Environ(), "GITRUNS_TEST_RECORD="+dir, "GITRUNS_TEST_PROC="+strconv.Itoa(p), "GITRUNS_TEST_COUNT="+strconv.Itoa(perProc))
+			if out, err := cmd.CombinedOutput(); err != nil {
+				errs <- fmt.Errorf("recorder %d: %v\n%s", p, err, out)
+			}
+		}(p)
+	}
+	wg.Wait()
+	close(stop)
+	maint.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	t.Logf("maintenance loops run beside the recorders: %d", maintRuns)
+
+	refs := strings.Fields(git(t, dir, "for-each-ref", "--format=%(refname)", "refs/runs"))
+	if len(refs) != procs*perProc {
+		t.Fatalf("git sees %d runs, want %d", len(refs), procs*perProc)
+	}
+	entries, err := repo.ListRuns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range entries {
+		if e.Err != nil {
+			t.Errorf("run %s: %v", e.ID, e.Err)
+			continue
+		}
+		if e.Record.Status != run.Finished || e.Record.Metrics["loss"].Count != 20 {
+			t.Errorf("run %s: status %s, %d loss points", e.ID, e.Record.Status, e.Record.Metrics["loss"].Count)
+		}
+		seen[e.Record.Name] = true
+	}
+	if len(seen) != procs*perProc {
+		t.Errorf("%d distinct runs listed, want %d", len(seen), procs*perProc)
+	}
+	fsck(t, dir)
+}
+
+// TestRecorderProcess is the body of one recording process of
+// TestConcurrentRecording; it does nothing when run directly.
+func TestRecorderProcess(t *testing.T) {
+	dir := os.Getenv("GITRUNS_TEST_RECORD")
+	if dir == "" {
+		return
+	}
+	p := os.Getenv("GITRUNS_TEST_PROC")
+	n, _ := strconv.Atoi(os.Getenv("GITRUNS_TEST_COUNT"))
+	repo, err := gitstore.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer repo.Close()
+	for i := 0; i < n; i++ {
+		r, err := run.Start(repo, run.Options{Name: fmt.Sprintf("p%s-r%d", p, i), Params: map[string]any{"proc": p, "i": i}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for s := 0; s < 20; s++ {
+			must(t, r.LogMetric("loss", float64(s), run.NextStep))
+		}
+		must(t, r.End(run.Finished))
+	}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,116 @@
+package run
+
+import (
+	"cmp"
+	"crypto/rand"
+	"encoding/binary"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// SameValue reports whether two canonical param values are equal in type
+// and value: 10 and 10.0 differ, NaN equals NaN.
+func SameValue(a, b any) bool {
+	switch x := a.(type) {
+	case float64:
+		y, ok := b.(float64)
+		return ok && (x == y || math.IsNaN(x) && math.IsNaN(y))
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !SameValue(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return a == b
+}
+
+// FormatValue renders a canonical param value for people: strings quoted,
+// floats always with a point or exponent, so that types stay visible.
+func FormatValue(v any) string {
+	switch x := v.(type) {
+	case string:
+		return strconv.Quote(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		s := string(appendJournalFloat(nil, x))
+		if !strings.ContainsAny(s, ".eEn") { // n: nan, inf
+			s += ".0"
+		}
+		return s
+	case bool:
+		return strconv.FormatBool(x)
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = FormatValue(e)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	}
+	return "?"
+}
+
+// FormatPlain renders a value as FormatValue does, but strings bare: for
+// tables, where quotes are noise.
+func FormatPlain(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return FormatValue(v)
+}
+
+func keysOf[M ~map[K]V, K cmp.Ordered, V any](m M) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// FormatMetric renders a metric value for people: about five significant
+// digits, without an exponent in the everyday range.
+func FormatMetric(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "nan"
+	case math.IsInf(v, 1):
+		return "inf"
+	case math.IsInf(v, -1):
+		return "-inf"
+	case v == math.Trunc(v) && math.Abs(v) < 1e15:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	a := math.Abs(v)
+	if a < 1e-4 || a >= 1e9 {
+		return strconv.FormatFloat(v, 'g', 4, 64)
+	}
+	decimals := 4 - int(math.Floor(math.Log10(a)))
+	if decimals < 0 {
+		decimals = 0
+	}
+	s := strconv.FormatFloat(v, 'f', decimals, 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}
+
+// NewIDAt returns a new run id for a run that started at t rather than
+// now, for importing runs recorded elsewhere. Unlike NewID it does not
+// order ids made within one millisecond.
+func NewIDAt(t time.Time) string {
+	var rnd [10]byte
+	rand.Read(rnd[:])
+	ms := uint64(t.UnixMilli()) & (1<<48 - 1)
+	return formatID(ms, uint64(binary.BigEndian.Uint16(rnd[:2])), binary.BigEndian.Uint64(rnd[2:]))
+}
