@@ -3,7 +3,9 @@ package gitstore
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -318,6 +320,16 @@ func (r *Repo) Amend(id string, edit func(*run.Record) error) error {
 		}
 		return err
 	}
+}
+
+// SavedAt implements run.Store: the time the run's loose ref was last
+// written. A packed ref has no time of its own.
+func (r *Repo) SavedAt(id string) (time.Time, bool) {
+	fi, err := os.Stat(filepath.Join(r.CommonDir, filepath.FromSlash(RefName(id))))
+	if err != nil {
+		return time.Time{}, false
+	}
+	return fi.ModTime(), true
 }
 
 // Delete removes run id's ref, if it is still at commit old ("" for any).

@@ -40,6 +40,8 @@ type Store interface {
 	// histories and artifacts, with compare-and-swap against concurrent
 	// writers.
 	Amend(id string, edit func(*Record) error) error
+	// SavedAt tells when run id was last saved, if the store knows.
+	SavedAt(id string) (time.Time, bool)
 }
 
 // Errors that callers test with errors.Is.
@@ -181,7 +183,7 @@ func Start(s Store, o Options) (*Run, error) {
 		return nil, fmt.Errorf("create journal directory: %w", err)
 	}
 	p := journalPath(s, e.ID)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("create journal: %w", err)
 	}
@@ -215,7 +217,7 @@ func (r *Run) abandon(err error) error {
 // here (it ended, or it lives on another machine).
 func Attach(s Store, id string) (*Run, error) {
 	p := journalPath(s, id)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_APPEND, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s", ErrNotLive, id)
 	}
@@ -495,18 +497,10 @@ func (r *Run) EndWithCode(status Status, code *int) error {
 
 // removeJournal deletes a journal whose content is all committed.
 func removeJournal(p string) error {
-	os.Remove(p + ".saved")
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove journal: %w", err)
 	}
 	return nil
-}
-
-func touch(p string) {
-	now := time.Now()
-	if os.Chtimes(p, now, now) != nil {
-		os.WriteFile(p, nil, 0o644)
-	}
 }
 
 // Close lets go of an attached run without ending it, committing first if
@@ -574,15 +568,7 @@ func (r *Run) flush() error {
 
 // refresh replays what other writers (and we) appended since last time.
 func (r *Run) refresh() error {
-	f, err := os.Open(r.path)
-	if err != nil {
-		return fmt.Errorf("read journal: %w", err)
-	}
-	defer f.Close()
-	if _, err := f.Seek(r.off, io.SeekStart); err != nil {
-		return fmt.Errorf("read journal: %w", err)
-	}
-	data, err := io.ReadAll(f)
+	data, err := io.ReadAll(io.NewSectionReader(r.f, r.off, math.MaxInt64-r.off))
 	if err != nil {
 		return fmt.Errorf("read journal: %w", err)
 	}
@@ -608,7 +594,6 @@ func (r *Run) save() error {
 		if err == nil {
 			r.head = c
 			r.lastSave = time.Now()
-			touch(r.path + ".saved")
 			return nil
 		}
 		if !errors.Is(err, ErrConflict) || try >= 8 {
@@ -634,11 +619,8 @@ func (r *Run) saveIfDue() error {
 	}
 	last := r.lastSave
 	if last.IsZero() {
-		// An attached process learns when any process last committed the
-		// run from the marker that every save touches.
-		if fi, err := os.Stat(r.path + ".saved"); err == nil {
-			last = fi.ModTime()
-		}
+		// An attached process asks when any process last saved the run.
+		last, _ = r.store.SavedAt(r.id)
 	}
 	if !last.IsZero() && time.Since(last) < interval {
 		return nil
