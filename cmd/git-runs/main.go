@@ -7,17 +7,29 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"github.com/alecthomas/kong"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version is set at build time with -ldflags "-X main.version=…"; a
+// binary built by go install reports its module version instead.
+var version = ""
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
 
 // cli is the command line: one field per command, each defined in a file
 // of its own.
 type cli struct {
-	C       string           `short:"C" placeholder:"DIR" help:"Run as if started in DIR."`
+	Dir     string           `short:"C" name:"dir" placeholder:"DIR" help:"Run as if started in DIR, as git -C does."`
 	Version kong.VersionFlag `help:"Print the version and exit."`
 
 	Exec     execCmd     `cmd:"" help:"Run a command and record it as a run."`
@@ -34,9 +46,10 @@ type cli struct {
 
 const description = `Record machine-learning runs in your git repository.
 
-Each run is a commit under refs/runs/<id> holding its params, metrics,
-tags, command and output, whose parents are the exact code it ran. Runs
-need no server and travel with git push and git fetch.
+Each run is a commit under refs/runs/<id> holding its params, metrics
+with their history, tags, command and artifacts, whose parents are the
+exact code it ran. Runs need no server and travel with git push and git
+fetch.
 
   git runs exec -- python train.py --lr 0.01   record a run
   git runs ls                                  list runs
@@ -63,7 +76,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	parser, err := kong.New(&c,
 		kong.Name("git runs"),
 		kong.Description(description),
-		kong.Vars{"version": version},
+		kong.Vars{"version": "git-runs " + versionString()},
 		kong.UsageOnError(),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.Writers(stdout, stderr),
@@ -91,7 +104,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "git-runs: %v\n", err)
 		return 2
 	}
-	env := &env{dir: c.C, stdout: stdout, stderr: stderr}
+	env := &env{dir: c.Dir, stdout: stdout, stderr: stderr}
 	defer env.close()
 	err = kctx.Run(env)
 	var ec exitCode

@@ -11,8 +11,8 @@ import (
 type startFlags struct {
 	Name       string        `short:"n" help:"Name of the run (default: a generated one such as brave-otter-42)."`
 	Experiment string        `short:"e" default:"default" help:"Experiment the run belongs to."`
-	Param      []string      `short:"p" placeholder:"KEY=VALUE" help:"Set a param; VALUE is read as a TOML literal (10, 0.01, true, [1, 2]) where it is one, else as a string. Repeatable."`
-	Tag        []string      `short:"t" placeholder:"KEY=VALUE" help:"Set a tag. Repeatable."`
+	Param      []string      `short:"p" sep:"none" placeholder:"KEY=VALUE" help:"Set a param; VALUE is read as a TOML literal (10, 0.01, true, [1, 2]) where it is one, else as a string. Repeatable."`
+	Tag        []string      `short:"t" sep:"none" placeholder:"KEY=VALUE" help:"Set a tag. Repeatable."`
 	Checkpoint time.Duration `default:"30s" help:"How often the live run is committed, so that others see its progress."`
 }
 
