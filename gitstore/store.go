@@ -230,7 +230,7 @@ func commitMessage(rec *run.Record) string {
 func (r *Repo) Load(id string) (string, *run.Record, error) {
 	h, err := r.ReadRef(RefName(id))
 	if errors.Is(err, ErrNotFound) {
-		return "", nil, fmt.Errorf("%w: %s", run.ErrNotFound, id)
+		return "", nil, fmt.Errorf("%w %q", run.ErrNotFound, id)
 	}
 	if err != nil {
 		return "", nil, err
@@ -340,7 +340,7 @@ func (r *Repo) Delete(id, old string) error {
 	}
 	err := r.DeleteRef(RefName(id), oldHash)
 	if errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("%w: %s", run.ErrNotFound, id)
+		return fmt.Errorf("%w %q", run.ErrNotFound, id)
 	}
 	if errors.Is(err, ErrRefChanged) {
 		return fmt.Errorf("%w: %v", run.ErrConflict, err)

@@ -46,7 +46,7 @@ type Store interface {
 
 // Errors that callers test with errors.Is.
 var (
-	ErrNotFound = errors.New("no such run")
+	ErrNotFound = errors.New("no run")
 	ErrConflict = errors.New("run changed concurrently")
 	ErrNotLive  = errors.New("run is not live")
 )
