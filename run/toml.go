@@ -478,6 +478,17 @@ func hasSegmentPrefix(key, prefix string) bool {
 // nil, so that callers can add to them; Command and Source.Skipped are nil
 // when empty.
 func DecodeTOML(b []byte) (*Record, error) {
+	// Listings decode thousands of records, nearly all as EncodeTOML wrote
+	// them: a parser for that layout alone reads them some twenty times
+	// faster. Anything else, errors included, takes the general decoder.
+	if r, ok := decodeTOMLFast(b); ok {
+		return r, nil
+	}
+	return decodeTOMLGeneral(b)
+}
+
+// decodeTOMLGeneral is DecodeTOML for any TOML text.
+func decodeTOMLGeneral(b []byte) (*Record, error) {
 	var doc map[string]any
 	if err := toml.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("decode record: %w", err)
