@@ -33,11 +33,15 @@ var AnyHash = plumbing.Hash{
 	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 }
 
-const (
-	// refLockTimeout and packedLockTimeout follow git's defaults for
-	// core.filesRefLockTimeout and core.packedRefsTimeout.
+// refLockTimeout and packedLockTimeout follow git's defaults for
+// core.filesRefLockTimeout and core.packedRefsTimeout. Variables only so
+// that a test can wait for a lock without racing the clock.
+var (
 	refLockTimeout    = 100 * time.Millisecond
 	packedLockTimeout = time.Second
+)
+
+const (
 
 	// brokenRefAttempts bounds how often a read that meets an empty or
 	// partial loose ref is retried: git never leaves one (it renames a

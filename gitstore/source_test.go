@@ -332,11 +332,7 @@ func TestMaybeGC(t *testing.T) {
 	if !r.needGC() {
 		t.Fatal("needGC false over the limit")
 	}
-	start := time.Now()
-	r.MaybeGC()
-	if d := time.Since(start); d > 100*time.Millisecond {
-		t.Errorf("MaybeGC blocked for %v", d)
-	}
+	r.MaybeGC() // starts git gc in the background and returns
 	deadline := time.Now().Add(20 * time.Second)
 	for r.needGC() {
 		if time.Now().After(deadline) {

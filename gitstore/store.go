@@ -15,6 +15,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/capture"
 )
 
 // RunsPrefix is where run refs live: refs/runs/<id>.
@@ -24,6 +25,7 @@ const RunsPrefix = "refs/runs/"
 const (
 	RecordFile    = "run.toml"
 	HistoryFile   = "metrics.tsv"
+	OutputFile    = "output.log"
 	ArtifactsDir  = "artifacts"
 	snapshotTitle = "git-runs: snapshot of uncommitted changes"
 )
@@ -90,22 +92,23 @@ func (r *Repo) signature(t time.Time) object.Signature {
 
 // Save implements run.Store: it writes the run's tree and commit and moves
 // refs/runs/<id> from old to the new commit.
-func (r *Repo) Save(rec *run.Record, hist run.History, arts []run.Artifact, old string) (string, error) {
-	tree, err := r.writeRunTree(rec, hist, arts)
+func (r *Repo) Save(c *run.Contents, old string) (string, error) {
+	rec := c.Record
+	tree, err := r.writeRunTree(c)
 	if err != nil {
 		return "", err
 	}
-	c, err := r.writeRunCommit(rec, tree)
+	commit, err := r.writeRunCommit(rec, tree)
 	if err != nil {
 		return "", err
 	}
-	if err := r.moveRef(rec.ID, c, old); err != nil {
+	if err := r.moveRef(rec.ID, commit, old); err != nil {
 		return "", err
 	}
 	if rec.Status != run.Running {
 		r.MaybeGC()
 	}
-	return c.String(), nil
+	return commit.String(), nil
 }
 
 func (r *Repo) moveRef(id string, c plumbing.Hash, old string) error {
@@ -120,8 +123,8 @@ func (r *Repo) moveRef(id string, c plumbing.Hash, old string) error {
 	return err
 }
 
-func (r *Repo) writeRunTree(rec *run.Record, hist run.History, arts []run.Artifact) (plumbing.Hash, error) {
-	text, err := run.EncodeTOML(rec)
+func (r *Repo) writeRunTree(c *run.Contents) (plumbing.Hash, error) {
+	text, err := run.EncodeTOML(c.Record)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
@@ -129,7 +132,7 @@ func (r *Repo) writeRunTree(rec *run.Record, hist run.History, arts []run.Artifa
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	histBlob, err := r.WriteBlob(run.EncodeHistory(hist))
+	histBlob, err := r.WriteBlob(run.EncodeHistory(c.History))
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
@@ -137,8 +140,19 @@ func (r *Repo) writeRunTree(rec *run.Record, hist run.History, arts []run.Artifa
 		{Name: RecordFile, Mode: filemode.Regular, Hash: recBlob},
 		{Name: HistoryFile, Mode: filemode.Regular, Hash: histBlob},
 	}
-	if len(arts) > 0 {
-		t, err := r.writeArtifactTree(arts)
+	if c.OutputPrefix != "" {
+		data, _, err := capture.ReadOutputLog(c.OutputPrefix, c.OutputLimit)
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("read output: %w", err)
+		}
+		out, err := r.WriteBlob(data)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		entries = append(entries, TreeEntry{Name: OutputFile, Mode: filemode.Regular, Hash: out})
+	}
+	if len(c.Artifacts) > 0 {
+		t, err := r.writeArtifactTree(c.Artifacts)
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
@@ -253,6 +267,16 @@ func (r *Repo) RecordAt(c plumbing.Hash) (*run.Record, error) {
 		return nil, fmt.Errorf("read run %s: %w", c, err)
 	}
 	return rec, nil
+}
+
+// Output reads the output log stored in run commit c; nil when the run
+// kept none.
+func (r *Repo) Output(c plumbing.Hash) ([]byte, error) {
+	b, err := r.ReadPath(c, OutputFile)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return b, err
 }
 
 // History reads the metric histories stored in run commit c.

@@ -9,9 +9,18 @@ import (
 )
 
 // binaryVersion is the first byte of every binary record. The binary form
-// only backs a cache, so a change of layout bumps it and old entries are
-// simply rebuilt.
-const binaryVersion = 1
+// only backs a cache, and a change of layout bumps it.
+//
+// DecodeBinary also reads the versions before it, as far as the layouts
+// allow, rather than failing on them: the cache keys entries by run commit,
+// whose record never changes, and it keeps the bytes of entries it reads
+// back as they are, so an old entry would otherwise be a miss at every
+// listing, not rebuilt once. Version 1 lacked the fields added with
+// version 2 (Signal, RerunOf, Env and the Host fields after Arch, which
+// version 2 writes after Arch); it was written for records read from
+// run.toml that had none of them, so it decodes as such a record with Env
+// empty, as DecodeTOML would give.
+const binaryVersion = 2
 
 // Tags of param values in the binary form.
 const (
@@ -68,6 +77,7 @@ func (r *Record) AppendBinary(b []byte) []byte {
 	b = appendBinString(b, r.Host.User)
 	b = appendBinString(b, r.Host.OS)
 	b = appendBinString(b, r.Host.Arch)
+	b = r.appendBinExtras(b)
 
 	var paramBuf [32]entry[any]
 	b = appendBinLen(b, len(r.Params), r.Params == nil)
@@ -91,6 +101,69 @@ func (r *Record) AppendBinary(b []byte) []byte {
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(s.Min))
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(s.Max))
 		b = binary.AppendVarint(b, s.Count)
+	}
+	return b
+}
+
+// Bits of the byte that starts the fields added in version 2, each telling
+// that a group of them follows, in this order. A record that uses none of
+// them, as most do, costs one byte and one test.
+const (
+	binHasSignal  = 1 << iota // Signal
+	binHasRerunOf             // RerunOf
+	binHasEnv                 // Env is not nil: its length, then its entries
+	binHasHost                // the Host fields after Arch, all of them
+	binHasAll     = binHasSignal | binHasRerunOf | binHasEnv | binHasHost
+)
+
+// appendBinExtras writes the fields added in version 2.
+func (r *Record) appendBinExtras(b []byte) []byte {
+	h := &r.Host
+	var has byte
+	if r.Signal != "" {
+		has |= binHasSignal
+	}
+	if r.RerunOf != "" {
+		has |= binHasRerunOf
+	}
+	if r.Env != nil {
+		has |= binHasEnv
+	}
+	if h.CPU != "" || h.CPUs != 0 || h.MemoryMiB != 0 || h.GPUs != nil ||
+		h.Python != "" || h.PythonExecutable != "" || h.PythonPackages != nil {
+		has |= binHasHost
+	}
+	b = append(b, has)
+	if has == 0 {
+		return b
+	}
+	if has&binHasSignal != 0 {
+		b = appendBinString(b, r.Signal)
+	}
+	if has&binHasRerunOf != 0 {
+		b = appendBinString(b, r.RerunOf)
+	}
+	if has&binHasEnv != 0 {
+		b = binary.AppendUvarint(b, uint64(len(r.Env)))
+		var envBuf [16]entry[string]
+		for _, e := range sortedEntries(r.Env, envBuf[:0]) {
+			b = appendBinString(b, e.key)
+			b = appendBinString(b, e.val)
+		}
+	}
+	if has&binHasHost != 0 {
+		b = appendBinString(b, h.CPU)
+		b = binary.AppendVarint(b, int64(h.CPUs))
+		b = binary.AppendVarint(b, h.MemoryMiB)
+		b = appendBinLen(b, len(h.GPUs), h.GPUs == nil)
+		for _, g := range h.GPUs {
+			b = appendBinString(b, g.Name)
+			b = binary.AppendVarint(b, g.MemoryMiB)
+			b = appendBinString(b, g.Driver)
+		}
+		b = appendBinString(b, h.Python)
+		b = appendBinString(b, h.PythonExecutable)
+		b = appendBinStrings(b, h.PythonPackages)
 	}
 	return b
 }
@@ -186,7 +259,8 @@ func DecodeBinary(b []byte) (*Record, error) {
 	if len(b) == 0 {
 		return nil, errCorrupt
 	}
-	if b[0] != binaryVersion {
+	version := b[0]
+	if version < 1 || version > binaryVersion {
 		return nil, fmt.Errorf("decode binary record: unknown version %d", b[0])
 	}
 	d := binDecoder{s: string(b), off: 1}
@@ -228,6 +302,13 @@ func DecodeBinary(b []byte) (*Record, error) {
 	r.Host.User = d.str()
 	r.Host.OS = d.str()
 	r.Host.Arch = d.str()
+	if version >= 2 {
+		if has := d.byte(); has != 0 {
+			d.extras(r, has)
+		}
+	} else {
+		r.Env = map[string]string{}
+	}
 
 	if n, ok := d.len(2); ok {
 		r.Params = make(map[string]any, n)
@@ -263,6 +344,55 @@ func DecodeBinary(b []byte) (*Record, error) {
 		return nil, d.err
 	}
 	return r, nil
+}
+
+// extras reads the fields added in version 2, of which has tells which
+// follow.
+func (d *binDecoder) extras(r *Record, has byte) {
+	if has&^binHasAll != 0 {
+		d.fail()
+		return
+	}
+	if has&binHasSignal != 0 {
+		r.Signal = d.str()
+	}
+	if has&binHasRerunOf != 0 {
+		r.RerunOf = d.str()
+	}
+	if has&binHasEnv != 0 {
+		n := d.uvarint()
+		if n > uint64((len(d.s)-d.off)/2) {
+			d.fail()
+			return
+		}
+		r.Env = make(map[string]string, n)
+		for i := 0; i < int(n) && d.err == nil; i++ {
+			k := d.str()
+			r.Env[k] = d.str()
+		}
+	}
+	if has&binHasHost != 0 {
+		h := &r.Host
+		h.CPU = d.str()
+		cpus := d.varint()
+		if int64(int(cpus)) != cpus {
+			d.fail()
+		}
+		h.CPUs = int(cpus)
+		h.MemoryMiB = d.varint()
+		if n, ok := d.len(3); ok {
+			h.GPUs = make([]GPU, n)
+			for i := 0; i < n && d.err == nil; i++ {
+				g := &h.GPUs[i]
+				g.Name = d.str()
+				g.MemoryMiB = d.varint()
+				g.Driver = d.str()
+			}
+		}
+		h.Python = d.str()
+		h.PythonExecutable = d.str()
+		h.PythonPackages = d.strs()
+	}
 }
 
 // binDecoder reads a binary record held as a string, so that the strings of

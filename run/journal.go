@@ -24,10 +24,12 @@ import (
 //
 //	S <json>                       start: the run's fixed fields and its owner
 //	P <key> <toml value>           param
+//	p <key> <toml value>           default param: any P for the key replaces it
 //	T <key> <json string>          tag
 //	M <key> <step> <ms> <value>    metric point
 //	A <path> <blob> <mode>         artifact already stored as a blob
-//	X <ms> <status> <exit code>    end ("-" for no exit code)
+//	H <json>                       facts about the host learnt after the start
+//	X <ms> <status> <exit code> [<signal>]   end ("-" for no exit code)
 //
 // Fields are separated by tabs; keys cannot contain tabs or newlines. A line
 // that does not parse (a torn write, say) is skipped, never fatal.
@@ -40,15 +42,21 @@ type Owner struct {
 }
 
 type startEntry struct {
-	ID         string   `json:"id"`
-	Name       string   `json:"name"`
-	Experiment string   `json:"experiment"`
-	Started    int64    `json:"started"`
-	Command    []string `json:"command,omitempty"`
-	Source     Source   `json:"source"`
-	Host       Host     `json:"host"`
-	Owner      Owner    `json:"owner"`
-	Checkpoint int64    `json:"checkpoint_ms"`
+	ID         string            `json:"id"`
+	Name       string            `json:"name"`
+	Experiment string            `json:"experiment"`
+	Started    int64             `json:"started"`
+	Command    []string          `json:"command,omitempty"`
+	Source     Source            `json:"source"`
+	Host       Host              `json:"host"`
+	Owner      Owner             `json:"owner"`
+	Checkpoint int64             `json:"checkpoint_ms"`
+	Env        map[string]string `json:"env,omitempty"`
+	RerunOf    string            `json:"rerun_of,omitempty"`
+	// Output tells that the command's output is kept in the files next
+	// to the journal (see OutputPrefix).
+	Output      bool  `json:"output,omitempty"`
+	OutputLimit int64 `json:"output_limit,omitempty"`
 }
 
 // Artifact is a file stored with a run, under artifacts/ in its tree.
@@ -63,7 +71,10 @@ type state struct {
 	rec        Record
 	hist       History
 	arts       map[string]Artifact
+	soft       map[string]bool  // params set by a default (p) entry
 	next       map[string]int64 // next automatic step per metric key
+	output     bool
+	outLimit   int64
 	owner      Owner
 	checkpoint time.Duration
 	started    bool
@@ -76,6 +87,7 @@ func newState() *state {
 		rec:  Record{Format: Format, Params: map[string]any{}, Tags: map[string]string{}, Metrics: map[string]Summary{}},
 		hist: History{},
 		arts: map[string]Artifact{},
+		soft: map[string]bool{},
 		next: map[string]int64{},
 	}
 }
@@ -90,12 +102,16 @@ func appendStart(b []byte, e *startEntry) []byte {
 	return append(b, '\n')
 }
 
-func appendParam(b []byte, key string, v any) ([]byte, error) {
+func appendParam(b []byte, key string, v any, soft bool) ([]byte, error) {
 	lit, err := tomlLiteral(v)
 	if err != nil {
 		return b, err
 	}
-	b = append(b, "P\t"...)
+	if soft {
+		b = append(b, "p\t"...)
+	} else {
+		b = append(b, "P\t"...)
+	}
 	b = append(b, key...)
 	b = append(b, '\t')
 	b = append(b, lit...)
@@ -137,7 +153,17 @@ func appendArtifact(b []byte, a Artifact) []byte {
 	return append(b, '\n')
 }
 
-func appendEnd(b []byte, ms int64, s Status, code *int) []byte {
+func appendHost(b []byte, h Host) []byte {
+	j, err := json.Marshal(h)
+	if err != nil {
+		panic(err) // plain strings and numbers: cannot fail
+	}
+	b = append(b, "H\t"...)
+	b = append(b, j...)
+	return append(b, '\n')
+}
+
+func appendEnd(b []byte, ms int64, s Status, code *int, signal string) []byte {
 	b = append(b, "X\t"...)
 	b = strconv.AppendInt(b, ms, 10)
 	b = append(b, '\t')
@@ -147,6 +173,10 @@ func appendEnd(b []byte, ms int64, s Status, code *int) []byte {
 		b = append(b, '-')
 	} else {
 		b = strconv.AppendInt(b, int64(*code), 10)
+	}
+	if signal != "" {
+		b = append(b, '\t')
+		b = append(b, signal...)
 	}
 	return append(b, '\n')
 }
@@ -243,8 +273,12 @@ func (st *state) apply(line []byte) error {
 		st.rec.Host = e.Host
 		st.owner = e.Owner
 		st.checkpoint = time.Duration(e.Checkpoint) * time.Millisecond
+		st.rec.Env = e.Env
+		st.rec.RerunOf = e.RerunOf
+		st.output = e.Output
+		st.outLimit = e.OutputLimit
 		st.seen(e.Started)
-	case 'P':
+	case 'P', 'p':
 		if len(f) != 2 {
 			return errBadEntry
 		}
@@ -252,13 +286,18 @@ func (st *state) apply(line []byte) error {
 		if err != nil {
 			return errBadEntry
 		}
-		if _, dup := st.rec.Params[f[0]]; dup {
-			return nil // write-once: the first value logged stands
-		}
-		if CheckParamShape(st.rec.Params, f[0]) != nil {
+		key, soft := f[0], kind == 'p'
+		if _, dup := st.rec.Params[key]; dup {
+			// Write-once: the first value logged stands, except that a
+			// value the program logs replaces a default taken from argv.
+			if soft || !st.soft[key] {
+				return nil
+			}
+		} else if CheckParamShape(st.rec.Params, key) != nil {
 			return nil
 		}
-		st.rec.Params[f[0]] = v
+		st.rec.Params[key] = v
+		st.soft[key] = soft
 	case 'T':
 		if len(f) != 2 {
 			return errBadEntry
@@ -286,9 +325,18 @@ func (st *state) apply(line []byte) error {
 			return errBadEntry
 		}
 		st.arts[f[0]] = Artifact{Path: f[0], Blob: f[1], Exec: f[2] == "755"}
-	case 'X':
-		if len(f) != 3 {
+	case 'H':
+		var h Host
+		if err := json.Unmarshal(line[2:], &h); err != nil {
 			return errBadEntry
+		}
+		st.rec.Host.merge(h)
+	case 'X':
+		if len(f) != 3 && len(f) != 4 {
+			return errBadEntry
+		}
+		if len(f) == 4 {
+			st.rec.Signal = f[3]
 		}
 		ms, err := strconv.ParseInt(f[0], 10, 64)
 		s := Status(f[1])
@@ -352,6 +400,16 @@ func (st *state) record() *Record {
 		r.Metrics[k] = Summarize(pts)
 	}
 	return &r
+}
+
+// contents is what a commit of the run holds, the output coming from the
+// files next to the journal at path.
+func (st *state) contents(path string) *Contents {
+	c := &Contents{Record: st.record(), History: st.hist, Artifacts: st.artifacts()}
+	if st.output {
+		c.OutputPrefix, c.OutputLimit = outputPrefix(path), st.outLimit
+	}
+	return c
 }
 
 func (st *state) artifacts() []Artifact {

@@ -10,12 +10,14 @@ import (
 // AppendJSON appends r as a JSON object, the form `git runs ls --json` prints.
 //
 // The object has the keys of run.toml in the same order, and every top-level
-// key is always present so that scripts need no existence checks: ended and
-// exit_code are null when unset, command is [] and params, tags and metrics
-// are {} when empty. Params are nested objects as in run.toml's tables, with
-// keys sorted. Floats that JSON cannot hold are written as the strings "NaN",
-// "Infinity" and "-Infinity", as proto3's JSON mapping does. The format key is
-// always Format, as with EncodeTOML.
+// key is always present so that scripts need no existence checks: ended,
+// exit_code, signal and rerun_of are null when unset, command is [] and env,
+// params, tags and metrics are {} when empty. Every key of host is always
+// present too, with "", 0 or [] when unknown; gpus is an array of objects
+// with name, memory_mib and driver. Params are nested objects as in
+// run.toml's tables, with keys sorted. Floats that JSON cannot hold are
+// written as the strings "NaN", "Infinity" and "-Infinity", as proto3's JSON
+// mapping does. The format key is always Format, as with EncodeTOML.
 //
 // AppendJSON cannot fail: a param value of a non-canonical type is written as
 // its NormalizeParam form, or null when it has none, and params that cannot
@@ -48,6 +50,14 @@ func (r *Record) AppendJSON(b []byte) []byte {
 	} else {
 		b = strconv.AppendInt(b, int64(*r.ExitCode), 10)
 	}
+	if r.Signal == "" && r.RerunOf == "" {
+		b = append(b, `,"signal":null,"rerun_of":null`...)
+	} else {
+		b = append(b, `,"signal":`...)
+		b = appendJSONStringOrNull(b, r.Signal)
+		b = append(b, `,"rerun_of":`...)
+		b = appendJSONStringOrNull(b, r.RerunOf)
+	}
 
 	b = append(b, `,"source":{"commit":`...)
 	b = appendQuoted(b, r.Source.Commit, true)
@@ -70,6 +80,23 @@ func (r *Record) AppendJSON(b []byte) []byte {
 	b = appendQuoted(b, r.Host.OS, true)
 	b = append(b, `,"arch":`...)
 	b = appendQuoted(b, r.Host.Arch, true)
+	if h := &r.Host; h.CPU == "" && h.CPUs == 0 && h.MemoryMiB == 0 && len(h.GPUs) == 0 &&
+		h.Python == "" && h.PythonExecutable == "" && len(h.PythonPackages) == 0 {
+		b = append(b, `,"cpu":"","cpus":0,"memory_mib":0,"gpus":[],"python":"","python_executable":"","python_packages":[]`...)
+	} else {
+		b = appendJSONHostExtras(b, h)
+	}
+
+	b = append(b, `},"env":{`...)
+	var envBuf [16]entry[string]
+	for i, e := range sortedEntries(r.Env, envBuf[:0]) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendQuoted(b, e.key, true)
+		b = append(b, ':')
+		b = appendQuoted(b, e.val, true)
+	}
 
 	b = append(b, `},"params":`...)
 	var paramBuf [32]entry[any]
@@ -137,6 +164,43 @@ func AppendHistoryJSON(b []byte, h History) []byte {
 		b = append(b, ']')
 	}
 	return append(b, '}')
+}
+
+// appendJSONHostExtras writes the keys of host after arch.
+func appendJSONHostExtras(b []byte, h *Host) []byte {
+	b = append(b, `,"cpu":`...)
+	b = appendQuoted(b, h.CPU, true)
+	b = append(b, `,"cpus":`...)
+	b = strconv.AppendInt(b, int64(h.CPUs), 10)
+	b = append(b, `,"memory_mib":`...)
+	b = strconv.AppendInt(b, h.MemoryMiB, 10)
+	b = append(b, `,"gpus":[`...)
+	for i, g := range h.GPUs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"name":`...)
+		b = appendQuoted(b, g.Name, true)
+		b = append(b, `,"memory_mib":`...)
+		b = strconv.AppendInt(b, g.MemoryMiB, 10)
+		b = append(b, `,"driver":`...)
+		b = appendQuoted(b, g.Driver, true)
+		b = append(b, '}')
+	}
+	b = append(b, `],"python":`...)
+	b = appendQuoted(b, h.Python, true)
+	b = append(b, `,"python_executable":`...)
+	b = appendQuoted(b, h.PythonExecutable, true)
+	b = append(b, `,"python_packages":`...)
+	return appendJSONStrings(b, h.PythonPackages)
+}
+
+// appendJSONStringOrNull writes s, or null when it is empty.
+func appendJSONStringOrNull(b []byte, s string) []byte {
+	if s == "" {
+		return append(b, "null"...)
+	}
+	return appendQuoted(b, s, true)
 }
 
 func appendJSONTime(b []byte, t time.Time) []byte {

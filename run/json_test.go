@@ -73,6 +73,20 @@ func wantJSON(r *Record) map[string]any {
 	if r.ExitCode != nil {
 		exit = int64(*r.ExitCode)
 	}
+	strOrNil := func(s string) any {
+		if s == "" {
+			return nil
+		}
+		return jsonValid(s)
+	}
+	gpus := []any{}
+	for _, g := range r.Host.GPUs {
+		gpus = append(gpus, map[string]any{"name": jsonValid(g.Name), "memory_mib": g.MemoryMiB, "driver": jsonValid(g.Driver)})
+	}
+	env := map[string]any{}
+	for k, v := range r.Env {
+		env[jsonValid(k)] = jsonValid(v)
+	}
 	source := map[string]any{
 		"commit":   jsonValid(r.Source.Commit),
 		"branch":   jsonValid(r.Source.Branch),
@@ -117,11 +131,17 @@ func wantJSON(r *Record) map[string]any {
 		"ended":      timeOrNil(r.Ended),
 		"command":    strs(r.Command),
 		"exit_code":  exit,
+		"signal":     strOrNil(r.Signal),
+		"rerun_of":   strOrNil(r.RerunOf),
 		"source":     source,
 		"host": map[string]any{
 			"hostname": jsonValid(r.Host.Hostname), "user": jsonValid(r.Host.User),
 			"os": jsonValid(r.Host.OS), "arch": jsonValid(r.Host.Arch),
+			"cpu": jsonValid(r.Host.CPU), "cpus": int64(r.Host.CPUs), "memory_mib": r.Host.MemoryMiB,
+			"gpus": gpus, "python": jsonValid(r.Host.Python), "python_executable": jsonValid(r.Host.PythonExecutable),
+			"python_packages": strs(r.Host.PythonPackages),
 		},
+		"env":     env,
 		"params":  params,
 		"tags":    tags,
 		"metrics": metrics,
@@ -203,13 +223,16 @@ func TestAppendJSON(t *testing.T) {
 	}
 }
 
-func TestAppendJSONKeyOrder(t *testing.T) {
-	b := typicalRecord(0).AppendJSON(nil)
+// jsonKeys returns the keys of the JSON object b in order, with their
+// values.
+func jsonKeys(t *testing.T, b []byte) ([]string, map[string]json.RawMessage) {
+	t.Helper()
 	d := json.NewDecoder(bytes.NewReader(b))
 	if _, err := d.Token(); err != nil {
 		t.Fatal(err)
 	}
 	var names []string
+	values := map[string]json.RawMessage{}
 	for d.More() {
 		tok, err := d.Token()
 		if err != nil {
@@ -220,10 +243,26 @@ func TestAppendJSONKeyOrder(t *testing.T) {
 		if err := d.Decode(&value); err != nil {
 			t.Fatal(err)
 		}
+		values[tok.(string)] = value
 	}
-	want := []string{"format", "id", "name", "experiment", "status", "started", "ended", "command", "exit_code", "source", "host", "params", "tags", "metrics"}
-	if !reflect.DeepEqual(names, want) {
-		t.Errorf("top-level keys %v, want %v", names, want)
+	return names, values
+}
+
+func TestAppendJSONKeyOrder(t *testing.T) {
+	for _, r := range []*Record{typicalRecord(0), edgeRecords()["new fields"]} {
+		names, values := jsonKeys(t, r.AppendJSON(nil))
+		want := []string{
+			"format", "id", "name", "experiment", "status", "started", "ended", "command", "exit_code",
+			"signal", "rerun_of", "source", "host", "env", "params", "tags", "metrics",
+		}
+		if !reflect.DeepEqual(names, want) {
+			t.Errorf("top-level keys %v, want %v", names, want)
+		}
+		names, _ = jsonKeys(t, values["host"])
+		want = []string{"hostname", "user", "os", "arch", "cpu", "cpus", "memory_mib", "gpus", "python", "python_executable", "python_packages"}
+		if !reflect.DeepEqual(names, want) {
+			t.Errorf("host keys %v, want %v", names, want)
+		}
 	}
 }
 
@@ -240,13 +279,49 @@ func TestAppendJSONLayout(t *testing.T) {
 	}
 	want := `{"format":1,"id":"01jdq5h8r0abcdefghjkmnpqrs","name":"","experiment":"","status":"running",` +
 		`"started":"2026-11-26T22:52:19.123Z","ended":null,"command":[],"exit_code":null,` +
+		`"signal":null,"rerun_of":null,` +
 		`"source":{"commit":"","branch":"","dirty":false,"snapshot":"","skipped":["x"]},` +
-		`"host":{"hostname":"","user":"","os":"","arch":""},` +
+		`"host":{"hostname":"","user":"","os":"","arch":"","cpu":"","cpus":0,"memory_mib":0,"gpus":[],` +
+		`"python":"","python_executable":"","python_packages":[]},` +
+		`"env":{},` +
 		`"params":{"a":{"x":{"z":"s"},"y":2.5},"a-b":10,"b":1,"c":[true,"NaN"]},` +
 		`"tags":{"a":"2","z":"1"},` +
 		`"metrics":{"loss":{"last":"-Infinity","step":3,"min":0.5,"max":"Infinity","count":4}}}`
 	if got := string(r.AppendJSON(nil)); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestAppendJSONLayoutNewFields(t *testing.T) {
+	r := &Record{
+		ID: testID, Status: Killed, ExitCode: intPtr(143), Signal: "SIGTERM", RerunOf: rerunID,
+		Started: time.Date(2026, 11, 26, 22, 52, 19, 123e6, time.UTC),
+		Env:     map[string]string{"B": "2", "A": "1", "a b": "\"x\""},
+		Host:    fullHost(),
+	}
+	r.Host.GPUs = r.Host.GPUs[:1]
+	want := `{"format":1,"id":"01jdq5h8r0abcdefghjkmnpqrs","name":"","experiment":"","status":"killed",` +
+		`"started":"2026-11-26T22:52:19.123Z","ended":null,"command":[],"exit_code":143,` +
+		`"signal":"SIGTERM","rerun_of":"01jdq5h8r0zyxwvtsrqpnmkjhg",` +
+		`"source":{"commit":"","branch":"","dirty":false,"snapshot":""},` +
+		`"host":{"hostname":"gpu-1","user":"ada","os":"linux","arch":"amd64",` +
+		`"cpu":"AMD EPYC 7763 64-Core Processor","cpus":128,"memory_mib":515581,` +
+		`"gpus":[{"name":"NVIDIA A100-SXM4-80GB","memory_mib":81920,"driver":"550.54.15"}],` +
+		`"python":"3.11.7","python_executable":"/home/ada/.venv/bin/python","python_packages":["numpy==1.26.4","torch==2.2.1"]},` +
+		`"env":{"A":"1","B":"2","a b":"\"x\""},` +
+		`"params":{},"tags":{},"metrics":{}}`
+	if got := string(r.AppendJSON(nil)); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+
+	// Each new field alone: the others keep their empty values.
+	r = &Record{ID: testID, Status: Running, RerunOf: rerunID, Host: Host{CPUs: 2, GPUs: []GPU{{}, {Driver: "d"}}}}
+	got := decodeJSON(t, r.AppendJSON(nil)).(map[string]any)
+	if err := jsonMatch("", got, wantJSON(r)); err != nil {
+		t.Error(err)
+	}
+	if got["signal"] != nil || got["rerun_of"] != rerunID {
+		t.Errorf("signal %v, rerun_of %v", got["signal"], got["rerun_of"])
 	}
 }
 

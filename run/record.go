@@ -30,15 +30,18 @@ func (s Status) Valid() bool {
 // Record is everything known about a run except its metric histories and
 // artifacts: the content of run.toml.
 type Record struct {
-	Format     int       // record format number, Format when written by this package
-	ID         string    // the run id, as in refs/runs/<id>
-	Name       string    // human-friendly name such as "brave-otter-42"
-	Experiment string    // "default" unless set
-	Status     Status    // see Status
-	Started    time.Time // UTC, millisecond precision
-	Ended      time.Time // zero while running
-	Command    []string  // argv of the command that ran, if any
-	ExitCode   *int      // nil unless the command exited
+	Format     int               // record format number, Format when written by this package
+	ID         string            // the run id, as in refs/runs/<id>
+	Name       string            // human-friendly name such as "brave-otter-42"
+	Experiment string            // "default" unless set
+	Status     Status            // see Status
+	Started    time.Time         // UTC, millisecond precision
+	Ended      time.Time         // zero while running
+	Command    []string          // argv of the command that ran, if any
+	ExitCode   *int              // nil unless the command exited
+	Signal     string            // name of the signal that ended the command ("SIGTERM"), "" if none
+	RerunOf    string            // id of the run this run repeats, "" if none
+	Env        map[string]string // environment variables recorded for reproduction (never secrets), by name
 	Source     Source
 	Host       Host
 	// Params holds typed parameter values by dotted key ("optimizer.lr").
@@ -56,6 +59,7 @@ type Source struct {
 	Dirty    bool     // the work tree had uncommitted changes
 	Snapshot string   // the commit snapshotting the whole work tree when Dirty
 	Skipped  []string // untracked files left out of the snapshot for their size
+	Dir      string   // the command's working directory relative to the top of the work tree; "" for the top
 }
 
 // Host is the machine a run ran on.
@@ -64,6 +68,21 @@ type Host struct {
 	User     string
 	OS       string
 	Arch     string
+
+	CPU              string // CPU model
+	CPUs             int    // logical CPUs
+	MemoryMiB        int64  // total memory
+	GPUs             []GPU  // in the order the host lists them
+	Python           string // Python version when the command ran Python, e.g. "3.11.7"
+	PythonExecutable string
+	PythonPackages   []string // "name==version", when recorded
+}
+
+// GPU is one GPU of the host.
+type GPU struct {
+	Name      string
+	MemoryMiB int64
+	Driver    string
 }
 
 // Summary condenses one metric's history.

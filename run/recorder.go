@@ -28,11 +28,11 @@ type Store interface {
 	// StoreFile copies the content of the file at path into the store and
 	// returns its object id.
 	StoreFile(path string) (string, error)
-	// Save writes rec, its metric histories and its artifacts as the new
-	// state of run rec.ID, replacing the state committed as old ("" when
-	// the run must not exist yet), and returns the new commit id. It fails
-	// with an error wrapping ErrConflict when the run is no longer at old.
-	Save(rec *Record, hist History, arts []Artifact, old string) (string, error)
+	// Save writes c as the new state of run c.Record.ID, replacing the
+	// state committed as old ("" when the run must not exist yet), and
+	// returns the new commit id. It fails with an error wrapping
+	// ErrConflict when the run is no longer at old.
+	Save(c *Contents, old string) (string, error)
 	// Load returns the commit id and record of a run, or an error wrapping
 	// ErrNotFound.
 	Load(id string) (string, *Record, error)
@@ -50,6 +50,18 @@ var (
 	ErrConflict = errors.New("run changed concurrently")
 	ErrNotLive  = errors.New("run is not live")
 )
+
+// Contents is everything a commit of a run holds.
+type Contents struct {
+	Record    *Record
+	History   History
+	Artifacts []Artifact
+	// OutputPrefix names the files holding the command's output as it is
+	// kept (see capture.OutputLog), OutputLimit how much of it; "" when
+	// the run keeps no output.
+	OutputPrefix string
+	OutputLimit  int64
+}
 
 // DefaultCheckpoint is how often a live run is committed.
 const DefaultCheckpoint = 30 * time.Second
@@ -77,6 +89,21 @@ type Options struct {
 	// the store's CaptureSource: a sweep that starts many runs of one
 	// piece of code captures it once instead of snapshotting per run.
 	Source *Source
+	// DefaultParams are params taken from the command line: recorded,
+	// but replaced without complaint when the program logs the same key.
+	DefaultParams map[string]any
+	// Env holds environment variables worth recording (never secrets).
+	Env map[string]string
+	// RerunOf is the id of the run this one repeats.
+	RerunOf string
+	// Output tells that the command's output will be written to the
+	// files at the run's OutputPrefix, to be kept with the run, up to
+	// OutputLimit bytes.
+	Output      bool
+	OutputLimit int64
+	// SourceDir is the command's working directory relative to the top of
+	// the work tree, recorded so that the run can be repeated there.
+	SourceDir string
 }
 
 // Run is a live run. Its methods are safe for concurrent use.
@@ -123,6 +150,15 @@ func Start(s Store, o Options) (*Run, error) {
 			return nil, err
 		}
 	}
+	defaults, err := FlattenParams(o.DefaultParams)
+	if err != nil {
+		return nil, err
+	}
+	for k := range defaults {
+		if _, set := params[k]; set {
+			delete(defaults, k) // an explicit param wins
+		}
+	}
 	exp := o.Experiment
 	if exp == "" {
 		exp = "default"
@@ -143,6 +179,7 @@ func Start(s Store, o Options) (*Run, error) {
 	} else if src, err = s.CaptureSource(); err != nil {
 		return nil, err
 	}
+	src.Dir = o.SourceDir
 	now := o.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -160,19 +197,31 @@ func Start(s Store, o Options) (*Run, error) {
 		id = NewIDAt(now)
 	}
 	e := startEntry{
-		ID:         id,
-		Name:       name,
-		Experiment: exp,
-		Started:    now.UnixMilli(),
-		Command:    o.Command,
-		Source:     src,
-		Host:       ThisHost(),
-		Owner:      Owner{PID: pid, Start: processStart(pid), Host: hostname()},
-		Checkpoint: cp.Milliseconds(),
+		ID:          id,
+		Name:        name,
+		Experiment:  exp,
+		Started:     now.UnixMilli(),
+		Command:     o.Command,
+		Source:      src,
+		Host:        ThisHost(),
+		Owner:       Owner{PID: pid, Start: processStart(pid), Host: hostname()},
+		Checkpoint:  cp.Milliseconds(),
+		Env:         o.Env,
+		RerunOf:     o.RerunOf,
+		Output:      o.Output,
+		OutputLimit: o.OutputLimit,
 	}
 	b := appendStart(nil, &e)
 	for _, k := range keysOf(params) {
-		if b, err = appendParam(b, k, params[k]); err != nil {
+		if b, err = appendParam(b, k, params[k], false); err != nil {
+			return nil, fmt.Errorf("param %q: %w", k, err)
+		}
+	}
+	for _, k := range keysOf(defaults) {
+		if CheckParamShape(params, k) != nil {
+			continue // a default never blocks an explicit param
+		}
+		if b, err = appendParam(b, k, defaults[k], true); err != nil {
 			return nil, fmt.Errorf("param %q: %w", k, err)
 		}
 	}
@@ -294,17 +343,19 @@ func (r *Run) LogParams(m map[string]any) error {
 	}
 	for _, k := range keysOf(flat) {
 		v := flat[k]
-		if old, ok := seen[k]; ok {
+		if old, ok := seen[k]; ok && !r.st.soft[k] {
 			if !SameValue(old, v) {
 				return fmt.Errorf("param %q is already %s; params are write-once", k, FormatValue(old))
 			}
 			continue
 		}
-		if err := CheckParamShape(seen, k); err != nil {
-			return err
+		if _, ok := seen[k]; !ok {
+			if err := CheckParamShape(seen, k); err != nil {
+				return err
+			}
 		}
 		seen[k] = v
-		if b, err = appendParam(b, k, v); err != nil {
+		if b, err = appendParam(b, k, v, false); err != nil {
 			return fmt.Errorf("param %q: %w", k, err)
 		}
 	}
@@ -472,10 +523,26 @@ func (r *Run) Checkpoint() error {
 
 // End finishes the run with status (Finished, Failed, Killed or Crashed)
 // and commits its final state.
-func (r *Run) End(status Status) error { return r.EndWithCode(status, nil) }
+func (r *Run) End(status Status) error { return r.Finish(status, nil, "") }
 
 // EndWithCode is End recording the exit code of the run's command.
-func (r *Run) EndWithCode(status Status, code *int) error {
+func (r *Run) EndWithCode(status Status, code *int) error { return r.Finish(status, code, "") }
+
+// SetHost records facts about the host learnt after the run started
+// (GPUs, the Python version); zero fields of h are left as they were.
+func (r *Run) SetHost(h Host) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.live(); err != nil {
+		return err
+	}
+	return r.write(appendHost(nil, h))
+}
+
+// Finish ends the run with status, the exit code of its command (nil when
+// none) and the name of the signal that ended the command ("" when none),
+// and commits its final state.
+func (r *Run) Finish(status Status, code *int, signal string) error {
 	if !status.Valid() || status == Running {
 		return fmt.Errorf("end run: invalid status %q (want finished, failed, killed or crashed)", status)
 	}
@@ -484,7 +551,7 @@ func (r *Run) EndWithCode(status Status, code *int) error {
 	if err := r.live(); err != nil {
 		return err
 	}
-	if err := r.write(appendEnd(nil, time.Now().UnixMilli(), status, code)); err != nil {
+	if err := r.write(appendEnd(nil, time.Now().UnixMilli(), status, code, signal)); err != nil {
 		return err
 	}
 	if err := r.save(); err != nil {
@@ -495,8 +562,21 @@ func (r *Run) EndWithCode(status Status, code *int) error {
 	return removeJournal(r.path)
 }
 
-// removeJournal deletes a journal whose content is all committed.
+// OutputPrefix names the files that keep the run's output while it lives.
+func (r *Run) OutputPrefix() string { return outputPrefix(r.path) }
+
+func outputPrefix(journal string) string {
+	return strings.TrimSuffix(journal, ".journal") + ".output"
+}
+
+// removeJournal deletes a journal whose content is all committed, and the
+// files of the output it kept.
 func removeJournal(p string) error {
+	if files, _ := filepath.Glob(outputPrefix(p) + ".*"); len(files) > 0 {
+		for _, f := range files {
+			os.Remove(f)
+		}
+	}
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove journal: %w", err)
 	}
@@ -590,7 +670,7 @@ func (r *Run) save() error {
 		return err
 	}
 	for try := 0; ; try++ {
-		c, err := r.store.Save(r.st.record(), r.st.hist, r.st.artifacts(), r.head)
+		c, err := r.store.Save(r.st.contents(r.path), r.head)
 		if err == nil {
 			r.head = c
 			r.lastSave = time.Now()

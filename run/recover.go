@@ -131,7 +131,7 @@ func recoverRun(s Store, id string) (bool, error) {
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return false, err
 	}
-	if _, err := s.Save(st.record(), st.hist, st.artifacts(), head); err != nil {
+	if _, err := s.Save(st.contents(p), head); err != nil {
 		return false, err
 	}
 	return true, removeJournal(p)

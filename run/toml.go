@@ -25,20 +25,28 @@ const maxParamDepth = 32
 //
 // The text is fully determined by the record, so rewriting an unchanged record
 // gives an empty git diff, and it is laid out for people reading it with plain
-// git: top-level keys, then the [source], [host], [params], [tags] and
-// [metrics.<key>] tables. The format key is always Format, the layout this
+// git: top-level keys, then the [source], [host], [[host.gpus]], [env],
+// [params], [tags] and [metrics.<key>] tables. Optional keys and tables are
+// left out when empty, so a record that does not use a field reads as it did
+// before the field existed. The format key is always Format, the layout this
 // function writes, whatever r.Format holds. Times are written in UTC to the
 // millisecond. Invalid UTF-8 in string values becomes U+FFFD, since TOML text
 // must be UTF-8; in keys it is an error. EncodeTOML fails when the record
-// could not be read back: an invalid id or status, a time outside years
-// 0-9999, a param value of a non-canonical type, or two params of which one
-// would be a table holding the other ("a" and "a.b").
+// could not be read back: an invalid id, rerun_of id, signal or status, a
+// time outside years 0-9999, a param value of a non-canonical type, or two
+// params of which one would be a table holding the other ("a" and "a.b").
 func EncodeTOML(r *Record) ([]byte, error) {
 	if !ValidID(r.ID) {
 		return nil, fmt.Errorf("encode record: invalid id %q", r.ID)
 	}
 	if !r.Status.Valid() {
 		return nil, fmt.Errorf("encode record: invalid status %q", r.Status)
+	}
+	if r.Signal != "" && !validSignal(r.Signal) {
+		return nil, fmt.Errorf("encode record: invalid signal %q", r.Signal)
+	}
+	if r.RerunOf != "" && !ValidID(r.RerunOf) {
+		return nil, fmt.Errorf("encode record: invalid rerun_of %q", r.RerunOf)
 	}
 	if !tomlTimeOK(r.Started) {
 		return nil, fmt.Errorf("encode record: start time %v is out of range", r.Started)
@@ -52,7 +60,7 @@ func EncodeTOML(r *Record) ([]byte, error) {
 		return nil, fmt.Errorf("encode record: param %q conflicts with param %q", b, a)
 	}
 
-	e := tomlEncoder{b: make([]byte, 0, 512+64*(len(r.Params)+len(r.Tags)+2*len(r.Metrics)))}
+	e := tomlEncoder{b: make([]byte, 0, 512+64*(len(r.Params)+len(r.Tags)+len(r.Env)+2*len(r.Metrics)))}
 	e.b = append(e.b, "format = "...)
 	e.b = strconv.AppendInt(e.b, Format, 10)
 	e.stringField("\nid = ", r.ID)
@@ -73,6 +81,12 @@ func EncodeTOML(r *Record) ([]byte, error) {
 		e.b = append(e.b, "\nexit_code = "...)
 		e.b = strconv.AppendInt(e.b, int64(*r.ExitCode), 10)
 	}
+	if r.Signal != "" {
+		e.stringField("\nsignal = ", r.Signal)
+	}
+	if r.RerunOf != "" {
+		e.stringField("\nrerun_of = ", r.RerunOf)
+	}
 
 	e.b = append(e.b, "\n\n[source]"...)
 	e.stringField("\ncommit = ", r.Source.Commit)
@@ -92,7 +106,19 @@ func EncodeTOML(r *Record) ([]byte, error) {
 	e.stringField("\nuser = ", r.Host.User)
 	e.stringField("\nos = ", r.Host.OS)
 	e.stringField("\narch = ", r.Host.Arch)
+	e.hostExtras(&r.Host)
 	e.b = append(e.b, '\n')
+
+	if len(r.Env) > 0 {
+		e.b = append(e.b, "\n[env]\n"...)
+		var envBuf [16]entry[string]
+		for _, v := range sortedEntries(r.Env, envBuf[:0]) {
+			e.key(v.key)
+			e.b = append(e.b, " = "...)
+			e.b = appendQuoted(e.b, v.val, false)
+			e.b = append(e.b, '\n')
+		}
+	}
 
 	if len(params) > 0 {
 		e.paramTable(params, 0)
@@ -138,6 +164,39 @@ func EncodeTOML(r *Record) ([]byte, error) {
 type tomlEncoder struct {
 	b   []byte
 	err error
+}
+
+// hostExtras writes the optional keys of [host], each left out when zero,
+// and then a [[host.gpus]] table per GPU. A GPU's table always has all three
+// keys, so that every GPU reads the same.
+func (e *tomlEncoder) hostExtras(h *Host) {
+	if h.CPU != "" {
+		e.stringField("\ncpu = ", h.CPU)
+	}
+	if h.CPUs != 0 {
+		e.b = append(e.b, "\ncpus = "...)
+		e.b = strconv.AppendInt(e.b, int64(h.CPUs), 10)
+	}
+	if h.MemoryMiB != 0 {
+		e.b = append(e.b, "\nmemory_mib = "...)
+		e.b = strconv.AppendInt(e.b, h.MemoryMiB, 10)
+	}
+	if h.Python != "" {
+		e.stringField("\npython = ", h.Python)
+	}
+	if h.PythonExecutable != "" {
+		e.stringField("\npython_executable = ", h.PythonExecutable)
+	}
+	if len(h.PythonPackages) > 0 {
+		e.b = append(e.b, "\npython_packages = "...)
+		e.stringArray(h.PythonPackages)
+	}
+	for _, g := range h.GPUs {
+		e.stringField("\n\n[[host.gpus]]\nname = ", g.Name)
+		e.b = append(e.b, "\nmemory_mib = "...)
+		e.b = strconv.AppendInt(e.b, g.MemoryMiB, 10)
+		e.stringField("\ndriver = ", g.Driver)
+	}
 }
 
 func (e *tomlEncoder) stringField(prefix, s string) {
@@ -252,6 +311,21 @@ func (e *tomlEncoder) fail(err error) {
 	if e.err == nil {
 		e.err = err
 	}
+}
+
+// validSignal reports whether s can be the name of a signal: ASCII letters
+// and digits, such as "SIGTERM".
+func validSignal(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // bareKey reports whether k may be written unquoted as a TOML key.
@@ -473,9 +547,10 @@ func hasSegmentPrefix(key, prefix string) bool {
 //
 // Keys it does not know are ignored so that files written by later versions
 // of the same format still read; a format newer than Format is an error, as
-// are a missing or invalid id or status and values of the wrong type. Nested
-// param tables come back as dotted keys. Params, Tags and Metrics are never
-// nil, so that callers can add to them; Command and Source.Skipped are nil
+// are a missing or invalid id or status, an invalid rerun_of id or signal and
+// values of the wrong type. Nested param tables come back as dotted keys.
+// Env, Params, Tags and Metrics are never nil, so that callers can add to
+// them; Command, Source.Skipped, Host.GPUs and Host.PythonPackages are nil
 // when empty.
 func DecodeTOML(b []byte) (*Record, error) {
 	// Listings decode thousands of records, nearly all as EncodeTOML wrote
@@ -538,6 +613,19 @@ func decodeTOMLGeneral(b []byte) (*Record, error) {
 			r.ExitCode = &code
 		}
 	}
+	r.Signal = d.str(doc, "signal")
+	r.RerunOf = d.str(doc, "rerun_of")
+	if d.err != nil {
+		return nil, d.err
+	}
+	// Both are checked as EncodeTOML checks them, so that every record read
+	// can be written back.
+	if r.Signal != "" && !validSignal(r.Signal) {
+		return nil, fmt.Errorf("decode record: invalid signal %q", r.Signal)
+	}
+	if r.RerunOf != "" && !ValidID(r.RerunOf) {
+		return nil, fmt.Errorf("decode record: invalid rerun_of %q", r.RerunOf)
+	}
 
 	if src := d.table(doc, "source"); src != nil {
 		r.Source.Commit = d.str(src, "commit")
@@ -551,6 +639,30 @@ func decodeTOMLGeneral(b []byte) (*Record, error) {
 		r.Host.User = d.str(host, "user")
 		r.Host.OS = d.str(host, "os")
 		r.Host.Arch = d.str(host, "arch")
+		r.Host.CPU = d.str(host, "cpu")
+		if n := d.int(host, "cpus"); int64(int(n)) != n {
+			d.fail("cpus", "an int", host["cpus"])
+		} else {
+			r.Host.CPUs = int(n)
+		}
+		r.Host.MemoryMiB = d.int(host, "memory_mib")
+		r.Host.GPUs = d.gpus(host)
+		r.Host.Python = d.str(host, "python")
+		r.Host.PythonExecutable = d.str(host, "python_executable")
+		r.Host.PythonPackages = d.strs(host, "python_packages")
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+
+	env := d.table(doc, "env")
+	r.Env = make(map[string]string, len(env))
+	for k, v := range env {
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("decode record: env %q is %s, not a string", k, tomlType(v))
+		}
+		r.Env[k] = s
 	}
 	if d.err != nil {
 		return nil, d.err
@@ -708,6 +820,41 @@ func (d *tomlDecoder) strs(m map[string]any, key string) []string {
 			return nil
 		}
 		out[i] = s
+	}
+	return out
+}
+
+// gpus reads the array of tables host.gpus, written [[host.gpus]] or as an
+// inline array of tables, giving nil for an empty one.
+func (d *tomlDecoder) gpus(host map[string]any) []GPU {
+	v, ok := host["gpus"]
+	if !ok {
+		return nil
+	}
+	var tables []map[string]any
+	switch v := v.(type) {
+	case []map[string]any:
+		tables = v
+	case []any:
+		tables = make([]map[string]any, len(v))
+		for i, x := range v {
+			t, ok := x.(map[string]any)
+			if !ok {
+				d.fail("gpus", "an array of tables", v)
+				return nil
+			}
+			tables[i] = t
+		}
+	default:
+		d.fail("gpus", "an array of tables", v)
+		return nil
+	}
+	if len(tables) == 0 {
+		return nil
+	}
+	out := make([]GPU, len(tables))
+	for i, t := range tables {
+		out[i] = GPU{Name: d.str(t, "name"), MemoryMiB: d.int(t, "memory_mib"), Driver: d.str(t, "driver")}
 	}
 	return out
 }

@@ -14,11 +14,13 @@ import (
 //
 // It accepts only a subset of TOML whose meaning it fully knows: lines of
 // `key = value` ending in "\n" with single spaces around "=", and blank
-// lines; the top-level keys, then the [source], [host], [params] and
-// [params.x.y], [tags] and [metrics.<key>] tables in EncodeTOML's order,
-// the keys of the top level, [source], [host] and metrics in that order too
-// and none that DecodeTOML ignores. Keys are bare or basic strings; values are basic strings, decimal integers, floats, bools,
-// datetimes in exactly the form appendTime writes, and single-line arrays.
+// lines; the top-level keys, then the [source], [host], [[host.gpus]],
+// [env], [params] and [params.x.y], [tags] and [metrics.<key>] tables in
+// EncodeTOML's order, the keys of the top level, [source], [host], GPUs and
+// metrics in that order too and none that DecodeTOML ignores. Keys are bare
+// or basic strings; values are basic strings, decimal integers, floats,
+// bools, datetimes in exactly the form appendTime writes, and single-line
+// arrays.
 // For anything else (comments, other spacing, literal or multi-line strings,
 // dotted keys, unknown keys, duplicate keys or tables, values that DecodeTOML
 // would refuse) it reports false, and the caller falls back to the general
@@ -39,18 +41,36 @@ func decodeTOMLFast(b []byte) (*Record, bool) {
 	var (
 		paramBuf  [32]fastParam
 		tagBuf    [16]entry[string]
+		envBuf    [16]entry[string]
 		metricBuf [16]entry[Summary]
+		gpuBuf    [4]GPU
 		arenaBuf  [256]byte
 		segBuf    [8]string
 	)
-	params, tags, metrics, arena := paramBuf[:0], tagBuf[:0], metricBuf[:0], arenaBuf[:0]
+	params, tags, env, metrics, gpus, arena := paramBuf[:0], tagBuf[:0], envBuf[:0], metricBuf[:0], gpuBuf[:0], arenaBuf[:0]
 	section := sectionTop
 	prevHeader := -1 // arena offset of the last params header's path
 	prevHeaderEnd := 0
 	for p.skipBlank() {
-		segs, ok := p.header(segBuf[:0])
+		segs, array, ok := p.header(segBuf[:0])
 		if !ok {
 			return nil, false
+		}
+		if array {
+			// The only array of tables is [[host.gpus]], whose tables follow
+			// [host] directly. TOML allows them elsewhere, before [host] or
+			// without it, but EncodeTOML never writes that.
+			if len(segs) != 2 || segs[0] != "host" || segs[1] != "gpus" || section != sectionHost && section != sectionGPUs {
+				return nil, false
+			}
+			section = sectionGPUs
+			var g GPU
+			g, ok = p.gpu()
+			gpus = append(gpus, g)
+			if !ok {
+				return nil, false
+			}
+			continue
 		}
 		switch {
 		case segs[0] == "source" && len(segs) == 1 && section < sectionSource:
@@ -59,6 +79,9 @@ func decodeTOMLFast(b []byte) (*Record, bool) {
 		case segs[0] == "host" && len(segs) == 1 && section < sectionHost:
 			section = sectionHost
 			ok = p.host(&r.Host)
+		case segs[0] == "env" && len(segs) == 1 && section < sectionEnv:
+			section = sectionEnv
+			env, ok = p.tags(env)
 		case segs[0] == "params" && section <= sectionParams:
 			section = sectionParams
 			// The path of the table, each segment followed by its dot, is the
@@ -98,6 +121,17 @@ func decodeTOMLFast(b []byte) (*Record, bool) {
 		if !ok {
 			return nil, false
 		}
+	}
+
+	if len(gpus) > 0 {
+		r.Host.GPUs = append([]GPU(nil), gpus...)
+	}
+	r.Env = make(map[string]string, len(env))
+	for _, e := range env {
+		r.Env[e.key] = e.val
+	}
+	if len(r.Env) != len(env) {
+		return nil, false // a name set twice
 	}
 
 	var keys string
@@ -142,6 +176,8 @@ const (
 	sectionTop = iota
 	sectionSource
 	sectionHost
+	sectionGPUs
+	sectionEnv
 	sectionParams
 	sectionTags
 	sectionMetrics
@@ -172,6 +208,8 @@ const (
 	topEnded
 	topCommand
 	topExitCode
+	topSignal
+	topRerunOf
 )
 
 // top reads the top-level keys, up to the first table header.
@@ -202,6 +240,10 @@ func (p *fastParser) top(r *Record) bool {
 			key = topCommand
 		case "exit_code":
 			key = topExitCode
+		case "signal":
+			key = topSignal
+		case "rerun_of":
+			key = topRerunOf
 		default:
 			return false
 		}
@@ -245,6 +287,13 @@ func (p *fastParser) top(r *Record) bool {
 			}
 			code := int(n)
 			r.ExitCode = &code
+		case topSignal:
+			// EncodeTOML leaves an empty signal or rerun_of out.
+			r.Signal, ok = p.str()
+			ok = ok && validSignal(r.Signal)
+		case topRerunOf:
+			r.RerunOf, ok = p.str()
+			ok = ok && ValidID(r.RerunOf)
 		}
 		if !ok || !p.eol() {
 			return false
@@ -312,6 +361,27 @@ func (p *fastParser) host(h *Host) bool {
 		case "arch":
 			key = 3
 			h.Arch, ok = p.str()
+		case "cpu":
+			key = 4
+			h.CPU, ok = p.str()
+		case "cpus":
+			key = 5
+			var n int64
+			n, ok = p.integer()
+			h.CPUs = int(n)
+			ok = ok && int64(h.CPUs) == n
+		case "memory_mib":
+			key = 6
+			h.MemoryMiB, ok = p.integer()
+		case "python":
+			key = 7
+			h.Python, ok = p.str()
+		case "python_executable":
+			key = 8
+			h.PythonExecutable, ok = p.str()
+		case "python_packages":
+			key = 9
+			h.PythonPackages, ok = p.strs()
 		default:
 			return false
 		}
@@ -321,6 +391,37 @@ func (p *fastParser) host(h *Host) bool {
 		last = key
 	}
 	return true
+}
+
+// gpu reads the keys of a [[host.gpus]] table.
+func (p *fastParser) gpu() (GPU, bool) {
+	var g GPU
+	last := -1
+	for p.skipBlank() && p.s[p.i] != '[' {
+		k, ok := p.keyEquals()
+		if !ok {
+			return g, false
+		}
+		var key int
+		switch k {
+		case "name":
+			key = 0
+			g.Name, ok = p.str()
+		case "memory_mib":
+			key = 1
+			g.MemoryMiB, ok = p.integer()
+		case "driver":
+			key = 2
+			g.Driver, ok = p.str()
+		default:
+			return g, false
+		}
+		if !ok || key <= last || !p.eol() {
+			return g, false
+		}
+		last = key
+	}
+	return g, true
 }
 
 // params reads the values of a params table whose path, as the prefix of
@@ -349,7 +450,7 @@ func (p *fastParser) params(dst []fastParam, arena []byte, start, end int) ([]fa
 	return dst, arena, n > 0
 }
 
-// tags reads the values of [tags].
+// tags reads the values of [tags] or [env], which are all strings.
 func (p *fastParser) tags(dst []entry[string]) ([]entry[string], bool) {
 	for p.skipBlank() && p.s[p.i] != '[' {
 		k, ok := p.keyEquals()
@@ -419,16 +520,21 @@ func (p *fastParser) eol() bool {
 	return false
 }
 
-// header reads a table header line, appending its key segments to segs.
-func (p *fastParser) header(segs []string) ([]string, bool) {
+// header reads a table header line, [a.b] or, for an array of tables,
+// [[a.b]], appending its key segments to segs.
+func (p *fastParser) header(segs []string) (_ []string, array, ok bool) {
 	if p.i >= len(p.s) || p.s[p.i] != '[' {
-		return segs, false
+		return segs, false, false
 	}
 	p.i++
+	if p.i < len(p.s) && p.s[p.i] == '[' {
+		array = true
+		p.i++
+	}
 	for {
 		k, ok := p.key()
 		if !ok || p.i >= len(p.s) {
-			return segs, false
+			return segs, array, false
 		}
 		segs = append(segs, k)
 		switch p.s[p.i] {
@@ -436,9 +542,15 @@ func (p *fastParser) header(segs []string) ([]string, bool) {
 			p.i++
 		case ']':
 			p.i++
-			return segs, p.eol()
+			if array {
+				if p.i >= len(p.s) || p.s[p.i] != ']' {
+					return segs, array, false
+				}
+				p.i++
+			}
+			return segs, array, p.eol()
 		default:
-			return segs, false
+			return segs, array, false
 		}
 	}
 }

@@ -67,6 +67,16 @@ func TestDecodeTOMLFastVariants(t *testing.T) {
 		head + "[params.\"\"]\n\"\" = 1\n",
 		head + "[tags]\nb = \"1\"\na = \"2\"\n\"a.b\" = \"3\"\n",
 		head + "[metrics.b]\n[metrics.\"c.d\"]\nlast = 1\nmax = nan\ncount = 0\n",
+		head + "exit_code = 137\nsignal = \"SIGKILL\"\nrerun_of = \"" + rerunID + "\"\n",
+		head + "signal = \"9\"\n",
+		head + "rerun_of = \"" + rerunID + "\"\n[source]\n",
+		head + "[host]\ncpu = \"x\"\ncpus = 8\nmemory_mib = -1\npython = \"3\"\npython_executable = \"p\"\npython_packages = [\"a==1\", \"b\"]\n",
+		head + "[host]\nos = \"linux\"\ncpus = 0\npython_packages = []\n",
+		head + "[host]\n[[host.gpus]]\n",
+		head + "[host]\n[[host.gpus]]\nname = \"a\"\nmemory_mib = 1\ndriver = \"d\"\n\n[[host.gpus]]\ndriver = \"e\"\n[[host.gpus]]\n[env]\n",
+		head + "[host]\n[[\"host\".\"gpus\"]]\nmemory_mib = -9223372036854775808\n",
+		head + "[host]\narch = \"x\"\n[[host.gpus]]\nname = \"\\u00e9\"\n[env]\nA = \"1\"\n\"\" = \"\"\n\"a.b\" = \"\\n\"\n[params]\na = 1\n[tags]\nA = \"1\"\n",
+		head + "[env]\nPATH = \"/bin\"\n[metrics.a]\n",
 	}
 	for _, text := range accept {
 		if !fastAgrees(t, []byte(text)) {
@@ -150,6 +160,50 @@ func TestDecodeTOMLFastVariants(t *testing.T) {
 		head + "[metrics.a]\np50 = 1.0\n",
 		head + "[tags]\n[params]\na = 1\n",
 		head + "[future]\n",
+		head + "signal = \"\"\n",
+		head + "signal = \"SIG TERM\"\n",
+		head + "signal = \"-9\"\n",
+		head + "signal = 9\n",
+		head + "rerun_of = \"\"\n",
+		head + "rerun_of = \"x\"\n",
+		head + "rerun_of = \"" + strings.ToUpper(rerunID) + "\"\n",
+		head + "rerun_of = \"" + rerunID + "\"\nsignal = \"KILL\"\n",
+		head + "signal = \"KILL\"\nexit_code = 1\n",
+		head + "env = \"x\"\n",
+		head + "[host]\ncpus = 8\ncpu = \"x\"\n",
+		head + "[host]\npython_packages = [\"a\"]\npython = \"3\"\n",
+		head + "[host]\ncpus = 1.5\n",
+		head + "[host]\ncpus = \"8\"\n",
+		head + "[host]\nmemory_mib = 9223372036854775808\n",
+		head + "[host]\npython_packages = [1]\n",
+		head + "[host]\ngpus = []\n",
+		head + "[host]\ngpus = [{name = \"a\"}]\n",
+		head + "[host]\ncpu = \"x\"\ncpu = \"y\"\n",
+		head + "[[host.gpus]]\nname = \"a\"\n",
+		head + "[[host.gpus]]\n[host]\n",
+		head + "[source]\n[[host.gpus]]\n",
+		head + "[host]\n[env]\n[[host.gpus]]\n",
+		head + "[host]\n[host.gpus]\nname = \"a\"\n",
+		head + "[host]\n[[host.gpu]]\n",
+		head + "[host]\n[[host]]\n",
+		head + "[host]\n[[host.gpus.x]]\n",
+		head + "[host]\n[[host.gpus]\n",
+		head + "[host]\n[[host.gpus]] \n",
+		head + "[host]\n[ [host.gpus]]\n",
+		head + "[host]\n[[host.gpus]]\ndriver = \"d\"\nname = \"a\"\n",
+		head + "[host]\n[[host.gpus]]\nname = \"a\"\nname = \"b\"\n",
+		head + "[host]\n[[host.gpus]]\nmemory_mib = 1.0\n",
+		head + "[host]\n[[host.gpus]]\nvram = 1\n",
+		head + "[host]\n[[host.gpus]]\n[host.gpus.x]\n",
+		head + "[env]\nA = 1\n",
+		head + "[env]\nA = \"1\"\nA = \"2\"\n",
+		head + "[env]\nA = \"1\"\n\"A\" = \"2\"\n",
+		head + "[env]\nA.B = \"1\"\n",
+		head + "[env]\n[env]\n",
+		head + "[params]\na = 1\n[env]\n",
+		head + "[env.x]\n",
+		head + "[[env]]\n",
+		head + "[[tags]]\n",
 	}
 	for _, text := range refuse {
 		if _, ok := decodeTOMLFast([]byte(text)); ok {
@@ -173,11 +227,15 @@ func TestDecodeTOMLFastMutated(t *testing.T) {
 		"[source]", "[host]", "[tags]", "[params]", "[params.a]", "[params.b]", "[params.a.b]",
 		"[params.a.a]", "[params.\"\"]", "[params.\"a\"]", "[params.\"a.b\"]", "[params.a-b]",
 		"[metrics.a]", "[metrics.b]", "[metrics.\"a\"]", "[metrics.\"a.b\"]", "[metrics.a.b]",
+		"[env]", "[[host.gpus]]", "[host]\n[[host.gpus]]", "[host.gpus]", "[[params.a]]", "[\"env\"]",
 	}
-	keys := []string{"a", "b", "\"a\"", "\"\"", "\"a.b\"", "a-b", "dirty", "last", "step", "os", "commit"}
-	values := []string{"1", "2.5", "\"s\"", "true", "[1]", "[]", "nan"}
+	keys := []string{
+		"a", "b", "\"a\"", "\"\"", "\"a.b\"", "a-b", "dirty", "last", "step", "os", "commit",
+		"name", "driver", "memory_mib", "cpus", "python_packages", "gpus", "signal",
+	}
+	values := []string{"1", "2.5", "\"s\"", "true", "[1]", "[]", "nan", "[\"s\"]", "{}"}
 	rng := rand.New(rand.NewPCG(7, 8))
-	accepted := 0
+	accepted, gpus, env := 0, 0, 0
 	for i := 0; i < 200000; i++ {
 		var b strings.Builder
 		b.WriteString(head)
@@ -191,14 +249,20 @@ func TestDecodeTOMLFastMutated(t *testing.T) {
 		}
 		if fastAgrees(t, []byte(b.String())) {
 			accepted++
+			if strings.Contains(b.String(), "[[host.gpus]]") {
+				gpus++
+			}
+			if strings.Contains(b.String(), "[env]") {
+				env++
+			}
 		}
 	}
 	// The point is the agreement on what the fast path accepts, so it
-	// must accept a fair share.
-	if accepted < 10000 {
-		t.Errorf("fast path accepted only %d documents", accepted)
+	// must accept a fair share, some with each kind of table.
+	if accepted < 10000 || gpus < 300 || env < 300 {
+		t.Errorf("fast path accepted only %d documents, %d with [[host.gpus]], %d with [env]", accepted, gpus, env)
 	}
-	t.Logf("fast path accepted %d of 200000 documents", accepted)
+	t.Logf("fast path accepted %d of 200000 documents, %d with [[host.gpus]], %d with [env]", accepted, gpus, env)
 }
 
 // TestDecodeTOMLFastShuffled moves, repeats and drops lines of encoded
@@ -256,6 +320,10 @@ func FuzzDecodeTOMLFast(f *testing.F) {
 		head + "[tags]\n\"\\u0061\" = \"\\U0001F9A6\"\na = \"x\"\n",
 		head + "[metrics.\"x\"]\nlast = -nan\nmin = 1\n",
 		head + "# comment\n[source]\ndirty = true\n",
+		head + "signal = \"TERM\"\nrerun_of = \"" + rerunID + "\"\n[host]\ncpus = 2\nmemory_mib = 3\n",
+		head + "[host]\n[[host.gpus]]\nname = \"a\"\nmemory_mib = 1\ndriver = \"d\"\n[[host.gpus]]\n[env]\n\"a b\" = \"c\"\n",
+		head + "[[host.gpus]]\n[host]\npython_packages = [\"a==1\"]\n",
+		head + "[host]\ngpus = [{name = \"a\"}, {}]\n[env]\nA = 'x'\n",
 	} {
 		f.Add([]byte(s))
 	}

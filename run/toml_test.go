@@ -118,9 +118,13 @@ func recordDiff(a, b *Record, exact bool) string {
 		return fmt.Sprintf("Command %#v != %#v", a.Command, b.Command)
 	case (a.ExitCode == nil) != (b.ExitCode == nil) || a.ExitCode != nil && *a.ExitCode != *b.ExitCode:
 		return fmt.Sprintf("ExitCode %v != %v", a.ExitCode, b.ExitCode)
+	case a.Signal != b.Signal || a.RerunOf != b.RerunOf:
+		return fmt.Sprintf("Signal, RerunOf %q %q != %q %q", a.Signal, a.RerunOf, b.Signal, b.RerunOf)
+	case !reflect.DeepEqual(a.Env, b.Env):
+		return fmt.Sprintf("Env %#v != %#v", a.Env, b.Env)
 	case !reflect.DeepEqual(a.Source, b.Source):
 		return fmt.Sprintf("Source %#v != %#v", a.Source, b.Source)
-	case a.Host != b.Host:
+	case !reflect.DeepEqual(a.Host, b.Host):
 		return fmt.Sprintf("Host %#v != %#v", a.Host, b.Host)
 	case (a.Params == nil) != (b.Params == nil) || len(a.Params) != len(b.Params):
 		return fmt.Sprintf("Params %#v != %#v", a.Params, b.Params)
@@ -159,13 +163,40 @@ func tomlCanonical(r *Record) *Record {
 	if c.Metrics == nil {
 		c.Metrics = map[string]Summary{}
 	}
+	if c.Env == nil {
+		c.Env = map[string]string{}
+	}
 	if len(c.Command) == 0 {
 		c.Command = nil
 	}
 	if len(c.Source.Skipped) == 0 {
 		c.Source.Skipped = nil
 	}
+	if len(c.Host.GPUs) == 0 {
+		c.Host.GPUs = nil
+	}
+	if len(c.Host.PythonPackages) == 0 {
+		c.Host.PythonPackages = nil
+	}
 	return &c
+}
+
+// rerunID is a valid id for records that repeat another.
+const rerunID = "01jdq5h8r0zyxwvtsrqpnmkjhg"
+
+// fullHost is a host with every field set.
+func fullHost() Host {
+	return Host{
+		Hostname: "gpu-1", User: "ada", OS: "linux", Arch: "amd64",
+		CPU: "AMD EPYC 7763 64-Core Processor", CPUs: 128, MemoryMiB: 515581,
+		GPUs: []GPU{
+			{Name: "NVIDIA A100-SXM4-80GB", MemoryMiB: 81920, Driver: "550.54.15"},
+			{Name: "NVIDIA A100-SXM4-80GB", MemoryMiB: 81920, Driver: "550.54.15"},
+		},
+		Python:           "3.11.7",
+		PythonExecutable: "/home/ada/.venv/bin/python",
+		PythonPackages:   []string{"numpy==1.26.4", "torch==2.2.1"},
+	}
 }
 
 // edgeRecords are records that stress the encoders: special floats, odd keys
@@ -244,6 +275,36 @@ func edgeRecords() map[string]*Record {
 			Source: Source{Skipped: []string{}},
 		},
 		"zero exit code": {ID: testID, Status: Finished, Started: started, Ended: started, ExitCode: intPtr(0)},
+		"new fields": {
+			ID: testID, Status: Killed, Started: started, Ended: started.Add(time.Minute), ExitCode: intPtr(143),
+			Signal: "SIGTERM", RerunOf: rerunID,
+			Env:    map[string]string{"CUDA_VISIBLE_DEVICES": "0,1", "PYTHONHASHSEED": "0", "LANG": "C.UTF-8"},
+			Host:   fullHost(),
+			Params: map[string]any{"lr": 0.1, "optimizer.name": "adam"},
+			Tags:   map[string]string{"team": "vision"},
+		},
+		"new fields, odd values": {
+			ID: testID, Status: Crashed, Started: started, Signal: "9",
+			Env: map[string]string{
+				"":            "empty name",
+				"with space":  "v",
+				"a.b":         "dotted",
+				"quote\"s":    "\"\\\n\t\x00\x7f",
+				"ünï":         "學🦦",
+				"EMPTY_VALUE": "",
+			},
+			Host: Host{
+				CPU: "cpu\n\"quoted\"", CPUs: -1, MemoryMiB: math.MaxInt64,
+				GPUs:   []GPU{{}, {Name: "名前", MemoryMiB: math.MinInt64, Driver: "d\x00"}, {Driver: "only driver"}},
+				Python: "ü", PythonExecutable: "C:\\Python\\python.exe",
+				PythonPackages: []string{"", "a==1", "\"q\""},
+			},
+		},
+		"new fields, each alone": {ID: testID, Status: Running, Host: Host{PythonExecutable: "/usr/bin/python3"}},
+		"new fields, empty": {
+			ID: testID, Status: Running, Env: map[string]string{},
+			Host: Host{GPUs: []GPU{}, PythonPackages: []string{}},
+		},
 	}
 }
 
@@ -395,6 +456,139 @@ count = 10
 	}
 }
 
+func TestEncodeTOMLGoldenNewFields(t *testing.T) {
+	started := time.Date(2026, 11, 26, 22, 52, 19, 123e6, time.UTC)
+	r := &Record{
+		ID:       testID,
+		Name:     "brave-otter-42",
+		Status:   Killed,
+		Started:  started,
+		Ended:    started.Add(time.Minute),
+		Command:  []string{"python", "train.py"},
+		ExitCode: intPtr(143),
+		Signal:   "SIGTERM",
+		RerunOf:  rerunID,
+		Env:      map[string]string{"PYTHONHASHSEED": "0", "CUDA_VISIBLE_DEVICES": "0,1", "my var": "x"},
+		Host:     fullHost(),
+		Params:   map[string]any{"lr": 0.01},
+	}
+	want := `format = 1
+id = "01jdq5h8r0abcdefghjkmnpqrs"
+name = "brave-otter-42"
+experiment = ""
+status = "killed"
+started = 2026-11-26T22:52:19.123Z
+ended = 2026-11-26T22:53:19.123Z
+command = ["python", "train.py"]
+exit_code = 143
+signal = "SIGTERM"
+rerun_of = "01jdq5h8r0zyxwvtsrqpnmkjhg"
+
+[source]
+commit = ""
+branch = ""
+dirty = false
+
+[host]
+hostname = "gpu-1"
+user = "ada"
+os = "linux"
+arch = "amd64"
+cpu = "AMD EPYC 7763 64-Core Processor"
+cpus = 128
+memory_mib = 515581
+python = "3.11.7"
+python_executable = "/home/ada/.venv/bin/python"
+python_packages = ["numpy==1.26.4", "torch==2.2.1"]
+
+[[host.gpus]]
+name = "NVIDIA A100-SXM4-80GB"
+memory_mib = 81920
+driver = "550.54.15"
+
+[[host.gpus]]
+name = "NVIDIA A100-SXM4-80GB"
+memory_mib = 81920
+driver = "550.54.15"
+
+[env]
+CUDA_VISIBLE_DEVICES = "0,1"
+PYTHONHASHSEED = "0"
+"my var" = "x"
+
+[params]
+lr = 0.01
+`
+	got, err := EncodeTOML(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Errorf("EncodeTOML layout differs\ngot:\n%s\nwant:\n%s", got, want)
+	}
+
+	// Each optional key of [host] on its own, and a GPU without a driver:
+	// zero keys are left out, but a GPU's table has all three.
+	r = &Record{ID: testID, Status: Running, Host: Host{OS: "linux", MemoryMiB: 1024, GPUs: []GPU{{Name: "g"}}}}
+	want = `format = 1
+id = "01jdq5h8r0abcdefghjkmnpqrs"
+name = ""
+experiment = ""
+status = "running"
+started = 0001-01-01T00:00:00.000Z
+
+[source]
+commit = ""
+branch = ""
+dirty = false
+
+[host]
+hostname = ""
+user = ""
+os = "linux"
+arch = ""
+memory_mib = 1024
+
+[[host.gpus]]
+name = "g"
+memory_mib = 0
+driver = ""
+`
+	got, err = EncodeTOML(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Errorf("EncodeTOML layout differs\ngot:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestEncodeTOMLWithoutNewFields checks that empty new fields leave the text
+// exactly as it was before they existed.
+func TestEncodeTOMLWithoutNewFields(t *testing.T) {
+	for name, r := range edgeRecords() {
+		if strings.HasPrefix(name, "new fields") {
+			continue
+		}
+		want, err := EncodeTOML(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []string{"\nsignal = ", "\nrerun_of = ", "\n[env]", "[[host.gpus]]", "\ncpu = ", "\ncpus = ", "\nmemory_mib = ", "\npython"} {
+			if strings.Contains(string(want), s) {
+				t.Errorf("%s: text has %q:\n%s", name, s, want)
+			}
+		}
+		c := *r
+		c.Env = map[string]string{}
+		c.Host.GPUs = []GPU{}
+		c.Host.PythonPackages = []string{}
+		if got, err := EncodeTOML(&c); err != nil || string(got) != string(want) {
+			t.Errorf("%s: empty new fields changed the text (%v):\n%s", name, err, got)
+		}
+	}
+}
+
 func TestEncodeTOMLMinimal(t *testing.T) {
 	// Only the always-present parts: no optional keys, no optional tables.
 	r := &Record{ID: testID, Status: Running, Started: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
@@ -452,6 +646,10 @@ func TestEncodeTOMLErrors(t *testing.T) {
 		{"nil param", func(r *Record) { r.Params = map[string]any{"n": nil} }, `param "n": unsupported type <nil>`},
 		{"invalid utf-8 key", func(r *Record) { r.Tags = map[string]string{"a\xff": "x"} }, `key "a\xff" is not valid UTF-8`},
 		{"year", func(r *Record) { r.Started = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }, "out of range"},
+		{"bad rerun_of", func(r *Record) { r.RerunOf = "01jdq5h8r0" }, `invalid rerun_of "01jdq5h8r0"`},
+		{"bad signal", func(r *Record) { r.Signal = "SIG TERM" }, `invalid signal "SIG TERM"`},
+		{"signal number sign", func(r *Record) { r.Signal = "-9" }, `invalid signal "-9"`},
+		{"invalid utf-8 env name", func(r *Record) { r.Env = map[string]string{"A\xff": "x"} }, `key "A\xff" is not valid UTF-8`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -504,6 +702,35 @@ func TestDecodeTOML(t *testing.T) {
 			t.Errorf("ended %v", r.Ended)
 		}
 	})
+	t.Run("new fields absent", func(t *testing.T) {
+		r, err := DecodeTOML([]byte(head + "[host]\nhostname = \"h\"\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := Host{Hostname: "h"}
+		if r.Signal != "" || r.RerunOf != "" || r.Env == nil || len(r.Env) != 0 || !reflect.DeepEqual(r.Host, want) {
+			t.Errorf("got signal %q, rerun_of %q, env %#v, host %#v", r.Signal, r.RerunOf, r.Env, r.Host)
+		}
+	})
+	t.Run("new fields by hand", func(t *testing.T) {
+		// Written as people may write them: empty values, inline tables,
+		// keys in any order.
+		r, err := DecodeTOML([]byte(head + "signal = \"\"\nrerun_of = \"\"\n" +
+			"[host]\npython_packages = []\ngpus = [{driver = \"1\"}, {name = \"g\", memory_mib = 2}]\ncpus = 4\n" +
+			"[env]\n\"A B\" = \"x\"\nC = 'y'\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := Host{CPUs: 4, GPUs: []GPU{{Driver: "1"}, {Name: "g", MemoryMiB: 2}}}
+		if r.Signal != "" || r.RerunOf != "" || !reflect.DeepEqual(r.Host, want) ||
+			!reflect.DeepEqual(r.Env, map[string]string{"A B": "x", "C": "y"}) {
+			t.Errorf("got signal %q, rerun_of %q, env %#v, host %#v", r.Signal, r.RerunOf, r.Env, r.Host)
+		}
+		r, err = DecodeTOML([]byte(head + "[host]\ngpus = []\n"))
+		if err != nil || r.Host.GPUs != nil {
+			t.Errorf("empty gpus: %v, %#v", err, r)
+		}
+	})
 	t.Run("params", func(t *testing.T) {
 		r, err := DecodeTOML([]byte(head + "[params]\nn = 1\n\"a.b\" = 2\nl = [1, 2.5, \"x\", [true]]\n[params.c]\nd = {e = 3}\n"))
 		if err != nil {
@@ -541,6 +768,19 @@ func TestDecodeTOML(t *testing.T) {
 		{"param twice", head + "[params]\n\"a.b\" = 1\na = {b = 2}\n", `decode record: param "a.b" is set twice`},
 		{"param conflict", head + "[params]\n\"a.b\" = 1\n\"a.b.c\" = 2\n", `decode record: param "a.b.c" conflicts with param "a.b"`},
 		{"year out of range", head + "started = 0000-01-01T00:00:00+01:00\n", "out of range"},
+		{"invalid rerun_of", head + "rerun_of = \"brave-otter-42\"\n", `decode record: invalid rerun_of "brave-otter-42"`},
+		{"rerun_of type", head + "rerun_of = 1\n", "decode record: rerun_of is an integer, not a string"},
+		{"invalid signal", head + "signal = \"SIGTERM \"\n", `decode record: invalid signal "SIGTERM "`},
+		{"signal type", head + "signal = 15\n", "decode record: signal is an integer, not a string"},
+		{"env type", head + "env = \"PATH=/bin\"\n", "decode record: env is a string, not a table"},
+		{"env value", head + "[env]\nN = 1\n", `decode record: env "N" is an integer, not a string`},
+		{"cpus type", head + "[host]\ncpus = \"8\"\n", "decode record: cpus is a string, not an integer"},
+		{"memory type", head + "[host]\nmemory_mib = 1.5\n", "decode record: memory_mib is a float, not an integer"},
+		{"packages type", head + "[host]\npython_packages = [1]\n", "decode record: python_packages is an array, not an array of strings"},
+		{"gpus type", head + "[host]\ngpus = 1\n", "decode record: gpus is an integer, not an array of tables"},
+		{"gpus elements", head + "[host]\ngpus = [\"x\"]\n", "decode record: gpus is an array, not an array of tables"},
+		{"gpu name", head + "[[host.gpus]]\nname = 1\n", "decode record: name is an integer, not a string"},
+		{"gpu memory", head + "[[host.gpus]]\nmemory_mib = \"80 GiB\"\n", "decode record: memory_mib is a string, not an integer"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -606,7 +846,7 @@ func randomValue(rng *rand.Rand, depth int) any {
 // randomRecord returns a valid record with random content: it round-trips
 // through every encoding, after tomlCanonical for TOML.
 func randomRecord(rng *rand.Rand) *Record {
-	ms := rng.Int64N(253402300800000) // years 1970 to 9999
+	ms := rng.Int64N(253402300800000 - 1e9) // years 1970 to 9999, ended included
 	r := &Record{
 		Format:     Format,
 		ID:         testID,
@@ -651,7 +891,55 @@ func randomRecord(rng *rand.Rand) *Record {
 			}
 		}
 	}
+	// Half the records use none of the fields added with Signal, so that
+	// the older layout stays as well covered.
+	if rng.IntN(2) == 0 {
+		addRandomNewFields(rng, r)
+	}
 	return r
+}
+
+// addRandomNewFields sets some of the fields added with Signal: signal,
+// rerun_of, env and the host details.
+func addRandomNewFields(rng *rand.Rand, r *Record) {
+	if rng.IntN(2) == 0 {
+		r.Signal = []string{"SIGTERM", "SIGKILL", "SIGINT", "9", "x"}[rng.IntN(5)]
+	}
+	if rng.IntN(2) == 0 {
+		r.RerunOf = rerunID
+	}
+	if rng.IntN(2) == 0 {
+		r.Env = map[string]string{}
+		for n := rng.IntN(5); n > 0; n-- {
+			r.Env[randomString(rng)] = randomString(rng)
+		}
+	}
+	h := &r.Host
+	if rng.IntN(2) == 0 {
+		h.CPU = randomString(rng)
+	}
+	if rng.IntN(2) == 0 {
+		h.CPUs = rng.IntN(256) - 8
+	}
+	if rng.IntN(2) == 0 {
+		h.MemoryMiB = int64(rng.Uint64())
+	}
+	for n := rng.IntN(4) - 1; n > 0; n-- {
+		g := GPU{Name: randomString(rng), Driver: randomString(rng)}
+		if rng.IntN(4) > 0 {
+			g.MemoryMiB = rng.Int64N(1 << 20)
+		}
+		h.GPUs = append(h.GPUs, g)
+	}
+	if rng.IntN(2) == 0 {
+		h.Python = randomString(rng)
+	}
+	if rng.IntN(2) == 0 {
+		h.PythonExecutable = randomString(rng)
+	}
+	for n := rng.IntN(4) - 1; n > 0; n-- {
+		h.PythonPackages = append(h.PythonPackages, randomString(rng))
+	}
 }
 
 func TestTOMLRoundTripRandom(t *testing.T) {
@@ -684,6 +972,8 @@ func FuzzDecodeTOML(f *testing.F) {
 	f.Add([]byte(head + "[params]\na = {b = {c = [1, 2.0, nan]}}\n\"a.d\" = -inf\n"))
 	f.Add([]byte(head + "started = 1979-05-27T07:32:00.999999-07:00\nended = 1979-05-27T07:32:00\n"))
 	f.Add([]byte(head + "[metrics.\"x\"]\nlast = -nan\nmin = 1\n"))
+	f.Add([]byte(head + "signal = \"KILL\"\nrerun_of = \"" + rerunID + "\"\n[host]\ngpus = [{name = \"a\"}]\n[env]\nA = \"1\"\n"))
+	f.Add([]byte(head + "[[host.gpus]]\nmemory_mib = 1\n[host]\ncpus = 2\npython_packages = [\"a==1\"]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := DecodeTOML(data)
 		if err != nil {

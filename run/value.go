@@ -114,3 +114,32 @@ func NewIDAt(t time.Time) string {
 	ms := uint64(t.UnixMilli()) & (1<<48 - 1)
 	return formatID(ms, uint64(binary.BigEndian.Uint16(rnd[:2])), binary.BigEndian.Uint64(rnd[2:]))
 }
+
+// merge copies the known (non-zero) fields of o into h: facts learnt about
+// the host after the run started add to what was known at the start.
+func (h *Host) merge(o Host) {
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&h.Hostname, o.Hostname)
+	set(&h.User, o.User)
+	set(&h.OS, o.OS)
+	set(&h.Arch, o.Arch)
+	set(&h.CPU, o.CPU)
+	set(&h.Python, o.Python)
+	set(&h.PythonExecutable, o.PythonExecutable)
+	if o.CPUs != 0 {
+		h.CPUs = o.CPUs
+	}
+	if o.MemoryMiB != 0 {
+		h.MemoryMiB = o.MemoryMiB
+	}
+	if o.GPUs != nil {
+		h.GPUs = o.GPUs
+	}
+	if o.PythonPackages != nil {
+		h.PythonPackages = o.PythonPackages
+	}
+}

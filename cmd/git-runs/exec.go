@@ -1,114 +1,75 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"syscall"
 
-	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/capture"
 )
 
 type execCmd struct {
 	startFlags
-	Command []string `arg:"" passthrough:"partial" help:"The command to run, usually after --."`
+	NoOutput        bool     `help:"Do not keep the command's output with the run."`
+	OutputLimit     int64    `default:"10485760" placeholder:"BYTES" help:"Bytes of output kept: the first and last half of them, with a note of what was cut between."`
+	NoOutputMetrics bool     `help:"Do not read metrics from the command's output."`
+	MetricsPattern  string   `placeholder:"REGEX" help:"Read metrics from output lines with this regular expression instead of the default rules: named groups key and value, and optionally step."`
+	NoArgvParams    bool     `help:"Do not take params from the command line (--lr 0.01, --lr=0.01, optimizer.lr=0.01)."`
+	Env             []string `sep:"none" placeholder:"NAME" help:"Also record this environment variable (never one whose name says it is a secret). Repeatable."`
+	PythonPackages  bool     `help:"Record the installed packages of the Python the command runs."`
+	Command         []string `arg:"" passthrough:"partial" help:"The command to run, usually after --."`
 }
 
 func (c *execCmd) Help() string {
-	return `Runs COMMAND with its standard input, output and error passed through, and
-records it as a run: the code it ran (HEAD, plus a snapshot of uncommitted
-changes), the command, the host, its status and exit code. The command sees
-GITRUNS_RUN set to the run's id, so that "git runs metric" and the SDKs log
-into this run. git runs exec exits as COMMAND did.
+	return `Runs COMMAND with its input and output passed through (a terminal stays a
+terminal, so colours and progress bars work) and records it as a run: the
+code it ran (HEAD plus a snapshot of uncommitted changes), the command,
+params from its command line (--lr 0.01, --lr=0.01, optimizer.lr=0.01),
+its output, metrics printed in the output (loss: 0.31, acc=0.9, with the
+step from "epoch 3" or "step=1200" on the same line), the host, chosen
+environment variables, and how it ended. Secrets are never recorded: a
+variable whose name contains KEY, TOKEN, SECRET, PASSWORD, PASSWD,
+CREDENTIAL, AUTH, COOKIE, SESSION or PRIVATE is left out, and its value
+is redacted wherever it would appear.
+
+The command sees GITRUNS_RUN set to the run's id, so "git runs metric" and
+the SDKs log into this run. Ctrl-C or SIGTERM reaches the command, the run
+ends killed, and git runs exec exits as the command did.
 
   git runs exec -- python train.py --lr 0.01
-  git runs exec -p lr=0.01 -t team=vision -- ./train.sh`
+  git runs exec -p seed=1 -t team=vision -- ./train.sh`
 }
 
 func (c *execCmd) Run(e *env) error {
 	if len(c.Command) > 0 && c.Command[0] == "--" {
 		c.Command = c.Command[1:]
 	}
-	if len(c.Command) == 0 {
-		return errors.New("exec: no command given (git runs exec -- COMMAND [ARGS...])")
-	}
 	opts, err := c.options()
 	if err != nil {
 		return err
 	}
-	opts.Command = c.Command
-	path, lookErr := exec.LookPath(c.Command[0])
 	repo, err := e.open()
 	if err != nil {
 		return err
 	}
-	r, err := run.Start(repo, opts)
+	opts.SourceDir = repo.RelDir(e.dir)
+	res, err := capture.Exec(repo, capture.ExecOptions{
+		Options: opts, Args: c.Command,
+		NoOutput: c.NoOutput, OutputLimit: c.OutputLimit,
+		NoOutputMetrics: c.NoOutputMetrics, MetricsPattern: c.MetricsPattern,
+		NoArgvParams: c.NoArgvParams, EnvNames: c.Env, PythonPackages: c.PythonPackages,
+	})
 	if err != nil {
+		if res.ID != "" {
+			e.warn("%v", err)
+			return exitCode(res.ExitCode)
+		}
 		return err
 	}
-	if lookErr != nil {
-		code := 127
-		if err := r.EndWithCode(run.Failed, &code); err != nil {
-			e.warn("%v", err)
-		}
-		e.warn("exec %s: %v", c.Command[0], lookErr)
-		return exitCode(code)
+	if res.Signal != 0 {
+		// Die of the same signal, so that a shell sees what the command did.
+		signal.Reset(res.Signal)
+		syscall.Kill(os.Getpid(), res.Signal)
 	}
-
-	cmd := exec.Command(path, c.Command[1:]...)
-	cmd.Args[0] = c.Command[0]
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), "GITRUNS_RUN="+r.ID())
-	// A terminal's Ctrl-C reaches the child directly (same process group);
-	// exec stays alive to record how the child ended, and passes on
-	// signals sent to it alone.
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
-	if err := cmd.Start(); err != nil {
-		code := 126
-		r.EndWithCode(run.Failed, &code)
-		return fmt.Errorf("exec %s: %w", c.Command[0], err)
-	}
-	var signalled bool
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-	var werr error
-wait:
-	for {
-		select {
-		case s := <-sigs:
-			signalled = true
-			cmd.Process.Signal(s)
-		case werr = <-waited:
-			break wait
-		}
-	}
-	status, code := run.Finished, 0
-	if werr != nil {
-		var xe *exec.ExitError
-		if !errors.As(werr, &xe) {
-			r.EndWithCode(run.Failed, nil)
-			return fmt.Errorf("exec %s: %w", c.Command[0], werr)
-		}
-		ws, _ := xe.Sys().(syscall.WaitStatus)
-		switch {
-		case ws.Signaled():
-			status, code = run.Killed, 128+int(ws.Signal())
-		default:
-			status, code = run.Failed, xe.ExitCode()
-			if signalled {
-				status = run.Killed
-			}
-		}
-	}
-	if err := r.EndWithCode(status, &code); err != nil {
-		e.warn("%v", err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	return exitCode(code)
+	return exitCode(res.ExitCode)
 }

@@ -42,6 +42,9 @@ type cli struct {
 	Ls       lsCmd       `cmd:"" help:"List runs, newest first."`
 	Show     showCmd     `cmd:"" help:"Show one run."`
 	Rm       rmCmd       `cmd:"" help:"Delete runs."`
+	Watch    watchCmd    `cmd:"" help:"Follow a live run: its output and metrics as they come."`
+	Checkout checkoutCmd `cmd:"" help:"Put a run's exact source into the work tree."`
+	Rerun    rerunCmd    `cmd:"" help:"Run a run's command again at its source and compare."`
 }
 
 const description = `Record machine-learning runs in your git repository.

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/gitruns/gitruns/gitstore"
+	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/capture"
+)
+
+type rerunCmd struct {
+	Target string `arg:"" name:"RUN" help:"Run to repeat."`
+	Here   bool   `help:"Run in the current work tree as it is, instead of the run's exact source."`
+	Name   string `short:"n" help:"Name of the new run (default: a generated one)."`
+}
+
+func (c *rerunCmd) Help() string {
+	return `Runs a run's recorded command again, at its recorded source, in a
+temporary linked worktree (your work tree is not touched), records it as a
+new run that names the one it repeats (rerun_of), and prints how their
+metrics differ. With --here it runs in the current work tree instead.
+
+  git runs rerun brave-otter-42`
+}
+
+func (c *rerunCmd) Run(e *env) error {
+	repo, en, err := e.resolve(c.Target)
+	if err != nil {
+		return err
+	}
+	old := en.Record
+	if len(old.Command) == 0 {
+		return fmt.Errorf("run %s (%s) recorded no command to run again", short(en.ID), old.Name)
+	}
+	if slices.Contains(old.Command, capture.Redacted) || slices.ContainsFunc(old.Command, func(a string) bool { return strings.Contains(a, capture.Redacted) }) {
+		return fmt.Errorf("run %s (%s) had secrets redacted from its command; run it again yourself", short(en.ID), old.Name)
+	}
+	store, dir := repo, ""
+	if !c.Here {
+		tmp, err := os.MkdirTemp("", "git-runs-rerun-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		wt := filepath.Join(tmp, "source")
+		remove, err := repo.SourceWorktree(old.Source, wt)
+		if err != nil {
+			return err
+		}
+		defer remove()
+		if store, err = gitstore.Open(wt); err != nil {
+			return err
+		}
+		defer store.Close()
+		dir = filepath.Join(wt, filepath.FromSlash(old.Source.Dir))
+		fmt.Fprintf(e.stderr, "git-runs: running %s again at %s in %s\n", old.Name, shortHash(firstNonEmpty(old.Source.Snapshot, old.Source.Commit)), dir)
+	} else if repo.WorkTree != "" {
+		dir = filepath.Join(repo.WorkTree, filepath.FromSlash(old.Source.Dir))
+	}
+	res, err := capture.Exec(store, capture.ExecOptions{
+		Options: run.Options{Name: c.Name, Experiment: old.Experiment, RerunOf: old.ID, SourceDir: old.Source.Dir},
+		Args:    old.Command,
+		Dir:     dir,
+	})
+	if err != nil && res.ID == "" {
+		return err
+	}
+	if err != nil {
+		e.warn("%v", err)
+	}
+	_, rec, lerr := repo.Load(res.ID)
+	if lerr != nil {
+		return errors.Join(err, lerr)
+	}
+	printMetricChange(e, old, rec)
+	return exitCode(res.ExitCode)
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// printMetricChange shows each metric's last value in the old and the new
+// run and how it moved.
+func printMetricChange(e *env, old, cur *run.Record) {
+	keys := map[string]bool{}
+	for k := range old.Metrics {
+		keys[k] = true
+	}
+	for k := range cur.Metrics {
+		keys[k] = true
+	}
+	fmt.Fprintf(e.stdout, "\nrun %s (%s) repeats %s (%s): %s\n", short(cur.ID), cur.Name, short(old.ID), old.Name, cur.Status)
+	if len(keys) == 0 {
+		return
+	}
+	rows := [][]string{{"  metric", old.Name, cur.Name, "change"}}
+	for _, k := range sortedKeys(keys) {
+		a, aok := old.Metrics[k]
+		b, bok := cur.Metrics[k]
+		row := []string{"  " + k, "-", "-", ""}
+		if aok {
+			row[1] = run.FormatMetric(a.Last)
+		}
+		if bok {
+			row[2] = run.FormatMetric(b.Last)
+		}
+		if aok && bok {
+			row[3] = change(a.Last, b.Last)
+		}
+		rows = append(rows, row)
+	}
+	table(e.stdout, rows)
+}
+
+func change(a, b float64) string {
+	d := b - a
+	if d == 0 {
+		return "same"
+	}
+	s := run.FormatMetric(d)
+	if d > 0 {
+		s = "+" + s
+	}
+	if a != 0 && a == a && d == d {
+		s += fmt.Sprintf(" (%+.1f%%)", d/abs(a)*100)
+	}
+	return s
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}

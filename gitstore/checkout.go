@@ -1,0 +1,182 @@
+package gitstore
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gitruns/gitruns/run"
+)
+
+// ErrDirty is returned when an operation that rewrites the work tree finds
+// uncommitted changes there.
+var ErrDirty = errors.New("the work tree has uncommitted changes; commit or stash them first, or use --force")
+
+// WorkTreeDirty reports whether the work tree has changes git would
+// report: tracked files changed, or untracked files that are not ignored.
+func (r *Repo) WorkTreeDirty() (bool, error) {
+	if r.WorkTree == "" {
+		return false, nil
+	}
+	out, err := runGit(r.WorkTree, r.gitEnv("GIT_OPTIONAL_LOCKS=0"), nil, "status", "--porcelain", "-z", "--untracked-files=normal")
+	if err != nil {
+		return false, err
+	}
+	return len(out) > 0, nil
+}
+
+// CheckoutOptions tune CheckoutSource.
+type CheckoutOptions struct {
+	// Branch, when set, creates this branch at the run's source (the
+	// snapshot commit when the run was dirty) and switches to it.
+	Branch string
+	// Force discards uncommitted changes instead of refusing.
+	Force bool
+}
+
+// CheckoutSource puts the exact source of a run into the work tree: HEAD
+// moves to the run's code commit (detached, unless the current branch is
+// already there) and, when the run was dirty, the snapshot's files are
+// restored on top without touching the index, so that git status shows
+// the run's uncommitted changes as uncommitted again. With Branch set it
+// instead creates a branch at the snapshot (or code) commit.
+func (r *Repo) CheckoutSource(src run.Source, o CheckoutOptions) error {
+	if r.WorkTree == "" {
+		return errors.New("check out run: a bare repository has no work tree")
+	}
+	if !o.Force {
+		dirty, err := r.WorkTreeDirty()
+		if err != nil {
+			return err
+		}
+		if dirty {
+			return ErrDirty
+		}
+	}
+	env := r.gitEnv()
+	if o.Branch != "" {
+		target := src.Commit
+		if src.Dirty {
+			target = src.Snapshot
+		}
+		if target == "" {
+			return errors.New("check out run: the run has no commit to start a branch at")
+		}
+		args := []string{"checkout", "-q", "-b", o.Branch, target}
+		if o.Force {
+			args = []string{"checkout", "-q", "-f", "-b", o.Branch, target}
+		}
+		_, err := runGit(r.WorkTree, env, nil, args...)
+		return err
+	}
+	if src.Commit != "" {
+		head, _, err := r.Head()
+		if err != nil {
+			return err
+		}
+		switch {
+		case head.String() == src.Commit && o.Force:
+			_, err = runGit(r.WorkTree, env, nil, "reset", "-q", "--hard")
+		case head.String() == src.Commit:
+			// Already there: nothing to move.
+		case o.Force:
+			_, err = runGit(r.WorkTree, env, nil, "checkout", "-q", "-f", "--detach", src.Commit)
+		default:
+			_, err = runGit(r.WorkTree, env, nil, "checkout", "-q", "--detach", src.Commit)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if src.Dirty && src.Snapshot != "" {
+		return r.restoreSnapshot(r.WorkTree, env, src.Snapshot)
+	}
+	return nil
+}
+
+// restoreSnapshot writes the snapshot's files into the work tree at dir
+// without touching the index: changed files show as modified, new ones as
+// untracked, removed ones as deleted, exactly as when the run began.
+func (r *Repo) restoreSnapshot(dir string, env []string, snapshot string) error {
+	_, err := runGit(dir, env, nil, "restore", "--source="+snapshot, "--worktree", "--", ":/")
+	return err
+}
+
+// SourceWorktree creates a temporary linked worktree at dir holding the
+// exact source of a run, for running it again without touching the
+// user's work tree. remove deletes it.
+func (r *Repo) SourceWorktree(src run.Source, dir string) (remove func() error, err error) {
+	target := src.Commit
+	if target == "" {
+		target = src.Snapshot
+	}
+	if target == "" {
+		return nil, errors.New("prepare source: the run has no commit")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	env := r.gitEnv()
+	base := r.WorkTree
+	if base == "" {
+		base = r.CommonDir
+	}
+	if _, err := runGit(base, env, nil, "worktree", "add", "-q", "--detach", abs, target); err != nil {
+		return nil, err
+	}
+	remove = func() error {
+		_, err := runGit(base, r.gitEnv(), nil, "worktree", "remove", "--force", abs)
+		if err != nil {
+			os.RemoveAll(abs)
+			runGit(base, r.gitEnv(), nil, "worktree", "prune")
+		}
+		return err
+	}
+	if src.Commit != "" && src.Dirty && src.Snapshot != "" {
+		wt, err := Open(abs)
+		if err != nil {
+			remove()
+			return nil, err
+		}
+		defer wt.Close()
+		if err := wt.restoreSnapshot(abs, wt.gitEnv(), src.Snapshot); err != nil {
+			remove()
+			return nil, fmt.Errorf("prepare source: %w", err)
+		}
+	}
+	return remove, nil
+}
+
+// RelDir returns dir (the current directory when "") relative to the top
+// of the work tree, in slash form: "" for the top itself or for a
+// directory outside the work tree.
+func (r *Repo) RelDir(dir string) string {
+	if r.WorkTree == "" {
+		return ""
+	}
+	if dir == "" {
+		var err error
+		if dir, err = os.Getwd(); err != nil {
+			return ""
+		}
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	top := r.WorkTree
+	if real, err := filepath.EvalSymlinks(top); err == nil {
+		top = real
+	}
+	rel, err := filepath.Rel(top, abs)
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return ""
+	}
+	return filepath.ToSlash(rel)
+}

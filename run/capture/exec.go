@@ -1,0 +1,252 @@
+package capture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/hostinfo"
+	"github.com/gitruns/gitruns/run/launch"
+)
+
+// hostFactsWait bounds how long the end of a run waits for facts about
+// the host still being gathered (nvidia-smi, the Python packages).
+const hostFactsWait = 3 * time.Second
+
+// ExecOptions describe a command to run and record.
+type ExecOptions struct {
+	run.Options
+	Args []string // the command
+	Dir  string   // its working directory; "" for the current one
+
+	NoOutput        bool   // do not keep the output with the run
+	OutputLimit     int64  // bytes of output kept; 0 for DefaultOutputLimit
+	NoOutputMetrics bool   // do not parse metrics from the output
+	MetricsPattern  string // replaces the default metric rules; see NewParser
+	NoArgvParams    bool   // do not take params from the command line
+	EnvNames        []string
+	PythonPackages  bool // record the installed packages of the command's Python
+
+	Stdin, Stdout, Stderr *os.File // default: the process's own
+}
+
+// ExecResult tells how a recorded command ended.
+type ExecResult struct {
+	ID       string
+	Status   run.Status
+	ExitCode int            // as a shell would report it: 128+N for signal N
+	Signal   syscall.Signal // the signal that killed the command, if any
+}
+
+// Exec runs a command and records it as a run of store: its source,
+// command (with secrets redacted), params from its command line, the
+// environment worth recording, host facts, output, metrics printed in the
+// output, and how it ended. The command sees GITRUNS_RUN set to the run's
+// id. A command that cannot be started is recorded as failed with exit
+// code 127 and reported as an error.
+func Exec(store run.Store, o ExecOptions) (ExecResult, error) {
+	if len(o.Args) == 0 {
+		return ExecResult{}, errors.New("exec: no command given (git runs exec -- COMMAND [ARGS...])")
+	}
+	var parser *Parser
+	if !o.NoOutputMetrics {
+		var err error
+		if parser, err = NewParser(o.MetricsPattern); err != nil {
+			return ExecResult{}, err
+		}
+	}
+	environ := os.Environ()
+	red := NewRedactor(environ)
+	// A secret given on the command line is redacted wherever it appears
+	// too, such as when the program echoes its arguments.
+	red.Add(ArgSecrets(o.Args)...)
+
+	opts := o.Options
+	opts.Command = RedactArgs(o.Args, red)
+	if !o.NoArgvParams {
+		opts.DefaultParams = ArgParams(o.Args, red)
+	}
+	opts.Env = SelectEnv(environ, o.EnvNames)
+	opts.Output = !o.NoOutput
+	opts.OutputLimit = o.OutputLimit
+	if opts.OutputLimit <= 0 {
+		opts.OutputLimit = DefaultOutputLimit
+	}
+	interpreter := hostinfo.PythonFor(o.Args)
+
+	r, err := run.Start(store, opts)
+	if err != nil {
+		return ExecResult{}, err
+	}
+	res := ExecResult{ID: r.ID()}
+
+	facts := gatherHostFacts(r, interpreter, o.PythonPackages)
+
+	var sinks []func([]byte)
+	var log *OutputLog
+	if opts.Output {
+		if log, err = CreateOutputLog(r.OutputPrefix(), opts.OutputLimit, red); err != nil {
+			r.Finish(run.Failed, nil, "")
+			return res, err
+		}
+		sinks = append(sinks, func(b []byte) { log.Write(b) })
+	}
+	var lines *lineSplitter
+	if parser != nil {
+		lines = newLineSplitter(parser, r)
+		sinks = append(sinks, lines.write)
+	}
+
+	env := append(environ, "GITRUNS_RUN="+r.ID())
+	lres, err := launch.Run(launch.Options{
+		Args: o.Args, Dir: o.Dir, Env: env,
+		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
+		Capture: captureFunc(func(b []byte) {
+			for _, s := range sinks {
+				s(b)
+			}
+		}),
+	})
+	if lines != nil {
+		lines.flush()
+	}
+	if log != nil {
+		log.Close()
+	}
+	facts.wait(hostFactsWait)
+	if err != nil {
+		code := 127
+		if !errors.Is(err, exec.ErrNotFound) && !errors.Is(err, os.ErrNotExist) {
+			code = 126
+		}
+		res.Status, res.ExitCode = run.Failed, code
+		if ferr := r.Finish(run.Failed, &code, ""); ferr != nil {
+			return res, errors.Join(err, ferr)
+		}
+		return res, fmt.Errorf("exec %s: %w", o.Args[0], err)
+	}
+
+	res.ExitCode, res.Signal = lres.ExitCode, lres.Signal
+	switch {
+	case lres.Received != nil:
+		res.Status = run.Killed
+	case lres.ExitCode == 0:
+		res.Status = run.Finished
+	default:
+		res.Status = run.Failed
+	}
+	signal := ""
+	if lres.Signal != 0 {
+		signal = unix.SignalName(lres.Signal)
+	}
+	code := lres.ExitCode
+	return res, r.Finish(res.Status, &code, signal)
+}
+
+type captureFunc func([]byte)
+
+func (f captureFunc) Write(b []byte) (int, error) { f(b); return len(b), nil }
+
+// lineSplitter cuts output into lines at \n and \r (progress bars redraw
+// with \r) and logs the metrics each line holds.
+type lineSplitter struct {
+	p       *Parser
+	r       *run.Run
+	partial []byte
+	points  []Point
+}
+
+func newLineSplitter(p *Parser, r *run.Run) *lineSplitter {
+	return &lineSplitter{p: p, r: r}
+}
+
+func (l *lineSplitter) write(b []byte) {
+	for len(b) > 0 {
+		i := indexLineEnd(b)
+		if i < 0 {
+			if len(l.partial)+len(b) <= maxLineLen {
+				l.partial = append(l.partial, b...)
+			} else {
+				l.partial = l.partial[:0] // too long to be a metric line
+			}
+			return
+		}
+		if len(l.partial) > 0 {
+			l.partial = append(l.partial, b[:i]...)
+			l.line(l.partial)
+			l.partial = l.partial[:0]
+		} else {
+			l.line(b[:i])
+		}
+		b = b[i+1:]
+	}
+}
+
+func (l *lineSplitter) flush() {
+	if len(l.partial) > 0 {
+		l.line(l.partial)
+		l.partial = l.partial[:0]
+	}
+}
+
+func (l *lineSplitter) line(b []byte) {
+	l.points = l.p.Parse(b, l.points[:0])
+	for _, pt := range l.points {
+		step := run.NextStep
+		if pt.HasStep {
+			step = pt.Step
+		}
+		l.r.LogMetric(pt.Key, pt.Value, step) // an invalid key is dropped
+	}
+}
+
+func indexLineEnd(b []byte) int {
+	for i, c := range b {
+		if c == '\n' || c == '\r' {
+			return i
+		}
+	}
+	return -1
+}
+
+// hostFacts gathers facts about the host in the background, so that a
+// slow nvidia-smi or Python never delays the command.
+type hostFacts struct {
+	done   chan struct{}
+	cancel context.CancelFunc
+}
+
+func gatherHostFacts(r *run.Run, interpreter string, packages bool) *hostFacts {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	f := &hostFacts{done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(f.done)
+		info := hostinfo.Collect(ctx)
+		h := run.Host{CPU: info.CPU, CPUs: info.CPUs, MemoryMiB: info.MemoryMiB}
+		for _, g := range info.GPUs {
+			h.GPUs = append(h.GPUs, run.GPU{Name: g.Name, MemoryMiB: g.MemoryMiB, Driver: g.Driver})
+		}
+		if interpreter != "" {
+			if py, err := hostinfo.DescribePython(ctx, interpreter, packages); err == nil {
+				h.Python, h.PythonExecutable, h.PythonPackages = py.Version, py.Executable, py.Packages
+			}
+		}
+		r.SetHost(h)
+	}()
+	return f
+}
+
+func (f *hostFacts) wait(d time.Duration) {
+	select {
+	case <-f.done:
+	case <-time.After(d):
+	}
+	f.cancel()
+}

@@ -1,0 +1,955 @@
+package capture
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"sync"
+
+	"github.com/gitruns/gitruns/run"
+)
+
+// Point is one metric value found in a line of output.
+type Point struct {
+	Key     string
+	Value   float64
+	Step    int64 // meaningful only when HasStep
+	HasStep bool  // the line gave a step; without one the caller picks it
+}
+
+// maxLineLen is the longest line Parse looks at: longer ones are data
+// dumps or binary noise, not progress reports, and scanning them would
+// only cost time.
+const maxLineLen = 64 << 10
+
+// maxMetricKeyLen bounds keys found by the default rules: longer words are
+// identifiers or paths, not metric names.
+const maxMetricKeyLen = 64
+
+// maxInterned bounds the Parser's cache of key strings, so that output
+// with endless distinct keys cannot grow it without limit.
+const maxInterned = 4096
+
+// A Parser finds metric points in lines of output. Its methods may be
+// called from several goroutines at once.
+type Parser struct {
+	re                  *regexp.Regexp
+	keyIdx, valIdx, stp int // submatch indexes of the groups; stp is -1 without a step group
+
+	mu sync.Mutex
+	// keys maps each key seen to its string, or to "" when it is invalid,
+	// so that a line of known keys allocates nothing and run.ValidateKey
+	// runs once per key.
+	keys map[string]string
+}
+
+// NewParser returns a Parser for pattern. The empty pattern selects the
+// default rules, below. Any other pattern is a Go regular expression
+// (https://pkg.go.dev/regexp/syntax) with the named groups key and value
+// and optionally step; each match in a line (as found by FindAllSubmatch)
+// gives one point, whose key is the text of the key group, whose value is
+// the value group read as by run.ParseMetricValue, and whose step, when the
+// step group matched, is that group read as a decimal integer. A match
+// whose value or step does not read, or whose key run.ValidateKey refuses,
+// is skipped. For example, `(?P<key>\w+)=(?P<value>\S+)` reads every
+// word=value pair.
+//
+// # Default rules
+//
+// A metric is a KEY, a separator and a NUMBER:
+//
+//   - KEY is an ASCII letter followed by letters, digits and _ . / -, at
+//     most 64 bytes, kept as written (Loss and loss differ). It begins the
+//     line or follows a space, a tab or one of ( [ { , ; | < > : ' ".
+//   - A KEY right after a word and one space ends a phrase and is not a
+//     KEY ("Num Epochs = 3", "Model achieved accuracy: 0.9"), except after
+//     a log level (debug, info, warning, warn, error, critical, fatal,
+//     trace, notice), which is ignored ("INFO loss: 0.3" gives loss), or
+//     after one of the words train, training, val, valid, validation,
+//     test, eval, evaluation, dev, best, avg, average, mean, final,
+//     running, total, min, max, which then belongs to the KEY ("Train
+//     Loss: 0.31 | Val Loss: 0.29" gives "Train Loss" and "Val Loss").
+//     These words are matched in any case.
+//   - A KEY may also be quoted, 'loss' or "loss", as in Python dicts and
+//     JSON.
+//   - The separator is "=", with or without spaces around it but not part
+//     of "==", "<=", ">=" or "!="; or ":" followed by at least one space or
+//     tab. After a quoted KEY, ":" needs no space. After a KEY that holds
+//     one of - _ / and begins the line or follows a tab, ":" needs no space
+//     either, provided the NUMBER is followed by a space, a tab or the end
+//     of the line: XGBoost's train-rmse:17.5 is a metric, but host:8080,
+//     12:30:45, http://x:1 and C:\path are not.
+//   - NUMBER is an optional sign, then digits with an optional fraction
+//     and exponent (3, .5, 1., 0.31, 5e-05), or nan, inf or infinity in
+//     any case. It may be wrapped as tensor(0.31, ...) or np.float64(0.31),
+//     and after a quoted KEY it may be quoted too ("loss": "4.123").
+//   - The NUMBER must end its word: it is followed by the end of the line,
+//     a space, a tab, or one of ) ] } > | ' "; or by , or ; not followed by
+//     a digit; or by . : ! ? followed by a space, a tab or the end of the
+//     line. So 3.2s, 9.5it/s, 12.3MB, 2.1.0, 1,234, 00:12, 3/10 and
+//     2024-01-15 are not NUMBERs. A % right after the NUMBER is allowed
+//     and dropped (acc: 95.3% gives 95.3), except before | (a progress
+//     bar) or after a KEY ending in "ing" (Downloading: 100%).
+//   - With ":" and an unquoted KEY, the NUMBER must not be followed by a
+//     space and a plain word, which would make it a count of things
+//     ("using: 0 TPU cores", "Error: 404 Not Found", "Trainable params:
+//     11.2 M"). A word that is the KEY of the next metric ("loss: 0.3 acc:
+//     0.9") or a step word is fine, and so is anything after a tab.
+//   - In a line holding |, a field between bars, or between a bar and
+//     either end of the line, that is exactly a KEY, spaces and a NUMBER
+//     is a metric too, as fairseq prints: "| loss 4.123 | ppl 14.9 |".
+//   - LightGBM's "valid_0's l2: 0.5" gives the KEY valid_0/l2, so that
+//     the curves of its data sets stay apart.
+//
+// A word followed by a space and a number ("Loaded 50000 images", "Using 4
+// GPUs") is never a metric.
+//
+// The step words step, global_step, iter, iteration, it and epoch, in any
+// case, followed by "=", by ":" and a space, or by spaces, then by a
+// non-negative integer, optionally /TOTAL, or the same in brackets ("epoch
+// 3", "Epoch 3/10", "step=1200", "Epoch [1/5]", "[epoch 3]", "'step': 100")
+// give the step of every point of the line and are not metrics
+// themselves. So does [N] or N: followed by a tab at the start of a line,
+// as XGBoost, LightGBM and CatBoost number their iterations. When a line
+// has several, the first of step, global_step, iter, iteration, it or the
+// start of the line wins over epoch. A step word with a value that is not
+// an integer is an ordinary metric: Hugging Face's 'epoch': 0.5 is the
+// metric epoch. Points of a line without a step have HasStep false; a step
+// is never carried from one line to the next.
+//
+// Values that are not finite (nan, inf) count. These KEYs, in any case,
+// name settings or identifiers and are never metrics: version, pid, port,
+// seed, rank, local_rank, global_rank, node_rank, world_size. KEYs that
+// run.ValidateKey refuses are dropped. Lines holding "Namespace(" (Python
+// printing its parsed arguments) or starting with "[LightGBM] [" (its
+// information messages) give nothing.
+//
+// With the default rules and with a pattern alike, ANSI escape sequences
+// (colours) are removed before a line is read, and lines longer than 64 KiB
+// are ignored.
+func NewParser(pattern string) (*Parser, error) {
+	p := &Parser{keys: make(map[string]string)}
+	if pattern == "" {
+		return p, nil
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, fmt.Errorf("metrics pattern: %w", err)
+	}
+	p.re = re
+	p.keyIdx, p.valIdx, p.stp = re.SubexpIndex("key"), re.SubexpIndex("value"), re.SubexpIndex("step")
+	if p.keyIdx < 0 || p.valIdx < 0 {
+		return nil, errors.New("metrics pattern: needs the named groups (?P<key>...) and (?P<value>...)")
+	}
+	return p, nil
+}
+
+// Parse appends to dst the points found in line and returns the extended
+// slice. line is one line of output without its line ending; callers split
+// output at both \n and \r, as progress bars redraw themselves after \r.
+// Parse neither keeps nor modifies line.
+func (p *Parser) Parse(line []byte, dst []Point) []Point {
+	if len(line) > maxLineLen {
+		return dst
+	}
+	if p.re == nil && bytes.IndexByte(line, '=') < 0 && bytes.IndexByte(line, ':') < 0 && bytes.IndexByte(line, '|') < 0 {
+		return dst // the bulk of prose ends here
+	}
+	if bytes.IndexByte(line, 0x1b) >= 0 {
+		buf := escBufs.Get().(*[]byte)
+		*buf = stripEscapes((*buf)[:0], line)
+		dst = p.parse(*buf, dst)
+		escBufs.Put(buf)
+		return dst
+	}
+	return p.parse(line, dst)
+}
+
+var escBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+func (p *Parser) parse(line []byte, dst []Point) []Point {
+	if p.re != nil {
+		return p.parsePattern(line, dst)
+	}
+	if bytes.HasPrefix(line, []byte("[LightGBM] [")) {
+		return dst
+	}
+	start := len(dst)
+	pipes := false
+	for i, c := range line {
+		if class[c]&clSep == 0 {
+			continue
+		}
+		switch c {
+		case '=':
+			dst = p.afterEquals(line, i, dst)
+		case ':':
+			dst = p.afterColon(line, i, dst)
+		case '|':
+			pipes = true
+		}
+	}
+	if pipes {
+		dst = p.pipeFields(line, dst)
+	}
+	if len(dst) == start {
+		return dst
+	}
+	if bytes.Contains(line, []byte("Namespace(")) {
+		return dst[:start]
+	}
+	if step, ok := lineStep(line); ok {
+		for i := start; i < len(dst); i++ {
+			dst[i].Step, dst[i].HasStep = step, true
+		}
+	}
+	return dst
+}
+
+// afterEquals reads the metric, if any, whose separator is the '=' at i.
+func (p *Parser) afterEquals(line []byte, i int, dst []Point) []Point {
+	if i+1 < len(line) && line[i+1] == '=' {
+		return dst
+	}
+	ke := i
+	for ke > 0 && isBlank(line[ke-1]) {
+		ke--
+	}
+	ks, ok := keyBefore(line, ke)
+	if !ok {
+		return dst
+	}
+	ps, ok := phraseStart(line, ks)
+	if !ok {
+		return dst
+	}
+	num, ok := readNumber(line, skipBlanks(line, i+1))
+	if !ok {
+		return dst
+	}
+	if _, ok := numberEnd(line, num.end, line[ks:ke]); !ok {
+		return dst
+	}
+	return p.add(dst, line[ps:ke], line[ks:ke], num)
+}
+
+// afterColon reads the metric, if any, whose separator is the ':' at i.
+func (p *Parser) afterColon(line []byte, i int, dst []Point) []Point {
+	if i == 0 {
+		return dst
+	}
+	if q := line[i-1]; q == '\'' || q == '"' {
+		ks, ok := keyBefore(line, i-1)
+		if !ok || ks == 0 || line[ks-1] != q {
+			return dst
+		}
+		num, ok := readNumber(line, skipBlanks(line, i+1))
+		if !ok {
+			// fairseq's JSON log quotes numbers: "loss": "4.123".
+			k := skipBlanks(line, i+1)
+			if k >= len(line) || (line[k] != '\'' && line[k] != '"') {
+				return dst
+			}
+			if num, ok = readNumber(line, k+1); !ok || num.end >= len(line) || line[num.end] != line[k] {
+				return dst
+			}
+			num.end++
+		}
+		if _, ok := numberEnd(line, num.end, line[ks:i-1]); !ok {
+			return dst
+		}
+		return p.add(dst, line[ks:i-1], line[ks:i-1], num)
+	}
+	ks, ok := keyBefore(line, i)
+	if !ok {
+		return dst
+	}
+	key := line[ks:i]
+	if i+1 < len(line) && isBlank(line[i+1]) {
+		owner, hasOwner := possessive(line, ks)
+		ps := ks
+		if !hasOwner {
+			if ps, ok = phraseStart(line, ks); !ok {
+				return dst
+			}
+		}
+		num, ok := readNumber(line, skipBlanks(line, i+1))
+		if !ok {
+			return dst
+		}
+		end, ok := numberEnd(line, num.end, key)
+		if !ok || countFollows(line, end) {
+			return dst
+		}
+		if hasOwner {
+			// LightGBM names the data set in the possessive; the key
+			// alone would merge the curves of all data sets.
+			var buf [2*maxMetricKeyLen + 1]byte
+			if len(owner)+1+len(key) > maxMetricKeyLen {
+				return dst
+			}
+			n := copy(buf[:], owner)
+			buf[n] = '/'
+			n++
+			n += copy(buf[n:], key)
+			return p.add(dst, buf[:n], key, num)
+		}
+		return p.add(dst, line[ps:i], key, num)
+	}
+	// XGBoost style: train-rmse:17.5 after a tab.
+	if (ks > 0 && line[ks-1] != '\t') || bytes.IndexAny(key, "-_/") < 0 {
+		return dst
+	}
+	num, ok := readNumber(line, i+1)
+	if !ok || (num.end < len(line) && !isBlank(line[num.end])) {
+		return dst
+	}
+	return p.add(dst, key, key, num)
+}
+
+// pipeFields reads the fields of a line split by '|' that are exactly a
+// key, spaces and a number, as fairseq prints them.
+func (p *Parser) pipeFields(line []byte, dst []Point) []Point {
+	for fs := 0; fs < len(line); {
+		fe := fs + bytes.IndexByte(line[fs:], '|')
+		if fe < fs {
+			fe = len(line)
+		}
+		f := line[skipBlanks(line, fs):fe]
+		fs = fe + 1
+		if len(f) == 0 || !isLetter(f[0]) {
+			continue // most fields of progress bars end here
+		}
+		for len(f) > 0 && isBlank(f[len(f)-1]) {
+			f = f[:len(f)-1]
+		}
+		ke := 0
+		for ke < len(f) && isKeyByte(f[ke]) {
+			ke++
+		}
+		if ke > maxMetricKeyLen || ke == len(f) || !isBlank(f[ke]) {
+			continue
+		}
+		num, ok := readNumber(f, skipBlanks(f, ke))
+		if !ok || num.end != len(f) {
+			continue
+		}
+		dst = p.add(dst, f[:ke], f[:ke], num)
+	}
+	return dst
+}
+
+// add appends the point key=num to dst unless the last word of key,
+// word, is a step with an integer (which lineStep reads) or an ignored
+// key, or key is invalid.
+func (p *Parser) add(dst []Point, key, word []byte, num number) []Point {
+	if num.integer && stepClass(word) > 0 {
+		return dst
+	}
+	if ignoredKey(word) {
+		return dst
+	}
+	k := p.intern(key)
+	if k == "" {
+		return dst
+	}
+	return append(dst, Point{Key: k, Value: num.value})
+}
+
+// intern returns key as a string, or "" when run.ValidateKey refuses it.
+func (p *Parser) intern(key []byte) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s, ok := p.keys[string(key)]; ok {
+		return s
+	}
+	s := string(key)
+	v := s
+	if run.ValidateKey("metric", s) != nil {
+		v = ""
+	}
+	if len(p.keys) < maxInterned {
+		p.keys[s] = v
+	}
+	return v
+}
+
+// parsePattern applies a custom pattern to line.
+func (p *Parser) parsePattern(line []byte, dst []Point) []Point {
+	for _, m := range p.re.FindAllSubmatchIndex(line, -1) {
+		ki, vi := 2*p.keyIdx, 2*p.valIdx
+		if m[ki] < 0 || m[vi] < 0 {
+			continue
+		}
+		v, err := run.ParseMetricValue(string(line[m[vi]:m[vi+1]]))
+		if err != nil {
+			continue
+		}
+		pt := Point{Value: v}
+		if si := 2 * p.stp; p.stp >= 0 && m[si] >= 0 {
+			step, err := strconv.ParseInt(string(line[m[si]:m[si+1]]), 10, 64)
+			if err != nil {
+				continue
+			}
+			pt.Step, pt.HasStep = step, true
+		}
+		if pt.Key = p.intern(line[m[ki]:m[ki+1]]); pt.Key == "" {
+			continue
+		}
+		dst = append(dst, pt)
+	}
+	return dst
+}
+
+// byte classes, by table so that the hot loops cost one load per byte.
+const (
+	clLetter = 1 << iota
+	clDigit
+	clKey // letters, digits and _ . / -
+	clBoundary
+	clSep // = : |
+)
+
+var class = func() (t [256]uint8) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] |= clLetter | clKey
+		t[c-'a'+'A'] |= clLetter | clKey
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] |= clDigit | clKey
+	}
+	for _, c := range "_./-" {
+		t[c] |= clKey
+	}
+	for _, c := range " \t([{,;|<>:'\"" {
+		t[c] |= clBoundary
+	}
+	for _, c := range "=:|" {
+		t[c] |= clSep
+	}
+	return t
+}()
+
+func isLetter(c byte) bool  { return class[c]&clLetter != 0 }
+func isDigit(c byte) bool   { return class[c]&clDigit != 0 }
+func isKeyByte(c byte) bool { return class[c]&clKey != 0 }
+func isBlank(c byte) bool   { return c == ' ' || c == '\t' }
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+func skipBlanks(line []byte, i int) int {
+	for i < len(line) && isBlank(line[i]) {
+		i++
+	}
+	return i
+}
+
+// keyBefore finds the key ending at end: the run of key bytes before it,
+// which must start with a letter and be short enough.
+func keyBefore(line []byte, end int) (start int, ok bool) {
+	start = end
+	for start > 0 && isKeyByte(line[start-1]) {
+		start--
+		if end-start > maxMetricKeyLen {
+			return 0, false
+		}
+	}
+	return start, start < end && isLetter(line[start])
+}
+
+// boundaryBefore reports whether a key may start at i: at the start of the
+// line or after a separator. URL queries (?a=1&b=2), shell variables and
+// Markdown code (`max_epochs=10`) are thereby left out.
+func boundaryBefore(line []byte, i int) bool {
+	return i == 0 || class[line[i-1]]&clBoundary != 0
+}
+
+// phraseStart decides whether the key starting at ks is one, given the word
+// before it, and where it starts. A key right after another word and one
+// space ends a phrase ("Num Epochs = 3", "batch size per device = 8",
+// "Model achieved accuracy: 0.9") and is no key, unless that word
+// qualifies it ("Train Loss", "val acc"), and then belongs to it, or is a
+// log level ("INFO loss: 0.3").
+func phraseStart(line []byte, ks int) (int, bool) {
+	if ks < 2 || line[ks-1] != ' ' || !isKeyByte(line[ks-2]) {
+		return ks, boundaryBefore(line, ks)
+	}
+	ws, ok := keyBefore(line, ks-1)
+	if !ok || !boundaryBefore(line, ws) {
+		return ks, true // a number or a path, not a word
+	}
+	w := line[ws : ks-1]
+	switch {
+	case isQualifier(w):
+		if ks-ws+1 > maxMetricKeyLen {
+			return 0, false
+		}
+		return ws, true
+	case isLogLevel(w):
+		return ks, true
+	}
+	return 0, false
+}
+
+// isQualifier reports whether w, before a key, says which metric it is.
+func isQualifier(w []byte) bool {
+	switch lowerWord(w) {
+	case "train", "training", "val", "valid", "validation", "test", "eval", "evaluation",
+		"dev", "best", "avg", "average", "mean", "final", "running", "total", "min", "max":
+		return true
+	}
+	return false
+}
+
+// isLogLevel reports whether w is the level of a log message.
+func isLogLevel(w []byte) bool {
+	switch lowerWord(w) {
+	case "debug", "info", "warning", "warn", "error", "critical", "fatal", "trace", "notice":
+		return true
+	}
+	return false
+}
+
+// lowerWord returns w in lower case if it is short enough to be one of the
+// words this file looks for, or "". The result is only compared, never
+// kept, so converting the buffer does not allocate.
+func lowerWord(w []byte) string {
+	var buf [16]byte
+	if len(w) > len(buf) {
+		return ""
+	}
+	for i, c := range w {
+		buf[i] = lower(c)
+	}
+	return string(buf[:len(w)])
+}
+
+// possessive recognises LightGBM's "valid_0's l2", where the key starts at
+// ks, and returns the owner, valid_0.
+func possessive(line []byte, ks int) ([]byte, bool) {
+	if ks < 4 || line[ks-1] != ' ' || line[ks-2] != 's' || line[ks-3] != '\'' {
+		return nil, false
+	}
+	os, ok := keyBefore(line, ks-3)
+	if !ok || !boundaryBefore(line, os) {
+		return nil, false
+	}
+	return line[os : ks-3], true
+}
+
+// number is a NUMBER read from a line.
+type number struct {
+	value   float64
+	end     int  // index after its text, wrappers and quotes included
+	integer bool // digits with an optional sign, no fraction or exponent
+}
+
+// readNumber reads the NUMBER starting at i, with its tensor( or np.xxx(
+// wrapper if any. It does not check what follows.
+func readNumber(line []byte, i int) (number, bool) {
+	wrapped := false
+	if bytes.HasPrefix(line[i:], []byte("tensor(")) {
+		i += len("tensor(")
+		wrapped = true
+	} else if bytes.HasPrefix(line[i:], []byte("np.")) {
+		j := i + 3
+		for j < len(line) && (isLetter(line[j]) || isDigit(line[j])) {
+			j++
+		}
+		if j > i+3 && j < len(line) && line[j] == '(' {
+			i, wrapped = j+1, true
+		}
+	}
+	n, ok := scanNumber(line, i)
+	if !ok || !wrapped {
+		return n, ok
+	}
+	// tensor(0.31) or tensor(0.31, device='cuda:0'): skip to the ')'.
+	if n.end < len(line) && line[n.end] == ')' {
+		n.end++
+		return n, true
+	}
+	if n.end < len(line) && line[n.end] == ',' {
+		if j := bytes.IndexByte(line[n.end:], ')'); j >= 0 {
+			n.end += j + 1
+			return n, true
+		}
+	}
+	return number{}, false
+}
+
+// scanNumber reads a bare NUMBER at i.
+func scanNumber(line []byte, i int) (number, bool) {
+	start := i
+	neg := false
+	if i < len(line) && (line[i] == '+' || line[i] == '-') {
+		neg = line[i] == '-'
+		i++
+	}
+	// The digits are gathered into mant as they are scanned, for the fast
+	// conversion below; digits beyond 19 would overflow it and make exact
+	// false.
+	var mant uint64
+	digits, scale := 0, 0
+	ds := i
+	for i < len(line) && isDigit(line[i]) {
+		mant, digits = accumulate(mant, digits, line[i])
+		i++
+	}
+	intDigits := i - ds
+	fracDigits := 0
+	if i < len(line) && line[i] == '.' {
+		j := i + 1
+		for j < len(line) && isDigit(line[j]) {
+			mant, digits = accumulate(mant, digits, line[j])
+			j++
+		}
+		fracDigits = j - i - 1
+		if fracDigits > 0 || intDigits > 0 {
+			i = j
+			scale = -fracDigits
+		}
+	}
+	if intDigits == 0 && fracDigits == 0 {
+		v, n := special(line[i:])
+		if n == 0 {
+			return number{}, false
+		}
+		if neg {
+			v = -v
+		}
+		return number{value: v, end: i + n}, true
+	}
+	integer := fracDigits == 0
+	if i < len(line) && (line[i] == 'e' || line[i] == 'E') {
+		j := i + 1
+		eneg := j < len(line) && line[j] == '-'
+		if j < len(line) && (line[j] == '+' || line[j] == '-') {
+			j++
+		}
+		es, exp := j, 0
+		for j < len(line) && isDigit(line[j]) {
+			if exp < 10000 {
+				exp = exp*10 + int(line[j]-'0')
+			}
+			j++
+		}
+		if j > es {
+			i, integer = j, false
+			if eneg {
+				exp = -exp
+			}
+			scale += exp
+		}
+	}
+	// A mantissa and a power of ten that are both exact in a float64
+	// give, by one correctly rounded operation, the correctly rounded
+	// value: most numbers in logs take this path, which is several times
+	// faster than strconv.
+	if digits >= 0 && mant < 1<<53 && -22 <= scale && scale <= 22 {
+		v := float64(mant)
+		if scale < 0 {
+			v /= pow10[-scale]
+		} else {
+			v *= pow10[scale]
+		}
+		if neg {
+			v = -v
+		}
+		return number{value: v, end: i, integer: integer}, true
+	}
+	v, err := strconv.ParseFloat(string(line[start:i]), 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return number{}, false
+	}
+	return number{value: v, end: i, integer: integer}, true
+}
+
+// accumulate adds the digit c to mant; digits counts the digits added, or
+// is -1 once mant can no longer hold them.
+func accumulate(mant uint64, digits int, c byte) (uint64, int) {
+	if digits < 0 || digits >= 19 {
+		return mant, -1
+	}
+	return mant*10 + uint64(c-'0'), digits + 1
+}
+
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// special reads nan, inf or infinity in any case and returns the value and
+// the length read, or 0.
+func special(b []byte) (float64, int) {
+	switch {
+	case hasFoldPrefix(b, "infinity"):
+		return math.Inf(1), len("infinity")
+	case hasFoldPrefix(b, "inf"):
+		return math.Inf(1), len("inf")
+	case hasFoldPrefix(b, "nan"):
+		return math.NaN(), len("nan")
+	}
+	return 0, 0
+}
+
+// hasFoldPrefix reports whether b starts with the lower-case ASCII word w,
+// in any case.
+func hasFoldPrefix(b []byte, w string) bool {
+	if len(b) < len(w) {
+		return false
+	}
+	for i := 0; i < len(w); i++ {
+		if lower(b[i]) != w[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// numberEnd checks that the number whose text ends at i ends the word, and
+// returns the index after it and after any '%' that belongs to it. key
+// decides whether a '%' is allowed.
+func numberEnd(line []byte, i int, key []byte) (int, bool) {
+	if i < len(line) && line[i] == '%' {
+		if i+1 < len(line) && line[i+1] == '|' || hasFoldSuffix(key, "ing") {
+			return 0, false
+		}
+		i++
+	}
+	if i >= len(line) {
+		return i, true
+	}
+	next := byte(0)
+	if i+1 < len(line) {
+		next = line[i+1]
+	}
+	switch line[i] {
+	case ' ', '\t', ')', ']', '}', '>', '|', '\'', '"':
+		return i, true
+	case ',', ';':
+		return i, !isDigit(next)
+	case '.', ':', '!', '?':
+		return i, i+1 == len(line) || isBlank(next)
+	}
+	return 0, false
+}
+
+// hasFoldSuffix reports whether b ends with the lower-case ASCII word w,
+// in any case.
+func hasFoldSuffix(b []byte, w string) bool {
+	return len(b) >= len(w) && hasFoldPrefix(b[len(b)-len(w):], w)
+}
+
+// countFollows reports whether the number ending at i is followed by
+// spaces and a plain word, as in "using: 0 TPU cores": the number then
+// counts things and is not a metric. A word that starts another pair, or
+// a step word, does not count.
+func countFollows(line []byte, i int) bool {
+	if i >= len(line) || line[i] != ' ' {
+		return false // tabs separate columns of metrics
+	}
+	ws := skipBlanks(line, i)
+	if ws >= len(line) || !isLetter(line[ws]) {
+		return false
+	}
+	we := ws
+	for we < len(line) && isKeyByte(line[we]) {
+		we++
+	}
+	if stepClass(line[ws:we]) > 0 {
+		return false
+	}
+	if we+1 < len(line) && line[we] == '\'' && line[we+1] == 's' {
+		return false // LightGBM: valid_0's l2
+	}
+	k := skipBlanks(line, we)
+	return k >= len(line) || (line[k] != '=' && line[k] != ':')
+}
+
+// ignoredKey reports whether key names a setting or an identifier that
+// startup logs print like a metric.
+func ignoredKey(key []byte) bool {
+	if len(key) < 3 || len(key) > len("global_rank") {
+		return false
+	}
+	switch lower(key[0]) {
+	case 'v', 'p', 's', 'r', 'l', 'g', 'n', 'w':
+	default:
+		return false
+	}
+	var buf [16]byte
+	for i, c := range key {
+		buf[i] = lower(c)
+	}
+	switch string(buf[:len(key)]) {
+	case "version", "pid", "port", "seed", "rank", "local_rank", "global_rank", "node_rank", "world_size":
+		return true
+	}
+	return false
+}
+
+// stepClass ranks a word as a step word: 2 for step, global_step, iter,
+// iteration and it, 1 for epoch, 0 for any other word.
+func stepClass(w []byte) int {
+	if len(w) < 2 || len(w) > len("global_step") {
+		return 0
+	}
+	switch lower(w[0]) {
+	case 's', 'g', 'i', 'e':
+	default:
+		return 0
+	}
+	var buf [16]byte
+	for i, c := range w {
+		buf[i] = lower(c)
+	}
+	switch string(buf[:len(w)]) {
+	case "step", "global_step", "iter", "iteration", "it":
+		return 2
+	case "epoch":
+		return 1
+	}
+	return 0
+}
+
+// lineStep finds the step of a line: see NewParser.
+func lineStep(line []byte) (int64, bool) {
+	if v, ok := iterationPrefix(line); ok {
+		return v, true
+	}
+	var best int64
+	bestClass := 0
+	for i := 0; i < len(line); i++ {
+		if !isLetter(line[i]) || (i > 0 && isKeyByte(line[i-1])) {
+			continue
+		}
+		j := i
+		for j < len(line) && isKeyByte(line[j]) {
+			j++
+		}
+		cls := stepClass(line[i:j])
+		if cls > bestClass && (i == 0 || class[line[i-1]]&clBoundary != 0) {
+			if v, ok := stepValue(line, i, j); ok {
+				best, bestClass = v, cls
+				if cls == 2 {
+					break
+				}
+			}
+		}
+		i = j
+	}
+	return best, bestClass > 0
+}
+
+// iterationPrefix reads the [N]<tab> or N:<tab> that XGBoost, LightGBM and
+// CatBoost print at the start of each iteration's line.
+func iterationPrefix(line []byte) (int64, bool) {
+	i := 0
+	bracket := len(line) > 0 && line[0] == '['
+	if bracket {
+		i++
+	}
+	v, j, ok := readStepInt(line, i)
+	if !ok {
+		return 0, false
+	}
+	if bracket {
+		if j >= len(line) || line[j] != ']' {
+			return 0, false
+		}
+	} else if j >= len(line) || line[j] != ':' {
+		return 0, false
+	}
+	j++
+	return v, j < len(line) && line[j] == '\t'
+}
+
+// stepValue reads the value of the step word line[i:j].
+func stepValue(line []byte, i, j int) (int64, bool) {
+	k := j
+	if i > 0 && (line[i-1] == '\'' || line[i-1] == '"') && k < len(line) && line[k] == line[i-1] {
+		k++ // 'step': 100
+		if k < len(line) && line[k] == ':' {
+			k = skipBlanks(line, k+1)
+		}
+	} else if k < len(line) {
+		switch line[k] {
+		case '=':
+			k = skipBlanks(line, k+1)
+		case ':':
+			if k+1 >= len(line) || !isBlank(line[k+1]) {
+				return 0, false
+			}
+			k = skipBlanks(line, k+1)
+		case ' ', '\t':
+			k = skipBlanks(line, k)
+		case '[':
+		default:
+			return 0, false
+		}
+	}
+	bracket := k < len(line) && line[k] == '['
+	if bracket {
+		k++
+	}
+	v, k, ok := readStepInt(line, k)
+	if !ok {
+		return 0, false
+	}
+	if k < len(line) && line[k] == '/' {
+		if _, k, ok = readStepInt(line, k+1); !ok {
+			return 0, false
+		}
+	}
+	if bracket {
+		if k >= len(line) || line[k] != ']' {
+			return 0, false
+		}
+		k++
+	}
+	_, ok = numberEnd(line, k, nil)
+	return v, ok
+}
+
+// readStepInt reads a non-negative decimal integer of at most 18 digits,
+// which cannot overflow, at i.
+func readStepInt(line []byte, i int) (v int64, end int, ok bool) {
+	j := i
+	for j < len(line) && isDigit(line[j]) {
+		if j-i == 18 {
+			return 0, 0, false
+		}
+		v = v*10 + int64(line[j]-'0')
+		j++
+	}
+	return v, j, j > i
+}
+
+// stripEscapes appends line to dst without its ANSI escape sequences:
+// CSI sequences (ESC [ ... final byte), which set colours and move the
+// cursor, and two-byte ESC sequences.
+func stripEscapes(dst, line []byte) []byte {
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		if c != 0x1b {
+			dst = append(dst, c)
+			continue
+		}
+		if i+1 < len(line) && line[i+1] == '[' {
+			i += 2
+			for i < len(line) && !(line[i] >= 0x40 && line[i] <= 0x7e) {
+				i++
+			}
+		} else {
+			i++
+		}
+	}
+	return dst
+}

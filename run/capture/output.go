@@ -1,0 +1,397 @@
+package capture
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+	"sync"
+)
+
+// DefaultOutputLimit is the default number of bytes of a command's output
+// kept with its run: the first and the last half of it.
+const DefaultOutputLimit = 10 << 20
+
+// maxPartial is how much of an unfinished line an OutputLog holds back to
+// redact it whole, beyond the length of the longest secret.
+const maxPartial = 4 << 10
+
+// Each tail file starts with a header line, tailMagic and the offset in the
+// whole output of the file's first byte of output, in 20 digits. It lets a
+// reader that is not the writer — another process, or one reading after a
+// crash — order the two tails and count the bytes that were cut.
+const (
+	tailMagic     = "git-runs output tail "
+	tailHeaderLen = len(tailMagic) + 20 + 1
+)
+
+// An OutputLog keeps the output of a command on disk, redacted and
+// bounded, as it is printed: the first limit/2 bytes in PREFIX.head, and
+// the last ones in two tail files, PREFIX.tail0 and PREFIX.tail1, used in
+// turn; when the current tail has limit/2 bytes, the other one is
+// truncated and becomes current. The files thus never hold much more than
+// 1.5×limit bytes, and always at least the last limit/2 bytes printed. Bytes are
+// written to the files as they come, so a killed command loses at most the
+// unfinished line an OutputLog holds back to redact.
+//
+// Its methods may be called from several goroutines at once, so that one
+// OutputLog can take both stdout and stderr.
+type OutputLog struct {
+	mu      sync.Mutex
+	prefix  string
+	half    int64
+	red     *Redactor
+	head    *os.File
+	tails   [2]*os.File
+	cur     int   // index of the current tail, -1 until one is used
+	headLen int64 // bytes in head
+	tailLen int64 // bytes in the current tail, after its header
+	total   int64 // bytes written, all files together
+	pending []byte
+	spans   []span // scratch for flushPartial
+	err     error  // the first write error: the files are unusable after it
+	closed  bool
+}
+
+// CreateOutputLog creates the files of an OutputLog that keeps limit bytes
+// (DefaultOutputLimit when limit is 0 or less) of output named by prefix,
+// replacing any files of that name, and redacts with red, which may be
+// nil. The directory of prefix must exist.
+//
+// Secrets known to red never reach the files, even when split across
+// writes: the OutputLog redacts output a line at a time (up to \n or \r)
+// and so holds back the text after the last line end, up to 4 KiB more
+// than the longest secret; beyond that it writes what it holds, keeping
+// back only what may be the start of a secret. Without secrets, nothing is
+// held back.
+func CreateOutputLog(prefix string, limit int64, red *Redactor) (*OutputLog, error) {
+	if limit <= 0 {
+		limit = DefaultOutputLimit
+	}
+	head, err := os.OpenFile(prefix+".head", os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o666)
+	if err != nil {
+		return nil, fmt.Errorf("create output log: %w", err)
+	}
+	for _, name := range []string{prefix + ".tail0", prefix + ".tail1"} {
+		if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			head.Close()
+			return nil, fmt.Errorf("create output log: %w", err)
+		}
+	}
+	return &OutputLog{prefix: prefix, half: max(limit/2, 1), red: red, head: head, cur: -1}, nil
+}
+
+// Write writes p, redacted, to the log. It returns len(p) unless the files
+// cannot be written, in which case it returns the error, and so does every
+// later call.
+func (o *OutputLog) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		return 0, fmt.Errorf("write output log: %w", fs.ErrClosed)
+	}
+	if o.err != nil {
+		return 0, o.err
+	}
+	if o.red.empty() {
+		return o.result(len(p), o.store(p))
+	}
+	end := bytes.LastIndexAny(p, "\n\r") + 1
+	if end == 0 {
+		o.pending = append(o.pending, p...)
+		return o.result(len(p), o.flushPartial(false))
+	}
+	lines := p[:end]
+	if len(o.pending) > 0 {
+		o.pending = append(o.pending, lines...)
+		lines = o.pending
+	}
+	if err := o.store(o.red.RedactBytes(lines)); err != nil {
+		return o.result(0, err)
+	}
+	o.pending = append(o.pending[:0], p[end:]...)
+	return o.result(len(p), o.flushPartial(false))
+}
+
+// result records err, the first error of the log, and returns the values
+// Write returns.
+func (o *OutputLog) result(n int, err error) (int, error) {
+	if err != nil {
+		o.err = fmt.Errorf("write output log: %w", err)
+		return 0, o.err
+	}
+	return n, nil
+}
+
+// flushPartial writes the unfinished line held back, all of it when final,
+// otherwise only when it has grown too long, and then not its end, which
+// may hold the beginning of a secret whose rest is still to come.
+func (o *OutputLog) flushPartial(final bool) error {
+	if final {
+		err := o.store(o.red.RedactBytes(o.pending))
+		o.pending = o.pending[:0]
+		return err
+	}
+	keep := o.red.maxLen - 1
+	if len(o.pending) <= maxPartial+keep {
+		return nil
+	}
+	// Every secret starting before cut lies wholly in pending, and so is
+	// found; cut moves back to the start of one that crosses it, so that
+	// no secret is split between what is written and what is kept.
+	cut := len(o.pending) - keep
+	o.spans = findSpans(o.red, o.pending, o.spans[:0])
+	for _, sp := range o.spans {
+		if sp.start < cut && cut < sp.end {
+			cut = sp.start
+			break
+		}
+	}
+	if cut == 0 {
+		return nil
+	}
+	if err := o.store(o.red.RedactBytes(o.pending[:cut])); err != nil {
+		return err
+	}
+	o.pending = o.pending[:copy(o.pending, o.pending[cut:])]
+	return nil
+}
+
+// store writes b to the head, then to the tails.
+func (o *OutputLog) store(b []byte) error {
+	for len(b) > 0 {
+		if o.headLen < o.half {
+			n := min(o.half-o.headLen, int64(len(b)))
+			if _, err := o.head.WriteAt(b[:n], o.headLen); err != nil {
+				return err
+			}
+			o.headLen += n
+			o.total += n
+			b = b[n:]
+			continue
+		}
+		if o.cur < 0 || o.tailLen >= o.half {
+			if err := o.rotate(); err != nil {
+				return err
+			}
+		}
+		n := min(o.half-o.tailLen, int64(len(b)))
+		if _, err := o.tails[o.cur].WriteAt(b[:n], int64(tailHeaderLen)+o.tailLen); err != nil {
+			return err
+		}
+		o.tailLen += n
+		o.total += n
+		b = b[n:]
+	}
+	return nil
+}
+
+// rotate empties the tail file not in use and makes it current.
+func (o *OutputLog) rotate() error {
+	next := 0
+	if o.cur == 0 {
+		next = 1
+	}
+	f := o.tails[next]
+	if f == nil {
+		var err error
+		f, err = os.OpenFile(o.prefix+".tail"+strconv.Itoa(next), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o666)
+		if err != nil {
+			return err
+		}
+		o.tails[next] = f
+	} else if err := f.Truncate(0); err != nil {
+		return err
+	}
+	if _, err := f.WriteAt(fmt.Appendf(nil, "%s%020d\n", tailMagic, o.total), 0); err != nil {
+		return err
+	}
+	o.cur, o.tailLen = next, 0
+	return nil
+}
+
+// Close writes the unfinished line held back, if any, and closes the
+// files. Closing a closed OutputLog does nothing.
+func (o *OutputLog) Close() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		return nil
+	}
+	o.closed = true
+	var errs []error
+	if o.err == nil && len(o.pending) > 0 {
+		if err := o.flushPartial(true); err != nil {
+			errs = append(errs, fmt.Errorf("write output log: %w", err))
+		}
+	}
+	for _, f := range []*os.File{o.head, o.tails[0], o.tails[1]} {
+		if f != nil {
+			if err := f.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close output log: %w", err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ReadOutputLog reads the output kept by the OutputLog named by prefix,
+// created with limit (DefaultOutputLimit when 0 or less): the head, then,
+// if output was cut, a line "[git-runs: N bytes of output cut here]" (after
+// a line end when the head does not end with one), then the last bytes of
+// the tails, at most limit/2, starting after a line end when there is one
+// among their first 4 KiB or quarter, whichever is less. total is the
+// number of bytes of output in all, as written to the files: a redacted
+// secret counts as the length of [redacted].
+//
+// The OutputLog may be live, in this process or another, or may have died
+// with its command; missing files are empty output.
+func ReadOutputLog(prefix string, limit int64) (data []byte, total int64, err error) {
+	if limit <= 0 {
+		limit = DefaultOutputLimit
+	}
+	half := max(limit/2, 1)
+	// The tails are read first: the head is full before any tail exists,
+	// so a live log cannot then seem to have lost bytes between them.
+	tail, start, end, err := readTails(prefix)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read output log: %w", err)
+	}
+	head, err := readIfExists(prefix + ".head")
+	if err != nil {
+		return nil, 0, fmt.Errorf("read output log: %w", err)
+	}
+	if tail == nil {
+		return head, int64(len(head)), nil
+	}
+	from := max(0, len(tail)-int(half))
+	if start+int64(from) > int64(len(head)) && (from == 0 || tail[from-1] != '\n') {
+		near := min(maxPartial, (len(tail)-from)/4)
+		if i := bytes.IndexAny(tail[from:from+near], "\n\r"); i >= 0 {
+			from += i + 1
+		}
+	}
+	tail = tail[from:]
+	cut := end - int64(len(head)) - int64(len(tail))
+	if cut <= 0 {
+		return append(head, tail...), end, nil
+	}
+	note := fmt.Sprintf("\n[git-runs: %d bytes of output cut here]\n", cut)
+	if len(head) == 0 || head[len(head)-1] == '\n' {
+		note = note[1:]
+	}
+	data = make([]byte, 0, len(head)+len(note)+len(tail))
+	data = append(append(append(data, head...), note...), tail...)
+	return data, end, nil
+}
+
+// readTails returns the output kept in the tail files, contiguous, and its
+// offsets in the whole output; tail is nil when there is none.
+func readTails(prefix string) (tail []byte, start, end int64, err error) {
+	// A live writer may rotate while we read. The headers are read again
+	// afterwards, and the reading repeated if either changed or if the
+	// tails do not follow each other, as they always do when read whole.
+	var t [2][]byte
+	for attempt := 0; ; attempt++ {
+		stable := true
+		for i := range t {
+			if t[i], err = readIfExists(prefix + ".tail" + strconv.Itoa(i)); err != nil {
+				return nil, 0, 0, err
+			}
+		}
+		for i := range t {
+			again, err := readHeader(prefix + ".tail" + strconv.Itoa(i))
+			if err != nil {
+				return nil, 0, 0, err
+			}
+			if !bytes.Equal(again, t[i][:min(len(t[i]), tailHeaderLen)]) {
+				stable = false
+			}
+		}
+		tail, start, end = joinTails(t)
+		if stable && (tail == nil || start != -1) || attempt == 4 {
+			break
+		}
+	}
+	if start == -1 { // not contiguous: the last tail alone
+		start = end - int64(len(tail))
+	}
+	return tail, start, end, nil
+}
+
+// joinTails returns the output in the tail files t, with its offsets in
+// the whole output, or nil when neither holds any. When both hold output
+// but the older one does not end where the newer one starts, it returns
+// the newer one alone, with start -1.
+func joinTails(t [2][]byte) (tail []byte, start, end int64) {
+	off0, ok0 := tailOffset(t[0])
+	off1, ok1 := tailOffset(t[1])
+	if !ok0 && !ok1 {
+		return nil, 0, 0
+	}
+	cur, prev, curOff, prevOff, prevOK := t[0], t[1], off0, off1, ok1
+	if !ok0 || (ok1 && off1 > off0) {
+		cur, prev, curOff, prevOff, prevOK = t[1], t[0], off1, off0, ok0
+	}
+	cur = cur[tailHeaderLen:]
+	end = curOff + int64(len(cur))
+	if !prevOK {
+		return cur, curOff, end
+	}
+	prev = prev[tailHeaderLen:]
+	if prevOff+int64(len(prev)) != curOff {
+		return cur, -1, end
+	}
+	return append(prev, cur...), prevOff, end
+}
+
+// tailOffset reads the header of a tail file's content.
+func tailOffset(b []byte) (int64, bool) {
+	if len(b) < tailHeaderLen || !bytes.HasPrefix(b, []byte(tailMagic)) || b[tailHeaderLen-1] != '\n' {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(b[len(tailMagic):tailHeaderLen-1]), 10, 64)
+	return n, err == nil && n >= 0
+}
+
+// readHeader reads the first bytes of a tail file, as many as a header
+// has, or fewer; nil when the file does not exist.
+func readHeader(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := make([]byte, tailHeaderLen)
+	n, err := f.ReadAt(b, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return b[:n], nil
+}
+
+func readIfExists(name string) ([]byte, error) {
+	b, err := os.ReadFile(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return b, err
+}
+
+// RemoveOutputLog removes the files of the OutputLog named by prefix; files
+// already gone are not an error.
+func RemoveOutputLog(prefix string) error {
+	var errs []error
+	for _, ext := range []string{".head", ".tail0", ".tail1"} {
+		if err := os.Remove(prefix + ext); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove output log: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,251 @@
+package capture
+
+import (
+	"slices"
+	"strings"
+)
+
+// Redacted replaces every secret that would otherwise be written to a run.
+const Redacted = "[redacted]"
+
+// minSecretLen is the shortest value treated as a secret: shorter values
+// (ports, flags like "1" or "true", user names) would redact ordinary text
+// everywhere, and are too short to be worth stealing.
+const minSecretLen = 6
+
+// secretWords are the parts of a variable or flag name that mark its value
+// as a secret.
+var secretWords = []string{
+	"KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL",
+	"AUTH", "COOKIE", "SESSION", "PRIVATE",
+}
+
+// IsSecretName reports whether a variable or flag named name probably holds
+// a secret: whether name, upper-cased, contains KEY, TOKEN, SECRET,
+// PASSWORD, PASSWD, CREDENTIAL, AUTH, COOKIE, SESSION or PRIVATE. The test
+// is deliberately broad (MONKEY and AUTHOR match too): a harmless value
+// hidden costs little, a leaked one cannot be taken back.
+func IsSecretName(name string) bool {
+	up := strings.ToUpper(name)
+	for _, w := range secretWords {
+		if strings.Contains(up, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// plainSessionVars name desktop-session variables that IsSecretName flags
+// for SESSION but that hold ordinary words ("ubuntu", "x11", "user"):
+// taking those as secrets would redact them from every path and log line.
+var plainSessionVars = map[string]bool{
+	"DESKTOP_SESSION":     true,
+	"GDMSESSION":          true,
+	"XDG_SESSION_CLASS":   true,
+	"XDG_SESSION_DESKTOP": true,
+	"XDG_SESSION_ID":      true,
+	"XDG_SESSION_TYPE":    true,
+}
+
+// A Redactor replaces known secret values in text with Redacted. Its
+// methods may be called from several goroutines at once, but Add must not
+// run at the same time as any other method. A nil *Redactor knows no
+// secrets.
+type Redactor struct {
+	secrets []string // unique, longest first
+	// byFirst lists the secrets by their first byte, longest first, and
+	// pairs has a bit set for the first two bytes of each, so that text is
+	// scanned once whatever the number of secrets, and almost every
+	// position is rejected by one bit test.
+	byFirst [256][]string
+	pairs   [1 << 16 / 64]uint64
+	maxLen  int
+}
+
+// NewRedactor returns a Redactor that knows the values of the variables of
+// environ ("NAME=value" entries, as from os.Environ) whose names
+// IsSecretName, except for a few desktop-session variables that hold plain
+// words (DESKTOP_SESSION, GDMSESSION, XDG_SESSION_CLASS, XDG_SESSION_DESKTOP,
+// XDG_SESSION_ID, XDG_SESSION_TYPE). The rules of Add apply to each value.
+func NewRedactor(environ []string) *Redactor {
+	r := &Redactor{}
+	for _, kv := range environ {
+		name, value, ok := strings.Cut(kv, "=")
+		if ok && name != "" && IsSecretName(name) && !plainSessionVars[name] {
+			r.Add(value)
+		}
+	}
+	return r
+}
+
+// Add makes the Redactor replace more secrets. A value spanning several
+// lines is taken line by line, as output is redacted a line at a time: a
+// private key in PEM form is then hidden line by line. Values, or lines of
+// them, shorter than 6 bytes are ignored.
+func (r *Redactor) Add(values ...string) {
+	changed := false
+	for _, v := range values {
+		for _, part := range strings.FieldsFunc(v, func(c rune) bool { return c == '\n' || c == '\r' }) {
+			if len(part) < minSecretLen || slices.Contains(r.secrets, part) {
+				continue
+			}
+			r.secrets = append(r.secrets, part)
+			changed = true
+		}
+	}
+	if !changed {
+		return
+	}
+	slices.SortStableFunc(r.secrets, func(a, b string) int { return len(b) - len(a) })
+	r.byFirst = [256][]string{}
+	r.pairs = [len(r.pairs)]uint64{}
+	for _, s := range r.secrets {
+		r.byFirst[s[0]] = append(r.byFirst[s[0]], s)
+		pair := uint(s[0])<<8 | uint(s[1])
+		r.pairs[pair/64] |= 1 << (pair % 64)
+	}
+	r.maxLen = len(r.secrets[0])
+}
+
+// Redact returns s with every occurrence of every known secret replaced by
+// Redacted. Where occurrences overlap, or one secret contains another, the
+// whole stretch they cover becomes one Redacted, so that no part of any
+// secret is left. When s holds no secret it is returned as is, without
+// allocating.
+func (r *Redactor) Redact(s string) string {
+	spans := findSpans(r, s, nil)
+	if spans == nil {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	last := 0
+	for _, sp := range spans {
+		b.WriteString(s[last:sp.start])
+		b.WriteString(Redacted)
+		last = sp.end
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// RedactBytes is Redact for byte slices. When b holds no secret, b itself
+// is returned; otherwise the result is a new slice and b is not modified.
+func (r *Redactor) RedactBytes(b []byte) []byte {
+	spans := findSpans(r, b, nil)
+	if spans == nil {
+		return b
+	}
+	out := make([]byte, 0, len(b)+len(spans)*len(Redacted))
+	last := 0
+	for _, sp := range spans {
+		out = append(out, b[last:sp.start]...)
+		out = append(out, Redacted...)
+		last = sp.end
+	}
+	return append(out, b[last:]...)
+}
+
+// contains reports whether s holds any known secret.
+func (r *Redactor) contains(s string) bool {
+	if r == nil || len(r.secrets) == 0 {
+		return false
+	}
+	for i := 0; i+minSecretLen <= len(s); i++ {
+		if r.maybeAt(s[i], s[i+1]) && matchAt(r.byFirst[s[i]], s, i) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// maybeAt reports whether a secret may start with the bytes a, b.
+func (r *Redactor) maybeAt(a, b byte) bool {
+	pair := uint(a)<<8 | uint(b)
+	return r.pairs[pair/64]&(1<<(pair%64)) != 0
+}
+
+// empty reports whether r knows no secret, so that callers can skip the
+// work redaction needs, such as holding back partial lines.
+func (r *Redactor) empty() bool {
+	return r == nil || len(r.secrets) == 0
+}
+
+// span is a stretch [start, end) of text covered by secrets.
+type span struct{ start, end int }
+
+// findSpans appends to dst the stretches of s covered by known secrets, in
+// order, merged where they overlap; it returns nil when there are none.
+func findSpans[T string | []byte](r *Redactor, s T, dst []span) []span {
+	if r == nil || len(r.secrets) == 0 {
+		return nil
+	}
+	for i := 0; i+minSecretLen <= len(s); i++ {
+		if !r.maybeAt(s[i], s[i+1]) {
+			continue
+		}
+		n := matchAt(r.byFirst[s[i]], s, i)
+		if n == 0 {
+			continue
+		}
+		end := i + n
+		if k := len(dst) - 1; k >= 0 && i < dst[k].end {
+			dst[k].end = max(dst[k].end, end)
+		} else {
+			dst = append(dst, span{i, end})
+		}
+	}
+	return dst
+}
+
+// matchAt returns the length of the longest of cands (longest first) that
+// occurs in s at i, or 0.
+func matchAt[T string | []byte](cands []string, s T, i int) int {
+	for _, c := range cands {
+		if len(c) <= len(s)-i && string(s[i:i+len(c)]) == c {
+			return len(c)
+		}
+	}
+	return 0
+}
+
+// reproEnv names the variables that change what a training command
+// computes or which software it runs with, and so are worth recording.
+var reproEnv = []string{
+	"CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+	"PYTHONHASHSEED", "VIRTUAL_ENV", "CONDA_DEFAULT_ENV", "CONDA_PREFIX",
+	"CUBLAS_WORKSPACE_CONFIG", "TF_DETERMINISTIC_OPS", "PYTORCH_CUDA_ALLOC_CONF",
+}
+
+// SelectEnv returns the variables of environ ("NAME=value" entries, as from
+// os.Environ) that matter for reproducing a run, by name, when they are set
+// (even to ""): CUDA_VISIBLE_DEVICES, OMP_NUM_THREADS, MKL_NUM_THREADS,
+// PYTHONHASHSEED, VIRTUAL_ENV, CONDA_DEFAULT_ENV, CONDA_PREFIX,
+// CUBLAS_WORKSPACE_CONFIG, TF_DETERMINISTIC_OPS, PYTORCH_CUDA_ALLOC_CONF, and
+// those named in extra. A variable whose name IsSecretName is never
+// included, even when extra names it, and values are redacted with
+// NewRedactor(environ), as a harmless variable may still hold a secret (a
+// URL with a password in it, say). When a name is set several times, the
+// last setting counts, as it does for programs.
+func SelectEnv(environ []string, extra []string) map[string]string {
+	want := make(map[string]bool, len(reproEnv)+len(extra))
+	for _, name := range reproEnv {
+		want[name] = true
+	}
+	for _, name := range extra {
+		want[name] = true
+	}
+	out := make(map[string]string)
+	var red *Redactor
+	for _, kv := range environ {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || !want[name] || IsSecretName(name) {
+			continue
+		}
+		if red == nil {
+			red = NewRedactor(environ)
+		}
+		out[name] = red.Redact(value)
+	}
+	return out
+}

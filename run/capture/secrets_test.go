@@ -1,0 +1,143 @@
+package capture
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestIsSecretName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"OPENAI_API_KEY": true, "HF_TOKEN": true, "aws_secret_access_key": true,
+		"PGPASSWORD": true, "DB_PASSWD": true, "GOOGLE_APPLICATION_CREDENTIALS": true,
+		"auth": true, "COOKIE_JAR": true, "session_id": true, "SSH_PRIVATE": true,
+		"api-key": true, "MONKEY": true,
+		"PATH": false, "HOME": false, "CUDA_VISIBLE_DEVICES": false, "lr": false, "": false,
+	} {
+		if got := IsSecretName(name); got != want {
+			t.Errorf("IsSecretName(%q) = %v", name, got)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	r := NewRedactor([]string{
+		"HF_TOKEN=hf_abcdefghij",
+		"SHORT_KEY=abc12",       // too short
+		"PATH=/usr/bin:/bin",    // not secret
+		"INNER_SECRET=abcdefgh", // inside OUTER
+		"OUTER_SECRET=xxabcdefghyy",
+		"OVERLAP_A_KEY=123456789",
+		"OVERLAP_B_KEY=6789ABCDEF",
+		"XDG_SESSION_DESKTOP=ubuntu",
+		"BAD ENTRY",
+		"=C:=C:\\weird",
+	})
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"nothing here", "nothing here"},
+		{"token hf_abcdefghij!", "token [redacted]!"},
+		{"hf_abcdefghijhf_abcdefghij", "[redacted][redacted]"},
+		{"abc12 stays", "abc12 stays"},
+		{"/usr/bin:/bin", "/usr/bin:/bin"},
+		{"in xxabcdefghyy out", "in [redacted] out"},
+		{"just abcdefgh", "just [redacted]"},
+		{"123456789ABCDEF", "[redacted]"},
+		{"/home/ubuntu/data", "/home/ubuntu/data"},
+	}
+	for _, tt := range tests {
+		if got := r.Redact(tt.in); got != tt.want {
+			t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if got := string(r.RedactBytes([]byte(tt.in))); got != tt.want {
+			t.Errorf("RedactBytes(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestRedactAdd(t *testing.T) {
+	var r Redactor
+	r.Add("short", "-----BEGIN KEY-----\nMIIEabcdefgh\r\nend\n")
+	if got := r.Redact("x MIIEabcdefgh -----BEGIN KEY----- end short"); got != "x [redacted] [redacted] end short" {
+		t.Errorf("got %q", got)
+	}
+	var nilR *Redactor
+	if got := nilR.Redact("abc"); got != "abc" {
+		t.Errorf("nil redactor: %q", got)
+	}
+}
+
+func TestRedactNoAllocs(t *testing.T) {
+	env := []string{}
+	for i := 0; i < 50; i++ {
+		env = append(env, "SECRET_"+strings.Repeat("x", i%3)+"="+strings.Repeat(string(rune('a'+i%26)), 8+i))
+	}
+	r := NewRedactor(env)
+	line := "epoch 3 step 1200 loss=0.3124 acc=0.912 from /data/train in 3.2s"
+	b := []byte(line)
+	if n := testing.AllocsPerRun(100, func() {
+		r.Redact(line)
+		r.RedactBytes(b)
+	}); n != 0 {
+		t.Errorf("%v allocations", n)
+	}
+}
+
+func BenchmarkRedactLine(b *testing.B) {
+	env := []string{}
+	for i := 0; i < 50; i++ {
+		env = append(env, "SECRET_"+string(rune('A'+i%26))+"="+strings.Repeat(string(rune('a'+i%26)), 8+i))
+	}
+	r := NewRedactor(env)
+	line := []byte("epoch 3 step 1200 loss=0.3124 acc=0.912 from /data/train in 3.2s")
+	for b.Loop() {
+		r.RedactBytes(line)
+	}
+}
+
+func TestSelectEnv(t *testing.T) {
+	env := []string{
+		"CUDA_VISIBLE_DEVICES=0,1",
+		"OMP_NUM_THREADS=4",
+		"OMP_NUM_THREADS=8", // the last setting counts
+		"PYTHONHASHSEED=",
+		"PATH=/usr/bin",
+		"HF_TOKEN=hf_secretvalue",
+		"MY_SETTING=uses hf_secretvalue inside",
+		"WANDB_API_KEY=0123456789",
+		"WANDB_MODE=offline",
+	}
+	got := SelectEnv(env, []string{"MY_SETTING", "WANDB_API_KEY", "WANDB_MODE", "UNSET"})
+	want := map[string]string{
+		"CUDA_VISIBLE_DEVICES": "0,1",
+		"OMP_NUM_THREADS":      "8",
+		"PYTHONHASHSEED":       "",
+		"MY_SETTING":           "uses [redacted] inside",
+		"WANDB_MODE":           "offline",
+	}
+	if len(got) != len(want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if g, ok := got[k]; !ok || g != v {
+			t.Errorf("%s = %q, %v; want %q", k, g, ok, v)
+		}
+	}
+}
+
+func FuzzRedact(f *testing.F) {
+	secrets := []string{"abcabcab", "cabcabca", "bcab12", "xyzxyzxyzxyz", "zxyzxy"}
+	r := NewRedactor(nil)
+	r.Add(secrets...)
+	f.Add("abcabcabcabca bcab12 zxyzxyzxyzxyz")
+	f.Fuzz(func(t *testing.T, s string) {
+		out := r.Redact(s)
+		for _, sec := range secrets {
+			if strings.Contains(out, sec) {
+				t.Errorf("Redact(%q) = %q holds %q", s, out, sec)
+			}
+		}
+		if string(r.RedactBytes([]byte(s))) != out {
+			t.Errorf("RedactBytes differs from Redact for %q", s)
+		}
+	})
+}

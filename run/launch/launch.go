@@ -1,0 +1,256 @@
+// Package launch runs the command of a run the way a terminal user expects
+// while copying everything it prints: where git-runs' own standard output
+// or error is a terminal, the command gets a pseudo-terminal for it, so
+// colours and progress bars behave as if nothing stood between; elsewhere
+// it gets a pipe. Standard input and the process group are the caller's,
+// so typing and Ctrl-C reach the command directly.
+package launch
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
+)
+
+// drainTimeout bounds how long output is still read after the command
+// exited: a background process it left behind may hold the pipe open
+// forever.
+const drainTimeout = 500 * time.Millisecond
+
+// Options describe the command to run.
+type Options struct {
+	Args   []string // the command; Args[0] is looked up in PATH
+	Dir    string   // working directory; "" for the current one
+	Env    []string // environment; nil for the current one
+	Stdin  *os.File // default os.Stdin
+	Stdout *os.File // where the command's output is shown; default os.Stdout
+	Stderr *os.File // default os.Stderr
+	// Capture receives a copy of everything the command prints, both
+	// streams, in the order it was read. Writes are serialised.
+	Capture io.Writer
+	// Started is called with the command's process id once it runs.
+	Started func(pid int)
+}
+
+// Result tells how the command ended.
+type Result struct {
+	ExitCode int            // the exit status, or 128+signal when killed by one
+	Signal   syscall.Signal // the signal that killed the command, or 0
+	// Received is the signal git-runs itself got while the command ran
+	// (Ctrl-C, a kill), which it passed on; nil when none.
+	Received os.Signal
+}
+
+// Run runs the command to its end. It returns an error only when the
+// command could not be started at all.
+func Run(o Options) (Result, error) {
+	if len(o.Args) == 0 {
+		return Result{}, errors.New("run command: empty command")
+	}
+	if o.Stdin == nil {
+		o.Stdin = os.Stdin
+	}
+	if o.Stdout == nil {
+		o.Stdout = os.Stdout
+	}
+	if o.Stderr == nil {
+		o.Stderr = os.Stderr
+	}
+	path, err := exec.LookPath(o.Args[0])
+	if err != nil {
+		return Result{}, err
+	}
+
+	cmd := exec.Command(path, o.Args[1:]...)
+	cmd.Args[0] = o.Args[0]
+	cmd.Dir = o.Dir
+	cmd.Env = o.Env
+	cmd.Stdin = o.Stdin
+	// If git-runs dies without a chance to act (SIGKILL), the command is
+	// told to stop rather than left running unrecorded.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+
+	var mu sync.Mutex
+	capture := func(b []byte) {
+		if o.Capture != nil {
+			mu.Lock()
+			o.Capture.Write(b)
+			mu.Unlock()
+		}
+	}
+	out, err := newStream(o.Stdout)
+	if err != nil {
+		return Result{}, err
+	}
+	defer out.close()
+	errs, err := newStream(o.Stderr)
+	if err != nil {
+		return Result{}, err
+	}
+	defer errs.close()
+	cmd.Stdout, cmd.Stderr = out.child, errs.child
+
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGWINCH)
+	defer signal.Stop(sigs)
+	// A reader of our output that goes away (git runs exec … | head) must
+	// not kill us mid-run: with SIGPIPE handled, the write fails instead,
+	// and the command's output is still recorded. Handled, not ignored,
+	// so the command itself keeps the default behaviour.
+	pipes := make(chan os.Signal, 1)
+	signal.Notify(pipes, syscall.SIGPIPE)
+	defer signal.Stop(pipes)
+
+	if err := cmd.Start(); err != nil {
+		return Result{}, err
+	}
+	if o.Started != nil {
+		o.Started(cmd.Process.Pid)
+	}
+	// Our copies of the child's ends must go, or reading never ends.
+	out.child.Close()
+	errs.child.Close()
+
+	var copiers sync.WaitGroup
+	for _, s := range []*stream{out, errs} {
+		copiers.Add(1)
+		go func(s *stream) {
+			defer copiers.Done()
+			s.copy(capture)
+		}(s)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+
+	var res Result
+	var werr error
+loop:
+	for {
+		select {
+		case s := <-sigs:
+			if s == syscall.SIGWINCH {
+				out.resize()
+				errs.resize()
+				continue
+			}
+			res.Received = s
+			if (s == os.Interrupt || s == syscall.SIGQUIT) && inForeground(o.Stdin) {
+				continue // the terminal sent it to the command as well
+			}
+			cmd.Process.Signal(s)
+		case werr = <-waited:
+			break loop
+		}
+	}
+
+	drained := make(chan struct{})
+	go func() { copiers.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(drainTimeout):
+		out.close()
+		errs.close()
+		<-drained
+	}
+
+	if werr != nil {
+		var xe *exec.ExitError
+		if !errors.As(werr, &xe) {
+			return res, fmt.Errorf("wait for %s: %w", o.Args[0], werr)
+		}
+	}
+	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		res.Signal = ws.Signal()
+		res.ExitCode = 128 + int(res.Signal)
+	} else {
+		res.ExitCode = ws.ExitStatus()
+	}
+	return res, nil
+}
+
+// inForeground reports whether f is a terminal whose foreground process
+// group is ours: then a Ctrl-C reached every process of the group.
+func inForeground(f *os.File) bool {
+	pgrp, err := unix.IoctlGetInt(int(f.Fd()), unix.TIOCGPGRP)
+	return err == nil && pgrp == syscall.Getpgrp()
+}
+
+// stream is one output stream of the command: a pseudo-terminal when ours
+// is a terminal, else a pipe.
+type stream struct {
+	dest   *os.File // where we show it
+	child  *os.File // the end the command writes to
+	read   *os.File // the end we read
+	isTerm bool
+	once   sync.Once
+}
+
+func newStream(dest *os.File) (*stream, error) {
+	s := &stream{dest: dest}
+	if term.IsTerminal(int(dest.Fd())) {
+		master, slave, err := pty.Open()
+		if err == nil {
+			// Pass bytes through unchanged (no \n to \r\n): our terminal
+			// does that translation when we write to it, and the captured
+			// output stays what the program printed.
+			if t, err := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS); err == nil {
+				t.Oflag &^= unix.OPOST
+				unix.IoctlSetTermios(int(slave.Fd()), unix.TCSETS, t)
+			}
+			s.read, s.child, s.isTerm = master, slave, true
+			s.resize()
+			return s, nil
+		}
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("create pipe: %w", err)
+	}
+	s.read, s.child = r, w
+	return s, nil
+}
+
+func (s *stream) resize() {
+	if s.isTerm {
+		pty.InheritSize(s.dest, s.read)
+	}
+}
+
+// copy shows what the command writes and hands a copy to capture, until
+// the command's end of the stream is closed.
+func (s *stream) copy(capture func([]byte)) {
+	buf := make([]byte, 32<<10)
+	show := true
+	for {
+		n, err := s.read.Read(buf)
+		if n > 0 {
+			if show {
+				if _, werr := s.dest.Write(buf[:n]); werr != nil {
+					show = false // nobody reads it any more; keep recording
+				}
+			}
+			capture(buf[:n])
+		}
+		if err != nil {
+			return // EOF for a pipe, EIO for a pseudo-terminal whose writers are gone
+		}
+	}
+}
+
+func (s *stream) close() {
+	s.once.Do(func() {
+		s.read.Close()
+		s.child.Close()
+	})
+}

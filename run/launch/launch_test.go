@@ -1,0 +1,165 @@
+package launch
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// sink returns a pipe whose read end is drained into a buffer.
+func sink(t *testing.T) (*os.File, func() string) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf syncBuf
+	done := make(chan struct{})
+	go func() { io.Copy(&buf, r); close(done) }()
+	t.Cleanup(func() { r.Close() })
+	return w, func() string { w.Close(); <-done; return buf.String() }
+}
+
+func TestPipesPassThroughAndCapture(t *testing.T) {
+	out, shown := sink(t)
+	errw, shownErr := sink(t)
+	var cap syncBuf
+	res, err := Run(Options{
+		Args:   []string{"sh", "-c", `echo out1; echo err1 >&2; test -t 1 || echo "not a tty"; exit 3`},
+		Stdout: out, Stderr: errw, Capture: &cap,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 3 || res.Signal != 0 || res.Received != nil {
+		t.Errorf("result %+v, want exit 3", res)
+	}
+	if got := shown(); got != "out1\nnot a tty\n" {
+		t.Errorf("stdout shown %q", got)
+	}
+	if got := shownErr(); got != "err1\n" {
+		t.Errorf("stderr shown %q", got)
+	}
+	for _, want := range []string{"out1\n", "err1\n", "not a tty\n"} {
+		if !strings.Contains(cap.String(), want) {
+			t.Errorf("capture %q lacks %q", cap.String(), want)
+		}
+	}
+}
+
+func TestTerminalGetsPseudoTerminal(t *testing.T) {
+	master, slave, err := pty.Open()
+	if err != nil {
+		t.Fatalf("open pseudo-terminal: %v", err)
+	}
+	defer master.Close()
+	var shown syncBuf
+	go io.Copy(&shown, master)
+	var cap syncBuf
+	res, err := Run(Options{
+		Args:   []string{"sh", "-c", `test -t 1 && printf 'tty\n'; printf 'progress 1\rprogress 2\n'`},
+		Stdout: slave, Stderr: slave, Capture: &cap,
+	})
+	slave.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 0 {
+		t.Errorf("exit %d", res.ExitCode)
+	}
+	// The command saw a terminal, and the capture holds its bytes as
+	// printed: \r kept, \n not turned into \r\n.
+	if got := cap.String(); got != "tty\nprogress 1\rprogress 2\n" {
+		t.Errorf("capture %q", got)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for !strings.Contains(shown.String(), "progress 2") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(shown.String(), "tty") {
+		t.Errorf("terminal showed %q", shown.String())
+	}
+}
+
+func TestSignalIsPassedOn(t *testing.T) {
+	out, shown := sink(t)
+	var pid int
+	started := make(chan struct{})
+	go func() {
+		<-started
+		time.Sleep(100 * time.Millisecond)
+		syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	}()
+	res, err := Run(Options{
+		Args:    []string{"sh", "-c", `trap 'echo got term; exit 7' TERM; echo ready; while :; do sleep 0.02; done`},
+		Stdout:  out,
+		Started: func(p int) { pid = p; close(started) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pid == 0 {
+		t.Error("Started was not called")
+	}
+	if res.Received != syscall.SIGTERM || res.ExitCode != 7 {
+		t.Errorf("result %+v, want SIGTERM received and exit 7", res)
+	}
+	if got := shown(); !strings.Contains(got, "got term") {
+		t.Errorf("output %q", got)
+	}
+}
+
+func TestKilledBySignal(t *testing.T) {
+	res, err := Run(Options{Args: []string{"sh", "-c", `kill -KILL $$`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Signal != syscall.SIGKILL || res.ExitCode != 128+9 {
+		t.Errorf("result %+v", res)
+	}
+}
+
+func TestBackgroundChildDoesNotHang(t *testing.T) {
+	start := time.Now()
+	out, _ := sink(t)
+	res, err := Run(Options{Args: []string{"sh", "-c", `sleep 5 & echo left a child`}, Stdout: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 0 {
+		t.Errorf("exit %d", res.ExitCode)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("waited %v for a background child holding the pipe", d)
+	}
+}
+
+func TestMissingCommand(t *testing.T) {
+	if _, err := Run(Options{Args: []string{"no-such-command-xyz"}}); err == nil {
+		t.Fatal("no error for a missing command")
+	}
+}
