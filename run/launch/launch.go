@@ -93,12 +93,20 @@ func Run(o Options) (Result, error) {
 		return Result{}, err
 	}
 	defer out.close()
-	errs, err := newStream(o.Stderr)
-	if err != nil {
-		return Result{}, err
+	streams := []*stream{out}
+	cmd.Stdout, cmd.Stderr = out.child, out.child
+	// When both go to one place (a terminal, or a file after 2>&1), one
+	// stream keeps them in the order the command wrote them; two would
+	// race.
+	if !sameFile(o.Stdout, o.Stderr) {
+		errs, err := newStream(o.Stderr)
+		if err != nil {
+			return Result{}, err
+		}
+		defer errs.close()
+		streams = append(streams, errs)
+		cmd.Stderr = errs.child
 	}
-	defer errs.close()
-	cmd.Stdout, cmd.Stderr = out.child, errs.child
 
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGWINCH)
@@ -118,11 +126,12 @@ func Run(o Options) (Result, error) {
 		o.Started(cmd.Process.Pid)
 	}
 	// Our copies of the child's ends must go, or reading never ends.
-	out.child.Close()
-	errs.child.Close()
+	for _, s := range streams {
+		s.child.Close()
+	}
 
 	var copiers sync.WaitGroup
-	for _, s := range []*stream{out, errs} {
+	for _, s := range streams {
 		copiers.Add(1)
 		go func(s *stream) {
 			defer copiers.Done()
@@ -139,8 +148,9 @@ loop:
 		select {
 		case s := <-sigs:
 			if s == syscall.SIGWINCH {
-				out.resize()
-				errs.resize()
+				for _, st := range streams {
+					st.resize()
+				}
 				continue
 			}
 			res.Received = s
@@ -158,8 +168,9 @@ loop:
 	select {
 	case <-drained:
 	case <-time.After(drainTimeout):
-		out.close()
-		errs.close()
+		for _, st := range streams {
+			st.close()
+		}
 		<-drained
 	}
 
@@ -177,6 +188,13 @@ loop:
 		res.ExitCode = ws.ExitStatus()
 	}
 	return res, nil
+}
+
+// sameFile reports whether a and b are the same open file, as after 2>&1.
+func sameFile(a, b *os.File) bool {
+	fa, err1 := a.Stat()
+	fb, err2 := b.Stat()
+	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
 }
 
 // inForeground reports whether f is a terminal whose foreground process
