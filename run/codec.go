@@ -16,10 +16,10 @@ import (
 // whose record never changes, and it keeps the bytes of entries it reads
 // back as they are, so an old entry would otherwise be a miss at every
 // listing, not rebuilt once. Version 1 lacked the fields added with
-// version 2 (Signal, RerunOf, Env and the Host fields after Arch, which
-// version 2 writes after Arch); it was written for records read from
-// run.toml that had none of them, so it decodes as such a record with Env
-// empty, as DecodeTOML would give.
+// version 2 (Signal, RerunOf, Env, Source.Dir and the Host fields after
+// Arch, all of which version 2 writes after Arch); it was written for
+// records read from run.toml that had none of them, so it decodes as such a
+// record with Env empty, as DecodeTOML would give.
 const binaryVersion = 2
 
 // Tags of param values in the binary form.
@@ -113,7 +113,8 @@ const (
 	binHasRerunOf             // RerunOf
 	binHasEnv                 // Env is not nil: its length, then its entries
 	binHasHost                // the Host fields after Arch, all of them
-	binHasAll     = binHasSignal | binHasRerunOf | binHasEnv | binHasHost
+	binHasDir                 // Source.Dir
+	binHasAll     = binHasSignal | binHasRerunOf | binHasEnv | binHasHost | binHasDir
 )
 
 // appendBinExtras writes the fields added in version 2.
@@ -132,6 +133,9 @@ func (r *Record) appendBinExtras(b []byte) []byte {
 	if h.CPU != "" || h.CPUs != 0 || h.MemoryMiB != 0 || h.GPUs != nil ||
 		h.Python != "" || h.PythonExecutable != "" || h.PythonPackages != nil {
 		has |= binHasHost
+	}
+	if r.Source.Dir != "" {
+		has |= binHasDir
 	}
 	b = append(b, has)
 	if has == 0 {
@@ -164,6 +168,9 @@ func (r *Record) appendBinExtras(b []byte) []byte {
 		b = appendBinString(b, h.Python)
 		b = appendBinString(b, h.PythonExecutable)
 		b = appendBinStrings(b, h.PythonPackages)
+	}
+	if has&binHasDir != 0 {
+		b = appendBinString(b, r.Source.Dir)
 	}
 	return b
 }
@@ -392,6 +399,9 @@ func (d *binDecoder) extras(r *Record, has byte) {
 		h.Python = d.str()
 		h.PythonExecutable = d.str()
 		h.PythonPackages = d.strs()
+	}
+	if has&binHasDir != 0 {
+		r.Source.Dir = d.str()
 	}
 }
 

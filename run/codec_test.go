@@ -32,6 +32,7 @@ func TestBinaryRoundTrip(t *testing.T) {
 		Name: "\xff\xfe invalid", Tags: map[string]string{"\xff": "\x00"},
 		Params: map[string]any{"deep": []any{[]any{[]any{[]any{int64(-1), int64(math.MaxInt64), "s", true, false}}}}},
 		Signal: "not a signal\xff", RerunOf: "not an id", Env: map[string]string{"\xff": "\x00", "": ""},
+		Source: Source{Dir: "\xff/.."},
 		Host: Host{
 			CPUs: math.MinInt, MemoryMiB: math.MinInt64,
 			GPUs:           []GPU{{MemoryMiB: math.MaxInt64}, {Name: "\xfe", MemoryMiB: -1, Driver: "\x00"}},
@@ -181,6 +182,7 @@ func TestBinaryEachNewField(t *testing.T) {
 		func(r *Record) { r.Host.PythonExecutable = "p" },
 		func(r *Record) { r.Host.PythonPackages = []string{} },
 		func(r *Record) { r.Host.PythonPackages = []string{"a==1"} },
+		func(r *Record) { r.Source.Dir = "src" },
 	}
 	for i, edit := range edits {
 		r := typicalRecord(0)

@@ -71,8 +71,9 @@ type state struct {
 	rec        Record
 	hist       History
 	arts       map[string]Artifact
-	soft       map[string]bool  // params set by a default (p) entry
-	next       map[string]int64 // next automatic step per metric key
+	soft       map[string]bool   // params set by a default (p) entry
+	keys       map[string]string // metric keys, interned
+	next       map[string]int64  // next automatic step per metric key
 	output     bool
 	outLimit   int64
 	owner      Owner
@@ -88,6 +89,7 @@ func newState() *state {
 		hist: History{},
 		arts: map[string]Artifact{},
 		soft: map[string]bool{},
+		keys: map[string]string{},
 		next: map[string]int64{},
 	}
 }
@@ -252,6 +254,9 @@ func (st *state) apply(line []byte) error {
 		return errBadEntry
 	}
 	kind := line[0]
+	if kind == 'M' {
+		return st.applyMetric(line[2:])
+	}
 	f := strings.Split(string(line[2:]), "\t")
 	switch kind {
 	case 'S':
@@ -307,19 +312,6 @@ func (st *state) apply(line []byte) error {
 			return errBadEntry
 		}
 		st.rec.Tags[f[0]] = v
-	case 'M':
-		if len(f) != 4 {
-			return errBadEntry
-		}
-		step, err1 := strconv.ParseInt(f[1], 10, 64)
-		ms, err2 := strconv.ParseInt(f[2], 10, 64)
-		v, err3 := parseFloat(f[3])
-		if err1 != nil || err2 != nil || err3 != nil {
-			return errBadEntry
-		}
-		st.hist[f[0]] = append(st.hist[f[0]], Point{Step: step, Time: ms, Value: v})
-		st.next[f[0]] = step + 1
-		st.seen(ms)
 	case 'A':
 		if len(f) != 3 {
 			return errBadEntry
@@ -361,6 +353,59 @@ func (st *state) apply(line []byte) error {
 		return errBadEntry
 	}
 	return nil
+}
+
+// applyMetric replays a metric point, "key\tstep\tms\tvalue". Runs log
+// hundreds of thousands of points, so this path avoids allocating.
+func (st *state) applyMetric(b []byte) error {
+	var f [4][]byte
+	for i := 0; i < 3; i++ {
+		j := bytes.IndexByte(b, '\t')
+		if j < 0 {
+			return errBadEntry
+		}
+		f[i], b = b[:j], b[j+1:]
+	}
+	f[3] = b
+	step, ok1 := parseJournalInt(f[1])
+	ms, ok2 := parseJournalInt(f[2])
+	v, err := parseFloat(string(f[3]))
+	if !ok1 || !ok2 || err != nil || len(f[0]) == 0 {
+		return errBadEntry
+	}
+	key, ok := st.keys[string(f[0])]
+	if !ok {
+		key = string(f[0])
+		st.keys[key] = key
+	}
+	st.hist[key] = append(st.hist[key], Point{Step: step, Time: ms, Value: v})
+	st.next[key] = step + 1
+	st.seen(ms)
+	return nil
+}
+
+func parseJournalInt(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if n < 0 {
+		return 0, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 func (st *state) seen(ms int64) {

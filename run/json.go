@@ -12,8 +12,9 @@ import (
 // The object has the keys of run.toml in the same order, and every top-level
 // key is always present so that scripts need no existence checks: ended,
 // exit_code, signal and rerun_of are null when unset, command is [] and env,
-// params, tags and metrics are {} when empty. Every key of host is always
-// present too, with "", 0 or [] when unknown; gpus is an array of objects
+// params, tags and metrics are {} when empty. Every key of source but
+// skipped is always present, dir "" for the top of the work tree, and every
+// key of host, with "", 0 or [] when unknown; gpus is an array of objects
 // with name, memory_mib and driver. Params are nested objects as in
 // run.toml's tables, with keys sorted. Floats that JSON cannot hold are
 // written as the strings "NaN", "Infinity" and "-Infinity", as proto3's JSON
@@ -71,6 +72,8 @@ func (r *Record) AppendJSON(b []byte) []byte {
 		b = append(b, `,"skipped":`...)
 		b = appendJSONStrings(b, r.Source.Skipped)
 	}
+	b = append(b, `,"dir":`...)
+	b = appendQuoted(b, r.Source.Dir, true)
 
 	b = append(b, `},"host":{"hostname":`...)
 	b = appendQuoted(b, r.Host.Hostname, true)

@@ -92,6 +92,7 @@ func wantJSON(r *Record) map[string]any {
 		"branch":   jsonValid(r.Source.Branch),
 		"dirty":    r.Source.Dirty,
 		"snapshot": jsonValid(r.Source.Snapshot),
+		"dir":      jsonValid(r.Source.Dir),
 	}
 	if len(r.Source.Skipped) > 0 {
 		source["skipped"] = strs(r.Source.Skipped)
@@ -263,6 +264,11 @@ func TestAppendJSONKeyOrder(t *testing.T) {
 		if !reflect.DeepEqual(names, want) {
 			t.Errorf("host keys %v, want %v", names, want)
 		}
+		names, _ = jsonKeys(t, values["source"])
+		want = []string{"commit", "branch", "dirty", "snapshot", "dir"}
+		if !reflect.DeepEqual(names, want) {
+			t.Errorf("source keys %v, want %v", names, want)
+		}
 	}
 }
 
@@ -280,7 +286,7 @@ func TestAppendJSONLayout(t *testing.T) {
 	want := `{"format":1,"id":"01jdq5h8r0abcdefghjkmnpqrs","name":"","experiment":"","status":"running",` +
 		`"started":"2026-11-26T22:52:19.123Z","ended":null,"command":[],"exit_code":null,` +
 		`"signal":null,"rerun_of":null,` +
-		`"source":{"commit":"","branch":"","dirty":false,"snapshot":"","skipped":["x"]},` +
+		`"source":{"commit":"","branch":"","dirty":false,"snapshot":"","skipped":["x"],"dir":""},` +
 		`"host":{"hostname":"","user":"","os":"","arch":"","cpu":"","cpus":0,"memory_mib":0,"gpus":[],` +
 		`"python":"","python_executable":"","python_packages":[]},` +
 		`"env":{},` +
@@ -295,15 +301,15 @@ func TestAppendJSONLayout(t *testing.T) {
 func TestAppendJSONLayoutNewFields(t *testing.T) {
 	r := &Record{
 		ID: testID, Status: Killed, ExitCode: intPtr(143), Signal: "SIGTERM", RerunOf: rerunID,
-		Started: time.Date(2026, 11, 26, 22, 52, 19, 123e6, time.UTC),
-		Env:     map[string]string{"B": "2", "A": "1", "a b": "\"x\""},
-		Host:    fullHost(),
+		Started: time.Date(2026, 11, 26, 22, 52, 19, 123e6, time.UTC), Source: Source{Dir: "src/a"},
+		Env:  map[string]string{"B": "2", "A": "1", "a b": "\"x\""},
+		Host: fullHost(),
 	}
 	r.Host.GPUs = r.Host.GPUs[:1]
 	want := `{"format":1,"id":"01jdq5h8r0abcdefghjkmnpqrs","name":"","experiment":"","status":"killed",` +
 		`"started":"2026-11-26T22:52:19.123Z","ended":null,"command":[],"exit_code":143,` +
 		`"signal":"SIGTERM","rerun_of":"01jdq5h8r0zyxwvtsrqpnmkjhg",` +
-		`"source":{"commit":"","branch":"","dirty":false,"snapshot":""},` +
+		`"source":{"commit":"","branch":"","dirty":false,"snapshot":"","dir":"src/a"},` +
 		`"host":{"hostname":"gpu-1","user":"ada","os":"linux","arch":"amd64",` +
 		`"cpu":"AMD EPYC 7763 64-Core Processor","cpus":128,"memory_mib":515581,` +
 		`"gpus":[{"name":"NVIDIA A100-SXM4-80GB","memory_mib":81920,"driver":"550.54.15"}],` +

@@ -100,6 +100,9 @@ func EncodeTOML(r *Record) ([]byte, error) {
 		e.b = append(e.b, "\nskipped = "...)
 		e.stringArray(r.Source.Skipped)
 	}
+	if r.Source.Dir != "" {
+		e.stringField("\ndir = ", r.Source.Dir)
+	}
 
 	e.b = append(e.b, "\n\n[host]"...)
 	e.stringField("\nhostname = ", r.Host.Hostname)
@@ -633,6 +636,7 @@ func decodeTOMLGeneral(b []byte) (*Record, error) {
 		r.Source.Dirty = d.bool(src, "dirty")
 		r.Source.Snapshot = d.str(src, "snapshot")
 		r.Source.Skipped = d.strs(src, "skipped")
+		r.Source.Dir = d.str(src, "dir")
 	}
 	if host := d.table(doc, "host"); host != nil {
 		r.Host.Hostname = d.str(host, "hostname")

@@ -328,6 +328,9 @@ func (p *fastParser) source(src *Source) bool {
 		case "skipped":
 			key = 4
 			src.Skipped, ok = p.strs()
+		case "dir":
+			key = 5
+			src.Dir, ok = p.str()
 		default:
 			return false
 		}

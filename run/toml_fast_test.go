@@ -77,6 +77,8 @@ func TestDecodeTOMLFastVariants(t *testing.T) {
 		head + "[host]\n[[\"host\".\"gpus\"]]\nmemory_mib = -9223372036854775808\n",
 		head + "[host]\narch = \"x\"\n[[host.gpus]]\nname = \"\\u00e9\"\n[env]\nA = \"1\"\n\"\" = \"\"\n\"a.b\" = \"\\n\"\n[params]\na = 1\n[tags]\nA = \"1\"\n",
 		head + "[env]\nPATH = \"/bin\"\n[metrics.a]\n",
+		head + "[source]\ncommit = \"c\"\nskipped = [\"x\"]\ndir = \"src/a\"\n",
+		head + "[source]\ndir = \"\"\n[host]\n",
 	}
 	for _, text := range accept {
 		if !fastAgrees(t, []byte(text)) {
@@ -204,6 +206,11 @@ func TestDecodeTOMLFastVariants(t *testing.T) {
 		head + "[env.x]\n",
 		head + "[[env]]\n",
 		head + "[[tags]]\n",
+		head + "[source]\ndir = \"a\"\nskipped = [\"x\"]\n",
+		head + "[source]\ndir = \"a\"\ndir = \"b\"\n",
+		head + "[source]\ndir = 1\n",
+		head + "dir = \"a\"\n",
+		head + "[host]\ndir = \"a\"\n",
 	}
 	for _, text := range refuse {
 		if _, ok := decodeTOMLFast([]byte(text)); ok {
@@ -231,7 +238,7 @@ func TestDecodeTOMLFastMutated(t *testing.T) {
 	}
 	keys := []string{
 		"a", "b", "\"a\"", "\"\"", "\"a.b\"", "a-b", "dirty", "last", "step", "os", "commit",
-		"name", "driver", "memory_mib", "cpus", "python_packages", "gpus", "signal",
+		"name", "driver", "memory_mib", "cpus", "python_packages", "gpus", "signal", "dir",
 	}
 	values := []string{"1", "2.5", "\"s\"", "true", "[1]", "[]", "nan", "[\"s\"]", "{}"}
 	rng := rand.New(rand.NewPCG(7, 8))

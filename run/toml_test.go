@@ -277,14 +277,14 @@ func edgeRecords() map[string]*Record {
 		"zero exit code": {ID: testID, Status: Finished, Started: started, Ended: started, ExitCode: intPtr(0)},
 		"new fields": {
 			ID: testID, Status: Killed, Started: started, Ended: started.Add(time.Minute), ExitCode: intPtr(143),
-			Signal: "SIGTERM", RerunOf: rerunID,
+			Signal: "SIGTERM", RerunOf: rerunID, Source: Source{Dirty: true, Snapshot: "89abcdef", Dir: "src/train"},
 			Env:    map[string]string{"CUDA_VISIBLE_DEVICES": "0,1", "PYTHONHASHSEED": "0", "LANG": "C.UTF-8"},
 			Host:   fullHost(),
 			Params: map[string]any{"lr": 0.1, "optimizer.name": "adam"},
 			Tags:   map[string]string{"team": "vision"},
 		},
 		"new fields, odd values": {
-			ID: testID, Status: Crashed, Started: started, Signal: "9",
+			ID: testID, Status: Crashed, Started: started, Signal: "9", Source: Source{Dir: "d\n\"ü\"/\\"},
 			Env: map[string]string{
 				"":            "empty name",
 				"with space":  "v",
@@ -301,6 +301,7 @@ func edgeRecords() map[string]*Record {
 			},
 		},
 		"new fields, each alone": {ID: testID, Status: Running, Host: Host{PythonExecutable: "/usr/bin/python3"}},
+		"new fields, dir alone":  {ID: testID, Status: Running, Source: Source{Dir: "src"}},
 		"new fields, empty": {
 			ID: testID, Status: Running, Env: map[string]string{},
 			Host: Host{GPUs: []GPU{}, PythonPackages: []string{}},
@@ -468,6 +469,7 @@ func TestEncodeTOMLGoldenNewFields(t *testing.T) {
 		ExitCode: intPtr(143),
 		Signal:   "SIGTERM",
 		RerunOf:  rerunID,
+		Source:   Source{Commit: "0123456789abcdef0123456789abcdef01234567", Skipped: []string{"big.bin"}, Dir: "src/train"},
 		Env:      map[string]string{"PYTHONHASHSEED": "0", "CUDA_VISIBLE_DEVICES": "0,1", "my var": "x"},
 		Host:     fullHost(),
 		Params:   map[string]any{"lr": 0.01},
@@ -485,9 +487,11 @@ signal = "SIGTERM"
 rerun_of = "01jdq5h8r0zyxwvtsrqpnmkjhg"
 
 [source]
-commit = ""
+commit = "0123456789abcdef0123456789abcdef01234567"
 branch = ""
 dirty = false
+skipped = ["big.bin"]
+dir = "src/train"
 
 [host]
 hostname = "gpu-1"
@@ -574,7 +578,7 @@ func TestEncodeTOMLWithoutNewFields(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, s := range []string{"\nsignal = ", "\nrerun_of = ", "\n[env]", "[[host.gpus]]", "\ncpu = ", "\ncpus = ", "\nmemory_mib = ", "\npython"} {
+		for _, s := range []string{"\nsignal = ", "\nrerun_of = ", "\ndir = ", "\n[env]", "[[host.gpus]]", "\ncpu = ", "\ncpus = ", "\nmemory_mib = ", "\npython"} {
 			if strings.Contains(string(want), s) {
 				t.Errorf("%s: text has %q:\n%s", name, s, want)
 			}
@@ -781,6 +785,7 @@ func TestDecodeTOML(t *testing.T) {
 		{"gpus elements", head + "[host]\ngpus = [\"x\"]\n", "decode record: gpus is an array, not an array of tables"},
 		{"gpu name", head + "[[host.gpus]]\nname = 1\n", "decode record: name is an integer, not a string"},
 		{"gpu memory", head + "[[host.gpus]]\nmemory_mib = \"80 GiB\"\n", "decode record: memory_mib is a string, not an integer"},
+		{"dir type", head + "[source]\ndir = [\"src\"]\n", "decode record: dir is an array, not a string"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -891,7 +896,8 @@ func randomRecord(rng *rand.Rand) *Record {
 			}
 		}
 	}
-	// Half the records use none of the fields added with Signal, so that
+	// Half the records use none of the fields added with Signal and
+	// Source.Dir, so that
 	// the older layout stays as well covered.
 	if rng.IntN(2) == 0 {
 		addRandomNewFields(rng, r)
@@ -900,13 +906,16 @@ func randomRecord(rng *rand.Rand) *Record {
 }
 
 // addRandomNewFields sets some of the fields added with Signal: signal,
-// rerun_of, env and the host details.
+// rerun_of, source.dir, env and the host details.
 func addRandomNewFields(rng *rand.Rand, r *Record) {
 	if rng.IntN(2) == 0 {
 		r.Signal = []string{"SIGTERM", "SIGKILL", "SIGINT", "9", "x"}[rng.IntN(5)]
 	}
 	if rng.IntN(2) == 0 {
 		r.RerunOf = rerunID
+	}
+	if rng.IntN(2) == 0 {
+		r.Source.Dir = randomString(rng)
 	}
 	if rng.IntN(2) == 0 {
 		r.Env = map[string]string{}

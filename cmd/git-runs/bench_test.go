@@ -233,3 +233,31 @@ func BenchmarkExecOverhead(b *testing.B) {
 		fmt.Printf("%-34s overhead %.1f ms\n", "", ms(mo-mb))
 	}
 }
+
+// BenchmarkExecOutput runs a command printing 1,000,000 lines, 200,000 of
+// them metric lines, through exec with its output sent to a file, against
+// the same command with its output sent to a file directly, and checks
+// that every metric point was recorded.
+func BenchmarkExecOutput(b *testing.B) {
+	bin := buildBinary(b)
+	dir := b.TempDir()
+	benchGit(b, dir, "init", "-q", "-b", "main")
+	benchGit(b, dir, "commit", "-q", "--allow-empty", "-m", "init")
+	const gen = `awk 'BEGIN { for (i = 0; i < 1000000; i++) { if (i % 5 == 0) printf "step %d loss=%.6f\n", i / 5, 1 / (i + 1); else printf "Loaded batch %d of 50000 images from /data/train in 3.2s\n", i } }'`
+	b.ResetTimer()
+	compare(b, dir, "exec, 1M lines to a file", bin+" exec --name out -- "+gen+" > out.txt", gen+" > out.txt")
+	b.StopTimer()
+	out := benchGit(b, dir, "cat-file", "-p", "refs/runs/"+newestRun(b, dir)+":run.toml")
+	if !strings.Contains(out, "[metrics.loss]") || !strings.Contains(out, "count = 200000") {
+		b.Fatalf("not every metric point was recorded:\n%s", out)
+	}
+	fmt.Printf("%-34s every one of 200,000 metric points recorded\n", "")
+}
+
+func newestRun(b *testing.B, dir string) string {
+	ref := strings.TrimSpace(benchGit(b, dir, "for-each-ref", "--sort=-refname", "--count=1", "--format=%(refname:lstrip=2)", "refs/runs"))
+	if ref == "" {
+		b.Fatal("no run recorded")
+	}
+	return ref
+}

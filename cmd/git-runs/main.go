@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"runtime/pprof"
 
 	"github.com/alecthomas/kong"
 )
@@ -69,6 +70,17 @@ type exitCode int
 func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
 func main() {
+	// GITRUNS_CPUPROFILE=file writes a CPU profile of this command, for
+	// the benchmarks in docs/BENCHMARKS.md.
+	if p := os.Getenv("GITRUNS_CPUPROFILE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			pprof.StartCPUProfile(f)
+			code := Main(os.Args[1:], os.Stdout, os.Stderr)
+			pprof.StopCPUProfile()
+			f.Close()
+			os.Exit(code)
+		}
+	}
 	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
 }
 

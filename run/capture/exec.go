@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -207,13 +208,17 @@ func (l *lineSplitter) line(b []byte) {
 	}
 }
 
+// indexLineEnd finds the first \n or \r, with the vectorised IndexByte:
+// this runs over every byte a command prints.
 func indexLineEnd(b []byte) int {
-	for i, c := range b {
-		if c == '\n' || c == '\r' {
-			return i
-		}
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return bytes.IndexByte(b, '\r')
 	}
-	return -1
+	if j := bytes.IndexByte(b[:i], '\r'); j >= 0 {
+		return j
+	}
+	return i
 }
 
 // hostFacts gathers facts about the host in the background, so that a

@@ -27,6 +27,10 @@ import (
 // forever.
 const drainTimeout = 500 * time.Millisecond
 
+// pipeSize is the pipe buffer asked for: Linux's default limit for an
+// unprivileged process.
+const pipeSize = 1 << 20
+
 // Options describe the command to run.
 type Options struct {
 	Args   []string // the command; Args[0] is looked up in PATH
@@ -235,6 +239,9 @@ func newStream(dest *os.File) (*stream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create pipe: %w", err)
 	}
+	// A roomier pipe lets a chatty command run ahead while we copy,
+	// instead of blocking on every 64 KiB. Best effort.
+	unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, pipeSize)
 	s.read, s.child = r, w
 	return s, nil
 }
@@ -248,7 +255,7 @@ func (s *stream) resize() {
 // copy shows what the command writes and hands a copy to capture, until
 // the command's end of the stream is closed.
 func (s *stream) copy(capture func([]byte)) {
-	buf := make([]byte, 32<<10)
+	buf := make([]byte, 256<<10)
 	show := true
 	for {
 		n, err := s.read.Read(buf)
