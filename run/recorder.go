@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Store keeps runs. The git implementation is gitstore.Repo; the recorder
@@ -158,6 +159,20 @@ func Start(s Store, o Options) (*Run, error) {
 		if _, set := params[k]; set {
 			delete(defaults, k) // an explicit param wins
 		}
+	}
+	// Variables that run.toml cannot hold are left out rather than
+	// making every commit of the run fail.
+	var env map[string]string
+	for k, v := range o.Env {
+		if k != "" && utf8.ValidString(k) && utf8.ValidString(v) {
+			if env == nil {
+				env = map[string]string{}
+			}
+			env[k] = v
+		}
+	}
+	if o.RerunOf != "" && !ValidID(o.RerunOf) {
+		return nil, fmt.Errorf("invalid run id %q to rerun", o.RerunOf)
 	}
 	exp := o.Experiment
 	if exp == "" {
@@ -545,6 +560,11 @@ func (r *Run) SetHost(h Host) error {
 func (r *Run) Finish(status Status, code *int, signal string) error {
 	if !status.Valid() || status == Running {
 		return fmt.Errorf("end run: invalid status %q (want finished, failed, killed or crashed)", status)
+	}
+	for _, c := range signal {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return fmt.Errorf("end run: invalid signal name %q", signal)
+		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

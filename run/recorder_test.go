@@ -1,6 +1,7 @@
 package run_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -269,7 +270,11 @@ func TestConcurrentRecording(t *testing.T) {
 			for _, args := range [][]string{{"pack-refs", "--all", "--prune"}, {"gc", "--auto", "--quiet"}} {
 				cmd := exec.Command("git", args...)
 				cmd.Dir = dir
-				if out, err := cmd.CombinedOutput(); err != nil {
+				out, err := cmd.CombinedOutput()
+				// The recorders start git gc themselves when loose
+				// objects pile up; a second gc or pack-refs then finds
+				// its lock taken and gives up, which is git working.
+				if err != nil && !bytes.Contains(out, []byte(".lock': File exists")) {
 					t.Errorf("git %s: %v\n%s", args[0], err, out)
 				}
 			}
