@@ -87,9 +87,21 @@ func (c *showCmd) Run(e *env) error {
 	}
 	rows = append(rows,
 		[]string{p.dim("source"), src},
-		[]string{p.dim("host"), fmt.Sprintf("%s@%s (%s/%s)", rec.Host.User, rec.Host.Hostname, rec.Host.OS, rec.Host.Arch)},
+		[]string{p.dim("host"), hostLine(&rec.Host)},
 		[]string{p.dim("commit"), en.Commit.String()},
 	)
+	for _, g := range rec.Host.GPUs {
+		rows = append(rows, []string{p.dim("gpu"), fmt.Sprintf("%s, %d MiB, driver %s", g.Name, g.MemoryMiB, g.Driver)})
+	}
+	if rec.Signal != "" {
+		rows = append(rows, []string{p.dim("signal"), rec.Signal})
+	}
+	if rec.RerunOf != "" {
+		rows = append(rows, []string{p.dim("rerun of"), rec.RerunOf})
+	}
+	for _, k := range sortedKeys(rec.Env) {
+		rows = append(rows, []string{p.dim("env"), k + "=" + rec.Env[k]})
+	}
 	if len(rec.Source.Skipped) > 0 {
 		rows = append(rows, []string{p.dim("not in snapshot"), strings.Join(rec.Source.Skipped, ", ")})
 	}
@@ -129,6 +141,21 @@ func (c *showCmd) Run(e *env) error {
 		table(w, rows)
 	}
 	return nil
+}
+
+// hostLine says who ran the run where, with the machine's size.
+func hostLine(h *run.Host) string {
+	s := fmt.Sprintf("%s@%s (%s/%s", h.User, h.Hostname, h.OS, h.Arch)
+	if h.CPUs > 0 {
+		s += fmt.Sprintf(", %d CPUs", h.CPUs)
+	}
+	if h.MemoryMiB > 0 {
+		s += ", " + size(h.MemoryMiB<<20) + " memory"
+	}
+	if h.Python != "" {
+		s += ", Python " + h.Python
+	}
+	return s + ")"
 }
 
 func size(n int64) string {
