@@ -508,7 +508,7 @@ func sortedParams(params map[string]any, buf []entry[any]) []entry[any] {
 // compareParamKeys orders dotted keys segment by segment, so that the keys of
 // each nested table are contiguous and in order of their names. That is byte
 // order with '.' ranked below every other byte.
-func compareParamKeys(a, b string) int {
+func compareParamKeys[T string | []byte](a, b T) int {
 	n := min(len(a), len(b))
 	for i := 0; i < n; i++ {
 		ca, cb := a[i], b[i]

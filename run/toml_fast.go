@@ -98,7 +98,7 @@ func decodeTOMLFast(b []byte) (*Record, bool) {
 			}
 			// Tables come in the order EncodeTOML writes them, each once and
 			// each after its parents.
-			if prevHeader >= 0 && compareParamKeyBytes(arena[prevHeader:prevHeaderEnd], arena[start:]) >= 0 {
+			if prevHeader >= 0 && compareParamKeys(arena[prevHeader:prevHeaderEnd], arena[start:]) >= 0 {
 				return nil, false
 			}
 			prevHeader, prevHeaderEnd = start, len(arena)
@@ -961,25 +961,4 @@ func daysIn(month, year int) int {
 		return 30
 	}
 	return 31
-}
-
-// compareParamKeyBytes is compareParamKeys for byte slices, which header
-// paths are while they are built.
-func compareParamKeyBytes(a, b []byte) int {
-	n := min(len(a), len(b))
-	for i := 0; i < n; i++ {
-		ca, cb := a[i], b[i]
-		if ca == cb {
-			continue
-		}
-		ra, rb := int(ca)+1, int(cb)+1
-		if ca == '.' {
-			ra = 0
-		}
-		if cb == '.' {
-			rb = 0
-		}
-		return ra - rb
-	}
-	return len(a) - len(b)
 }
