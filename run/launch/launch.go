@@ -158,7 +158,7 @@ loop:
 				continue
 			}
 			res.Received = s
-			if (s == os.Interrupt || s == syscall.SIGQUIT) && inForeground(o.Stdin) {
+			if (s == os.Interrupt || s == syscall.SIGQUIT) && (inForeground(o.Stdin) || inForeground(o.Stdout) || inForeground(o.Stderr)) {
 				continue // the terminal sent it to the command as well
 			}
 			cmd.Process.Signal(s)
