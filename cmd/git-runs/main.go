@@ -46,6 +46,7 @@ type cli struct {
 	Watch    watchCmd    `cmd:"" help:"Follow a live run: its output and metrics as they come."`
 	Checkout checkoutCmd `cmd:"" help:"Put a run's exact source into the work tree."`
 	Rerun    rerunCmd    `cmd:"" help:"Run a run's command again at its source and compare."`
+	Diff     diffCmd     `cmd:"" help:"Show what differs between two runs: params, metrics, tags, code."`
 }
 
 const description = `Record machine-learning runs in your git repository.
