@@ -3,21 +3,38 @@ package main
 import (
 	"bufio"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/query"
 )
 
 type lsCmd struct {
-	JSON  bool `help:"Print an array of records (the keys of run.toml) instead of a table."`
-	Limit int  `short:"n" help:"Show at most N runs (0: all)."`
+	Where   string   `short:"w" placeholder:"EXPR" help:"Only runs matching EXPR, e.g. \"metrics.acc > 0.9 and params.model = 'rf'\"."`
+	Sort    string   `short:"s" placeholder:"KEY" help:"Sort by KEY (metrics.acc, params.lr, started, …); runs without it come last."`
+	Desc    bool     `help:"Sort in descending order."`
+	Columns []string `placeholder:"KEY,..." help:"Show these keys as columns instead of the params and metrics that differ."`
+	JSON    bool     `help:"Print an array of records (the keys of run.toml) instead of a table."`
+	Limit   int      `short:"n" help:"Show at most N runs (0: all)."`
 }
 
 func (c *lsCmd) Help() string {
 	return `Lists runs newest first: short id, name, status, when it started, how long
 it ran, the code commit (* when the work tree was dirty), and the params
-and metrics whose values differ across the listed runs.`
+and metrics whose values differ across the listed runs.
+
+EXPR is MLflow's search syntax, extended: comparisons (= != < <= > >=,
+LIKE, ILIKE, IN, NOT IN) of metrics.KEY (last value; metrics.KEY.min,
+.max, .count, .step too), params.KEY (typed: params.lr < 0.01), tags.KEY
+and attributes (status, name, experiment, started, ended, duration,
+commit, branch, dirty, run_id), joined with and, or, not and parentheses.
+Back-quote keys with odd characters: metrics.` + "`val/acc`" + `. Times can be
+relative: started > -7d. A run without the key does not match.
+
+  git runs ls --where "metrics.acc > 0.9 and params.model = 'rf'" --sort metrics.acc --desc
+  git runs ls --columns params.lr,metrics.loss.min -n 10`
 }
 
 // maxDiffColumns bounds the param and metric columns of each kind that ls
@@ -29,7 +46,15 @@ func (c *lsCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	shown := all
+	shown, err := where(all, c.Where)
+	if err != nil {
+		return err
+	}
+	if c.Sort != "" {
+		if shown, err = sortEntries(shown, c.Sort, c.Desc); err != nil {
+			return err
+		}
+	}
 	if c.Limit > 0 && len(shown) > c.Limit {
 		shown = shown[:c.Limit]
 	}
@@ -60,8 +85,24 @@ func (c *lsCmd) Run(e *env) error {
 		return nil
 	}
 	p := painter(colorOn(e.stdout))
-	params, metrics := differing(shown)
+	var keys []query.Key
+	for _, col := range c.Columns {
+		for _, name := range strings.Split(col, ",") {
+			k, err := query.ParseKey(strings.TrimSpace(name))
+			if err != nil {
+				return err
+			}
+			keys = append(keys, k)
+		}
+	}
+	var params, metrics []string
+	if len(keys) == 0 {
+		params, metrics = differing(shown)
+	}
 	head := []string{"ID", "NAME", "STATUS", "STARTED", "DURATION", "COMMIT"}
+	for _, k := range keys {
+		head = append(head, k.String())
+	}
 	for _, k := range params {
 		head = append(head, k)
 	}
@@ -87,6 +128,13 @@ func (c *lsCmd) Run(e *env) error {
 			commit += "*"
 		}
 		row := []string{abbrev[en.ID], rec.Name, p.status(rec.Status), ago(rec.Started, now), span(rec.Duration(now).Truncate(time.Millisecond)), commit}
+		for _, k := range keys {
+			if v, ok := k.Value(rec); ok {
+				row = append(row, cell(v))
+			} else {
+				row = append(row, p.dim("-"))
+			}
+		}
 		for _, k := range params {
 			if v, ok := rec.Params[k]; ok {
 				row = append(row, run.FormatPlain(v))

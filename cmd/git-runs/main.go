@@ -47,6 +47,10 @@ type cli struct {
 	Checkout checkoutCmd `cmd:"" help:"Put a run's exact source into the work tree."`
 	Rerun    rerunCmd    `cmd:"" help:"Run a run's command again at its source and compare."`
 	Diff     diffCmd     `cmd:"" help:"Show what differs between two runs: params, metrics, tags, code."`
+	Compare  compareCmd  `cmd:"" help:"Show runs side by side: a column per run, a row per param and metric."`
+	Best     bestCmd     `cmd:"" help:"Print the run with the best value of a metric."`
+	Export   exportCmd   `cmd:"" help:"Write metric histories or one row per run as CSV or JSON lines."`
+	Plot     plotCmd     `cmd:"" help:"Draw a metric's history for several runs in the terminal."`
 }
 
 const description = `Record machine-learning runs in your git repository.
