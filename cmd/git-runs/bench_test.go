@@ -189,6 +189,34 @@ func BenchmarkList100k(b *testing.B) {
 	b.ResetTimer()
 	compare(b, dir, "ls --json 100k packed, cold", "rm -f "+cache+" && "+ls, floorCmd)
 	compare(b, dir, "ls --json 100k packed, warm", ls, floorCmd)
+	query := bin + ` ls --where 'metrics.acc > 0.5 and params.lr < 0.01' --sort metrics.acc --json > /dev/null`
+	compare(b, dir, "ls --where --sort 100k, warm", query, floorCmd)
+}
+
+// BenchmarkDiff compares two runs with 1,000 params and 1,000 metrics each
+// whose sources differ in 100 of 1,000 files, against git diff --stat of
+// the same code difference.
+func BenchmarkDiff(b *testing.B) {
+	bin := buildBinary(b)
+	dir := b.TempDir()
+	script := `set -e
+git init -q -b main
+mkdir src
+i=1; while [ $i -le 1000 ]; do echo "x = $i" > src/f$i.py; i=$((i+1)); done
+git add . && git commit -q -m base
+P=$(i=1; while [ $i -le 1000 ]; do printf "p%d=%d " $i $i; i=$((i+1)); done)
+P2=$(i=1; while [ $i -le 1000 ]; do printf "p%d=%d " $i $((i+1)); i=$((i+1)); done)
+M=$(i=1; while [ $i -le 1000 ]; do printf "m%d=0.%d " $i $i; i=$((i+1)); done)
+export GITRUNS_RUN=$(BIN start --name A); BIN param $P; BIN metric $M; BIN end
+i=1; while [ $i -le 100 ]; do echo "y = $i" >> src/f$i.py; i=$((i+1)); done
+export GITRUNS_RUN=$(BIN start --name B); BIN param $P2; BIN metric $M; BIN end
+BIN ls > /dev/null
+`
+	timeCmd(b, dir, strings.ReplaceAll(script, "BIN", bin))
+	b.ResetTimer()
+	// The baseline: plain git summarising the same 100-file difference
+	// (the work tree still holds run B's changes on top of run A's commit).
+	compare(b, dir, "diff, 1k params+metrics, 100 files", bin+" diff A B > /dev/null", "git diff --stat HEAD > /dev/null")
 }
 
 func fakeRecord(i int, head string, t time.Time) *run.Record {
@@ -203,6 +231,7 @@ func fakeRecord(i int, head string, t time.Time) *run.Record {
 		Tags:   map[string]string{"team": "vision"},
 		Metrics: map[string]run.Summary{
 			"loss": {Last: 1 / float64(i%9+1), Step: 0, Min: 1 / float64(i%9+1), Max: 1 / float64(i%9+1), Count: 1},
+			"acc":  {Last: float64(i%100) / 100, Step: 0, Min: float64(i%100) / 100, Max: float64(i%100) / 100, Count: 1},
 		},
 	}
 }

@@ -15,7 +15,7 @@ type lsCmd struct {
 	Where   string   `short:"w" placeholder:"EXPR" help:"Only runs matching EXPR, e.g. \"metrics.acc > 0.9 and params.model = 'rf'\"."`
 	Sort    string   `short:"s" placeholder:"KEY" help:"Sort by KEY (metrics.acc, params.lr, started, …); runs without it come last."`
 	Desc    bool     `help:"Sort in descending order."`
-	Columns []string `placeholder:"KEY,..." help:"Show these keys as columns instead of the params and metrics that differ."`
+	Columns []string `placeholder:"KEYS" help:"Show these keys (comma-separated) as columns instead of the params and metrics that differ."`
 	JSON    bool     `help:"Print an array of records (the keys of run.toml) instead of a table."`
 	Limit   int      `short:"n" help:"Show at most N runs (0: all)."`
 }
