@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/gitruns/gitruns/gitstore"
@@ -8,7 +9,8 @@ import (
 )
 
 type rmCmd struct {
-	Runs  []string `arg:"" name:"RUN" help:"Runs to delete."`
+	Runs  []string `arg:"" optional:"" name:"RUN" help:"Runs to delete."`
+	Where string   `placeholder:"EXPR" help:"Delete the runs matching EXPR too (see git runs ls --help)."`
 	Force bool     `short:"f" help:"Delete runs that are still being recorded too."`
 }
 
@@ -34,13 +36,27 @@ func (c *rmCmd) Run(e *env) error {
 	}
 	// Resolve every name before deleting anything, so that one bad name
 	// changes nothing.
-	var targets []gitstore.Entry
-	seen := map[string]bool{}
+	var chosen []gitstore.Entry
 	for _, spec := range c.Runs {
 		en, err := pick(all, spec)
 		if err != nil {
 			return err
 		}
+		chosen = append(chosen, en)
+	}
+	if c.Where != "" {
+		matched, err := where(all, c.Where)
+		if err != nil {
+			return err
+		}
+		chosen = append(chosen, matched...)
+	}
+	if len(c.Runs) == 0 && c.Where == "" {
+		return errors.New("rm: name the runs to delete, or select them with --where")
+	}
+	var targets []gitstore.Entry
+	seen := map[string]bool{}
+	for _, en := range chosen {
 		if alive[en.ID] && !c.Force {
 			return fmt.Errorf("run %s (%s) is still running; end it first, or use --force", short(en.ID), en.Record.Name)
 		}
