@@ -38,20 +38,9 @@ func (c *compareCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	var picked []gitstore.Entry
-	for _, spec := range c.Runs {
-		en, err := pick(all, spec)
-		if err != nil {
-			return err
-		}
-		picked = append(picked, en)
-	}
-	if c.Where != "" {
-		matched, err := where(all, c.Where)
-		if err != nil {
-			return err
-		}
-		picked = append(picked, matched...)
+	picked, err := selectRuns(all, c.Runs, c.Where)
+	if err != nil {
+		return err
 	}
 	if len(picked) == 0 {
 		return errors.New("compare: name runs, or select them with --where")

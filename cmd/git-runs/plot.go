@@ -37,20 +37,9 @@ func (c *plotCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	var picked []gitstore.Entry
-	for _, spec := range c.Runs {
-		en, err := pick(all, spec)
-		if err != nil {
-			return err
-		}
-		picked = append(picked, en)
-	}
-	if c.Where != "" {
-		m, err := where(all, c.Where)
-		if err != nil {
-			return err
-		}
-		picked = append(picked, m...)
+	picked, err := selectRuns(all, c.Runs, c.Where)
+	if err != nil {
+		return err
 	}
 	if len(c.Runs) == 0 && c.Where == "" {
 		for _, en := range all {

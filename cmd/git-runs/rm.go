@@ -36,20 +36,9 @@ func (c *rmCmd) Run(e *env) error {
 	}
 	// Resolve every name before deleting anything, so that one bad name
 	// changes nothing.
-	var chosen []gitstore.Entry
-	for _, spec := range c.Runs {
-		en, err := pick(all, spec)
-		if err != nil {
-			return err
-		}
-		chosen = append(chosen, en)
-	}
-	if c.Where != "" {
-		matched, err := where(all, c.Where)
-		if err != nil {
-			return err
-		}
-		chosen = append(chosen, matched...)
+	chosen, err := selectRuns(all, c.Runs, c.Where)
+	if err != nil {
+		return err
 	}
 	if len(c.Runs) == 0 && c.Where == "" {
 		return errors.New("rm: name the runs to delete, or select them with --where")

@@ -50,3 +50,24 @@ func sortEntries(all []gitstore.Entry, key string, desc bool) ([]gitstore.Entry,
 	}
 	return out, nil
 }
+
+// selectRuns returns the runs named by specs, then those matching expr,
+// in that order.
+func selectRuns(all []gitstore.Entry, specs []string, expr string) ([]gitstore.Entry, error) {
+	var out []gitstore.Entry
+	for _, spec := range specs {
+		en, err := pick(all, spec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, en)
+	}
+	if expr != "" {
+		matched, err := where(all, expr)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, matched...)
+	}
+	return out, nil
+}
