@@ -42,7 +42,7 @@ relative: started > -7d. A run without the key does not match.
 const maxDiffColumns = 5
 
 func (c *lsCmd) Run(e *env) error {
-	_, all, err := e.runs()
+	repo, all, err := e.runs()
 	if err != nil {
 		return err
 	}
@@ -117,6 +117,7 @@ func (c *lsCmd) Run(e *env) error {
 	}
 	rows := [][]string{head}
 	abbrev := abbreviations(all)
+	fetched := repo.Fetched()
 	now := time.Now()
 	for _, en := range shown {
 		rec := en.Record
@@ -127,7 +128,11 @@ func (c *lsCmd) Run(e *env) error {
 		if rec.Source.Dirty {
 			commit += "*"
 		}
-		row := []string{abbrev[en.ID], rec.Name, p.status(rec.Status), ago(rec.Started, now), span(rec.Duration(now).Truncate(time.Millisecond)), commit}
+		name := rec.Name
+		if from, ok := fetched[en.ID]; ok {
+			name += p.paint("36", " ⇣"+from)
+		}
+		row := []string{abbrev[en.ID], name, p.status(rec.Status), ago(rec.Started, now), span(rec.Duration(now).Truncate(time.Millisecond)), commit}
 		for _, k := range keys {
 			if v, ok := k.Value(rec); ok {
 				row = append(row, cell(v))

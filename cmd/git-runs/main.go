@@ -51,6 +51,10 @@ type cli struct {
 	Best     bestCmd     `cmd:"" help:"Print the run with the best value of a metric."`
 	Export   exportCmd   `cmd:"" help:"Write metric histories or one row per run as CSV or JSON lines."`
 	Plot     plotCmd     `cmd:"" help:"Draw a metric's history for several runs in the terminal."`
+	Push     pushCmd     `cmd:"" help:"Send runs, with their code, to a git remote."`
+	Fetch    fetchCmd    `cmd:"" help:"Bring runs from a git remote."`
+	Pull     pullCmd     `cmd:"" help:"Same as fetch."`
+	Remote   remoteCmd   `cmd:"" help:"Set up a remote for runs, or compare runs with it."`
 }
 
 const description = `Record machine-learning runs in your git repository.

@@ -9,9 +9,10 @@ import (
 )
 
 type rmCmd struct {
-	Runs  []string `arg:"" optional:"" name:"RUN" help:"Runs to delete."`
-	Where string   `placeholder:"EXPR" help:"Delete the runs matching EXPR too (see git runs ls --help)."`
-	Force bool     `short:"f" help:"Delete runs that are still being recorded too."`
+	Runs   []string `arg:"" optional:"" name:"RUN" help:"Runs to delete."`
+	Where  string   `placeholder:"EXPR" help:"Delete the runs matching EXPR too (see git runs ls --help)."`
+	Force  bool     `short:"f" help:"Delete runs that are still being recorded too."`
+	Remote string   `placeholder:"REMOTE" help:"Delete the runs on REMOTE as well."`
 }
 
 func (c *rmCmd) Help() string {
@@ -52,6 +53,19 @@ func (c *rmCmd) Run(e *env) error {
 		if !seen[en.ID] {
 			seen[en.ID] = true
 			targets = append(targets, en)
+		}
+	}
+	if c.Remote != "" {
+		refs := make([]string, len(targets))
+		for i, en := range targets {
+			refs[i] = gitstore.RefName(en.ID)
+		}
+		res, err := repo.DeleteRemote(c.Remote, refs)
+		if err != nil {
+			return err
+		}
+		if err := reportPush(e, c.Remote, res, "deleted"); err != nil {
+			return err
 		}
 	}
 	for _, en := range targets {

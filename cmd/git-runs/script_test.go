@@ -2,11 +2,16 @@ package main
 
 import (
 	"flag"
+	"net"
+	"net/http"
+	"net/http/cgi"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -57,7 +62,9 @@ func TestScript(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"capture": cmdCapture,
+			"capture":   cmdCapture,
+			"gitdaemon": cmdGitDaemon,
+			"httpgit":   cmdHTTPGit,
 		},
 	})
 }
@@ -69,4 +76,73 @@ func cmdCapture(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: capture NAME")
 	}
 	ts.Setenv(args[0], strings.TrimSpace(ts.ReadFile("stdout")))
+}
+
+// cmdGitDaemon serves the bare repositories under ROOT with git daemon on
+// 127.0.0.1, pushes allowed, until the script ends: "gitdaemon ROOT URLVAR"
+// sets URLVAR to git://127.0.0.1:PORT.
+func cmdGitDaemon(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: gitdaemon ROOT URLVAR")
+	}
+	port := freePort(ts)
+	root := ts.MkAbs(args[0])
+	cmd := exec.Command("git", "daemon", "--reuseaddr", "--export-all", "--enable=receive-pack",
+		"--base-path="+root, "--listen=127.0.0.1", "--port="+port, root)
+	if err := cmd.Start(); err != nil {
+		ts.Fatalf("start git daemon: %v", err)
+	}
+	ts.Defer(func() { cmd.Process.Kill(); cmd.Wait() })
+	waitListening(ts, "127.0.0.1:"+port)
+	ts.Setenv(args[1], "git://127.0.0.1:"+port)
+}
+
+// cmdHTTPGit serves the bare repositories under ROOT over HTTP on
+// 127.0.0.1 through git http-backend (as CGI), pushes allowed, until the
+// script ends: "httpgit ROOT URLVAR" sets URLVAR to http://127.0.0.1:PORT.
+func cmdHTTPGit(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: httpgit ROOT URLVAR")
+	}
+	gitPath, err := exec.LookPath("git")
+	if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	h := &cgi.Handler{
+		Path: gitPath,
+		Args: []string{"http-backend"},
+		Env:  []string{"GIT_PROJECT_ROOT=" + ts.MkAbs(args[0]), "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1", "HOME=" + ts.Getenv("HOME")},
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ts.Fatalf("listen: %v", err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	ts.Defer(func() { srv.Close() })
+	ts.Setenv(args[1], "http://"+ln.Addr().String())
+}
+
+func freePort(ts *testscript.TestScript) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ts.Fatalf("listen: %v", err)
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+func waitListening(ts *testscript.TestScript, addr string) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("nothing listens on %s: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

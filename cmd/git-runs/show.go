@@ -24,6 +24,7 @@ func (c *showCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	repo.MarkSeen(en.ID) // a fetched run is new until someone looks at it
 	arts, err := repo.Artifacts(en.Commit)
 	if err != nil {
 		return err

@@ -1,0 +1,37 @@
+package main
+
+import "fmt"
+
+type fetchCmd struct {
+	Remote string `arg:"" optional:"" name:"REMOTE" help:"Remote to fetch from (default: the branch's remote, else origin)."`
+}
+
+func (c *fetchCmd) Help() string {
+	return `Brings the remote's runs, and the code each of them ran, through your own
+git. New runs are marked in git runs ls as fetched from REMOTE until you
+look at them with git runs show. After git runs remote setup, a plain git
+fetch or git pull brings runs too.`
+}
+
+func (c *fetchCmd) Run(e *env) error {
+	repo, err := e.open()
+	if err != nil {
+		return err
+	}
+	remote := c.Remote
+	if remote == "" {
+		remote = repo.DefaultRemote()
+	}
+	res, err := repo.Fetch(remote, progressTo(e.stderr))
+	if err != nil {
+		return err
+	}
+	if err := repo.MarkFetched(remote, append(res.New, res.Updated...)); err != nil {
+		e.warn("mark fetched runs: %v", err)
+	}
+	fmt.Fprintf(e.stdout, "%s: %d new runs, %d updated\n", remote, len(res.New), len(res.Updated))
+	return nil
+}
+
+// pullCmd is fetch, for everyone who expects the word.
+type pullCmd struct{ fetchCmd }

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/term"
+
+	"github.com/gitruns/gitruns/gitstore"
+)
+
+type pushCmd struct {
+	Remote string   `arg:"" optional:"" name:"REMOTE" help:"Remote to push to (default: the branch's remote, else origin)."`
+	Runs   []string `arg:"" optional:"" name:"RUN" help:"Runs to push (default: all)."`
+	Where  string   `placeholder:"EXPR" help:"Push the runs matching EXPR."`
+}
+
+func (c *pushCmd) Help() string {
+	return `Sends runs, with the code they ran, to a git remote, through your own git
+(so credentials, ssh configuration and insteadOf apply as for your code).
+A running run may be pushed; pushing it again later updates it.
+
+  git runs push
+  git runs push origin @ brave-otter-42
+  git runs push --where "metrics.acc > 0.9"`
+}
+
+// progressTo returns where git's progress should go: the terminal, or
+// nowhere when standard error is not one.
+func progressTo(w io.Writer) io.Writer {
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return w
+	}
+	return nil
+}
+
+func (c *pushCmd) Run(e *env) error {
+	repo, all, err := e.runs()
+	if err != nil {
+		return err
+	}
+	remote := c.Remote
+	if remote == "" {
+		remote = repo.DefaultRemote()
+	}
+	var refs []string
+	if len(c.Runs) > 0 || c.Where != "" {
+		picked, err := selectRuns(all, c.Runs, c.Where)
+		if err != nil {
+			return err
+		}
+		if len(picked) == 0 {
+			return errors.New("push: no run matches")
+		}
+		for _, en := range picked {
+			refs = append(refs, gitstore.RefName(en.ID))
+		}
+	} else if len(all) == 0 {
+		fmt.Fprintln(e.stdout, "no runs to push")
+		return nil
+	}
+	res, err := repo.Push(remote, refs, progressTo(e.stderr))
+	if err != nil {
+		return err
+	}
+	return reportPush(e, remote, res, "sent")
+}
+
+// reportPush prints what a push did, run by run for rejections, and fails
+// when anything was rejected.
+func reportPush(e *env, remote string, res []gitstore.PushResult, verb string) error {
+	counts := map[string]int{}
+	var rejected []gitstore.PushResult
+	for _, r := range res {
+		counts[r.Status]++
+		if r.Status == "rejected" {
+			rejected = append(rejected, r)
+		}
+	}
+	fmt.Fprintf(e.stdout, "%s: %d %s, %d already there, %d rejected\n", remote, counts[verb], verb, counts["up to date"], len(rejected))
+	for _, r := range rejected {
+		fmt.Fprintf(e.stdout, "  rejected %s: %s\n", r.Ref, r.Reason)
+	}
+	if len(rejected) > 0 {
+		return fmt.Errorf("%s refused %d run(s): %s", remote, len(rejected), rejected[0].Reason)
+	}
+	return nil
+}
