@@ -290,3 +290,37 @@ func newestRun(b *testing.B, dir string) string {
 	}
 	return ref
 }
+
+// BenchmarkSync pushes 10,000 runs to an empty bare remote and fetches
+// them into a fresh repository, each against plain git with the same
+// refspec, then times pushing 10 new runs to the remote that holds them.
+func BenchmarkSync(b *testing.B) {
+	bin := buildBinary(b)
+	dir := b.TempDir()
+	src := filepath.Join(dir, "src")
+	benchGit(b, dir, "init", "-q", "-b", "main", src)
+	benchGit(b, src, "commit", "-q", "--allow-empty", "-m", "init")
+	benchGit(b, src, "config", "gc.auto", "0")
+	recordRuns(b, src, 10000)
+	b.ResetTimer()
+	fresh := func(name string) string {
+		return "rm -rf ../" + name + " && git init -q --bare ../" + name + " && "
+	}
+	compare(b, src, "push 10k runs to an empty remote",
+		fresh("r1.git")+bin+" push ../r1.git > /dev/null",
+		fresh("r2.git")+"git push -q ../r2.git '+refs/runs/*:refs/runs/*'")
+	clone := func(name string) string {
+		return "rm -rf ../" + name + " && git init -q ../" + name + " && cd ../" + name + " && git remote add origin ../r1.git && "
+	}
+	compare(b, src, "fetch 10k runs into a fresh repo",
+		clone("c1")+bin+" fetch > /dev/null",
+		clone("c2")+"git fetch -q origin '+refs/runs/*:refs/runs/*'")
+	var times []time.Duration
+	for i := 0; i < benchReps; i++ {
+		recordRuns(b, src, 10)
+		times = append(times, timeCmd(b, src, bin+" push ../r1.git > /dev/null"))
+	}
+	m := median(times)
+	fmt.Printf("%-34s git-runs %8.1f ms   (target 1 s)\n", "push 10 new runs, remote has 10k", ms(m))
+	b.ReportMetric(ms(m), "ms-push-10")
+}

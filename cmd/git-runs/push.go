@@ -9,6 +9,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/gitruns/gitruns/gitstore"
+	"github.com/gitruns/gitruns/run"
 )
 
 type pushCmd struct {
@@ -37,7 +38,7 @@ func progressTo(w io.Writer) io.Writer {
 }
 
 func (c *pushCmd) Run(e *env) error {
-	repo, all, err := e.runs()
+	repo, err := e.open()
 	if err != nil {
 		return err
 	}
@@ -47,6 +48,10 @@ func (c *pushCmd) Run(e *env) error {
 	}
 	var refs []string
 	if len(c.Runs) > 0 || c.Where != "" {
+		_, all, err := e.runs()
+		if err != nil {
+			return err
+		}
 		picked, err := selectRuns(all, c.Runs, c.Where)
 		if err != nil {
 			return err
@@ -57,9 +62,12 @@ func (c *pushCmd) Run(e *env) error {
 		for _, en := range picked {
 			refs = append(refs, gitstore.RefName(en.ID))
 		}
-	} else if len(all) == 0 {
-		fmt.Fprintln(e.stdout, "no runs to push")
-		return nil
+	} else {
+		// Pushing everything needs no listing, only the crashed runs
+		// finished first, so that they do not travel as running.
+		if _, err := run.RecoverCrashed(repo); err != nil {
+			e.warn("%v", err)
+		}
 	}
 	res, err := repo.Push(remote, refs, progressTo(e.stderr))
 	if err != nil {
