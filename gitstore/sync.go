@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"os/exec"
 	"sort"
 	"strings"
@@ -205,17 +207,21 @@ func (r *Repo) Fetch(remote string, progress io.Writer) (*FetchResult, error) {
 	if err := cmd.Run(); err != nil {
 		return nil, gitError(args, stderr.Bytes(), err)
 	}
-	after, err := r.runRefs()
+	// New runs are told by name alone; only runs that were here before
+	// need their ref read again, which keeps a first fetch of many runs
+	// from reading every ref file it just wrote.
+	after, err := r.runNames()
 	if err != nil {
 		return nil, err
 	}
 	res := &FetchResult{}
-	for id, h := range after {
+	for id := range after {
 		old, ok := before[id]
-		switch {
-		case !ok:
+		if !ok {
 			res.New = append(res.New, id)
-		case old != h:
+			continue
+		}
+		if h, err := r.ReadRef(RefName(id)); err == nil && h != old {
 			res.Updated = append(res.Updated, id)
 		}
 	}
@@ -234,6 +240,29 @@ func (r *Repo) runRefs() (map[string]plumbing.Hash, error) {
 		m[strings.TrimPrefix(ref.Name, RunsPrefix)] = ref.Hash
 	}
 	return m, nil
+}
+
+// runNames lists the run ids present, reading directory entries and
+// packed-refs but no loose ref file.
+func (r *Repo) runNames() (map[string]bool, error) {
+	names := map[string]bool{}
+	ents, err := os.ReadDir(r.refPath(RunsPrefix))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	for _, e := range ents {
+		if e.Type().IsRegular() && !strings.HasSuffix(e.Name(), ".lock") {
+			names[e.Name()] = true
+		}
+	}
+	p, err := r.loadPacked()
+	if err != nil {
+		return nil, err
+	}
+	for _, ref := range p.withPrefix(RunsPrefix) {
+		names[strings.TrimPrefix(ref.Name, RunsPrefix)] = true
+	}
+	return names, nil
 }
 
 // RemoteRuns lists the runs on remote, by id.
