@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	"github.com/go-git/go-git/v5/plumbing"
 
@@ -75,18 +74,7 @@ func (r *Repo) writeCache(entries []Entry, raw map[plumbing.Hash][]byte) error {
 		buf = binary.AppendUvarint(buf, uint64(len(b)))
 		buf = append(buf, b...)
 	}
-	if err := os.MkdirAll(r.PrivateDir(), 0o755); err != nil {
-		return err
-	}
-	tmp := r.cachePath() + ".tmp" + strconv.Itoa(os.Getpid())
-	if err := os.WriteFile(tmp, buf, 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, r.cachePath()); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
+	return writeFileAtomic(r.cachePath(), buf)
 }
 
 // ListRuns returns every run in the repository, newest first. A run whose
