@@ -46,10 +46,10 @@ type cli struct {
 	Watch    watchCmd    `cmd:"" help:"Follow a live run: its output and metrics as they come."`
 	Checkout checkoutCmd `cmd:"" help:"Put a run's exact source into the work tree."`
 	Rerun    rerunCmd    `cmd:"" help:"Run a run's command again at its source and compare."`
-	Diff     diffCmd     `cmd:"" help:"Show what differs between two runs: params, metrics, tags, code."`
-	Compare  compareCmd  `cmd:"" help:"Show runs side by side: a column per run, a row per param and metric."`
+	Diff     diffCmd     `cmd:"" help:"Show what differs between two runs, code included."`
+	Compare  compareCmd  `cmd:"" help:"Show runs side by side, a column per run."`
 	Best     bestCmd     `cmd:"" help:"Print the run with the best value of a metric."`
-	Export   exportCmd   `cmd:"" help:"Write metric histories or one row per run as CSV or JSON lines."`
+	Export   exportCmd   `cmd:"" help:"Write histories or runs as CSV or JSON lines."`
 	Plot     plotCmd     `cmd:"" help:"Draw a metric's history for several runs in the terminal."`
 	Push     pushCmd     `cmd:"" help:"Send runs, with their code, to a git remote."`
 	Fetch    fetchCmd    `cmd:"" help:"Bring runs from a git remote."`
