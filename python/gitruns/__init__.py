@@ -1,0 +1,45 @@
+"""gitruns: log ML runs into git with git-runs, through MLflow-like calls.
+
+Metrics are appended straight to the run's journal
+(<git common dir>/runs/live/<id>.journal), buffered in memory and flushed at
+64 KiB, 0.1 s after the first buffered point, before any param/tag/artifact
+call, and at end/exit. Params, tags and artifacts go through the git-runs
+binary (found through $GITRUNS_BIN, else PATH), which validates and types them.
+
+Logging with no active run starts one, as MLflow does.
+
+Under ``git runs exec`` (GITRUNS_RUN set) start_run attaches to that run and
+end_run only flushes: exec ends the run.
+"""
+
+from ._run import (  # noqa: F401
+    ActiveRun,
+    GitRunsError,
+    RunInfo,
+    active_run,
+    end_run,
+    flush,
+    get_metric_history,
+    get_run,
+    log_artifact,
+    log_dict,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    log_text,
+    search_runs,
+    set_experiment,
+    set_tag,
+    set_tags,
+    start_run,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActiveRun", "GitRunsError", "RunInfo", "active_run", "end_run", "flush",
+    "get_metric_history", "get_run", "log_artifact", "log_dict", "log_metric",
+    "log_metrics", "log_param", "log_params", "log_text", "search_runs",
+    "set_experiment", "set_tag", "set_tags", "start_run",
+]

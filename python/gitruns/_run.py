@@ -1,0 +1,652 @@
+"""Implementation of the gitruns logging API (standard library only)."""
+
+import atexit
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+_FLUSH_BYTES = 64 << 10
+_FLUSH_DELAY = 0.1  # seconds after the first buffered point
+_STEP_LIMIT = 1 << 63  # steps are int64
+
+_lock = threading.RLock()  # guards the module state and the active run's buffer
+_active = None  # the ActiveRun being logged into, or None
+_experiment = None  # set by set_experiment, used by the next start_run
+_hooks_installed = False
+_uncaught = None  # exception type that is ending the interpreter, if any
+
+
+class GitRunsError(RuntimeError):
+    """A git-runs command failed."""
+
+
+# ---------------------------------------------------------------- binary
+
+
+def _binary():
+    b = os.environ.get("GITRUNS_BIN")
+    if b:
+        return b
+    b = shutil.which("git-runs")
+    if b:
+        return b
+    raise GitRunsError("git-runs binary not found: put it on PATH or set GITRUNS_BIN")
+
+
+def _call(args, cwd=None):
+    """Runs git-runs with args and returns its stdout, raising GitRunsError."""
+    p = subprocess.run([_binary()] + args, cwd=cwd, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, universal_newlines=True)
+    if p.returncode != 0:
+        msg = p.stderr.strip() or ("exit status %d" % p.returncode)
+        raise GitRunsError("git-runs %s: %s" % (args[0], msg))
+    return p.stdout
+
+
+def _common_dir(cwd):
+    p = subprocess.run(["git", "rev-parse", "--git-common-dir"], cwd=cwd,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True)
+    if p.returncode != 0:
+        raise GitRunsError("not in a git repository: %s" % p.stderr.strip())
+    return os.path.abspath(os.path.join(cwd, p.stdout.strip()))
+
+
+# ---------------------------------------------------------------- values
+
+_KEY_OK = re.compile(r"^[A-Za-z0-9_\-./: ]+$")
+
+
+def _check_key(kind, key):
+    if not isinstance(key, str):
+        raise TypeError("%s key must be a str, not %s" % (kind, type(key).__name__))
+    problem = ""
+    if key == "":
+        problem = "empty"
+    elif len(key.encode("utf-8", "surrogatepass")) > 250:
+        problem = "longer than 250 bytes"
+    elif "\t" in key:
+        problem = "tab is not allowed"
+    elif "\n" in key:
+        problem = "newline is not allowed"
+    elif not _KEY_OK.match(key):
+        for ch in key:
+            if ord(ch) < 128:
+                if not _KEY_OK.match(ch):
+                    problem = "%r is not allowed" % ch
+                    break
+            elif not (ch.isalnum() or ch.isidentifier()):
+                problem = "%r is not allowed" % ch
+                break
+    if not problem:
+        if key[0] == " ":
+            problem = "leading space"
+        elif key[-1] == " ":
+            problem = "trailing space"
+        elif key[0] == "/":
+            problem = "leading slash"
+        elif ".." in key:
+            problem = '".." is not allowed'
+        elif kind == "param" and (key[0] == "." or key[-1] == "."):
+            problem = "leading or trailing dot"
+    if problem:
+        raise ValueError("invalid %s key %r: %s" % (kind, key, problem))
+
+
+def _to_float(key, value):
+    """Converts a metric value (int, float, bool, numpy scalar, 0-d tensor)."""
+    t = type(value)
+    if t is float:
+        return value
+    if t is int or t is bool:
+        return float(value)
+    if isinstance(value, (str, bytes)):
+        raise TypeError("metric %r: value must be a number, not %s" % (key, t.__name__))
+    item = getattr(value, "item", None)
+    if item is not None:
+        try:
+            value = item()
+        except Exception as e:  # e.g. a tensor with more than one element
+            raise ValueError("metric %r: value %r is not a scalar: %s" % (key, value, e))
+        if isinstance(value, (str, bytes)):
+            raise TypeError("metric %r: value must be a number, not %s" % (key, type(value).__name__))
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise TypeError("metric %r: value %r is not a number" % (key, value))
+
+
+def _toml(key, v):
+    """Renders a param value as a TOML literal."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        s = repr(v)
+        if s in ("nan", "inf", "-inf"):
+            return s
+        if "." not in s and "e" not in s:
+            s += ".0"
+        return s
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml(key, x) for x in v) + "]"
+    if v is None:
+        raise TypeError("param %r: None is not a param value" % key)
+    item = getattr(v, "item", None)
+    if item is not None and not isinstance(v, (dict, set)):
+        try:
+            return _toml(key, item())
+        except (TypeError, ValueError):
+            pass
+    tolist = getattr(v, "tolist", None)
+    if tolist is not None:
+        return _toml(key, tolist())
+    return json.dumps(str(v), ensure_ascii=False)
+
+
+def _flatten(d, prefix=""):
+    out = {}
+    for k, v in d.items():
+        if not isinstance(k, str):
+            k = str(k)
+        k = prefix + k
+        if isinstance(v, dict):
+            out.update(_flatten(v, k + "."))
+        else:
+            out[k] = v
+    return out
+
+
+# ---------------------------------------------------------------- the run
+
+
+class RunInfo(object):
+    def __init__(self, run_id, name, experiment):
+        self.run_id = run_id
+        self.run_name = name
+        self.experiment_name = experiment
+
+    def __repr__(self):
+        return "RunInfo(run_id=%r)" % self.run_id
+
+
+class ActiveRun(object):
+    """A live run this process logs into. Use it as a context manager: it ends
+    finished on normal exit, failed on an exception, killed on
+    KeyboardInterrupt."""
+
+    def __init__(self, run_id, cwd, journal, standalone, name=None, experiment=None):
+        self.id = run_id
+        self.info = RunInfo(run_id, name, experiment)
+        self._cwd = cwd
+        self._path = journal
+        self._standalone = standalone
+        self._owner = os.getpid()
+        self._fd = os.open(journal, os.O_WRONLY | os.O_APPEND)
+        self._buf = []
+        self._size = 0
+        self._first = 0.0  # time.time() of the first buffered point
+        self._next = {}  # metric key -> next automatic step
+        self._ended = False
+        self._error = None  # a failed background flush, raised at the next call
+
+    def __repr__(self):
+        return "<ActiveRun %s>" % self.id
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            status = "finished"
+        elif issubclass(exc_type, KeyboardInterrupt):
+            status = "killed"
+        else:
+            status = "failed"
+        if not self._ended:
+            _end(self, status)
+        return False
+
+    # metrics ------------------------------------------------------------
+
+    def log_metric(self, key, value, step=None, timestamp=None):
+        if type(value) is not float:
+            value = _to_float(key, value)
+        now = time.time()
+        with _lock:
+            if self._ended:
+                raise GitRunsError("run %s has ended" % self.id)
+            nxt = self._next
+            if step is None:
+                step = nxt.get(key)
+                if step is None:
+                    _check_key("metric", key)
+                    step = 0
+            else:
+                if type(step) is not int:
+                    step = _to_step(key, step)
+                if not -_STEP_LIMIT <= step < _STEP_LIMIT - 1:
+                    raise ValueError("metric %r: step %d out of range" % (key, step))
+                if key not in nxt:
+                    _check_key("metric", key)
+            nxt[key] = step + 1
+            if timestamp is None:
+                ms = int(now * 1000)
+            else:
+                ms = int(timestamp)
+            line = "M\t%s\t%d\t%d\t%r\n" % (key, step, ms, value)
+            buf = self._buf
+            if not buf:
+                self._first = now
+            buf.append(line)
+            self._size += len(line)
+            if self._size >= _FLUSH_BYTES or now - self._first >= _FLUSH_DELAY:
+                self._flush_locked()
+
+    def log_metrics(self, metrics, step=None, timestamp=None):
+        # Convert every value first, so that a bad one logs nothing.
+        conv = [(k, _to_float(k, v)) for k, v in metrics.items()]
+        for k, v in conv:
+            self.log_metric(k, v, step, timestamp)
+
+    def flush(self):
+        with _lock:
+            self._flush_locked()
+
+    def _flush_locked(self):
+        if self._error is not None:
+            e, self._error = self._error, None
+            raise e
+        if not self._buf:
+            return
+        data = "".join(self._buf).encode("utf-8")
+        self._buf = []
+        self._size = 0
+        if self._fd < 0:
+            return
+        # One write for the whole buffer: O_APPEND keeps it whole. A short
+        # write (disk full, say) is finished with more writes.
+        n = os.write(self._fd, data)
+        while n < len(data):
+            data = data[n:]
+            n = os.write(self._fd, data)
+
+    def _background_flush(self):
+        with _lock:
+            if self._buf and time.time() - self._first >= _FLUSH_DELAY:
+                try:
+                    self._flush_locked()
+                except OSError as e:
+                    self._error = e
+
+    # params, tags, artifacts ----------------------------------------------
+
+    def log_params(self, params):
+        if not isinstance(params, dict):
+            raise TypeError("params must be a dict")
+        flat = _flatten(params)
+        args = []
+        for k, v in flat.items():
+            _check_key("param", k)
+            if "=" in k:
+                raise ValueError("invalid param key %r: '=' is not allowed" % k)
+            args.append("%s=%s" % (k, _toml(k, v)))
+        if args:
+            self._binary_call(["param", "--run", self.id] + args)
+
+    def set_tags(self, tags):
+        args = []
+        for k, v in tags.items():
+            _check_key("tag", k)
+            if "=" in k:
+                raise ValueError("invalid tag key %r: '=' is not allowed" % k)
+            if not isinstance(v, str):
+                v = str(v)
+            args.append("%s=%s" % (k, v))
+        if args:
+            self._binary_call(["tag", "--run", self.id] + args)
+
+    def log_artifact(self, local_path, artifact_path=None):
+        if not os.path.exists(local_path):
+            raise FileNotFoundError("log_artifact: %s does not exist" % local_path)
+        args = ["artifact", "--run", self.id]
+        if artifact_path:
+            dest = artifact_path.strip("/") + "/" + os.path.basename(os.path.normpath(local_path))
+            args += ["--as", dest]
+        args.append(os.path.abspath(local_path))
+        self._binary_call(args)
+
+    def _log_file(self, data, artifact_file):
+        d = tempfile.mkdtemp(prefix="gitruns-")
+        try:
+            p = os.path.join(d, os.path.basename(artifact_file) or "artifact")
+            with open(p, "wb") as f:
+                f.write(data)
+            self._binary_call(["artifact", "--run", self.id, "--as",
+                               artifact_file.strip("/"), p])
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+    def _binary_call(self, args):
+        with _lock:
+            if self._ended:
+                raise GitRunsError("run %s has ended" % self.id)
+            self._flush_locked()  # keep the journal in call order
+            return _call(args, cwd=self._cwd)
+
+    def _close(self):
+        if self._fd >= 0:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = -1
+
+
+def _to_step(key, step):
+    if isinstance(step, bool):
+        raise TypeError("metric %r: step must be an int, not bool" % key)
+    try:
+        i = step.__index__()
+    except AttributeError:
+        item = getattr(step, "item", None)
+        v = item() if item is not None else step
+        if isinstance(v, float) and v.is_integer():
+            return int(v)
+        if isinstance(v, int):
+            return v
+        raise TypeError("metric %r: step must be an int, not %s" % (key, type(step).__name__))
+    return int(i)
+
+
+# ---------------------------------------------------------------- module API
+
+
+def start_run(name=None, experiment=None, params=None, tags=None):
+    """Starts a run (or, under git runs exec, attaches to exec's run) and
+    makes it the active run. Returns an ActiveRun, usable in a with block."""
+    global _active
+    with _lock:
+        if _active is not None and not _active._ended:
+            raise GitRunsError("run %s is already active: end_run() first" % _active.id)
+        _install_hooks()
+        cwd = os.getcwd()
+        exp = experiment or _experiment
+        rid = os.environ.get("GITRUNS_RUN")
+        if rid:
+            common = _common_dir(cwd)
+            journal = os.path.join(common, "runs", "live", rid + ".journal")
+            if not os.path.exists(journal):
+                raise GitRunsError("GITRUNS_RUN=%s names no live run in %s" % (rid, common))
+            r = ActiveRun(rid, cwd, journal, standalone=False, name=name, experiment=exp)
+            _active = r
+            if params:
+                r.log_params(params)
+            if tags:
+                r.set_tags(tags)
+            return r
+        args = ["start", "--pid", str(os.getpid())]
+        if name:
+            args += ["--name", name]
+        if exp:
+            args += ["--experiment", exp]
+        for k, v in _flatten(params or {}).items():
+            _check_key("param", k)
+            args += ["-p", "%s=%s" % (k, _toml(k, v))]
+        for k, v in (tags or {}).items():
+            _check_key("tag", k)
+            args += ["-t", "%s=%s" % (k, v if isinstance(v, str) else str(v))]
+        # Start the binary and find the common dir at the same time.
+        g = subprocess.Popen(["git", "rev-parse", "--git-common-dir"], cwd=cwd,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             universal_newlines=True)
+        try:
+            rid = _call(args, cwd=cwd).strip()
+        finally:
+            out, err = g.communicate()
+        if g.returncode != 0:
+            raise GitRunsError("not in a git repository: %s" % err.strip())
+        common = os.path.abspath(os.path.join(cwd, out.strip()))
+        journal = os.path.join(common, "runs", "live", rid + ".journal")
+        _active = ActiveRun(rid, cwd, journal, standalone=True, name=name, experiment=exp)
+        return _active
+
+
+def active_run():
+    """The active run, or None."""
+    r = _active
+    if r is None or r._ended:
+        return None
+    return r
+
+
+def _run():
+    r = _active
+    if r is None or r._ended:
+        return start_run()
+    return r
+
+
+def _end(r, status):
+    global _active
+    with _lock:
+        if r._ended:
+            return
+        try:
+            r._flush_locked()
+        finally:
+            r._ended = True
+            r._close()
+            if _active is r:
+                _active = None
+        if r._standalone and os.getpid() == r._owner:
+            _call(["end", "--run", r.id, "--status", status], cwd=r._cwd)
+
+
+def end_run(status="finished"):
+    """Flushes and ends the active run with status finished, failed or killed.
+    Under git runs exec it only flushes: exec ends the run."""
+    if status not in ("finished", "failed", "killed"):
+        raise ValueError("status must be finished, failed or killed, not %r" % status)
+    r = _active
+    if r is not None:
+        _end(r, status)
+
+
+def flush():
+    """Writes the buffered metric points of the active run to its journal."""
+    r = _active
+    if r is not None and not r._ended:
+        r.flush()
+
+
+def log_metric(key, value, step=None, timestamp=None):
+    """Logs one metric point. step=None continues the key's steps (0 first);
+    timestamp is Unix milliseconds (default: now)."""
+    r = _active
+    if r is None or r._ended:
+        r = _run()
+    r.log_metric(key, value, step, timestamp)
+
+
+def log_metrics(metrics, step=None, timestamp=None):
+    _run().log_metrics(metrics, step, timestamp)
+
+
+def log_param(key, value):
+    _run().log_params({key: value})
+    return value
+
+
+def log_params(params):
+    _run().log_params(params)
+
+
+def set_tag(key, value):
+    _run().set_tags({key: value})
+
+
+def set_tags(tags):
+    _run().set_tags(tags)
+
+
+def log_artifact(local_path, artifact_path=None):
+    _run().log_artifact(local_path, artifact_path)
+
+
+def log_dict(dictionary, artifact_file):
+    data = json.dumps(dictionary, indent=2, sort_keys=True, default=str) + "\n"
+    _run()._log_file(data.encode("utf-8"), artifact_file)
+
+
+def log_text(text, artifact_file):
+    _run()._log_file(text.encode("utf-8"), artifact_file)
+
+
+def set_experiment(name):
+    """Sets the experiment of the runs started next."""
+    global _experiment
+    if name is not None:
+        _check_key("experiment", name)
+    _experiment = name
+
+
+# ---------------------------------------------------------------- reading
+
+
+def search_runs(where=None, sort=None, limit=None, output="list"):
+    """Runs as dicts (git-runs ls --json), newest first. sort is a key such as
+    "metrics.acc"; prefix it with "-" for descending order."""
+    args = ["ls", "--json"]
+    if where:
+        args += ["--where", where]
+    if sort:
+        if sort.startswith("-"):
+            args += ["--sort", sort[1:], "--desc"]
+        else:
+            args += ["--sort", sort]
+    if limit:
+        args += ["-n", str(int(limit))]
+    runs = json.loads(_call(args) or "[]")
+    if output == "list":
+        return runs
+    if output != "pandas":
+        raise ValueError("output must be 'list' or 'pandas'")
+    import pandas  # noqa: only when asked for
+    rows = []
+    for r in runs:
+        row = {}
+        for k, v in r.items():
+            if k == "params":
+                for pk, pv in _flatten(v).items():
+                    row["params." + pk] = pv
+            elif k == "metrics":
+                for mk, mv in v.items():
+                    row["metrics." + mk] = mv.get("last") if isinstance(mv, dict) else mv
+            elif k == "tags":
+                for tk, tv in v.items():
+                    row["tags." + tk] = tv
+            else:
+                row[k] = v
+        rows.append(row)
+    return pandas.DataFrame(rows)
+
+
+def _run_spec(run):
+    if isinstance(run, ActiveRun):
+        return run.id
+    if isinstance(run, dict):
+        return run["id"]
+    return str(run)
+
+
+def get_run(run):
+    """A run as a dict (git-runs show --json), history included."""
+    return json.loads(_call(["show", "--json", _run_spec(run)]))
+
+
+def get_metric_history(run, key):
+    """The points of metric key: a list of {"step", "timestamp", "value"}."""
+    return list(get_run(run).get("history", {}).get(key, []))
+
+
+# ---------------------------------------------------------------- hooks
+
+
+def _flusher():
+    while True:
+        time.sleep(_FLUSH_DELAY / 2)
+        r = _active
+        if r is not None and r._buf:
+            try:
+                r._background_flush()
+            except Exception:
+                pass
+
+
+def _start_flusher():
+    t = threading.Thread(target=_flusher, name="gitruns-flush", daemon=True)
+    t.start()
+
+
+def _excepthook(tp, value, tb):
+    global _uncaught
+    _uncaught = tp
+    _prev_excepthook(tp, value, tb)
+
+
+_prev_excepthook = sys.excepthook
+
+
+def _at_exit():
+    r = _active
+    if r is None or r._ended:
+        return
+    if _uncaught is None:
+        status = "finished"
+    elif issubclass(_uncaught, KeyboardInterrupt):
+        status = "killed"
+    else:
+        status = "failed"
+    try:
+        _end(r, status)
+    except Exception as e:
+        sys.stderr.write("gitruns: ending run %s: %s\n" % (r.id, e))
+
+
+def _after_fork_child():
+    global _lock
+    _lock = threading.RLock()
+    r = _active
+    if r is not None:
+        # The parent's unflushed points stay the parent's; the child appends
+        # its own whole lines to the same journal through the inherited fd.
+        r._buf = []
+        r._size = 0
+    if _hooks_installed:
+        _start_flusher()
+
+
+def _install_hooks():
+    global _hooks_installed, _prev_excepthook
+    if _hooks_installed:
+        return
+    _hooks_installed = True
+    _prev_excepthook = sys.excepthook
+    sys.excepthook = _excepthook
+    atexit.register(_at_exit)
+    _start_flusher()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_child)
