@@ -62,6 +62,7 @@ def _common_dir(cwd):
 # ---------------------------------------------------------------- values
 
 _KEY_OK = re.compile(r"^[A-Za-z0-9_\-./: ]+$")
+_RUN_ID = re.compile(r"^[0-7][0-9a-hjkmnp-tv-z]{25}$")
 
 
 def _check_key(kind, key):
@@ -384,6 +385,9 @@ def start_run(name=None, experiment=None, params=None, tags=None):
         exp = experiment or _experiment
         rid = os.environ.get("GITRUNS_RUN")
         if rid:
+            # The id becomes part of a path: anything but a run id is refused.
+            if not _RUN_ID.match(rid):
+                raise GitRunsError("GITRUNS_RUN=%r is not a run id (26 characters, as git runs exec sets it)" % rid)
             common = _common_dir(cwd)
             journal = os.path.join(common, "runs", "live", rid + ".journal")
             if not os.path.exists(journal):

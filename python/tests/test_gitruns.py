@@ -342,6 +342,22 @@ class TestExec(RepoTest):
         self.assertEqual(r["tags"]["k"], "v")
         self.assertEqual(r["metrics"]["loss"]["count"], 50)
 
+    def test_bad_run_id_in_environment(self):
+        # GITRUNS_RUN becomes part of a path; anything but an id is refused
+        # and no file is touched.
+        target = os.path.join(self.dir, "x.journal")
+        with open(target, "w") as f:
+            f.write("keep\n")
+        os.environ["GITRUNS_RUN"] = "../../x"
+        try:
+            with self.assertRaises(gitruns.GitRunsError):
+                gitruns.start_run()
+        finally:
+            del os.environ["GITRUNS_RUN"]
+        with open(target) as f:
+            self.assertEqual(f.read(), "keep\n")
+        self.assertEqual(self.ls(), [])
+
     def test_auto_attach_under_exec_and_failure(self):
         p = self.script("""
             gitruns.log_metric("loss", 1.0)
