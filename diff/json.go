@@ -33,7 +33,7 @@ func summaryJSON(s *run.Summary) *jsonSummary {
 	if s == nil {
 		return nil
 	}
-	return &jsonSummary{jsonFloat(s.Last), s.Step, jsonFloat(s.Min), jsonFloat(s.Max), s.Count}
+	return &jsonSummary{run.JSONNumber(s.Last), s.Step, run.JSONNumber(s.Min), run.JSONNumber(s.Max), s.Count}
 }
 
 // MarshalJSON writes {"key", "a", "b", "delta", "percent"}: a and b are
@@ -44,7 +44,7 @@ func (m MetricChange) MarshalJSON() ([]byte, error) {
 		if math.IsNaN(f) {
 			return nil
 		}
-		return jsonFloat(f)
+		return run.JSONNumber(f)
 	}
 	return json.Marshal(struct {
 		Key     string       `json:"key"`
@@ -93,7 +93,7 @@ func nonNil[T any](s []T) []T {
 func jsonValue(v any) any {
 	switch x := v.(type) {
 	case float64:
-		return jsonFloat(x)
+		return run.JSONNumber(x)
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
@@ -102,16 +102,4 @@ func jsonValue(v any) any {
 		return out
 	}
 	return v
-}
-
-func jsonFloat(f float64) any {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
-	}
-	return f
 }

@@ -143,3 +143,19 @@ func (h *Host) merge(o Host) {
 		h.PythonPackages = o.PythonPackages
 	}
 }
+
+// JSONNumber returns v as encoding/json should write it in git-runs'
+// JSON: the number itself, or for NaN and the infinities, which JSON has
+// no literal for, the strings "NaN", "Infinity" and "-Infinity" that
+// AppendJSON writes.
+func JSONNumber(v float64) any {
+	switch {
+	case math.IsNaN(v):
+		return "NaN"
+	case math.IsInf(v, 1):
+		return "Infinity"
+	case math.IsInf(v, -1):
+		return "-Infinity"
+	}
+	return v
+}

@@ -4,7 +4,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"math"
 	"time"
 
 	"github.com/gitruns/gitruns/gitstore"
@@ -63,8 +62,8 @@ func (c *compareCmd) Run(e *env) error {
 		}
 		for i := range rows {
 			for j, v := range rows[i].Values {
-				if f, ok := v.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
-					rows[i].Values[j] = run.FormatMetric(f)
+				if f, ok := v.(float64); ok {
+					rows[i].Values[j] = run.JSONNumber(f)
 				}
 			}
 		}

@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"io"
-	"math"
 	"strconv"
 	"time"
 
@@ -64,7 +63,7 @@ func (c *exportCmd) Run(e *env) error {
 					cw.Write([]string{en.ID, en.Record.Name, k, strconv.FormatInt(p.Step, 10), strconv.FormatInt(p.Time, 10), csvFloat(p.Value)})
 					continue
 				}
-				enc.Encode(pointJSON{Run: en.ID, Name: en.Record.Name, Key: k, Step: p.Step, Timestamp: p.Time, Value: jsonFloat(p.Value)})
+				enc.Encode(pointJSON{Run: en.ID, Name: en.Record.Name, Key: k, Step: p.Step, Timestamp: p.Time, Value: run.JSONNumber(p.Value)})
 			}
 		}
 	}
@@ -83,20 +82,6 @@ type pointJSON struct {
 	Step      int64  `json:"step"`
 	Timestamp int64  `json:"timestamp"`
 	Value     any    `json:"value"`
-}
-
-// jsonFloat keeps NaN and the infinities, which JSON has no number for, as
-// the strings the record's JSON uses.
-func jsonFloat(v float64) any {
-	switch {
-	case math.IsNaN(v):
-		return "NaN"
-	case math.IsInf(v, 1):
-		return "Infinity"
-	case math.IsInf(v, -1):
-		return "-Infinity"
-	}
-	return v
 }
 
 // exportRunsCSV writes a row per run: attributes, every param, and each

@@ -14,13 +14,9 @@ fetch or git pull brings runs too.`
 }
 
 func (c *fetchCmd) Run(e *env) error {
-	repo, err := e.open()
+	repo, remote, err := e.remote(c.Remote)
 	if err != nil {
 		return err
-	}
-	remote := c.Remote
-	if remote == "" {
-		remote = repo.DefaultRemote()
 	}
 	res, err := repo.Fetch(remote, progressTo(e.stderr))
 	if err != nil {

@@ -38,13 +38,9 @@ func progressTo(w io.Writer) io.Writer {
 }
 
 func (c *pushCmd) Run(e *env) error {
-	repo, err := e.open()
+	repo, remote, err := e.remote(c.Remote)
 	if err != nil {
 		return err
-	}
-	remote := c.Remote
-	if remote == "" {
-		remote = repo.DefaultRemote()
 	}
 	var refs []string
 	if len(c.Runs) > 0 || c.Where != "" {

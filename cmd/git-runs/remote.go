@@ -1,6 +1,10 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/gitruns/gitruns/gitstore"
+)
 
 type remoteCmd struct {
 	Setup  remoteSetupCmd  `cmd:"" help:"Make plain git fetch and git pull bring runs from REMOTE."`
@@ -12,13 +16,9 @@ type remoteSetupCmd struct {
 }
 
 func (c *remoteSetupCmd) Run(e *env) error {
-	repo, err := e.open()
+	repo, remote, err := e.remote(c.Remote)
 	if err != nil {
 		return err
-	}
-	remote := c.Remote
-	if remote == "" {
-		remote = repo.DefaultRemote()
 	}
 	added, err := repo.SetupRemote(remote)
 	if err != nil {
@@ -37,13 +37,9 @@ type remoteStatusCmd struct {
 }
 
 func (c *remoteStatusCmd) Run(e *env) error {
-	repo, err := e.open()
+	repo, remote, err := e.remote(c.Remote)
 	if err != nil {
 		return err
-	}
-	remote := c.Remote
-	if remote == "" {
-		remote = repo.DefaultRemote()
 	}
 	theirs, err := repo.RemoteRuns(remote)
 	if err != nil {
@@ -71,4 +67,17 @@ func (c *remoteStatusCmd) Run(e *env) error {
 	fmt.Fprintf(e.stdout, "%s: %d runs only here, %d only on %s, %d differ, %d the same\n",
 		remote, onlyHere, onlyThere, remote, differ, len(ours)-onlyHere-differ)
 	return nil
+}
+
+// remote opens the repository and names the remote to use: name, else
+// the current branch's remote, else origin.
+func (e *env) remote(name string) (*gitstore.Repo, string, error) {
+	repo, err := e.open()
+	if err != nil {
+		return nil, "", err
+	}
+	if name == "" {
+		name = repo.DefaultRemote()
+	}
+	return repo, name, nil
 }
