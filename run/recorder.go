@@ -579,7 +579,7 @@ func (r *Run) Finish(status Status, code *int, signal string) error {
 	}
 	r.close()
 	// The commit holds everything now; the journal may go.
-	return removeJournal(r.path)
+	return removeJournal(r.path, r.st.output)
 }
 
 // OutputPrefix names the files that keep the run's output while it lives.
@@ -590,9 +590,11 @@ func outputPrefix(journal string) string {
 }
 
 // removeJournal deletes a journal whose content is all committed, and the
-// files of the output it kept.
-func removeJournal(p string) error {
-	if files, _ := filepath.Glob(outputPrefix(p) + ".*"); len(files) > 0 {
+// files of the output it kept, if it kept any.
+func removeJournal(p string, output bool) error {
+	if !output {
+		// nothing to look for: most runs of the Go API keep no output
+	} else if files, _ := filepath.Glob(outputPrefix(p) + ".*"); len(files) > 0 {
 		for _, f := range files {
 			os.Remove(f)
 		}

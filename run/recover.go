@@ -134,11 +134,11 @@ func recoverRun(s Store, id string) (bool, error) {
 	if _, err := s.Save(st.contents(p), head); err != nil {
 		return false, err
 	}
-	return true, removeJournal(p)
+	return true, removeJournal(p, st.output)
 }
 
 // Discard drops the journal of a live run, for a run being deleted: what
 // it held is lost.
 func Discard(s Store, id string) error {
-	return removeJournal(journalPath(s, id))
+	return removeJournal(journalPath(s, id), true)
 }
