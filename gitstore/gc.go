@@ -31,7 +31,13 @@ type gcState struct {
 	mu      sync.Mutex
 	running bool
 	last    time.Time
+	checked time.Time // when the loose objects were last counted
 }
+
+// gcCheckInterval spaces out the counting of loose objects in a process
+// that finishes many runs: a few hundred objects more or less do not
+// change git's answer.
+const gcCheckInterval = time.Second
 
 // MaybeGC starts `git gc --auto` in the background when the repository has
 // more loose objects or packs than git's gc.auto and gc.autoPackLimit allow,
@@ -39,7 +45,14 @@ type gcState struct {
 // git: gc runs detached in its own session, and outlives the caller if need
 // be. When nothing is needed the check costs one or two directory reads.
 func (r *Repo) MaybeGC() {
-	if !r.needGC() {
+	r.gc.mu.Lock()
+	now := timeNow()
+	recent := !r.gc.checked.IsZero() && now.Sub(r.gc.checked) < gcCheckInterval
+	if !recent {
+		r.gc.checked = now
+	}
+	r.gc.mu.Unlock()
+	if recent || !r.needGC() {
 		return
 	}
 	r.gc.mu.Lock()
