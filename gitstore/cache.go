@@ -1,11 +1,16 @@
 package gitstore
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
 
@@ -77,6 +82,64 @@ func (r *Repo) writeCache(entries []Entry, raw map[plumbing.Hash][]byte) error {
 	return writeFileAtomic(r.cachePath(), buf)
 }
 
+// batchReadMin is the number of records missing from the cache from which
+// a listing reads them with one git cat-file process.
+var batchReadMin = 256
+
+// readRecordsBatch fills in the records of entries[missed] with one
+// `git cat-file --batch`. Whatever it cannot read is left for RecordAt.
+func (r *Repo) readRecordsBatch(entries []Entry, missed []int) {
+	if CheckGit() != nil {
+		return
+	}
+	cmd := exec.Command("git", "cat-file", "--batch")
+	cmd.Dir = r.gitCwd()
+	cmd.Env = r.gitEnv()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return
+	}
+	if err := cmd.Start(); err != nil {
+		return
+	}
+	go func() {
+		w := bufio.NewWriterSize(stdin, 64<<10)
+		for _, i := range missed {
+			w.WriteString(entries[i].Commit.String() + ":" + RecordFile + "\n")
+		}
+		w.Flush()
+		stdin.Close()
+	}()
+	br := bufio.NewReaderSize(stdout, 256<<10)
+	for _, i := range missed {
+		header, err := br.ReadString('\n')
+		if err != nil {
+			break
+		}
+		f := strings.Fields(header)
+		if len(f) != 3 || f[1] != "blob" {
+			continue // "<name> missing": RecordAt will say why
+		}
+		size, err := strconv.Atoi(f[2])
+		if err != nil {
+			break
+		}
+		body := make([]byte, size+1) // and the newline after it
+		if _, err := io.ReadFull(br, body); err != nil {
+			break
+		}
+		if rec, err := run.DecodeTOML(body[:size]); err == nil {
+			entries[i].Record = rec
+		}
+	}
+	io.Copy(io.Discard, br)
+	cmd.Wait()
+}
+
 // ListRuns returns every run in the repository, newest first. A run whose
 // record cannot be read is listed with Err set rather than failing the
 // whole listing.
@@ -87,7 +150,7 @@ func (r *Repo) ListRuns() ([]Entry, error) {
 	}
 	cache := r.loadCache()
 	entries := make([]Entry, 0, len(refs))
-	misses := 0
+	var missed []int
 	for i := len(refs) - 1; i >= 0; i-- {
 		id := refs[i].Name[len(RunsPrefix):]
 		if !run.ValidID(id) {
@@ -100,10 +163,21 @@ func (r *Repo) ListRuns() ([]Entry, error) {
 			}
 		}
 		if e.Record == nil {
-			misses++
-			e.Record, e.Err = r.RecordAt(e.Commit)
+			missed = append(missed, len(entries))
 		}
 		entries = append(entries, e)
+	}
+	misses := len(missed)
+	if misses >= batchReadMin {
+		// Many records to read (a fresh clone, a big fetch): git's own
+		// cat-file reads them several times faster than object-by-object
+		// reads through go-git.
+		r.readRecordsBatch(entries, missed)
+	}
+	for _, i := range missed {
+		if entries[i].Record == nil && entries[i].Err == nil {
+			entries[i].Record, entries[i].Err = r.RecordAt(entries[i].Commit)
+		}
 	}
 	// Rewrite when something was read from git, or when a quarter of the
 	// cache is for commits no longer listed (deleted or superseded runs).
