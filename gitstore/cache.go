@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/go-git/go-git/v5/plumbing"
 
@@ -86,6 +87,10 @@ func (r *Repo) writeCache(entries []Entry, raw map[plumbing.Hash][]byte) error {
 // a listing reads them with one git cat-file process.
 var batchReadMin = 256
 
+// batchRecords counts the records read by readRecordsBatch, for tests to
+// see that the batch path ran.
+var batchRecords atomic.Int64
+
 // readRecordsBatch fills in the records of entries[missed] with one
 // `git cat-file --batch`. Whatever it cannot read is left for RecordAt.
 func (r *Repo) readRecordsBatch(entries []Entry, missed []int) {
@@ -134,6 +139,7 @@ func (r *Repo) readRecordsBatch(entries []Entry, missed []int) {
 		}
 		if rec, err := run.DecodeTOML(body[:size]); err == nil {
 			entries[i].Record = rec
+			batchRecords.Add(1)
 		}
 	}
 	io.Copy(io.Discard, br)

@@ -40,7 +40,12 @@ func TestListRunsBatchRead(t *testing.T) {
 		}
 		return entries
 	}
-	batched, single := list(1), list(1<<30)
+	before := batchRecords.Load()
+	batched := list(1)
+	if got := batchRecords.Load() - before; got != 30 {
+		t.Errorf("git cat-file read %d records, want 30", got)
+	}
+	single := list(1 << 30)
 	if len(batched) != 31 || len(single) != 31 {
 		t.Fatalf("listed %d and %d runs, want 31", len(batched), len(single))
 	}

@@ -227,12 +227,12 @@ func Start(s Store, o Options) (*Run, error) {
 		OutputLimit: o.OutputLimit,
 	}
 	b := appendStart(nil, &e)
-	for _, k := range keysOf(params) {
+	for _, k := range sortedKeys(params, nil) {
 		if b, err = appendParam(b, k, params[k], false); err != nil {
 			return nil, fmt.Errorf("param %q: %w", k, err)
 		}
 	}
-	for _, k := range keysOf(defaults) {
+	for _, k := range sortedKeys(defaults, nil) {
 		if CheckParamShape(params, k) != nil {
 			continue // a default never blocks an explicit param
 		}
@@ -240,7 +240,7 @@ func Start(s Store, o Options) (*Run, error) {
 			return nil, fmt.Errorf("param %q: %w", k, err)
 		}
 	}
-	for _, k := range keysOf(o.Tags) {
+	for _, k := range sortedKeys(o.Tags, nil) {
 		b = appendTag(b, k, o.Tags[k])
 	}
 	if err := os.MkdirAll(journalDir(s), 0o755); err != nil {
@@ -320,16 +320,6 @@ func (r *Run) Record() (*Record, error) {
 	return r.st.record(), nil
 }
 
-// CheckpointInterval is how often the run is committed while it lives.
-func (r *Run) CheckpointInterval() time.Duration {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.st.checkpoint <= 0 {
-		return DefaultCheckpoint
-	}
-	return r.st.checkpoint
-}
-
 // LogParam sets a param. Params are write-once: setting a key again to
 // the same value does nothing, to another value is an error.
 func (r *Run) LogParam(key string, v any) error {
@@ -356,7 +346,7 @@ func (r *Run) LogParams(m map[string]any) error {
 	for k, v := range r.st.rec.Params {
 		seen[k] = v
 	}
-	for _, k := range keysOf(flat) {
+	for _, k := range sortedKeys(flat, nil) {
 		v := flat[k]
 		if old, ok := seen[k]; ok && !r.st.soft[k] {
 			if !SameValue(old, v) {

@@ -1,11 +1,9 @@
 package run
 
 import (
-	"cmp"
 	"crypto/rand"
 	"encoding/binary"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,15 +64,6 @@ func FormatPlain(v any) string {
 		return s
 	}
 	return FormatValue(v)
-}
-
-func keysOf[M ~map[K]V, K cmp.Ordered, V any](m M) []K {
-	keys := make([]K, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // FormatMetric renders a metric value for people: about five significant

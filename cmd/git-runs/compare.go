@@ -95,7 +95,7 @@ func (c *compareCmd) Run(e *env) error {
 	for _, en := range picked {
 		head = append(head, p.dim(abbrev[en.ID]))
 	}
-	table := [][]string{head}
+	lines := [][]string{head}
 	for _, r := range rows {
 		mark := "  "
 		if r.Differ {
@@ -105,9 +105,9 @@ func (c *compareCmd) Run(e *env) error {
 		for _, v := range r.Values {
 			line = append(line, cell(v))
 		}
-		table = append(table, line)
+		lines = append(lines, line)
 	}
-	tableWrite(e, table)
+	table(e.stdout, lines)
 	return nil
 }
 
@@ -179,5 +179,3 @@ func compareRows(runs []gitstore.Entry) []compareRow {
 	}
 	return rows
 }
-
-func tableWrite(e *env, rows [][]string) { table(e.stdout, rows) }
