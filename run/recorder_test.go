@@ -303,6 +303,10 @@ func TestConcurrentRecording(t *testing.T) {
 		t.Error(err)
 	}
 	t.Logf("maintenance loops run beside the recorders: %d", maintRuns)
+	// The recorders may have started git gc in the background; let it end
+	// before judging, as fsck racing a gc that prunes the loose objects it
+	// has just packed reports them missing.
+	waitForGC(t, dir)
 
 	refs := strings.Fields(git(t, dir, "for-each-ref", "--format=%(refname)", "refs/runs"))
 	if len(refs) != procs*perProc {
@@ -359,5 +363,20 @@ func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// waitForGC waits until no git gc holds the repository's gc.pid.
+func waitForGC(t *testing.T, dir string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, ".git", "gc.pid")); errors.Is(err, os.ErrNotExist) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a background git gc is still running after 2 minutes")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
