@@ -243,7 +243,7 @@ func (o *OutputLog) Close() error {
 // if output was cut, a line "[git-runs: N bytes of output cut here]" (after
 // a line end when the head does not end with one), then the last bytes of
 // the tails, at most limit/2, starting after a line end when there is one
-// among their first 4 KiB or quarter, whichever is less. total is the
+// among their first 4 KiB, so that a cut line is not shown in part. total is the
 // number of bytes of output in all, as written to the files: a redacted
 // secret counts as the length of [redacted].
 //
@@ -269,7 +269,10 @@ func ReadOutputLog(prefix string, limit int64) (data []byte, total int64, err er
 	}
 	from := max(0, len(tail)-int(half))
 	if start+int64(from) > int64(len(head)) && (from == 0 || tail[from-1] != '\n') {
-		near := min(maxPartial, (len(tail)-from)/4)
+		// A live writer may just have rotated, leaving a few bytes of a
+		// line in the current tail: those are dropped too, rather than
+		// shown as a fragment.
+		near := min(maxPartial, len(tail)-from)
 		if i := bytes.IndexAny(tail[from:from+near], "\n\r"); i >= 0 {
 			from += i + 1
 		}
