@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"compress/zlib"
+	"crypto/sha1"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"math/rand/v2"
@@ -197,7 +199,7 @@ func appendSignature(buf []byte, field string, s object.Signature) ([]byte, erro
 // zlib's default level where git uses level 1 for loose objects
 // (core.looseCompression), which costs a quarter of the write time.
 func (r *Repo) writeObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, error) {
-	h := plumbing.ComputeHash(t, data)
+	h := hashObject(t, data)
 	final := r.objectPath(h)
 	if freshen(final) {
 		return h, nil
@@ -239,6 +241,29 @@ func (r *Repo) writeObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, e
 		return plumbing.ZeroHash, err
 	}
 	return h, nil
+}
+
+// hashObject computes the id git gives an object of type t holding data.
+//
+// It uses crypto/sha1, not the collision-detecting SHA-1 go-git uses by
+// default: with the CPU's SHA instructions it is twice as fast (5 ms
+// instead of 12 ms for a 10 MiB output log, hashed while the user waits
+// for the run to end), and collision detection guards against objects
+// crafted by others, which these, written from the run's own data, are not.
+func hashObject(t plumbing.ObjectType, data []byte) plumbing.Hash {
+	hs := newObjectHasher(t, int64(len(data)))
+	hs.Write(data)
+	var h plumbing.Hash
+	hs.Sum(h[:0])
+	return h
+}
+
+// newObjectHasher returns a SHA-1 that has taken the header of an object
+// of type t and size bytes: write its content, then Sum.
+func newObjectHasher(t plumbing.ObjectType, size int64) hash.Hash {
+	hs := sha1.New()
+	hs.Write(objectHeader(t, size))
+	return hs
 }
 
 // objectHeader is what precedes an object's content, compressed with it,
@@ -387,7 +412,7 @@ func (r *Repo) writeFileObjectOnce(path string) (plumbing.Hash, error) {
 	tmp := f.Name()
 	bw := bufio.NewWriterSize(f, 64<<10)
 	zw := getZlib(bw)
-	hasher := plumbing.NewHasher(plumbing.BlobObject, size)
+	hasher := newObjectHasher(plumbing.BlobObject, size)
 	_, err = zw.Write(objectHeader(plumbing.BlobObject, size))
 	if err == nil {
 		var n int64
@@ -409,7 +434,8 @@ func (r *Repo) writeFileObjectOnce(path string) (plumbing.Hash, error) {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	h := hasher.Sum()
+	var h plumbing.Hash
+	hasher.Sum(h[:0])
 	if err == nil {
 		err = r.moveIntoPlace(tmp, r.objectPath(h))
 	}

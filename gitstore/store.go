@@ -124,41 +124,68 @@ func (r *Repo) moveRef(id string, c plumbing.Hash, old string) error {
 }
 
 func (r *Repo) writeRunTree(c *run.Contents) (plumbing.Hash, error) {
-	text, err := run.EncodeTOML(c.Record)
+	// The output log and the history can be megabytes each, compressed
+	// and hashed while the user waits for the run to end, when its
+	// command no longer needs the CPU: the output is written on a core of
+	// its own beside the rest.
+	type result struct {
+		h   plumbing.Hash
+		err error
+	}
+	var outc chan result
+	if c.OutputPrefix != "" {
+		outc = make(chan result, 1)
+		go func() {
+			data, _, err := capture.ReadOutputLog(c.OutputPrefix, c.OutputLimit)
+			if err != nil {
+				outc <- result{err: fmt.Errorf("read output: %w", err)}
+				return
+			}
+			h, err := r.WriteBlob(data)
+			outc <- result{h, err}
+		}()
+	}
+	entries, err := r.writeRunFiles(c)
+	if outc != nil {
+		out := <-outc
+		if err == nil {
+			err = out.err
+		}
+		entries = append(entries, TreeEntry{Name: OutputFile, Mode: filemode.Regular, Hash: out.h})
+	}
 	if err != nil {
 		return plumbing.ZeroHash, err
+	}
+	return r.WriteTree(entries)
+}
+
+// writeRunFiles writes the record, the history and the artifacts' tree of
+// a run and returns their tree entries.
+func (r *Repo) writeRunFiles(c *run.Contents) ([]TreeEntry, error) {
+	text, err := run.EncodeTOML(c.Record)
+	if err != nil {
+		return nil, err
 	}
 	recBlob, err := r.WriteBlob(text)
 	if err != nil {
-		return plumbing.ZeroHash, err
+		return nil, err
 	}
 	histBlob, err := r.WriteBlob(run.EncodeHistory(c.History))
 	if err != nil {
-		return plumbing.ZeroHash, err
+		return nil, err
 	}
 	entries := []TreeEntry{
 		{Name: RecordFile, Mode: filemode.Regular, Hash: recBlob},
 		{Name: HistoryFile, Mode: filemode.Regular, Hash: histBlob},
 	}
-	if c.OutputPrefix != "" {
-		data, _, err := capture.ReadOutputLog(c.OutputPrefix, c.OutputLimit)
-		if err != nil {
-			return plumbing.ZeroHash, fmt.Errorf("read output: %w", err)
-		}
-		out, err := r.WriteBlob(data)
-		if err != nil {
-			return plumbing.ZeroHash, err
-		}
-		entries = append(entries, TreeEntry{Name: OutputFile, Mode: filemode.Regular, Hash: out})
-	}
 	if len(c.Artifacts) > 0 {
 		t, err := r.writeArtifactTree(c.Artifacts)
 		if err != nil {
-			return plumbing.ZeroHash, err
+			return nil, err
 		}
 		entries = append(entries, TreeEntry{Name: ArtifactsDir, Mode: filemode.Dir, Hash: t})
 	}
-	return r.WriteTree(entries)
+	return entries, nil
 }
 
 // writeArtifactTree builds the nested trees holding arts, by path.

@@ -373,15 +373,26 @@ func (st *state) applyMetric(b []byte) error {
 	if !ok1 || !ok2 || err != nil || len(f[0]) == 0 {
 		return errBadEntry
 	}
-	key, ok := st.keys[string(f[0])]
-	if !ok {
-		key = string(f[0])
-		st.keys[key] = key
-	}
-	st.hist[key] = append(st.hist[key], Point{Step: step, Time: ms, Value: v})
-	st.next[key] = step + 1
-	st.seen(ms)
+	st.addPoint(st.intern(f[0]), Point{Step: step, Time: ms, Value: v})
 	return nil
+}
+
+// intern returns key as a string, one copy of each however many points
+// have it.
+func (st *state) intern(key []byte) string {
+	k, ok := st.keys[string(key)]
+	if !ok {
+		k = string(key)
+		st.keys[k] = k
+	}
+	return k
+}
+
+// addPoint adds a point of metric key to the history.
+func (st *state) addPoint(key string, p Point) {
+	st.hist[key] = append(st.hist[key], p)
+	st.next[key] = p.Step + 1
+	st.seen(p.Time)
 }
 
 func parseJournalInt(b []byte) (int64, bool) {

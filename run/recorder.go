@@ -115,8 +115,9 @@ type Run struct {
 	path     string // journal
 	f        *os.File
 	st       *state
-	off      int64  // journal bytes replayed into st
-	buf      []byte // metric lines not yet written
+	off      int64        // journal bytes replayed into st
+	buf      []byte       // metric lines not yet written
+	pts      []keyedPoint // the points in buf
 	timer    *time.Timer
 	head     string // commit the run ref is at, as far as we know
 	lastSave time.Time
@@ -393,7 +394,9 @@ func (r *Run) LogMetricAt(key string, v float64, step int64, t time.Time) error 
 		step = r.st.next[key]
 	}
 	r.st.next[key] = step + 1
-	r.buf = appendMetric(r.buf, key, step, t.UnixMilli(), v)
+	ms := t.UnixMilli()
+	r.buf = appendMetric(r.buf, key, step, ms, v)
+	r.pts = append(r.pts, keyedPoint{key, Point{Step: step, Time: ms, Value: v}})
 	if len(r.buf) >= 64<<10 {
 		return r.flush()
 	}
@@ -643,6 +646,9 @@ func (r *Run) write(b []byte) error {
 	if _, err := r.f.Write(b); err != nil {
 		return fmt.Errorf("write journal: %w", err)
 	}
+	if r.caughtUp(len(b)) {
+		r.off += int64(r.st.replay(b))
+	}
 	return nil
 }
 
@@ -651,11 +657,34 @@ func (r *Run) flush() error {
 		return nil
 	}
 	_, err := r.f.Write(r.buf)
-	r.buf = r.buf[:0]
+	if err == nil && r.caughtUp(len(r.buf)) {
+		// Our own points need no parsing back from the journal.
+		for _, p := range r.pts {
+			r.st.addPoint(p.key, p.Point)
+		}
+		r.off += int64(len(r.buf))
+	}
+	r.buf, r.pts = r.buf[:0], r.pts[:0]
 	if err != nil {
 		return fmt.Errorf("write journal: %w", err)
 	}
 	return nil
+}
+
+// caughtUp reports whether the n bytes just appended to the journal follow
+// directly what st has replayed, no other writer having appended in
+// between: they may then be applied to st as they are, without reading
+// them back. The journal is opened for appending, so the file offset after
+// a write is the end of that write, wherever other processes appended.
+func (r *Run) caughtUp(n int) bool {
+	end, err := r.f.Seek(0, io.SeekCurrent)
+	return err == nil && end-int64(n) == r.off
+}
+
+// keyedPoint is a metric point with its key.
+type keyedPoint struct {
+	key string
+	Point
 }
 
 // refresh replays what other writers (and we) appended since last time.

@@ -191,6 +191,65 @@ func TestAttachedWritersMerge(t *testing.T) {
 	}
 }
 
+// A writer applies its own points without reading them back from the
+// journal when no other writer appended in between. However the writes of
+// two writers interleave, every point must be in the run exactly once.
+func TestInterleavedWritersEveryPointOnce(t *testing.T) {
+	_, repo := newRepo(t)
+	owner, err := run.Start(repo, run.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := run.Attach(repo, owner.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	for i := range n {
+		w := owner
+		if i%3 == 0 {
+			w = other
+		}
+		must(t, w.LogMetric("m", float64(i), int64(i)))
+		if i%2 == 0 {
+			must(t, w.Flush())
+		}
+		switch i % 11 {
+		case 0:
+			must(t, w.SetTag("t", strconv.Itoa(i))) // a non-metric entry
+		case 5:
+			if _, err := owner.Record(); err != nil { // the owner catches up
+				t.Fatal(err)
+			}
+		}
+	}
+	must(t, other.Close())
+	must(t, owner.End(run.Finished))
+	c, rec, err := repo.Load(owner.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist, err := repo.History(plumbingHash(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := make([]int, n)
+	for _, p := range hist["m"] {
+		seen[p.Step]++
+		if p.Value != float64(p.Step) {
+			t.Errorf("step %d has value %v", p.Step, p.Value)
+		}
+	}
+	for step, k := range seen {
+		if k != 1 {
+			t.Errorf("step %d recorded %d times", step, k)
+		}
+	}
+	if rec.Metrics["m"].Count != n || rec.Tags["t"] != "297" {
+		t.Errorf("record: %+v", rec)
+	}
+}
+
 func TestCrashedRunRecovered(t *testing.T) {
 	dir, repo := newRepo(t)
 	dead := exec.Command("true")
