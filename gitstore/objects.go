@@ -3,16 +3,19 @@ package gitstore
 import (
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"compress/zlib"
 	"crypto/sha1"
 	"errors"
 	"fmt"
 	"hash"
+	"hash/adler32"
 	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -211,21 +214,19 @@ func (r *Repo) writeObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, e
 			bufPool.Put(buf)
 		}
 	}()
-	var zw *zlib.Writer
+	var err error
 	if len(data) >= bigObject {
-		zw, _ = zlib.NewWriterLevel(buf, zlib.HuffmanOnly)
+		compressBig(buf, objectHeader(t, int64(len(data))), data)
 	} else {
-		zw = getZlib(buf)
-	}
-	_, err := zw.Write(objectHeader(t, int64(len(data))))
-	if err == nil {
-		_, err = zw.Write(data)
-	}
-	if cerr := zw.Close(); err == nil {
-		err = cerr
-	}
-	if len(data) < bigObject {
-		zlibPool.Put(zw) // the pool holds level-1 writers only
+		zw := getZlib(buf)
+		_, err = zw.Write(objectHeader(t, int64(len(data))))
+		if err == nil {
+			_, err = zw.Write(data)
+		}
+		if cerr := zw.Close(); err == nil {
+			err = cerr
+		}
+		zlibPool.Put(zw)
 	}
 	if err != nil {
 		return plumbing.ZeroHash, err
@@ -310,6 +311,54 @@ func (r *Repo) writeTemp(compressed []byte, final string) error {
 		os.Remove(f.Name())
 	}
 	return err
+}
+
+// compressBig appends to dst the zlib stream of header followed by data,
+// with Huffman coding only, on every core: Huffman-only deflate has no
+// back references, so pieces compressed apart, each but the last ended
+// with a flush to a byte boundary, join into one valid stream. A run's
+// output log and history are compressed this way while the user waits for
+// the run to end (10 MiB: 28 ms on one core).
+func compressBig(dst *bytes.Buffer, header, data []byte) {
+	const minPiece = 1 << 20
+	n := max(1, min(runtime.GOMAXPROCS(0), len(data)/minPiece))
+	pieces := make([]bytes.Buffer, n)
+	size := (len(data) + n - 1) / n
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := &pieces[i]
+			b.Grow(size*5/8 + 64) // text takes about half its size
+			fw, _ := flate.NewWriter(b, flate.HuffmanOnly)
+			if i == 0 {
+				fw.Write(header) // writes to a bytes.Buffer cannot fail
+			}
+			fw.Write(data[i*size : min(len(data), (i+1)*size)])
+			if i == n-1 {
+				fw.Close()
+			} else {
+				fw.Flush()
+			}
+		}()
+	}
+	sum := adler32.New()
+	sum.Write(header)
+	sum.Write(data)
+	wg.Wait()
+	total := 6
+	for i := range pieces {
+		total += pieces[i].Len()
+	}
+	dst.Grow(total)
+	// The zlib header: deflate with a 32 KiB window, fastest level, and
+	// a check value making it a multiple of 31.
+	dst.Write([]byte{0x78, 0x01})
+	for i := range pieces {
+		dst.Write(pieces[i].Bytes())
+	}
+	dst.Write(sum.Sum(nil)) // Adler-32, big-endian
 }
 
 // bufPool recycles compression buffers: a run writes several objects.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -376,4 +377,38 @@ func BenchmarkReadPacked(b *testing.B) {
 			}
 		})
 	}
+}
+
+// Big objects are compressed in pieces on several cores and joined into
+// one zlib stream: git must read them back byte for byte, whatever their
+// size relative to the pieces.
+func TestWriteBigBlobsMatchGit(t *testing.T) {
+	dir := newRepo(t)
+	r := openRepo(t, dir)
+	random := make([]byte, 3<<20+7)
+	rand.Read(random)
+	var text bytes.Buffer
+	for i := 0; text.Len() < 5<<20; i++ {
+		fmt.Fprintf(&text, "step %d loss=%.6f\n", i, 1/float64(i+1))
+	}
+	for _, data := range [][]byte{
+		random[:bigObject], random[:bigObject+1], random[:2*bigObject-1], random,
+		text.Bytes(), append(text.Bytes(), random...),
+	} {
+		h, err := r.WriteBlob(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := gitWithStdin(t, dir, string(data), "hash-object", "--stdin")
+		if h.String() != want {
+			t.Fatalf("%d bytes: blob %s, git says %s", len(data), h, want)
+		}
+		cmd := exec.Command("git", "cat-file", "blob", h.String())
+		cmd.Dir = dir
+		got, err := cmd.Output()
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("%d bytes: git cat-file gave %d bytes, %v", len(data), len(got), err)
+		}
+	}
+	fsck(t, dir)
 }

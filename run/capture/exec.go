@@ -101,7 +101,7 @@ func Exec(store run.Store, o ExecOptions) (ExecResult, error) {
 	}
 	var lines *lineSplitter
 	if parser != nil {
-		lines = newLineSplitter(parser, r)
+		lines = newLineSplitter(parser, logTo(r))
 		sinks = append(sinks, lines.write)
 	}
 
@@ -156,55 +156,108 @@ type captureFunc func([]byte)
 func (f captureFunc) Write(b []byte) (int, error) { f(b); return len(b), nil }
 
 // lineSplitter cuts output into lines at \n and \r (progress bars redraw
-// with \r) and logs the metrics each line holds.
+// with \r) and passes on the metrics each line holds.
 type lineSplitter struct {
 	p       *Parser
-	r       *run.Run
+	emit    func(Point)
 	partial []byte
+	long    bool // the line in progress is too long to be a metric line
 	points  []Point
 }
 
-func newLineSplitter(p *Parser, r *run.Run) *lineSplitter {
-	return &lineSplitter{p: p, r: r}
+func newLineSplitter(p *Parser, emit func(Point)) *lineSplitter {
+	return &lineSplitter{p: p, emit: emit}
+}
+
+// logTo returns the function that logs points into r.
+func logTo(r *run.Run) func(Point) {
+	return func(pt Point) {
+		step := run.NextStep
+		if pt.HasStep {
+			step = pt.Step
+		}
+		r.LogMetric(pt.Key, pt.Value, step) // an invalid key is dropped
+	}
 }
 
 func (l *lineSplitter) write(b []byte) {
-	for len(b) > 0 {
+	if len(l.partial) > 0 || l.long {
 		i := indexLineEnd(b)
 		if i < 0 {
-			if len(l.partial)+len(b) <= maxLineLen {
-				l.partial = append(l.partial, b...)
-			} else {
-				l.partial = l.partial[:0] // too long to be a metric line
-			}
+			l.keep(b)
 			return
 		}
-		if len(l.partial) > 0 {
-			l.partial = append(l.partial, b[:i]...)
-			l.line(l.partial)
-			l.partial = l.partial[:0]
-		} else {
-			l.line(b[:i])
+		if !l.long && len(l.partial)+i <= maxLineLen {
+			l.line(append(l.partial, b[:i]...))
 		}
+		l.partial, l.long = l.partial[:0], false
 		b = b[i+1:]
+	}
+	end := lastLineEnd(b) + 1
+	l.lines(b[:end])
+	l.keep(b[end:])
+}
+
+// keep holds b, the start of a line whose end is still to come.
+func (l *lineSplitter) keep(b []byte) {
+	if l.long || len(l.partial)+len(b) > maxLineLen {
+		l.partial, l.long = l.partial[:0], true
+		return
+	}
+	l.partial = append(l.partial, b...)
+}
+
+// lines parses b, whole lines. Most lines a training script prints are
+// prose or progress, and only a line with '=', ':' or '|' can hold a
+// metric for the built-in rules: those characters are looked for across
+// all of b at once, and only the lines around them are cut out and parsed.
+// Output of a million lines a second passes through here.
+func (l *lineSplitter) lines(b []byte) {
+	if l.p.re != nil {
+		for len(b) > 0 {
+			i := indexLineEnd(b)
+			l.line(b[:i])
+			b = b[i+1:]
+		}
+		return
+	}
+	seps := [...]byte{'=', ':', '|'}
+	var next [len(seps)]int // the next position of each, len(b) for none
+	for k := range next {
+		next[k] = -1
+	}
+	for pos := 0; pos < len(b); {
+		first := len(b)
+		for k, c := range seps {
+			if next[k] < pos {
+				next[k] = len(b)
+				if j := bytes.IndexByte(b[pos:], c); j >= 0 {
+					next[k] = pos + j
+				}
+			}
+			first = min(first, next[k])
+		}
+		if first == len(b) {
+			return
+		}
+		start := pos + lastLineEnd(b[pos:first]) + 1
+		end := first + indexLineEnd(b[first:])
+		l.line(b[start:end])
+		pos = end + 1
 	}
 }
 
 func (l *lineSplitter) flush() {
-	if len(l.partial) > 0 {
+	if len(l.partial) > 0 && !l.long {
 		l.line(l.partial)
-		l.partial = l.partial[:0]
 	}
+	l.partial, l.long = l.partial[:0], false
 }
 
 func (l *lineSplitter) line(b []byte) {
 	l.points = l.p.Parse(b, l.points[:0])
 	for _, pt := range l.points {
-		step := run.NextStep
-		if pt.HasStep {
-			step = pt.Step
-		}
-		l.r.LogMetric(pt.Key, pt.Value, step) // an invalid key is dropped
+		l.emit(pt)
 	}
 }
 
@@ -219,6 +272,16 @@ func indexLineEnd(b []byte) int {
 		return j
 	}
 	return i
+}
+
+// lastLineEnd finds the last \n or \r in b, or returns -1.
+func lastLineEnd(b []byte) int {
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] == '\n' || b[i] == '\r' {
+			return i
+		}
+	}
+	return -1
 }
 
 // hostFacts gathers facts about the host in the background, so that a
