@@ -63,3 +63,22 @@ func BenchmarkRecord2000(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLogMetric logs points of three metrics in turn into a live run:
+// the cost exec pays for every metric line of a command's output.
+func BenchmarkLogMetric(b *testing.B) {
+	_, repo := newRepo(b)
+	r, err := run.Start(repo, run.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys := []string{"loss", "acc", "val/loss"}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r.LogMetric(keys[i%3], 1/float64(i+1), run.NextStep)
+	}
+	b.StopTimer()
+	if err := r.End(run.Finished); err != nil {
+		b.Fatal(err)
+	}
+}

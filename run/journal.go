@@ -69,7 +69,7 @@ type Artifact struct {
 // state is what replaying a journal yields.
 type state struct {
 	rec        Record
-	hist       History
+	series     map[string]*[]Point // the history, by key; pointers so that a point is added with one map lookup
 	arts       map[string]Artifact
 	soft       map[string]bool   // params set by a default (p) entry
 	keys       map[string]string // metric keys, interned
@@ -85,12 +85,12 @@ type state struct {
 
 func newState() *state {
 	return &state{
-		rec:  Record{Format: Format, Params: map[string]any{}, Tags: map[string]string{}, Metrics: map[string]Summary{}},
-		hist: History{},
-		arts: map[string]Artifact{},
-		soft: map[string]bool{},
-		keys: map[string]string{},
-		next: map[string]int64{},
+		rec:    Record{Format: Format, Params: map[string]any{}, Tags: map[string]string{}, Metrics: map[string]Summary{}},
+		series: map[string]*[]Point{},
+		arts:   map[string]Artifact{},
+		soft:   map[string]bool{},
+		keys:   map[string]string{},
+		next:   map[string]int64{},
 	}
 }
 
@@ -390,7 +390,12 @@ func (st *state) intern(key []byte) string {
 
 // addPoint adds a point of metric key to the history.
 func (st *state) addPoint(key string, p Point) {
-	st.hist[key] = append(st.hist[key], p)
+	ps := st.series[key]
+	if ps == nil {
+		ps = new([]Point)
+		st.series[key] = ps
+	}
+	*ps = append(*ps, p)
 	st.next[key] = p.Step + 1
 	st.seen(p.Time)
 }
@@ -451,9 +456,9 @@ func (st *state) record() *Record {
 	for k, v := range st.rec.Tags {
 		r.Tags[k] = v
 	}
-	r.Metrics = make(map[string]Summary, len(st.hist))
-	for k, pts := range st.hist {
-		r.Metrics[k] = Summarize(pts)
+	r.Metrics = make(map[string]Summary, len(st.series))
+	for k, pts := range st.series {
+		r.Metrics[k] = Summarize(*pts)
 	}
 	return &r
 }
@@ -461,11 +466,21 @@ func (st *state) record() *Record {
 // contents is what a commit of the run holds, the output coming from the
 // files next to the journal at path.
 func (st *state) contents(path string) *Contents {
-	c := &Contents{Record: st.record(), History: st.hist, Artifacts: st.artifacts()}
+	c := &Contents{Record: st.record(), History: st.history(), Artifacts: st.artifacts()}
 	if st.output {
 		c.OutputPrefix, c.OutputLimit = outputPrefix(path), st.outLimit
 	}
 	return c
+}
+
+// history returns every metric's points so far. The slices are shared
+// with st, which only ever appends to them.
+func (st *state) history() History {
+	h := make(History, len(st.series))
+	for k, pts := range st.series {
+		h[k] = *pts
+	}
+	return h
 }
 
 func (st *state) artifacts() []Artifact {

@@ -49,7 +49,7 @@ func (w *Watcher) Poll() (*Record, bool, error) {
 }
 
 // History returns the metric histories replayed so far.
-func (w *Watcher) History() History { return w.st.hist }
+func (w *Watcher) History() History { return w.st.history() }
 
 // OutputPrefix names the files that keep the run's output while it lives,
 // or "" when it keeps none.

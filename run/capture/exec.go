@@ -159,28 +159,32 @@ func (f captureFunc) Write(b []byte) (int, error) { f(b); return len(b), nil }
 // with \r) and passes on the metrics each line holds.
 type lineSplitter struct {
 	p       *Parser
-	emit    func(Point)
+	emit    func(Point, time.Time)
+	now     time.Time // when the output being parsed was read
 	partial []byte
 	long    bool // the line in progress is too long to be a metric line
 	points  []Point
 }
 
-func newLineSplitter(p *Parser, emit func(Point)) *lineSplitter {
+func newLineSplitter(p *Parser, emit func(Point, time.Time)) *lineSplitter {
 	return &lineSplitter{p: p, emit: emit}
 }
 
 // logTo returns the function that logs points into r.
-func logTo(r *run.Run) func(Point) {
-	return func(pt Point) {
+func logTo(r *run.Run) func(Point, time.Time) {
+	return func(pt Point, t time.Time) {
 		step := run.NextStep
 		if pt.HasStep {
 			step = pt.Step
 		}
-		r.LogMetric(pt.Key, pt.Value, step) // an invalid key is dropped
+		r.LogMetricAt(pt.Key, pt.Value, step, t) // an invalid key is dropped
 	}
 }
 
 func (l *lineSplitter) write(b []byte) {
+	// One clock reading for all the lines read at once: timestamps are
+	// in milliseconds, and a read takes far less.
+	l.now = time.Now()
 	if len(l.partial) > 0 || l.long {
 		i := indexLineEnd(b)
 		if i < 0 {
@@ -248,6 +252,7 @@ func (l *lineSplitter) lines(b []byte) {
 }
 
 func (l *lineSplitter) flush() {
+	l.now = time.Now()
 	if len(l.partial) > 0 && !l.long {
 		l.line(l.partial)
 	}
@@ -257,7 +262,7 @@ func (l *lineSplitter) flush() {
 func (l *lineSplitter) line(b []byte) {
 	l.points = l.p.Parse(b, l.points[:0])
 	for _, pt := range l.points {
-		l.emit(pt)
+		l.emit(pt, l.now)
 	}
 }
 

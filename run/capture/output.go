@@ -255,8 +255,9 @@ func ReadOutputLog(prefix string, limit int64) (data []byte, total int64, err er
 	}
 	half := max(limit/2, 1)
 	// The tails are read first: the head is full before any tail exists,
-	// so a live log cannot then seem to have lost bytes between them.
-	tail, start, end, err := readTails(prefix)
+	// so a live log cannot then seem to have lost bytes between them. One
+	// byte more than is kept tells whether the kept part starts a line.
+	tail, start, end, err := readTails(prefix, half+1)
 	if err != nil {
 		return nil, 0, fmt.Errorf("read output log: %w", err)
 	}
@@ -291,64 +292,122 @@ func ReadOutputLog(prefix string, limit int64) (data []byte, total int64, err er
 	return data, end, nil
 }
 
-// readTails returns the output kept in the tail files, contiguous, and its
-// offsets in the whole output; tail is nil when there is none.
-func readTails(prefix string) (tail []byte, start, end int64, err error) {
-	// A live writer may rotate while we read. The headers are read again
-	// afterwards, and the reading repeated if either changed or if the
-	// tails do not follow each other, as they always do when read whole.
-	var t [2][]byte
+// readTails returns the last bytes, up to limit (all when 0), of the
+// output kept in the tail files, and their offsets in the whole output;
+// tail is nil when there is none. Only what is returned is read: a tail
+// file holds up to half the output limit, 5 MiB by default.
+func readTails(prefix string, limit int64) (tail []byte, start, end int64, err error) {
+	// A live writer may rotate while we read: the headers are read again
+	// afterwards, and the reading repeated if either changed.
+	var files [2]*os.File
+	for i := range files {
+		f, err := os.Open(prefix + ".tail" + strconv.Itoa(i))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, 0, 0, err
+		}
+		if f != nil {
+			defer f.Close()
+		}
+		files[i] = f
+	}
 	for attempt := 0; ; attempt++ {
-		stable := true
-		for i := range t {
-			if t[i], err = readIfExists(prefix + ".tail" + strconv.Itoa(i)); err != nil {
+		var heads [2][]byte
+		var sizes [2]int64
+		for i, f := range files {
+			if heads[i], sizes[i], err = tailHeader(f); err != nil {
 				return nil, 0, 0, err
 			}
 		}
-		for i := range t {
-			again, err := readHeader(prefix + ".tail" + strconv.Itoa(i))
+		var complete bool
+		tail, start, end, complete, err = readTailSpan(files, heads, sizes, limit)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		stable := complete
+		for i, f := range files {
+			again, _, err := tailHeader(f)
 			if err != nil {
 				return nil, 0, 0, err
 			}
-			if !bytes.Equal(again, t[i][:min(len(t[i]), tailHeaderLen)]) {
+			if !bytes.Equal(again, heads[i]) {
 				stable = false
 			}
 		}
-		tail, start, end = joinTails(t)
-		if stable && (tail == nil || start != -1) || attempt == 4 {
-			break
+		if stable {
+			return tail, start, end, nil
+		}
+		if attempt == 20 {
+			// Still rotating under us: a writer printing faster than we
+			// can read. Better no tail this time than a wrong one.
+			return nil, end, end, nil
 		}
 	}
-	if start == -1 { // not contiguous: the last tail alone
-		start = end - int64(len(tail))
-	}
-	return tail, start, end, nil
 }
 
-// joinTails returns the output in the tail files t, with its offsets in
-// the whole output, or nil when neither holds any. When both hold output
-// but the older one does not end where the newer one starts, it returns
-// the newer one alone, with start -1.
-func joinTails(t [2][]byte) (tail []byte, start, end int64) {
-	off0, ok0 := tailOffset(t[0])
-	off1, ok1 := tailOffset(t[1])
+// tailHeader reads the header of an open tail file, then its size; nil
+// for a missing file. In that order: a header read again unchanged after
+// the content then proves the size belonged to it, since rotating a file
+// rewrites its header.
+func tailHeader(f *os.File) ([]byte, int64, error) {
+	if f == nil {
+		return nil, 0, nil
+	}
+	b := make([]byte, tailHeaderLen)
+	n, err := f.ReadAt(b, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, 0, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, 0, err
+	}
+	return b[:n], fi.Size(), nil
+}
+
+// readTailSpan reads the last bytes, up to limit, of the output in the
+// tail files with the given headers and sizes: the newer file's, preceded
+// by the older one's when it ends where the newer one starts. complete is
+// false when a file turned out shorter than its size said, as happens when
+// the writer rotates meanwhile.
+func readTailSpan(files [2]*os.File, heads [2][]byte, sizes [2]int64, limit int64) (tail []byte, start, end int64, complete bool, err error) {
+	off0, ok0 := tailOffset(heads[0])
+	off1, ok1 := tailOffset(heads[1])
 	if !ok0 && !ok1 {
-		return nil, 0, 0
+		return nil, 0, 0, true, nil
 	}
-	cur, prev, curOff, prevOff, prevOK := t[0], t[1], off0, off1, ok1
+	cur, prev := 0, 1
 	if !ok0 || (ok1 && off1 > off0) {
-		cur, prev, curOff, prevOff, prevOK = t[1], t[0], off1, off0, ok0
+		cur, prev = 1, 0
 	}
-	cur = cur[tailHeaderLen:]
-	end = curOff + int64(len(cur))
-	if !prevOK {
-		return cur, curOff, end
+	offs := [2]int64{off0, off1}
+	curLen := max(0, sizes[cur]-int64(tailHeaderLen))
+	end = offs[cur] + curLen
+	n := curLen
+	prevLen := max(0, sizes[prev]-int64(tailHeaderLen))
+	contiguous := (ok0 && ok1) && offs[prev]+prevLen == offs[cur]
+	if contiguous {
+		n += prevLen
 	}
-	prev = prev[tailHeaderLen:]
-	if prevOff+int64(len(prev)) != curOff {
-		return cur, -1, end
+	if limit > 0 {
+		n = min(n, limit)
 	}
-	return append(prev, cur...), prevOff, end
+	tail = make([]byte, n)
+	fromCur := min(n, curLen)
+	if _, err := files[cur].ReadAt(tail[n-fromCur:], int64(tailHeaderLen)+curLen-fromCur); err != nil {
+		if errors.Is(err, io.EOF) {
+			return tail, end - n, end, false, nil
+		}
+		return nil, 0, 0, false, err
+	}
+	if rest := n - fromCur; rest > 0 {
+		if _, err := files[prev].ReadAt(tail[:rest], int64(tailHeaderLen)+prevLen-rest); err != nil {
+			if errors.Is(err, io.EOF) {
+				return tail, end - n, end, false, nil
+			}
+			return nil, 0, 0, false, err
+		}
+	}
+	return tail, end - n, end, true, nil
 }
 
 // tailOffset reads the header of a tail file's content.
@@ -358,25 +417,6 @@ func tailOffset(b []byte) (int64, bool) {
 	}
 	n, err := strconv.ParseInt(string(b[len(tailMagic):tailHeaderLen-1]), 10, 64)
 	return n, err == nil && n >= 0
-}
-
-// readHeader reads the first bytes of a tail file, as many as a header
-// has, or fewer; nil when the file does not exist.
-func readHeader(name string) ([]byte, error) {
-	f, err := os.Open(name)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b := make([]byte, tailHeaderLen)
-	n, err := f.ReadAt(b, 0)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	return b[:n], nil
 }
 
 func readIfExists(name string) ([]byte, error) {

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // splitLines cuts s at every \n and \r, the way lineSplitter must.
@@ -59,7 +60,7 @@ func TestLineSplitterMatchesLineByLine(t *testing.T) {
 		}
 		for _, chunk := range []int{1, 3, 17, 4096, 1 << 20, -1} {
 			var got []Point
-			l := newLineSplitter(p, func(pt Point) { got = append(got, pt) })
+			l := newLineSplitter(p, func(pt Point, _ time.Time) { got = append(got, pt) })
 			for b := []byte(text); len(b) > 0; {
 				n := chunk
 				if n < 0 {
