@@ -12,7 +12,7 @@ import (
 // bytes in between were cut, and next is the offset after it. It is how a
 // watcher follows a live run's output.
 func ReadOutputFrom(prefix string, off int64) (data []byte, from, next int64, err error) {
-	tail, start, end, err := readTails(prefix, 0)
+	tail, start, end, err := readTails(prefix, 0, 0)
 	if err != nil {
 		return nil, off, off, fmt.Errorf("read output log: %w", err)
 	}

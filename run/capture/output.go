@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"strconv"
 	"sync"
@@ -254,22 +255,48 @@ func ReadOutputLog(prefix string, limit int64) (data []byte, total int64, err er
 		limit = DefaultOutputLimit
 	}
 	half := max(limit/2, 1)
+	// The output is assembled in one buffer, the head read last into the
+	// room left before the tail: a run's end reads up to 10 MiB here
+	// while the user waits, and copying it again would cost as much.
+	headFile, err := os.Open(prefix + ".head")
+	if errors.Is(err, fs.ErrNotExist) {
+		headFile = nil
+	} else if err != nil {
+		return nil, 0, fmt.Errorf("read output log: %w", err)
+	} else {
+		defer headFile.Close()
+	}
+	hl, err := fileSize(headFile)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read output log: %w", err)
+	}
+	room := hl + int64(len(noteLine(math.MaxInt64)))
 	// The tails are read first: the head is full before any tail exists,
 	// so a live log cannot then seem to have lost bytes between them. One
 	// byte more than is kept tells whether the kept part starts a line.
-	tail, start, end, err := readTails(prefix, half+1)
+	buf, start, end, err := readTails(prefix, half+1, room)
 	if err != nil {
 		return nil, 0, fmt.Errorf("read output log: %w", err)
 	}
-	head, err := readIfExists(prefix + ".head")
-	if err != nil {
-		return nil, 0, fmt.Errorf("read output log: %w", err)
-	}
-	if tail == nil {
+	if buf == nil {
+		head, err := readAll(headFile)
+		if err != nil {
+			return nil, 0, fmt.Errorf("read output log: %w", err)
+		}
 		return head, int64(len(head)), nil
 	}
+	tail := buf[room:]
+	// A live head may have grown while the tails were read, if it
+	// filled just then: the head is read whole.
+	if hl, err = fileSize(headFile); err != nil {
+		return nil, 0, fmt.Errorf("read output log: %w", err)
+	}
+	if hl+int64(len(noteLine(math.MaxInt64))) > room {
+		buf = append(make([]byte, hl+room), tail...)
+		tail, room = buf[hl+room:], hl+room
+	}
 	from := max(0, len(tail)-int(half))
-	if start+int64(from) > int64(len(head)) && (from == 0 || tail[from-1] != '\n') {
+	if start+int64(from) > hl && (from == 0 || tail[from-1] != '\n') {
 		// A live writer may just have rotated, leaving a few bytes of a
 		// line in the current tail: those are dropped too, rather than
 		// shown as a fragment.
@@ -279,24 +306,66 @@ func ReadOutputLog(prefix string, limit int64) (data []byte, total int64, err er
 		}
 	}
 	tail = tail[from:]
-	cut := end - int64(len(head)) - int64(len(tail))
-	if cut <= 0 {
-		return append(head, tail...), end, nil
+	tailAt := room + int64(from)
+	note := ""
+	if cut := end - hl - int64(len(tail)); cut > 0 {
+		note = noteLine(cut)
+		var last [1]byte
+		if hl == 0 {
+			note = note[1:]
+		} else if _, err := headFile.ReadAt(last[:], hl-1); err == nil && last[0] == '\n' {
+			note = note[1:] // no line end to add before it
+		}
 	}
-	note := fmt.Sprintf("\n[git-runs: %d bytes of output cut here]\n", cut)
-	if len(head) == 0 || head[len(head)-1] == '\n' {
-		note = note[1:]
+	at := tailAt - int64(len(note)) - hl
+	head := buf[at : at+hl]
+	n := 0
+	if hl > 0 {
+		if n, err = headFile.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+			return nil, 0, fmt.Errorf("read output log: %w", err)
+		}
 	}
-	data = make([]byte, 0, len(head)+len(note)+len(tail))
-	data = append(append(append(data, head...), note...), tail...)
-	return data, end, nil
+	if int64(n) < hl {
+		// The head is shorter than it was a moment ago: damaged, since it
+		// is full before any tail exists. Read what there is.
+		return append(append(head[:n:n], note...), tail...), end, nil
+	}
+	copy(buf[at+hl:], note)
+	return buf[at : tailAt+int64(len(tail))], end, nil
+}
+
+// noteLine is the line put where n bytes of output were cut, with a line
+// end before it, to be dropped when the output before ends a line.
+func noteLine(n int64) string {
+	return fmt.Sprintf("\n[git-runs: %d bytes of output cut here]\n", n)
+}
+
+// fileSize returns the size of f; 0 when f is nil.
+func fileSize(f *os.File) (int64, error) {
+	if f == nil {
+		return 0, nil
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// readAll reads the whole of f; nothing when f is nil.
+func readAll(f *os.File) ([]byte, error) {
+	if f == nil {
+		return nil, nil
+	}
+	return io.ReadAll(f)
 }
 
 // readTails returns the last bytes, up to limit (all when 0), of the
-// output kept in the tail files, and their offsets in the whole output;
-// tail is nil when there is none. Only what is returned is read: a tail
-// file holds up to half the output limit, 5 MiB by default.
-func readTails(prefix string, limit int64) (tail []byte, start, end int64, err error) {
+// output kept in the tail files, after room bytes left free at the start
+// of the slice, and their offsets in the whole output; tail is nil when
+// there is none. Only what is returned is read: a tail file holds up to
+// half the output limit, 5 MiB by default.
+func readTails(prefix string, limit, room int64) (tail []byte, start, end int64, err error) {
 	// A live writer may rotate while we read: the headers are read again
 	// afterwards, and the reading repeated if either changed.
 	var files [2]*os.File
@@ -319,7 +388,7 @@ func readTails(prefix string, limit int64) (tail []byte, start, end int64, err e
 			}
 		}
 		var complete bool
-		tail, start, end, complete, err = readTailSpan(files, heads, sizes, limit)
+		tail, start, end, complete, err = readTailSpan(files, heads, sizes, limit, room)
 		if err != nil {
 			return nil, 0, 0, err
 		}
@@ -369,7 +438,7 @@ func tailHeader(f *os.File) ([]byte, int64, error) {
 // by the older one's when it ends where the newer one starts. complete is
 // false when a file turned out shorter than its size said, as happens when
 // the writer rotates meanwhile.
-func readTailSpan(files [2]*os.File, heads [2][]byte, sizes [2]int64, limit int64) (tail []byte, start, end int64, complete bool, err error) {
+func readTailSpan(files [2]*os.File, heads [2][]byte, sizes [2]int64, limit, room int64) (tail []byte, start, end int64, complete bool, err error) {
 	off0, ok0 := tailOffset(heads[0])
 	off1, ok1 := tailOffset(heads[1])
 	if !ok0 && !ok1 {
@@ -391,23 +460,24 @@ func readTailSpan(files [2]*os.File, heads [2][]byte, sizes [2]int64, limit int6
 	if limit > 0 {
 		n = min(n, limit)
 	}
-	tail = make([]byte, n)
+	buf := make([]byte, room+n)
+	tail = buf[room:]
 	fromCur := min(n, curLen)
 	if _, err := files[cur].ReadAt(tail[n-fromCur:], int64(tailHeaderLen)+curLen-fromCur); err != nil {
 		if errors.Is(err, io.EOF) {
-			return tail, end - n, end, false, nil
+			return buf, end - n, end, false, nil
 		}
 		return nil, 0, 0, false, err
 	}
 	if rest := n - fromCur; rest > 0 {
 		if _, err := files[prev].ReadAt(tail[:rest], int64(tailHeaderLen)+prevLen-rest); err != nil {
 			if errors.Is(err, io.EOF) {
-				return tail, end - n, end, false, nil
+				return buf, end - n, end, false, nil
 			}
 			return nil, 0, 0, false, err
 		}
 	}
-	return tail, end - n, end, true, nil
+	return buf, end - n, end, true, nil
 }
 
 // tailOffset reads the header of a tail file's content.

@@ -305,3 +305,18 @@ func TestOutputWriteAfterClose(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 }
+
+// A log whose head file is gone (damaged by hand) still reads: the cut
+// note, then the tail.
+func TestOutputHeadMissing(t *testing.T) {
+	o, prefix := newLog(t, 20, nil)
+	write(t, o, "123456789\n"+strings.Repeat("abcd\n", 10))
+	o.Close()
+	if err := os.Remove(prefix + ".head"); err != nil {
+		t.Fatal(err)
+	}
+	got, total := read(t, prefix, 20)
+	if want := "[git-runs: 50 bytes of output cut here]\nabcd\nabcd\n"; got != want || total != 60 {
+		t.Errorf("got %q, %d", got, total)
+	}
+}
