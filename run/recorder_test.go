@@ -425,17 +425,21 @@ func must(t testing.TB, err error) {
 	}
 }
 
-// waitForGC waits until no git gc holds the repository's gc.pid.
-func waitForGC(t *testing.T, dir string) {
+// waitForGC waits until no git gc holds the repository's gc.pid, twice in
+// a row a moment apart: a gc started in the background just now may not
+// have written it yet.
+func waitForGC(t testing.TB, dir string) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
-	for {
+	for quiet := 0; quiet < 2; {
 		if _, err := os.Stat(filepath.Join(dir, ".git", "gc.pid")); errors.Is(err, os.ErrNotExist) {
-			return
+			quiet++
+		} else {
+			quiet = 0
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("a background git gc is still running after 2 minutes")
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(300 * time.Millisecond)
 	}
 }

@@ -272,7 +272,9 @@ func BenchmarkExecOutput(b *testing.B) {
 	dir := b.TempDir()
 	benchGit(b, dir, "init", "-q", "-b", "main")
 	benchGit(b, dir, "commit", "-q", "--allow-empty", "-m", "init")
-	const gen = `awk 'BEGIN { for (i = 0; i < 1000000; i++) { if (i % 5 == 0) printf "step %d loss=%.6f\n", i / 5, 1 / (i + 1); else printf "Loaded batch %d of 50000 images from /data/train in 3.2s\n", i } }'`
+	// The first line differs from run to run, as a real run's output
+	// does, so that every run stores a new output log.
+	const gen = `awk -v seed="$$ $(date +%N)" 'BEGIN { print "seed", seed; for (i = 0; i < 1000000; i++) { if (i % 5 == 0) printf "step %d loss=%.6f\n", i / 5, 1 / (i + 1); else printf "Loaded batch %d of 50000 images from /data/train in 3.2s\n", i } }'`
 	b.ResetTimer()
 	compare(b, dir, "exec, 1M lines to a file", bin+" exec --name out -- "+gen+" > out.txt", gen+" > out.txt")
 	b.StopTimer()

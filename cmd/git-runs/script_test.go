@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -63,6 +64,7 @@ func TestScript(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"capture":   cmdCapture,
+			"normalize": cmdNormalize,
 			"gitdaemon": cmdGitDaemon,
 			"httpgit":   cmdHTTPGit,
 		},
@@ -76,6 +78,48 @@ func cmdCapture(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: capture NAME")
 	}
 	ts.Setenv(args[0], strings.TrimSpace(ts.ReadFile("stdout")))
+}
+
+// cmdNormalize writes the last command's standard output to FILE with
+// what differs from one session to the next replaced by placeholders, for
+// cmp against a golden file: "normalize FILE". Run ids and their
+// abbreviations (those of refs/runs in the current repository) become
+// <id>, other hashes <hash>, dates <date>, ages <ago>, durations <dur>,
+// Unix millisecond times <ms>, the host description <host>; then runs of
+// spaces become two, as column widths follow the lengths replaced, and
+// rows comparing two durations are dropped.
+func cmdNormalize(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: normalize FILE")
+	}
+	out := ts.ReadFile("stdout")
+	cmd := exec.Command("git", "for-each-ref", "--format=%(refname:lstrip=2)", "refs/runs")
+	cmd.Dir = ts.MkAbs(".")
+	refs, err := cmd.Output()
+	ts.Check(err)
+	for _, id := range strings.Fields(string(refs)) {
+		// Longest first, so that a full id is not left half replaced.
+		for n := len(id); n >= 4; n-- {
+			out = regexp.MustCompile(`\b`+id[:n]+`\b`).ReplaceAllString(out, "<id>")
+		}
+	}
+	for _, r := range []struct{ re, with string }{
+		{`(?m)^(host\s+).*$`, "${1}<host>"},
+		{`\b1\d{12}\b`, "<ms>"},
+		{`\b\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?(\.\d+)?(Z|[+-]\d\d:\d\d)?`, "<date>"},
+		{`\b[0-9a-f]{7,40}\b`, "<hash>"},
+		{`\b(just now|\d+[smhd] ago)`, "<ago>"},
+		{`\b\d+(\.\d+)?(µs|ms|s|m|h)\b`, "<dur>"},
+		{` {2,}`, "  "},
+		{`(?m) +$`, ""},
+		// Whether two runs took the same number of milliseconds is
+		// chance: rows comparing durations go, and a section left empty.
+		{`(?m)^[~*]? *duration\b.*\n`, ""},
+		{`(?m)^attributes\n(\n|$)`, ""},
+	} {
+		out = regexp.MustCompile(r.re).ReplaceAllString(out, r.with)
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(out), 0o644))
 }
 
 // cmdGitDaemon serves the bare repositories under ROOT with git daemon on
