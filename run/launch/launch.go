@@ -1,7 +1,9 @@
 // Package launch runs the command of a run the way a terminal user expects
 // while copying everything it prints: where git-runs' own standard output
 // or error is a terminal, the command gets a pseudo-terminal for it, so
-// colours and progress bars behave as if nothing stood between; elsewhere
+// colours and progress bars behave as if nothing stood between; where it
+// is a regular file written at its end (> or >>), the command gets that
+// file itself, and what it writes is read back from the file; elsewhere
 // it gets a pipe. Standard input and the process group are the caller's,
 // so typing and Ctrl-C reach the command directly.
 package launch
@@ -26,6 +28,10 @@ import (
 // exited: a background process it left behind may hold the pipe open
 // forever.
 const drainTimeout = 500 * time.Millisecond
+
+// followInterval is how often a file the command writes to is read for
+// what it added.
+const followInterval = 20 * time.Millisecond
 
 // pipeSize is the pipe buffer asked for: Linux's default limit for an
 // unprivileged process.
@@ -131,15 +137,22 @@ func Run(o Options) (Result, error) {
 	}
 	// Our copies of the child's ends must go, or reading never ends.
 	for _, s := range streams {
-		s.child.Close()
+		if !s.isFile {
+			s.child.Close()
+		}
 	}
 
+	exited := make(chan struct{})
 	var copiers sync.WaitGroup
 	for _, s := range streams {
 		copiers.Add(1)
 		go func(s *stream) {
 			defer copiers.Done()
-			s.copy(capture)
+			if s.isFile {
+				s.follow(capture, exited)
+			} else {
+				s.copy(capture)
+			}
 		}(s)
 	}
 	waited := make(chan error, 1)
@@ -167,6 +180,7 @@ loop:
 		}
 	}
 
+	close(exited)
 	drained := make(chan struct{})
 	go func() { copiers.Wait(); close(drained) }()
 	select {
@@ -209,12 +223,15 @@ func inForeground(f *os.File) bool {
 }
 
 // stream is one output stream of the command: a pseudo-terminal when ours
-// is a terminal, else a pipe.
+// is a terminal, the file itself when ours is a regular file written at
+// its end, else a pipe.
 type stream struct {
 	dest   *os.File // where we show it
 	child  *os.File // the end the command writes to
 	read   *os.File // the end we read
 	isTerm bool
+	isFile bool  // child is dest, and read a handle of our own on it
+	pos    int64 // in a file, where the command's output starts, then how far it was read
 	once   sync.Once
 }
 
@@ -235,6 +252,10 @@ func newStream(dest *os.File) (*stream, error) {
 			return s, nil
 		}
 	}
+	if r, pos, ok := fileAtEnd(dest); ok {
+		s.read, s.child, s.isFile, s.pos = r, dest, true, pos
+		return s, nil
+	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("create pipe: %w", err)
@@ -244,6 +265,38 @@ func newStream(dest *os.File) (*stream, error) {
 	unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, pipeSize)
 	s.read, s.child = r, w
 	return s, nil
+}
+
+// fileAtEnd opens a handle to read dest with when dest is a regular file
+// that the command will write at its end, as after > or >>, and returns
+// where the command's output will start. The command then writes to the
+// file as it would without git-runs, at full speed and with nothing in
+// between, and its output is read back from the file: for a command
+// printing a million lines that is a third of the time of copying through
+// a pipe.
+func fileAtEnd(dest *os.File) (*os.File, int64, bool) {
+	fi, err := dest.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return nil, 0, false
+	}
+	flags, err := unix.FcntlInt(dest.Fd(), unix.F_GETFL, 0)
+	if err != nil {
+		return nil, 0, false
+	}
+	pos, err := dest.Seek(0, io.SeekCurrent)
+	if err != nil || (flags&unix.O_APPEND == 0 && pos != fi.Size()) {
+		return nil, 0, false // writing over what is there: a pipe tells what is new
+	}
+	// Opened anew, as ours may be write-only.
+	r, err := os.Open(fmt.Sprintf("/proc/self/fd/%d", dest.Fd()))
+	if err != nil {
+		return nil, 0, false
+	}
+	if rfi, err := r.Stat(); err != nil || !os.SameFile(fi, rfi) {
+		r.Close()
+		return nil, 0, false
+	}
+	return r, fi.Size(), true
 }
 
 func (s *stream) resize() {
@@ -273,9 +326,40 @@ func (s *stream) copy(capture func([]byte)) {
 	}
 }
 
+// follow hands capture what the command adds to the file it writes to,
+// reading it as it grows, until exited is closed and the rest is read.
+func (s *stream) follow(capture func([]byte), exited <-chan struct{}) {
+	buf := make([]byte, 256<<10)
+	tick := time.NewTicker(followInterval)
+	defer tick.Stop()
+	for {
+		last := false
+		select {
+		case <-exited:
+			last = true
+		case <-tick.C:
+		}
+		for {
+			n, err := s.read.ReadAt(buf, s.pos)
+			if n > 0 {
+				capture(buf[:n])
+				s.pos += int64(n)
+			}
+			if err != nil || n < len(buf) {
+				break // caught up (EOF), or the file went away
+			}
+		}
+		if last {
+			return
+		}
+	}
+}
+
 func (s *stream) close() {
 	s.once.Do(func() {
 		s.read.Close()
-		s.child.Close()
+		if !s.isFile {
+			s.child.Close() // a file is the caller's
+		}
 	})
 }

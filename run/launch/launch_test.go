@@ -2,8 +2,10 @@ package launch
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -161,5 +163,79 @@ func TestBackgroundChildDoesNotHang(t *testing.T) {
 func TestMissingCommand(t *testing.T) {
 	if _, err := Run(Options{Args: []string{"no-such-command-xyz"}}); err == nil {
 		t.Fatal("no error for a missing command")
+	}
+}
+
+// A command whose output goes to a regular file writes to that file
+// itself; what it adds is read back from the file, exactly once, in order,
+// including what it writes just before it exits.
+func TestFileGetsOutputDirectly(t *testing.T) {
+	dir := t.TempDir()
+	script := `i=0; while [ $i -lt 3000 ]; do echo "line $i"; i=$((i+1)); done; echo err >&2; sleep 0.05; printf last`
+	var want strings.Builder
+	for i := range 3000 {
+		fmt.Fprintf(&want, "line %d\n", i)
+	}
+	want.WriteString("err\nlast")
+
+	for _, tc := range []struct {
+		name  string
+		flags int
+		old   string // already in the file
+	}{
+		{"truncated", os.O_WRONLY | os.O_CREATE | os.O_TRUNC, ""},
+		{"appended", os.O_WRONLY | os.O_CREATE | os.O_APPEND, "from before\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, tc.name)
+			if err := os.WriteFile(path, []byte(tc.old), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.OpenFile(path, tc.flags, 0o644)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			var cap syncBuf
+			var s *stream
+			if s, err = newStream(f); err != nil || !s.isFile {
+				t.Fatalf("a %s file does not get the output directly (%v)", tc.name, err)
+			}
+			s.read.Close()
+			res, err := Run(Options{Args: []string{"sh", "-c", script}, Stdout: f, Stderr: f, Capture: &cap})
+			if err != nil || res.ExitCode != 0 {
+				t.Fatalf("%+v, %v", res, err)
+			}
+			data, _ := os.ReadFile(path)
+			if string(data) != tc.old+want.String() {
+				t.Errorf("file holds %d bytes, want %d", len(data), len(tc.old)+want.Len())
+			}
+			if cap.String() != want.String() {
+				t.Errorf("captured %d bytes, want %d: ends %q", len(cap.String()), want.Len(), cap.String()[max(0, len(cap.String())-20):])
+			}
+		})
+	}
+}
+
+// A file that the command would write over, not at its end, gets a pipe:
+// only a pipe tells what is new.
+func TestFileWrittenOverGetsPipe(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out")
+	if err := os.WriteFile(path, []byte("old content that is long\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var cap syncBuf
+	res, err := Run(Options{Args: []string{"sh", "-c", "echo new"}, Stdout: f, Stderr: f, Capture: &cap})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	data, _ := os.ReadFile(path)
+	if cap.String() != "new\n" || string(data) != "new\ncontent that is long\n" {
+		t.Errorf("captured %q, file %q", cap.String(), data)
 	}
 }
