@@ -121,7 +121,7 @@ func (r *Repo) SnapshotWorkTree(maxUntracked int64) (tree plumbing.Hash, dirty b
 	if err != nil {
 		return plumbing.ZeroHash, false, nil, err
 	}
-	tracked, untracked, err := parseStatus(out)
+	changed, untracked, err := parseStatus(out)
 	if err != nil {
 		return plumbing.ZeroHash, false, nil, fmt.Errorf("snapshot work tree: %w", err)
 	}
@@ -129,9 +129,11 @@ func (r *Repo) SnapshotWorkTree(maxUntracked int64) (tree plumbing.Hash, dirty b
 		fi, err := os.Lstat(filepath.Join(r.WorkTree, filepath.FromSlash(p)))
 		if err == nil && maxUntracked >= 0 && fi.Mode().IsRegular() && fi.Size() > maxUntracked {
 			skipped = append(skipped, p)
+		} else {
+			changed = append(changed, p)
 		}
 	}
-	if !tracked && len(skipped) == len(untracked) {
+	if len(changed) == 0 {
 		// Nothing that would enter the snapshot differs from HEAD.
 		tree, err = r.headTree()
 		if err != nil {
@@ -139,52 +141,67 @@ func (r *Repo) SnapshotWorkTree(maxUntracked int64) (tree plumbing.Hash, dirty b
 		}
 		return tree, len(untracked) > 0, skipped, nil
 	}
-	tree, err = r.writeWorkTree(skipped)
+	tree, err = r.writeWorkTree(changed, skipped)
 	if err != nil {
 		return plumbing.ZeroHash, false, nil, err
 	}
 	return tree, true, skipped, nil
 }
 
-// parseStatus reads `git status --porcelain=v2 -z` output: whether any
-// tracked path differs, and the untracked paths.
-func parseStatus(out []byte) (tracked bool, untracked []string, err error) {
+// parseStatus reads `git status --porcelain=v2 -z` output: the tracked
+// paths that differ from HEAD (both paths of a rename), and the untracked
+// ones.
+func parseStatus(out []byte) (changed, untracked []string, err error) {
 	for len(out) > 0 {
 		i := bytes.IndexByte(out, 0)
 		if i < 0 {
 			i = len(out)
 		}
-		rec := out[:i]
+		rec := string(out[:i])
 		out = out[min(i+1, len(out)):]
 		if len(rec) < 2 {
-			return false, nil, fmt.Errorf("unexpected status line %q", rec)
+			return nil, nil, fmt.Errorf("unexpected status line %q", rec)
 		}
+		// The path follows a fixed number of space-separated fields.
+		fields := map[byte]int{'1': 8, '2': 9, 'u': 10}
 		switch rec[0] {
-		case '1', 'u':
-			tracked = true
-		case '2':
-			// A rename or copy carries the original path as an extra
-			// NUL-terminated field.
-			tracked = true
-			if j := bytes.IndexByte(out, 0); j >= 0 {
-				out = out[j+1:]
-			} else {
-				out = nil
+		case '1', '2', 'u':
+			f := strings.SplitN(rec, " ", fields[rec[0]]+1)
+			if len(f) != fields[rec[0]]+1 {
+				return nil, nil, fmt.Errorf("unexpected status line %q", rec)
+			}
+			changed = append(changed, f[len(f)-1])
+			if rec[0] == '2' {
+				// A rename or copy carries the original path as an extra
+				// NUL-terminated field.
+				j := bytes.IndexByte(out, 0)
+				if j < 0 {
+					j = len(out)
+				}
+				changed = append(changed, string(out[:j]))
+				out = out[min(j+1, len(out)):]
 			}
 		case '?':
-			untracked = append(untracked, string(rec[2:]))
+			untracked = append(untracked, rec[2:])
 		case '#', '!':
 		default:
-			return false, nil, fmt.Errorf("unexpected status line %q", rec)
+			return nil, nil, fmt.Errorf("unexpected status line %q", rec)
 		}
 	}
-	return tracked, untracked, nil
+	return changed, untracked, nil
 }
 
-// writeWorkTree stages the whole work tree, minus the skipped paths, into a
-// temporary copy of the index and writes it as a tree. The copy lives in
-// GitDir so that a split index finds its shared index file next to it.
-func (r *Repo) writeWorkTree(skipped []string) (plumbing.Hash, error) {
+// maxTargetedPaths is how many changed paths a snapshot stages one by one
+// (git update-index, 7 ms on 10,000 tracked files); beyond it, the work
+// tree is staged whole (git add -A, 18 ms there), as git's matching of a
+// long list of paths against every file would cost more.
+var maxTargetedPaths = 1000
+
+// writeWorkTree stages the changed paths, or the whole work tree minus the
+// skipped paths, into a temporary copy of the index and writes it as a
+// tree. The copy lives in GitDir so that a split index finds its shared
+// index file next to it.
+func (r *Repo) writeWorkTree(changed, skipped []string) (plumbing.Hash, error) {
 	tmpDir, err := os.MkdirTemp(r.GitDir, "runs-index-")
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("snapshot work tree: %w", err)
@@ -196,15 +213,7 @@ func (r *Repo) writeWorkTree(skipped []string) (plumbing.Hash, error) {
 	}
 	env := r.gitEnv("GIT_INDEX_FILE=" + index)
 
-	var spec bytes.Buffer
-	spec.WriteString(".\x00")
-	for _, p := range skipped {
-		spec.WriteString(":(exclude,top,literal)")
-		spec.WriteString(p)
-		spec.WriteByte(0)
-	}
-	if _, err := runGit(r.WorkTree, env, &spec, "add", "-A", "--no-warn-embedded-repo",
-		"--pathspec-from-file=-", "--pathspec-file-nul"); err != nil {
+	if err := stage(r.WorkTree, env, changed, skipped); err != nil {
 		return plumbing.ZeroHash, err
 	}
 	out, err := runGit(r.WorkTree, env, nil, "write-tree")
@@ -216,6 +225,34 @@ func (r *Repo) writeWorkTree(skipped []string) (plumbing.Hash, error) {
 		return plumbing.ZeroHash, fmt.Errorf("git write-tree: unexpected output %q", out)
 	}
 	return h, nil
+}
+
+// stage brings the changed paths of the work tree into the index env
+// names: one by one when they are few, and none is a directory (a nested
+// repository, which status shows with a trailing slash), else by staging
+// everything but the skipped paths. Paths are relative to the top.
+func stage(top string, env []string, changed, skipped []string) error {
+	one := len(changed) <= maxTargetedPaths
+	var list bytes.Buffer
+	for _, p := range changed {
+		one = one && !strings.HasSuffix(p, "/")
+		list.WriteString(p)
+		list.WriteByte(0)
+	}
+	if one {
+		_, err := runGit(top, env, &list, "update-index", "--add", "--remove", "-z", "--stdin")
+		return err
+	}
+	var spec bytes.Buffer
+	spec.WriteString(".\x00")
+	for _, p := range skipped {
+		spec.WriteString(":(exclude,top,literal)")
+		spec.WriteString(p)
+		spec.WriteByte(0)
+	}
+	_, err := runGit(top, env, &spec, "add", "-A", "--no-warn-embedded-repo",
+		"--pathspec-from-file=-", "--pathspec-file-nul")
+	return err
 }
 
 // copyIndex copies the index, keeping its modification time: git treats

@@ -390,3 +390,75 @@ func BenchmarkSnapshot10k(b *testing.B) {
 		}
 	})
 }
+
+// A snapshot stages few changed paths one by one, and many by staging the
+// whole work tree: both must give the same tree, whatever the change,
+// including a file that became a directory and back, an unmerged path
+// and a nested repository.
+func TestSnapshotTargetedMatchesWhole(t *testing.T) {
+	dir := newRepoWithCommit(t)
+	writeFile(t, filepath.Join(dir, "becomes-dir"), "file\n")
+	writeFile(t, filepath.Join(dir, "was-dir", "inner.txt"), "inner\n")
+	writeFile(t, filepath.Join(dir, "conflict.txt"), "base\n")
+	writeFile(t, filepath.Join(dir, "mode.sh"), "echo\n")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-q", "-m", "base")
+	// An unmerged path: two branches changed it differently.
+	git(t, dir, "checkout", "-q", "-b", "other")
+	writeFile(t, filepath.Join(dir, "conflict.txt"), "other\n")
+	git(t, dir, "commit", "-q", "-am", "other")
+	git(t, dir, "checkout", "-q", "-")
+	writeFile(t, filepath.Join(dir, "conflict.txt"), "mine\n")
+	git(t, dir, "commit", "-q", "-am", "mine")
+	if _, err := gitOutput(dir, nil, "merge", "-q", "other"); err == nil {
+		t.Fatal("the merge did not conflict")
+	}
+	os.Remove(filepath.Join(dir, "becomes-dir"))
+	writeFile(t, filepath.Join(dir, "becomes-dir", "now.txt"), "now\n")
+	os.RemoveAll(filepath.Join(dir, "was-dir"))
+	writeFile(t, filepath.Join(dir, "was-dir"), "a file now\n")
+	os.Chmod(filepath.Join(dir, "mode.sh"), 0o755)
+	writeFile(t, filepath.Join(dir, "fresh", "a b.txt"), "spaced\n")
+
+	r := openRepo(t, dir)
+	compare := func(stage string) {
+		t.Helper()
+		defer func(n int) { maxTargetedPaths = n }(maxTargetedPaths)
+		targeted, dirty, _, err := r.SnapshotWorkTree(-1)
+		if err != nil || !dirty {
+			t.Fatalf("%s, targeted: %v %v", stage, dirty, err)
+		}
+		maxTargetedPaths = 0
+		whole, dirty, _, err := r.SnapshotWorkTree(-1)
+		if err != nil || !dirty {
+			t.Fatalf("%s, whole: %v %v", stage, dirty, err)
+		}
+		got, want := lsTree(t, dir, targeted), lsTree(t, dir, whole)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s, staged one by one:\n%v\nstaged whole:\n%v", stage, got, want)
+		}
+		for _, p := range []string{"becomes-dir/now.txt", "was-dir", "conflict.txt", "fresh/a b.txt"} {
+			if got[p] == "" {
+				t.Errorf("%s: %s missing from the snapshot: %v", stage, p, got)
+			}
+		}
+		if !strings.HasPrefix(got["mode.sh"], "100755 ") {
+			t.Errorf("%s: mode.sh is %q", stage, got["mode.sh"])
+		}
+	}
+	compare("paths changed")
+
+	// A nested repository, which status shows as a directory, is staged
+	// with the rest as a gitlink.
+	nested := filepath.Join(dir, "nested")
+	git(t, dir, "init", "-q", nested)
+	writeFile(t, filepath.Join(nested, "x"), "x\n")
+	git(t, nested, "add", "x")
+	git(t, nested, "commit", "-q", "-m", "x")
+	compare("with a nested repository")
+	tree, _, _, err := r.SnapshotWorkTree(-1)
+	if err != nil || !strings.HasPrefix(lsTree(t, dir, tree)["nested"], "160000 ") {
+		t.Errorf("nested repository not a gitlink: %v", err)
+	}
+	fsck(t, dir)
+}
