@@ -293,6 +293,9 @@ func BenchmarkExecOutput(b *testing.B) {
 	// that neither is timed while the kernel writes back what the other
 	// left (measured: it adds 20-40 ms to either, at random).
 	compareAfter(b, dir, "exec, 1M lines to a file", "sync", bin+" exec --name out -- "+gen+" > out.txt", gen+" > out.txt")
+	// Into a pipe (as under | tee), exec copies every byte through its
+	// own pipe: no target, for the record.
+	compareAfter(b, dir, "exec, 1M lines to a pipe", "sync", bin+" exec --name out -- "+gen+" | cat > out.txt", gen+" | cat > out.txt")
 	b.StopTimer()
 	out := benchGit(b, dir, "cat-file", "-p", "refs/runs/"+newestRun(b, dir)+":run.toml")
 	if !strings.Contains(out, "[metrics.loss]") || !strings.Contains(out, "count = 200000") {

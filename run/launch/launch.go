@@ -31,7 +31,7 @@ const drainTimeout = 500 * time.Millisecond
 
 // followInterval is how often a file the command writes to is read for
 // what it added.
-const followInterval = 20 * time.Millisecond
+const followInterval = 5 * time.Millisecond
 
 // pipeSize is the pipe buffer asked for: Linux's default limit for an
 // unprivileged process.
