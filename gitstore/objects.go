@@ -209,7 +209,7 @@ func (r *Repo) writeObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, e
 	}
 	var parts [][]byte
 	if len(data) >= bigObject {
-		parts = compressBig(objectHeader(t, int64(len(data))), data)
+		parts = r.compressBig(objectHeader(t, int64(len(data))), data)
 	} else {
 		buf := bufPool.Get().(*bytes.Buffer)
 		buf.Reset()
@@ -322,42 +322,88 @@ func (r *Repo) writeTemp(final string, parts [][]byte) error {
 // deflate has no back references, so pieces compressed apart, each but
 // the last ended with a flush to a byte boundary, join into one valid
 // stream. A run's output log and history are compressed this way while
-// the user waits for the run to end (10 MiB: 28 ms on one core).
-func compressBig(header, data []byte) [][]byte {
+// the user waits for the run to end (10 MiB: 28 ms on one core). When
+// the start of data was prepared (see Prepare), its pieces are reused.
+func (r *Repo) compressBig(header, data []byte) [][]byte {
+	sum := make(chan []byte, 1)
+	go func(header, data []byte) {
+		a := adler32.New()
+		a.Write(header)
+		a.Write(data)
+		sum <- a.Sum(nil)
+	}(header, data)
+	// The zlib header says: deflate, 32 KiB window, fastest level, and
+	// its check bits make it a multiple of 31.
+	parts := [][]byte{{0x78, 0x01}}
+	parts = append(parts, deflatePieces(header, 1, false)...)
+	rest := data
+	if pre := r.prepared(data); pre != nil {
+		parts = append(parts, pre.pieces...)
+		rest = data[len(pre.raw):]
+	}
+	parts = append(parts, deflatePieces(rest, runtime.GOMAXPROCS(0), true)...)
+	return append(parts, <-sum) // Adler-32 ends the stream
+}
+
+// deflatePieces compresses data with Huffman coding only, in up to n
+// pieces of at least 1 MiB compressed at once, each ended with a flush to
+// a byte boundary, the last one instead ending the stream when final.
+func deflatePieces(data []byte, n int, final bool) [][]byte {
 	const minPiece = 1 << 20
-	n := max(1, min(runtime.GOMAXPROCS(0), len(data)/minPiece))
-	pieces := make([]bytes.Buffer, n)
+	n = max(1, min(n, len(data)/minPiece))
+	pieces := make([][]byte, n)
 	size := (len(data) + n - 1) / n
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b := &pieces[i]
+			var b bytes.Buffer
 			b.Grow(size*5/8 + 64) // text takes about half its size
-			fw, _ := flate.NewWriter(b, flate.HuffmanOnly)
-			if i == 0 {
-				fw.Write(header) // writes to a bytes.Buffer cannot fail
-			}
-			fw.Write(data[i*size : min(len(data), (i+1)*size)])
-			if i == n-1 {
+			fw, _ := flate.NewWriter(&b, flate.HuffmanOnly)
+			fw.Write(data[min(len(data), i*size):min(len(data), (i+1)*size)]) // writes to a bytes.Buffer cannot fail
+			if final && i == n-1 {
 				fw.Close()
 			} else {
 				fw.Flush()
 			}
+			pieces[i] = b.Bytes()
 		}()
 	}
-	sum := adler32.New()
-	sum.Write(header)
-	sum.Write(data)
 	wg.Wait()
-	// The zlib header says: deflate, 32 KiB window, fastest level, and
-	// its check bits make it a multiple of 31. Adler-32 ends the stream.
-	parts := [][]byte{{0x78, 0x01}}
-	for i := range pieces {
-		parts = append(parts, pieces[i].Bytes())
+	return pieces
+}
+
+// preparedData is data compressed ahead of time by Prepare.
+type preparedData struct {
+	raw    []byte
+	pieces [][]byte // deflate pieces of raw, flushed, none final
+}
+
+// Prepare compresses data in the background, to be reused when a large
+// object that starts with data is written: the head of a run's output
+// log, ready long before the run ends. It keeps one such data at a time.
+func (r *Repo) Prepare(data []byte) {
+	if len(data) < bigObject {
+		return
 	}
-	return append(parts, sum.Sum(nil))
+	go func() {
+		p := &preparedData{raw: data, pieces: deflatePieces(data, 1, false)}
+		r.preMu.Lock()
+		r.pre = p
+		r.preMu.Unlock()
+	}()
+}
+
+// prepared returns what Prepare made of the start of data, or nil.
+func (r *Repo) prepared(data []byte) *preparedData {
+	r.preMu.Lock()
+	p := r.pre
+	r.preMu.Unlock()
+	if p == nil || len(p.raw) > len(data) || !bytes.Equal(p.raw, data[:len(p.raw)]) {
+		return nil
+	}
+	return p
 }
 
 // bufPool recycles compression buffers: a run writes several objects.

@@ -412,3 +412,52 @@ func TestWriteBigBlobsMatchGit(t *testing.T) {
 	}
 	fsck(t, dir)
 }
+
+// A big object whose start was prepared reuses the pieces compressed
+// ahead of time; one that merely resembles it does not. Git must read
+// every one back byte for byte.
+func TestWritePreparedBlobsMatchGit(t *testing.T) {
+	dir := newRepo(t)
+	r := openRepo(t, dir)
+	var head bytes.Buffer
+	for i := 0; head.Len() < 3<<20; i++ {
+		fmt.Fprintf(&head, "epoch %d loss=%.6f\n", i, 1/float64(i+1))
+	}
+	r.Prepare(head.Bytes())
+	deadline := time.Now().Add(10 * time.Second)
+	for r.prepared(head.Bytes()) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("Prepare did not finish")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	tail := make([]byte, 2<<20+3)
+	rand.Read(tail)
+	other := bytes.Clone(head.Bytes())
+	other[len(other)/2] ^= 1
+	for name, data := range map[string][]byte{
+		"head and more":   append(bytes.Clone(head.Bytes()), tail...),
+		"head alone":      head.Bytes(),
+		"head and little": append(bytes.Clone(head.Bytes()), "\n[git-runs: 5 bytes of output cut here]\nend\n"...),
+		"a changed head":  append(other, tail...),
+		"shorter":         head.Bytes()[:len(head.Bytes())-1],
+	} {
+		if pre := r.prepared(data); (pre != nil) != (name[0] == 'h') {
+			t.Errorf("%s: prepared pieces used: %v", name, pre != nil)
+		}
+		h, err := r.WriteBlob(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("git", "cat-file", "blob", h.String())
+		cmd.Dir = dir
+		got, err := cmd.Output()
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("%s: git cat-file gave %d bytes of %d, %v", name, len(got), len(data), err)
+		}
+		if want := gitWithStdin(t, dir, string(data), "hash-object", "--stdin"); h.String() != want {
+			t.Errorf("%s: blob %s, git says %s", name, h, want)
+		}
+	}
+	fsck(t, dir)
+}

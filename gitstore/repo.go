@@ -53,6 +53,9 @@ type Repo struct {
 	userOnce    sync.Once
 	userConfigs []*config.Config // repository, global, XDG and system config
 
+	preMu sync.Mutex
+	pre   *preparedData // see Prepare
+
 	identOnce  sync.Once
 	identName  string
 	identEmail string

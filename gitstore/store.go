@@ -35,7 +35,10 @@ const (
 // which would bloat the repository and every push of the run.
 const DefaultMaxUntracked = 10 << 20
 
-var _ run.Store = (*Repo)(nil)
+var (
+	_ run.Store    = (*Repo)(nil)
+	_ run.Preparer = (*Repo)(nil)
+)
 
 // RefName returns the ref of run id.
 func RefName(id string) string { return RunsPrefix + id }

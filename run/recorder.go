@@ -45,6 +45,16 @@ type Store interface {
 	SavedAt(id string) (time.Time, bool)
 }
 
+// A Preparer is a Store that can do ahead of time the costly part of
+// storing data that will soon be the start of a large file of a run, such
+// as the head of an output log once it is full: the run's end, which the
+// user waits for, then has less to do.
+type Preparer interface {
+	// Prepare starts the work for data, which the caller must not change
+	// afterwards, and returns at once.
+	Prepare(data []byte)
+}
+
 // Errors that callers test with errors.Is.
 var (
 	ErrNotFound = errors.New("no run")

@@ -97,6 +97,17 @@ func Exec(store run.Store, o ExecOptions) (ExecResult, error) {
 			r.Finish(run.Failed, nil, "")
 			return res, err
 		}
+		if p, ok := store.(run.Preparer); ok {
+			// The head of the output is final once full: the store may
+			// compress it while the command still runs.
+			log.WhenHeadFull(func() {
+				go func() {
+					if head, err := os.ReadFile(r.OutputPrefix() + ".head"); err == nil {
+						p.Prepare(head)
+					}
+				}()
+			})
+		}
 		sinks = append(sinks, func(b []byte) { log.Write(b) })
 	}
 	var lines *lineSplitter

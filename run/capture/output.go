@@ -55,6 +55,7 @@ type OutputLog struct {
 	spans   []span // scratch for flushPartial
 	err     error  // the first write error: the files are unusable after it
 	closed  bool
+	full    func() // called once the head is full, see WhenHeadFull
 }
 
 // CreateOutputLog creates the files of an OutputLog that keeps limit bytes
@@ -83,6 +84,15 @@ func CreateOutputLog(prefix string, limit int64, red *Redactor) (*OutputLog, err
 		}
 	}
 	return &OutputLog{prefix: prefix, half: max(limit/2, 1), red: red, head: head, cur: -1}, nil
+}
+
+// WhenHeadFull arranges for f to be called, once, when the head has all
+// the bytes it keeps: from then on the head file, PREFIX.head, does not
+// change. f is called with the log locked, and must not block.
+func (o *OutputLog) WhenHeadFull(f func()) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.full = f
 }
 
 // Write writes p, redacted, to the log. It returns len(p) unless the files
@@ -172,6 +182,10 @@ func (o *OutputLog) store(b []byte) error {
 			o.headLen += n
 			o.total += n
 			b = b[n:]
+			if o.headLen == o.half && o.full != nil {
+				o.full()
+				o.full = nil
+			}
 			continue
 		}
 		if o.cur < 0 || o.tailLen >= o.half {
