@@ -70,6 +70,7 @@ type Artifact struct {
 type state struct {
 	rec        Record
 	series     map[string]*[]Point // the history, by key; pointers so that a point is added with one map lookup
+	parsed     map[string]*[]Point // points read from the command's output (m entries), used for keys with no series
 	arts       map[string]Artifact
 	soft       map[string]bool   // params set by a default (p) entry
 	keys       map[string]string // metric keys, interned
@@ -87,6 +88,7 @@ func newState() *state {
 	return &state{
 		rec:    Record{Format: Format, Params: map[string]any{}, Tags: map[string]string{}, Metrics: map[string]Summary{}},
 		series: map[string]*[]Point{},
+		parsed: map[string]*[]Point{},
 		arts:   map[string]Artifact{},
 		soft:   map[string]bool{},
 		keys:   map[string]string{},
@@ -129,8 +131,14 @@ func appendTag(b []byte, key, v string) []byte {
 	return append(b, '\n')
 }
 
-func appendMetric(b []byte, key string, step, ms int64, v float64) []byte {
-	b = append(b, "M\t"...)
+// appendMetric appends a metric entry: M for a point logged by the
+// program, m for one read from its output.
+func appendMetric(b []byte, parsed bool, key string, step, ms int64, v float64) []byte {
+	if parsed {
+		b = append(b, "m\t"...)
+	} else {
+		b = append(b, "M\t"...)
+	}
 	b = append(b, key...)
 	b = append(b, '\t')
 	b = strconv.AppendInt(b, step, 10)
@@ -254,8 +262,8 @@ func (st *state) apply(line []byte) error {
 		return errBadEntry
 	}
 	kind := line[0]
-	if kind == 'M' {
-		return st.applyMetric(line[2:])
+	if kind == 'M' || kind == 'm' {
+		return st.applyMetric(line[2:], kind == 'm')
 	}
 	f := strings.Split(string(line[2:]), "\t")
 	switch kind {
@@ -357,7 +365,7 @@ func (st *state) apply(line []byte) error {
 
 // applyMetric replays a metric point, "key\tstep\tms\tvalue". Runs log
 // hundreds of thousands of points, so this path avoids allocating.
-func (st *state) applyMetric(b []byte) error {
+func (st *state) applyMetric(b []byte, parsed bool) error {
 	var f [4][]byte
 	for i := 0; i < 3; i++ {
 		j := bytes.IndexByte(b, '\t')
@@ -373,7 +381,7 @@ func (st *state) applyMetric(b []byte) error {
 	if !ok1 || !ok2 || err != nil || len(f[0]) == 0 {
 		return errBadEntry
 	}
-	st.addPoint(st.intern(f[0]), Point{Step: step, Time: ms, Value: v})
+	st.addPoint(st.intern(f[0]), Point{Step: step, Time: ms, Value: v}, parsed)
 	return nil
 }
 
@@ -388,12 +396,17 @@ func (st *state) intern(key []byte) string {
 	return k
 }
 
-// addPoint adds a point of metric key to the history.
-func (st *state) addPoint(key string, p Point) {
-	ps := st.series[key]
+// addPoint adds a point of metric key to the history, or to the points
+// read from output when parsed.
+func (st *state) addPoint(key string, p Point, parsed bool) {
+	m := st.series
+	if parsed {
+		m = st.parsed
+	}
+	ps := m[key]
 	if ps == nil {
 		ps = new([]Point)
-		st.series[key] = ps
+		m[key] = ps
 	}
 	*ps = append(*ps, p)
 	st.next[key] = p.Step + 1
@@ -456,9 +469,10 @@ func (st *state) record() *Record {
 	for k, v := range st.rec.Tags {
 		r.Tags[k] = v
 	}
-	r.Metrics = make(map[string]Summary, len(st.series))
-	for k, pts := range st.series {
-		r.Metrics[k] = Summarize(*pts)
+	h := st.history()
+	r.Metrics = make(map[string]Summary, len(h))
+	for k, pts := range h {
+		r.Metrics[k] = Summarize(pts)
 	}
 	return &r
 }
@@ -473,10 +487,15 @@ func (st *state) contents(path string) *Contents {
 	return c
 }
 
-// history returns every metric's points so far. The slices are shared
-// with st, which only ever appends to them.
+// history returns every metric's points so far. A metric the program
+// logged itself is what it logged: the points of that key read from its
+// output, usually the same values printed, are left out. The slices are
+// shared with st, which only ever appends to them.
 func (st *state) history() History {
-	h := make(History, len(st.series))
+	h := make(History, len(st.series)+len(st.parsed))
+	for k, pts := range st.parsed {
+		h[k] = *pts
+	}
 	for k, pts := range st.series {
 		h[k] = *pts
 	}

@@ -390,6 +390,18 @@ func (r *Run) LogMetric(key string, v float64, step int64) error {
 
 // LogMetricAt is LogMetric with an explicit timestamp.
 func (r *Run) LogMetricAt(key string, v float64, step int64, t time.Time) error {
+	return r.logMetric(false, key, v, step, t)
+}
+
+// LogOutputMetricAt logs a point read from the command's output rather
+// than logged by the program. Such points give way: for a key the
+// program logs itself, by any means, the run keeps only what it logged,
+// so a value both printed and logged is not recorded twice.
+func (r *Run) LogOutputMetricAt(key string, v float64, step int64, t time.Time) error {
+	return r.logMetric(true, key, v, step, t)
+}
+
+func (r *Run) logMetric(parsed bool, key string, v float64, step int64, t time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.live(); err != nil {
@@ -405,8 +417,8 @@ func (r *Run) LogMetricAt(key string, v float64, step int64, t time.Time) error 
 	}
 	r.st.next[key] = step + 1
 	ms := t.UnixMilli()
-	r.buf = appendMetric(r.buf, key, step, ms, v)
-	r.pts = append(r.pts, keyedPoint{key, Point{Step: step, Time: ms, Value: v}})
+	r.buf = appendMetric(r.buf, parsed, key, step, ms, v)
+	r.pts = append(r.pts, keyedPoint{key, Point{Step: step, Time: ms, Value: v}, parsed})
 	if len(r.buf) >= 64<<10 {
 		return r.flush()
 	}
@@ -670,7 +682,7 @@ func (r *Run) flush() error {
 	if err == nil && r.caughtUp(len(r.buf)) {
 		// Our own points need no parsing back from the journal.
 		for _, p := range r.pts {
-			r.st.addPoint(p.key, p.Point)
+			r.st.addPoint(p.key, p.Point, p.parsed)
 		}
 		r.off += int64(len(r.buf))
 	}
@@ -695,6 +707,7 @@ func (r *Run) caughtUp(n int) bool {
 type keyedPoint struct {
 	key string
 	Point
+	parsed bool // read from output
 }
 
 // refresh replays what other writers (and we) appended since last time.

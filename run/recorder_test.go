@@ -250,6 +250,47 @@ func TestInterleavedWritersEveryPointOnce(t *testing.T) {
 	}
 }
 
+// Points read from output give way to points the program logs itself,
+// whichever process logs them, and whenever.
+func TestLoggedMetricsWinOverOutput(t *testing.T) {
+	_, repo := newRepo(t)
+	owner, err := run.Start(repo, run.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := run.Attach(repo, owner.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	must(t, owner.LogOutputMetricAt("printed", 1, 0, now)) // only printed
+	must(t, owner.LogOutputMetricAt("both", 0.5, 0, now))  // printed...
+	must(t, owner.Flush())                                 //
+	must(t, other.LogMetric("both", 0.4, 0))               // ...and logged by another process
+	must(t, other.Close())                                 //
+	must(t, owner.LogOutputMetricAt("both", 0.3, 1, now))  // printed again later
+	must(t, owner.LogMetric("logged", 7, run.NextStep))    // only logged
+	must(t, owner.LogOutputMetricAt("printed", 2, run.NextStep, now))
+	must(t, owner.End(run.Finished))
+	c, rec, err := repo.Load(owner.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist, err := repo.History(plumbingHash(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(hist["both"]); len(hist["both"]) != 1 || hist["both"][0].Value != 0.4 {
+		t.Errorf("both printed and logged: %s, want the logged 0.4 alone", got)
+	}
+	if p := hist["printed"]; len(p) != 2 || p[1].Step != 1 || p[1].Value != 2 {
+		t.Errorf("printed only: %v", p)
+	}
+	if rec.Metrics["both"].Count != 1 || rec.Metrics["printed"].Count != 2 || rec.Metrics["logged"].Count != 1 {
+		t.Errorf("summaries: %+v", rec.Metrics)
+	}
+}
+
 func TestCrashedRunRecovered(t *testing.T) {
 	dir, repo := newRepo(t)
 	dead := exec.Command("true")

@@ -28,6 +28,19 @@ class TestExamples(RepoTest):
         self.assertEqual(run["params"]["max_depth"], 3)
         self.assertGreaterEqual(run["metrics"]["accuracy"]["last"], 0.9)
 
+    def test_iris_under_exec(self):
+        # The script both logs accuracy and prints "accuracy: 1.0000":
+        # the run keeps what it logged, once, not the printed copy too.
+        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"),
+                   PATH=os.path.dirname(binary()) + os.pathsep + os.environ["PATH"])
+        subprocess.check_output([binary(), "exec", "--", SYSTEM_PYTHON,
+                                 os.path.join(ROOT, "examples", "iris", "train.py")],
+                                env=env, universal_newlines=True)
+        runs = json.loads(self.git_runs("ls", "--json"))
+        self.assertEqual(len(runs), 1)
+        self.assertEqual(runs[0]["metrics"]["accuracy"]["count"], 1)
+        self.assertEqual(runs[0]["params"]["n_estimators"], 100)
+
     def test_linear_under_exec(self):
         env = dict(os.environ, PATH=os.path.dirname(binary()) + os.pathsep + os.environ["PATH"])
         subprocess.check_output([binary(), "exec", "--", sys.executable,

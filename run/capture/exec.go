@@ -188,7 +188,7 @@ func logTo(r *run.Run) func(Point, time.Time) {
 		if pt.HasStep {
 			step = pt.Step
 		}
-		r.LogMetricAt(pt.Key, pt.Value, step, t) // an invalid key is dropped
+		r.LogOutputMetricAt(pt.Key, pt.Value, step, t) // an invalid key is dropped
 	}
 }
 
