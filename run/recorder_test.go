@@ -163,7 +163,10 @@ func TestCheckpointShowsProgress(t *testing.T) {
 	must(t, r.End(run.Finished))
 }
 
-func TestAttachedWritersMerge(t *testing.T) {
+// ownerAndOther starts a run in a new repository and attaches a second
+// writer to it, as another process would.
+func ownerAndOther(t *testing.T) (*gitstore.Repo, *run.Run, *run.Run) {
+	t.Helper()
 	_, repo := newRepo(t)
 	owner, err := run.Start(repo, run.Options{})
 	if err != nil {
@@ -173,6 +176,11 @@ func TestAttachedWritersMerge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return repo, owner, other
+}
+
+func TestAttachedWritersMerge(t *testing.T) {
+	repo, owner, other := ownerAndOther(t)
 	must(t, other.LogMetric("from_other", 1, 0))
 	must(t, other.LogParam("lr", 0.1))
 	must(t, other.Close())
@@ -195,15 +203,7 @@ func TestAttachedWritersMerge(t *testing.T) {
 // journal when no other writer appended in between. However the writes of
 // two writers interleave, every point must be in the run exactly once.
 func TestInterleavedWritersEveryPointOnce(t *testing.T) {
-	_, repo := newRepo(t)
-	owner, err := run.Start(repo, run.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := run.Attach(repo, owner.ID())
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo, owner, other := ownerAndOther(t)
 	const n = 300
 	for i := range n {
 		w := owner
@@ -253,15 +253,7 @@ func TestInterleavedWritersEveryPointOnce(t *testing.T) {
 // Points read from output give way to points the program logs itself,
 // whichever process logs them, and whenever.
 func TestLoggedMetricsWinOverOutput(t *testing.T) {
-	_, repo := newRepo(t)
-	owner, err := run.Start(repo, run.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := run.Attach(repo, owner.ID())
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo, owner, other := ownerAndOther(t)
 	now := time.Now()
 	must(t, owner.LogOutputMetricAt("printed", 1, 0, now)) // only printed
 	must(t, owner.LogOutputMetricAt("both", 0.5, 0, now))  // printed...
