@@ -1,5 +1,25 @@
 package run_test
 
-import "github.com/go-git/go-git/v5/plumbing"
+import (
+	"testing"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/gitruns/gitruns/gitstore"
+	"github.com/gitruns/gitruns/run"
+)
 
 func plumbingHash(s string) plumbing.Hash { return plumbing.NewHash(s) }
+
+// loadRun reads the committed record and history of run id.
+func loadRun(t *testing.T, repo *gitstore.Repo, id string) (*run.Record, run.History) {
+	t.Helper()
+	c, rec, err := repo.Load(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist, err := repo.History(plumbingHash(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec, hist
+}

@@ -225,14 +225,7 @@ func TestInterleavedWritersEveryPointOnce(t *testing.T) {
 	}
 	must(t, other.Close())
 	must(t, owner.End(run.Finished))
-	c, rec, err := repo.Load(owner.ID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	hist, err := repo.History(plumbingHash(c))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec, hist := loadRun(t, repo, owner.ID())
 	seen := make([]int, n)
 	for _, p := range hist["m"] {
 		seen[p.Step]++
@@ -264,14 +257,7 @@ func TestLoggedMetricsWinOverOutput(t *testing.T) {
 	must(t, owner.LogMetric("logged", 7, run.NextStep))    // only logged
 	must(t, owner.LogOutputMetricAt("printed", 2, run.NextStep, now))
 	must(t, owner.End(run.Finished))
-	c, rec, err := repo.Load(owner.ID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	hist, err := repo.History(plumbingHash(c))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec, hist := loadRun(t, repo, owner.ID())
 	if got := fmt.Sprint(hist["both"]); len(hist["both"]) != 1 || hist["both"][0].Value != 0.4 {
 		t.Errorf("both printed and logged: %s, want the logged 0.4 alone", got)
 	}
