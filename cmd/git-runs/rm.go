@@ -13,6 +13,7 @@ type rmCmd struct {
 	Where  string   `placeholder:"EXPR" help:"Delete the runs matching EXPR too (see git runs ls --help)."`
 	Force  bool     `short:"f" help:"Delete runs that are still being recorded too."`
 	Remote string   `placeholder:"REMOTE" help:"Delete the runs on REMOTE as well."`
+	DryRun bool     `short:"n" help:"Print the runs that would be deleted, and delete nothing."`
 }
 
 func (c *rmCmd) Help() string {
@@ -54,6 +55,12 @@ func (c *rmCmd) Run(e *env) error {
 			seen[en.ID] = true
 			targets = append(targets, en)
 		}
+	}
+	if c.DryRun {
+		for _, en := range targets {
+			fmt.Fprintf(e.stdout, "would delete %s (%s), at %s\n", en.ID, en.Record.Name, en.Commit)
+		}
+		return nil
 	}
 	if c.Remote != "" {
 		refs := make([]string, len(targets))
