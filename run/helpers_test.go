@@ -3,9 +3,9 @@ package run_test
 import (
 	"testing"
 
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
+	"github.com/go-git/go-git/v5/plumbing"
 )
 
 func plumbingHash(s string) plumbing.Hash { return plumbing.NewHash(s) }
