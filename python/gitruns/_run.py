@@ -563,7 +563,19 @@ def search_runs(where=None, sort=None, limit=None, output="list"):
             else:
                 row[k] = v
         rows.append(row)
-    return pandas.DataFrame(rows)
+    df = pandas.DataFrame(rows)
+    for col in ("started", "ended"):
+        if col in df:
+            # Times as pandas times, as MLflow's start_time and end_time are.
+            df[col] = pandas.to_datetime(df[col], utc=True, format="ISO8601" if _pandas2(pandas) else None)
+    return df
+
+
+def _pandas2(pandas):
+    try:
+        return int(pandas.__version__.split(".")[0]) >= 2
+    except ValueError:
+        return False
 
 
 def _run_spec(run):

@@ -320,6 +320,31 @@ class TestSearchPandas(RepoTest):
         self.assertEqual(rows[0]["status"], "finished")
 
 
+    def test_real_pandas(self):
+        # Debian's python3-pandas, seen by /usr/bin/python3 (.ci/run
+        # installs it): a DataFrame with a row per run, flattened columns
+        # and times as times.
+        with gitruns.start_run(name="a", params={"opt": {"lr": 0.1}}):
+            gitruns.log_metric("acc", 0.5)
+        with gitruns.start_run(name="b", params={"opt": {"lr": 0.2}}, tags={"k": "v"}):
+            gitruns.log_metric("acc", 0.7)
+        code = textwrap.dedent("""
+            import gitruns
+            df = gitruns.search_runs(output="pandas", sort="-metrics.acc")
+            print(type(df).__name__, df.shape[0])
+            print(list(df["name"]), list(df["params.opt.lr"]), list(df["metrics.acc"]))
+            print(str(df["started"].dtype), df["tags.k"].isna().tolist())
+        """)
+        env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), ".."))
+        out = subprocess.check_output(["/usr/bin/python3", "-c", code], env=env, cwd=self.dir,
+                                      universal_newlines=True)
+        self.assertEqual(out.splitlines(), [
+            "DataFrame 2",
+            "['b', 'a'] [0.2, 0.1] [0.7, 0.5]",
+            "datetime64[ns, UTC] [False, True]",
+        ])
+
+
 class TestExec(RepoTest):
     def test_attach_under_exec(self):
         p = self.script("""
