@@ -19,18 +19,30 @@ type plotCmd struct {
 	Where  string   `placeholder:"EXPR" help:"Draw the runs matching EXPR."`
 	Width  int      `help:"Width in characters (default: the terminal's, else 80)."`
 	Height int      `default:"20" help:"Height of the plot area in lines."`
+	Log    bool     `help:"Use a logarithmic value axis (for losses falling by orders of magnitude); values of 0 or less are left out."`
 }
 
 func (c *plotCmd) Help() string {
-	return `Draws a metric's history, step by value, for several runs in the terminal,
-one mark per run with a legend.
+	return `Draws a metric's history, step by value, for several runs in the terminal:
+a mark per point and dots between the points of a run, in a colour per
+run on a terminal, with a legend.
 
   git runs plot loss @ @~1 @~2
-  git runs plot val/acc --where "params.model = 'rf'"`
+  git runs plot val/acc --where "params.model = 'rf'"
+  git runs plot loss --log`
 }
 
-// plotMarks tell the runs apart without colour.
-var plotMarks = []rune{'●', '+', 'x', 'o', '*', '#', '@', '%', '&', '=', '~', '^'}
+// plotMarks tell the runs apart without colour; plotColours with it.
+var (
+	plotMarks   = []rune{'●', '+', 'x', 'o', '*', '#', '@', '%', '&', '=', '~', '^'}
+	plotColours = []string{"36", "33", "35", "32", "34", "31", "96", "93", "95", "92", "94", "91"}
+)
+
+// plotSeries is one run's points to draw.
+type plotSeries struct {
+	en  gitstore.Entry
+	pts []run.Point
+}
 
 func (c *plotCmd) Run(e *env) error {
 	repo, all, err := e.runs()
@@ -51,18 +63,14 @@ func (c *plotCmd) Run(e *env) error {
 	if len(picked) > len(plotMarks) {
 		picked = picked[:len(plotMarks)]
 	}
-	type series struct {
-		en  gitstore.Entry
-		pts []run.Point
-	}
-	var ss []series
+	var ss []plotSeries
 	for _, en := range picked {
 		h, err := repo.History(en.Commit)
 		if err != nil {
 			return err
 		}
 		if pts := h[c.Metric]; len(pts) > 0 {
-			ss = append(ss, series{en, pts})
+			ss = append(ss, plotSeries{en, pts})
 		}
 	}
 	if len(ss) == 0 {
@@ -77,20 +85,54 @@ func (c *plotCmd) Run(e *env) error {
 			}
 		}
 	}
-	height := max(c.Height, 4)
+	p := painter(colorOn(e.stdout))
+	chart, err := drawPlot(ss, width, max(c.Height, 4), c.Log, p)
+	if err != nil {
+		return err
+	}
+	title := c.Metric
+	if c.Log {
+		title += " (log scale)"
+	}
+	fmt.Fprintf(e.stdout, "%s\n%s", p.paint("1", title), chart)
+	abbrev := abbreviations(all)
+	for si, s := range ss {
+		m := s.en.Record.Metrics[c.Metric]
+		fmt.Fprintf(e.stdout, "  %s %s %s  last %s\n", p.paint(plotColours[si], string(plotMarks[si])), abbrev[s.en.ID], s.en.Record.Name, run.FormatMetric(m.Last))
+	}
+	return nil
+}
+
+// drawPlot draws the series, step by value, in width characters and
+// height lines of plot area plus the axes.
+func drawPlot(ss []plotSeries, width, height int, logScale bool, p painter) (string, error) {
+	// value maps a point to the axis, or reports it cannot be drawn.
+	value := func(v float64) (float64, bool) {
+		if math.IsNaN(v) || math.IsInf(v, 0) || (logScale && v <= 0) {
+			return 0, false
+		}
+		if logScale {
+			return math.Log10(v), true
+		}
+		return v, true
+	}
 	minS, maxS := int64(math.MaxInt64), int64(math.MinInt64)
 	minV, maxV := math.Inf(1), math.Inf(-1)
 	for _, s := range ss {
-		for _, p := range s.pts {
-			if math.IsNaN(p.Value) || math.IsInf(p.Value, 0) {
+		for _, pt := range s.pts {
+			v, ok := value(pt.Value)
+			if !ok {
 				continue
 			}
-			minS, maxS = min(minS, p.Step), max(maxS, p.Step)
-			minV, maxV = math.Min(minV, p.Value), math.Max(maxV, p.Value)
+			minS, maxS = min(minS, pt.Step), max(maxS, pt.Step)
+			minV, maxV = math.Min(minV, v), math.Max(maxV, v)
 		}
 	}
 	if math.IsInf(minV, 1) {
-		return errors.New("plot: no finite values to draw")
+		if logScale {
+			return "", errors.New("plot: no values above 0 to draw on a log scale")
+		}
+		return "", errors.New("plot: no finite values to draw")
 	}
 	if maxV == minV {
 		maxV, minV = maxV+0.5, minV-0.5
@@ -98,42 +140,90 @@ func (c *plotCmd) Run(e *env) error {
 	if maxS == minS {
 		maxS++
 	}
-	labelW := max(len(run.FormatMetric(maxV)), len(run.FormatMetric(minV)))
-	plotW := max(width-labelW-3, 10)
-	grid := make([][]rune, height)
-	for i := range grid {
-		grid[i] = []rune(strings.Repeat(" ", plotW))
+	label := func(v float64) string {
+		if logScale {
+			v = math.Pow(10, v)
+		}
+		return run.FormatMetric(v)
 	}
+	// Labels at the top, middle and bottom lines, for the values there.
+	midRow := height / 2
+	midV := maxV - (maxV-minV)*float64(midRow)/float64(height-1)
+	labelW := max(len(label(maxV)), len(label(minV)), len(label(midV)))
+	plotW := max(width-labelW-3, 10)
+	type cell struct {
+		r      rune
+		series int
+	}
+	grid := make([][]cell, height)
+	for i := range grid {
+		grid[i] = make([]cell, plotW)
+	}
+	col := func(step int64) int { return int(float64(step-minS) / float64(maxS-minS) * float64(plotW-1)) }
+	row := func(v float64) int { return height - 1 - int((v-minV)/(maxV-minV)*float64(height-1)+0.5) }
 	for si, s := range ss {
-		for _, p := range s.pts {
-			if math.IsNaN(p.Value) || math.IsInf(p.Value, 0) {
+		// Dots first, along the line between one drawn point and the
+		// next, where no mark is; then the marks over them.
+		px, py, have := 0, 0, false
+		var marks [][2]int
+		for _, pt := range s.pts {
+			v, ok := value(pt.Value)
+			if !ok {
 				continue
 			}
-			x := int(float64(p.Step-minS) / float64(maxS-minS) * float64(plotW-1))
-			y := height - 1 - int((p.Value-minV)/(maxV-minV)*float64(height-1)+0.5)
-			grid[y][x] = plotMarks[si]
+			x, y := col(pt.Step), row(v)
+			if have && (x != px || y != py) {
+				n := max(absInt(x-px), absInt(y-py))
+				for k := 1; k < n; k++ {
+					cx := px + (x-px)*k/n
+					cy := py + int(math.Round(float64((y-py)*k)/float64(n)))
+					if grid[cy][cx].r == 0 {
+						grid[cy][cx] = cell{'·', si}
+					}
+				}
+			}
+			marks = append(marks, [2]int{x, y})
+			px, py, have = x, y, true
+		}
+		for _, m := range marks {
+			grid[m[1]][m[0]] = cell{plotMarks[si], si}
 		}
 	}
-	p := painter(colorOn(e.stdout))
-	fmt.Fprintf(e.stdout, "%s\n", p.paint("1", c.Metric))
-	for i, row := range grid {
-		label := ""
+	var b strings.Builder
+	for i, line := range grid {
+		l := ""
 		switch i {
 		case 0:
-			label = run.FormatMetric(maxV)
+			l = label(maxV)
+		case midRow:
+			l = label(midV)
 		case height - 1:
-			label = run.FormatMetric(minV)
+			l = label(minV)
 		}
-		fmt.Fprintf(e.stdout, "%*s ┤%s\n", labelW, label, strings.TrimRight(string(row), " "))
+		end := len(line)
+		for end > 0 && line[end-1].r == 0 {
+			end--
+		}
+		fmt.Fprintf(&b, "%*s ┤", labelW, l)
+		for _, c := range line[:end] {
+			if c.r == 0 {
+				b.WriteByte(' ')
+				continue
+			}
+			b.WriteString(p.paint(plotColours[c.series], string(c.r)))
+		}
+		b.WriteByte('\n')
 	}
-	fmt.Fprintf(e.stdout, "%*s └%s\n", labelW, "", strings.Repeat("─", plotW))
+	fmt.Fprintf(&b, "%*s └%s\n", labelW, "", strings.Repeat("─", plotW))
 	first, last := fmt.Sprint(minS), fmt.Sprint(maxS)
 	gap := max(plotW-len(first)-len(last), 1)
-	fmt.Fprintf(e.stdout, "%*s  %s%s%s  %s\n", labelW, "", first, strings.Repeat(" ", gap), last, p.dim("step"))
-	abbrev := abbreviations(all)
-	for si, s := range ss {
-		m := s.en.Record.Metrics[c.Metric]
-		fmt.Fprintf(e.stdout, "  %c %s %s  last %s\n", plotMarks[si], abbrev[s.en.ID], s.en.Record.Name, run.FormatMetric(m.Last))
+	fmt.Fprintf(&b, "%*s  %s%s%s  %s\n", labelW, "", first, strings.Repeat(" ", gap), last, p.dim("step"))
+	return b.String(), nil
+}
+
+func absInt(n int) int {
+	if n < 0 {
+		return -n
 	}
-	return nil
+	return n
 }
