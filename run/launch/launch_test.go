@@ -166,9 +166,10 @@ func TestMissingCommand(t *testing.T) {
 	}
 }
 
-// A command whose output goes to a regular file writes to that file
-// itself; what it adds is read back from the file, exactly once, in order,
-// including what it writes just before it exits.
+// A command whose output goes to a regular file that only it writes to
+// writes to that file itself; what it adds is read back from the file,
+// exactly once, in order, including what it writes just before it exits.
+// Appended to, the file gets a pipe; the result must be the same.
 func TestFileGetsOutputDirectly(t *testing.T) {
 	dir := t.TempDir()
 	script := `i=0; while [ $i -lt 3000 ]; do echo "line $i"; i=$((i+1)); done; echo err >&2; sleep 0.05; printf last`
@@ -179,12 +180,15 @@ func TestFileGetsOutputDirectly(t *testing.T) {
 	want.WriteString("err\nlast")
 
 	for _, tc := range []struct {
-		name  string
-		flags int
-		old   string // already in the file
+		name   string
+		flags  int
+		old    string // already in the file
+		direct bool   // the command gets the file itself
 	}{
-		{"truncated", os.O_WRONLY | os.O_CREATE | os.O_TRUNC, ""},
-		{"appended", os.O_WRONLY | os.O_CREATE | os.O_APPEND, "from before\n"},
+		{"truncated", os.O_WRONLY | os.O_CREATE | os.O_TRUNC, "", true},
+		{"written at its end", os.O_WRONLY, "from before\n", true},
+		// Others may append to it too (nohup.out): a pipe.
+		{"appended", os.O_WRONLY | os.O_CREATE | os.O_APPEND, "from before\n", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, tc.name)
@@ -197,11 +201,14 @@ func TestFileGetsOutputDirectly(t *testing.T) {
 			}
 			defer f.Close()
 			var cap syncBuf
-			var s *stream
-			if s, err = newStream(f); err != nil || !s.isFile {
-				t.Fatalf("a %s file does not get the output directly (%v)", tc.name, err)
+			if tc.old != "" && tc.flags&os.O_APPEND == 0 {
+				f.Seek(0, io.SeekEnd)
 			}
-			s.read.Close()
+			s, err := newStream(f)
+			if err != nil || s.isFile != tc.direct {
+				t.Fatalf("a file %s: given directly %v, want %v (%v)", tc.name, s.isFile, tc.direct, err)
+			}
+			s.close()
 			res, err := Run(Options{Args: []string{"sh", "-c", script}, Stdout: f, Stderr: f, Capture: &cap})
 			if err != nil || res.ExitCode != 0 {
 				t.Fatalf("%+v, %v", res, err)
