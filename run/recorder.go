@@ -74,8 +74,48 @@ type Contents struct {
 	OutputLimit  int64
 }
 
-// DefaultCheckpoint is how often a live run is committed.
+// DefaultCheckpoint is how often a live run is committed, at the most:
+// see checkpointDue.
 const DefaultCheckpoint = 30 * time.Second
+
+// maxCheckpoint bounds how far checkpointDue spaces the commits of a run
+// with the default interval.
+const maxCheckpoint = 30 * time.Minute
+
+// checkpointDue is how long after a commit of a live run the next one is
+// due. An interval other than the default is kept as asked. With the
+// default, a run whose commits are big is committed less often: each
+// checkpoint writes the whole history and output log again, and the one
+// it replaces stays in the repository as unreachable objects until git
+// prunes them, two weeks later by default. A run with a million points
+// and a full 10 MiB output log would leave about 2 GB of them an hour at
+// 30 s; spaced by a minute per MiB of content, it leaves about 40 MiB.
+func checkpointDue(interval time.Duration, size int64) time.Duration {
+	if interval != DefaultCheckpoint {
+		return interval
+	}
+	return min(max(interval, time.Duration(size)*time.Minute/(1<<20)), maxCheckpoint)
+}
+
+// commitSize estimates the bytes of history and output a commit of the
+// run writes: a line of metrics.tsv takes about 32 bytes.
+func (r *Run) commitSize() int64 {
+	var n int64
+	for _, m := range []map[string]*[]Point{r.st.series, r.st.parsed} {
+		for _, pts := range m {
+			n += 32 * int64(len(*pts))
+		}
+	}
+	if r.st.output {
+		prefix := outputPrefix(r.path)
+		for _, ext := range []string{".head", ".tail0", ".tail1"} {
+			if fi, err := os.Stat(prefix + ext); err == nil {
+				n += fi.Size()
+			}
+		}
+	}
+	return n
+}
 
 // metricFlushDelay bounds how long logged metric points wait in memory
 // before they reach the journal: the most a crash of this process loses.
@@ -761,6 +801,7 @@ func (r *Run) saveIfDue() error {
 	if interval <= 0 {
 		interval = DefaultCheckpoint
 	}
+	interval = checkpointDue(interval, r.commitSize())
 	last := r.lastSave
 	if last.IsZero() {
 		// An attached process asks when any process last saved the run.
@@ -781,7 +822,7 @@ func (r *Run) checkpointer(every time.Duration) {
 			return
 		case <-t.C:
 			r.mu.Lock()
-			if !r.closed {
+			if !r.closed && time.Since(r.lastSave) >= checkpointDue(every, r.commitSize())-every/10 {
 				r.save() // a failed checkpoint is retried at the next tick or at End
 			}
 			r.mu.Unlock()
