@@ -18,6 +18,10 @@ type LiveRun struct {
 	ID    string
 	Owner Owner
 	Alive bool // the owning process still runs
+	// Record and History are the run as its journal has it now, which
+	// may be ahead of its last commit.
+	Record  *Record
+	History History
 }
 
 // LiveRuns lists the runs whose journals are in the store.
@@ -39,7 +43,7 @@ func LiveRuns(s Store) ([]LiveRun, error) {
 		if err != nil || !st.started {
 			continue
 		}
-		out = append(out, LiveRun{ID: id, Owner: st.owner, Alive: ownerAlive(st.owner)})
+		out = append(out, LiveRun{ID: id, Owner: st.owner, Alive: ownerAlive(st.owner), Record: st.record(), History: st.history()})
 	}
 	return out, nil
 }
@@ -79,6 +83,11 @@ func RecoverCrashed(s Store) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	return Recover(s, live)
+}
+
+// Recover is RecoverCrashed for the live runs that LiveRuns listed.
+func Recover(s Store, live []LiveRun) ([]string, error) {
 	var done []string
 	var errs []error
 	for _, l := range live {

@@ -16,6 +16,9 @@ type env struct {
 	dir            string
 	stdout, stderr io.Writer
 	repo           *gitstore.Repo
+	// live holds the histories of the runs being recorded here, as their
+	// journals have them: runs() fills it.
+	live map[string]run.History
 }
 
 func (e *env) open() (*gitstore.Repo, error) {
@@ -54,12 +57,26 @@ func (e *env) runs() (*gitstore.Repo, []gitstore.Entry, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := run.RecoverCrashed(r); err != nil {
+	live, err := run.LiveRuns(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := run.Recover(r, live); err != nil {
 		e.warn("%v", err)
 	}
 	all, err := r.ListRuns()
 	if err != nil {
 		return nil, nil, err
+	}
+	// A run being recorded here is shown as its journal has it, ahead of
+	// its last checkpoint, which big runs take minutes apart.
+	e.live = map[string]run.History{}
+	fresh := map[string]*run.Record{}
+	for _, l := range live {
+		if l.Alive && l.Record != nil {
+			fresh[l.ID] = l.Record
+			e.live[l.ID] = l.History
+		}
 	}
 	ok := all[:0]
 	for _, en := range all {
@@ -67,9 +84,21 @@ func (e *env) runs() (*gitstore.Repo, []gitstore.Entry, error) {
 			e.warn("skipping run %s: %v", en.ID, en.Err)
 			continue
 		}
+		if rec := fresh[en.ID]; rec != nil && en.Record.Status == run.Running {
+			en.Record = rec
+		}
 		ok = append(ok, en)
 	}
 	return r, ok, nil
+}
+
+// history returns the metric histories of run en: from its journal while
+// it is recorded here, else from its commit.
+func (e *env) history(repo *gitstore.Repo, en gitstore.Entry) (run.History, error) {
+	if h, ok := e.live[en.ID]; ok {
+		return h, nil
+	}
+	return repo.History(en.Commit)
 }
 
 // resolve finds the run that spec names.

@@ -53,7 +53,7 @@ func (c *exportCmd) Run(e *env) error {
 	}
 	enc := json.NewEncoder(w)
 	for _, en := range all {
-		hist, err := repo.History(en.Commit)
+		hist, err := e.history(repo, en)
 		if err != nil {
 			return err
 		}

@@ -65,7 +65,7 @@ func (c *plotCmd) Run(e *env) error {
 	}
 	var ss []plotSeries
 	for _, en := range picked {
-		h, err := repo.History(en.Commit)
+		h, err := e.history(repo, en)
 		if err != nil {
 			return err
 		}

@@ -20,7 +20,7 @@ func (c *showCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	hist, err := repo.History(en.Commit)
+	hist, err := e.history(repo, en)
 	if err != nil {
 		return err
 	}
