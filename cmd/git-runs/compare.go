@@ -89,7 +89,8 @@ func (c *compareCmd) Run(e *env) error {
 		w.Flush()
 		return w.Error()
 	}
-	p := painter(colorOn(e.stdout))
+	e.page()
+	p := painter(e.color)
 	abbrev := abbreviations(picked)
 	head := []string{""}
 	for _, en := range picked {

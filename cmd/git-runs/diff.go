@@ -93,7 +93,8 @@ func (c *diffCmd) Run(e *env) error {
 		return json.NewEncoder(e.stdout).Encode(out)
 	}
 
-	p := painter(colorOn(e.stdout))
+	e.page()
+	p := painter(e.color)
 	nameB := diff.WorkTreeName
 	if !c.Worktree {
 		nameB = short(eb.ID) + " (" + eb.Record.Name + ")"

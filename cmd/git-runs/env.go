@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 
 	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
@@ -19,6 +20,12 @@ type env struct {
 	// live holds the histories of the runs being recorded here, as their
 	// journals have them: runs() fills it.
 	live map[string]run.History
+	// color tells whether the output is coloured: decided for the
+	// terminal, before any pager stands between.
+	color   bool
+	noPager bool
+	pager   *exec.Cmd
+	pagerIn io.WriteCloser
 }
 
 func (e *env) open() (*gitstore.Repo, error) {
@@ -41,6 +48,7 @@ func (e *env) open() (*gitstore.Repo, error) {
 }
 
 func (e *env) close() {
+	e.endPage()
 	if e.repo != nil {
 		e.repo.Close()
 	}

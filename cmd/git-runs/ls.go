@@ -58,6 +58,9 @@ func (c *lsCmd) Run(e *env) error {
 	if c.Limit > 0 && len(shown) > c.Limit {
 		shown = shown[:c.Limit]
 	}
+	if !c.JSON && len(shown) > 0 {
+		e.page()
+	}
 	w := bufio.NewWriterSize(e.stdout, 64<<10)
 	defer w.Flush()
 	if c.JSON {
@@ -84,7 +87,7 @@ func (c *lsCmd) Run(e *env) error {
 	if len(shown) == 0 {
 		return nil
 	}
-	p := painter(colorOn(e.stdout))
+	p := painter(e.color)
 	var keys []query.Key
 	for _, col := range c.Columns {
 		for _, name := range strings.Split(col, ",") {

@@ -31,6 +31,7 @@ func versionString() string {
 // of its own.
 type cli struct {
 	Dir     string           `short:"C" name:"dir" placeholder:"DIR" help:"Run as if started in DIR, as git -C does."`
+	NoPager bool             `help:"Do not send long output (ls, show, diff, compare) through a pager."`
 	Version kong.VersionFlag `help:"Print the version and exit."`
 
 	Exec     execCmd     `cmd:"" help:"Run a command and record it as a run."`
@@ -128,7 +129,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "git-runs: %v\n", err)
 		return 2
 	}
-	env := &env{dir: c.Dir, stdout: stdout, stderr: stderr}
+	env := &env{dir: c.Dir, stdout: stdout, stderr: stderr, color: colorOn(stdout), noPager: c.NoPager}
 	defer env.close()
 	err = kctx.Run(env)
 	var ec exitCode

@@ -85,7 +85,7 @@ func (c *plotCmd) Run(e *env) error {
 			}
 		}
 	}
-	p := painter(colorOn(e.stdout))
+	p := painter(e.color)
 	chart, err := drawPlot(ss, width, max(c.Height, 4), c.Log, p)
 	if err != nil {
 		return err

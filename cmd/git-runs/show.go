@@ -29,6 +29,9 @@ func (c *showCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	if !c.JSON {
+		e.page()
+	}
 	w := bufio.NewWriter(e.stdout)
 	defer w.Flush()
 	rec := en.Record
@@ -55,7 +58,7 @@ func (c *showCmd) Run(e *env) error {
 		return err
 	}
 
-	p := painter(colorOn(e.stdout))
+	p := painter(e.color)
 	now := time.Now()
 	fmt.Fprintf(w, "%s %s  %s\n", p.paint("1", "run"), p.paint("1", rec.ID), rec.Name)
 	status := p.status(rec.Status)

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// On a terminal, ls goes through the pager git would use; --no-pager and
+// a pager of "cat" turn it off; colour is kept for the terminal.
+func TestPager(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{{"init", "-q"}, {"-c", "user.name=A", "-c", "user.email=a@b", "commit", "-q", "--allow-empty", "-m", "init"}} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	t.Setenv("NO_COLOR", "")
+	t.Setenv("TERM", "xterm")
+	var sink bytes.Buffer
+	if code := Main([]string{"-C", dir, "exec", "--name", "paged-run", "--", "true"}, &sink, &sink); code != 0 {
+		t.Fatalf("exec: %d\n%s", code, sink.String())
+	}
+	onTerminal := func(args ...string) string {
+		t.Helper()
+		master, slave, err := pty.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer master.Close()
+		got := make(chan string)
+		go func() {
+			var b bytes.Buffer
+			io.Copy(&b, master) // ends with EIO once the slave is closed
+			got <- b.String()
+		}()
+		var stderr bytes.Buffer
+		code := Main(append([]string{"-C", dir}, args...), slave, &stderr)
+		slave.Close()
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr.String())
+		}
+		select {
+		case s := <-got:
+			return s
+		case <-time.After(10 * time.Second):
+			t.Fatal("no output from the terminal")
+			return ""
+		}
+	}
+	t.Setenv("GIT_PAGER", "sed s/^/PAGED:/")
+	out := onTerminal("ls")
+	if !strings.Contains(out, "PAGED:") || !strings.Contains(out, "paged-run") || !strings.Contains(out, "\x1b[") {
+		t.Errorf("ls on a terminal did not go through the pager in colour:\n%q", out)
+	}
+	if out := onTerminal("show", "@"); !strings.Contains(out, "PAGED:run ") {
+		t.Errorf("show on a terminal did not go through the pager:\n%q", out)
+	}
+	if out := onTerminal("--no-pager", "ls"); strings.Contains(out, "PAGED:") || !strings.Contains(out, "paged-run") {
+		t.Errorf("ls --no-pager:\n%q", out)
+	}
+	t.Setenv("GIT_PAGER", "cat")
+	if out := onTerminal("ls"); strings.Contains(out, "PAGED:") || !strings.Contains(out, "paged-run") {
+		t.Errorf("ls with the pager cat:\n%q", out)
+	}
+	// Not a terminal: no pager.
+	t.Setenv("GIT_PAGER", "sed s/^/PAGED:/")
+	var buf bytes.Buffer
+	if Main([]string{"-C", dir, "ls"}, &buf, os.Stderr); strings.Contains(buf.String(), "PAGED:") {
+		t.Errorf("ls into a buffer went through the pager")
+	}
+}
