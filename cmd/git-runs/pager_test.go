@@ -62,7 +62,7 @@ func TestPager(t *testing.T) {
 	if !strings.Contains(out, "PAGED:") || !strings.Contains(out, "paged-run") || !strings.Contains(out, "\x1b[") {
 		t.Errorf("ls on a terminal did not go through the pager in colour:\n%q", out)
 	}
-	if out := onTerminal("show", "@"); !strings.Contains(out, "PAGED:run ") {
+	if out := onTerminal("show", "@"); !strings.Contains(out, "PAGED:\x1b[1mrun") {
 		t.Errorf("show on a terminal did not go through the pager:\n%q", out)
 	}
 	if out := onTerminal("--no-pager", "ls"); strings.Contains(out, "PAGED:") || !strings.Contains(out, "paged-run") {
