@@ -86,9 +86,7 @@ func Run(o Options) (Result, error) {
 	cmd.Dir = o.Dir
 	cmd.Env = o.Env
 	cmd.Stdin = o.Stdin
-	// If git-runs dies without a chance to act (SIGKILL), the command is
-	// told to stop rather than left running unrecorded.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	cmd.SysProcAttr = sysProcAttr()
 
 	var mu sync.Mutex
 	capture := func(b []byte) {
@@ -243,9 +241,9 @@ func newStream(dest *os.File) (*stream, error) {
 			// Pass bytes through unchanged (no \n to \r\n): our terminal
 			// does that translation when we write to it, and the captured
 			// output stays what the program printed.
-			if t, err := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS); err == nil {
+			if t, err := unix.IoctlGetTermios(int(slave.Fd()), ioctlGetTermios); err == nil {
 				t.Oflag &^= unix.OPOST
-				unix.IoctlSetTermios(int(slave.Fd()), unix.TCSETS, t)
+				unix.IoctlSetTermios(int(slave.Fd()), ioctlSetTermios, t)
 			}
 			s.read, s.child, s.isTerm = master, slave, true
 			s.resize()
@@ -260,9 +258,7 @@ func newStream(dest *os.File) (*stream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create pipe: %w", err)
 	}
-	// A roomier pipe lets a chatty command run ahead while we copy,
-	// instead of blocking on every 64 KiB. Best effort.
-	unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, pipeSize)
+	growPipe(w)
 	s.read, s.child = r, w
 	return s, nil
 }
