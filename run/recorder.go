@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -850,7 +851,7 @@ func hostname() string {
 }
 
 func validateName(n string) error {
-	if n == "" || len(n) > 250 || strings.ContainsAny(n, "\t\n\r\x00") || strings.TrimSpace(n) != n {
+	if n == "" || len(n) > 250 || strings.IndexFunc(n, unicode.IsControl) >= 0 || strings.TrimSpace(n) != n || !utf8.ValidString(n) {
 		return fmt.Errorf("invalid run name %q", n)
 	}
 	if n == "@" || strings.HasPrefix(n, "@~") {

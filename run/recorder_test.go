@@ -462,3 +462,23 @@ func waitForGC(t testing.TB, dir string) {
 		time.Sleep(300 * time.Millisecond)
 	}
 }
+
+// Run names are shown on terminals and travel between repositories: no
+// control characters, and no reserved names.
+func TestStartRefusesBadNames(t *testing.T) {
+	_, repo := newRepo(t)
+	for _, name := range []string{" padded", "a\nb", "tab\there", "esc\x1b]0;title\x07", "c1\u009bx", "del\x7f", "@", "@~2", "bad\xffutf8"} {
+		if _, err := run.Start(repo, run.Options{Name: name}); err == nil {
+			t.Errorf("Start with name %q succeeded", name)
+		}
+	}
+	live, err := run.LiveRuns(repo)
+	if err != nil || len(live) != 0 {
+		t.Errorf("refused starts left live runs: %v %v", live, err)
+	}
+	r, err := run.Start(repo, run.Options{Name: "fine-name 日本 ✓"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, r.End(run.Finished))
+}

@@ -24,8 +24,11 @@ type env struct {
 	// terminal, before any pager stands between.
 	color   bool
 	noPager bool
-	pager   *exec.Cmd
-	pagerIn io.WriteCloser
+	// ttyOut and ttyErr are standard output and error when they are
+	// terminals, then written to through termWriters; else nil.
+	ttyOut, ttyErr *os.File
+	pager          *exec.Cmd
+	pagerIn        io.WriteCloser
 }
 
 func (e *env) open() (*gitstore.Repo, error) {

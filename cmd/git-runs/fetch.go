@@ -18,7 +18,7 @@ func (c *fetchCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	res, err := repo.Fetch(remote, progressTo(e.stderr))
+	res, err := repo.Fetch(remote, progressTo(e))
 	if err != nil {
 		return err
 	}

@@ -130,6 +130,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	env := &env{dir: c.Dir, stdout: stdout, stderr: stderr, color: colorOn(stdout), noPager: c.NoPager}
+	// What goes to a terminal has its control characters made visible.
+	if f := terminal(stdout); f != nil {
+		env.ttyOut, env.stdout = f, newTermWriter(f)
+	}
+	if f := terminal(stderr); f != nil {
+		env.ttyErr, env.stderr = f, newTermWriter(f)
+	}
 	defer env.close()
 	err = kctx.Run(env)
 	var ec exitCode
@@ -139,7 +146,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, &ec):
 		return int(ec)
 	default:
-		fmt.Fprintf(stderr, "git-runs: %v\n", err)
+		fmt.Fprintf(env.stderr, "git-runs: %v\n", err)
 		return 1
 	}
 }

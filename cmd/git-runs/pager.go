@@ -4,8 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-
-	"golang.org/x/term"
 )
 
 // page sends the rest of the command's standard output through the
@@ -15,8 +13,8 @@ import (
 // is. --no-pager, or a pager of "cat" or "", turns it off. Colour stays
 // as decided for the terminal.
 func (e *env) page() {
-	f, ok := e.stdout.(*os.File)
-	if e.noPager || e.pager != nil || !ok || !term.IsTerminal(int(f.Fd())) {
+	f := e.ttyOut
+	if e.noPager || e.pager != nil || f == nil {
 		return
 	}
 	dir := e.dir
@@ -31,7 +29,7 @@ func (e *env) page() {
 		return
 	}
 	p := exec.Command("sh", "-c", pager)
-	p.Stdout, p.Stderr = f, e.stderr
+	p.Stdout, p.Stderr = f, os.Stderr
 	p.Env = os.Environ()
 	if os.Getenv("LESS") == "" {
 		p.Env = append(p.Env, "LESS=FRX")
@@ -46,8 +44,7 @@ func (e *env) page() {
 	if err := p.Start(); err != nil {
 		return
 	}
-	e.pager, e.stdout = p, w
-	e.pagerIn = w
+	e.pager, e.pagerIn, e.stdout = p, w, newTermWriter(w)
 }
 
 // endPage lets the pager show the end of the output and waits for the

@@ -72,6 +72,15 @@ func TestPager(t *testing.T) {
 	if out := onTerminal("ls"); strings.Contains(out, "PAGED:") || !strings.Contains(out, "paged-run") {
 		t.Errorf("ls with the pager cat:\n%q", out)
 	}
+	// What a run holds cannot act on the terminal: an escape that would
+	// set the window title shows as text. Colours still work.
+	if code := Main([]string{"-C", dir, "tag", "--run", "@", "note=\x1b]0;pwned\x07"}, &sink, &sink); code != 0 {
+		t.Fatalf("tag: %d\n%s", code, sink.String())
+	}
+	out = onTerminal("--no-pager", "show", "@")
+	if strings.Contains(out, "\x1b]0;") || !strings.Contains(out, "^[]0;pwned^G") || !strings.Contains(out, "\x1b[1m") {
+		t.Errorf("show of a tag holding an escape:\n%q", out)
+	}
 	// Not a terminal: no pager.
 	t.Setenv("GIT_PAGER", "sed s/^/PAGED:/")
 	var buf bytes.Buffer

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 
 	"golang.org/x/term"
@@ -79,8 +78,8 @@ func (c *plotCmd) Run(e *env) error {
 	width := c.Width
 	if width <= 0 {
 		width = 80
-		if f, ok := e.stdout.(*os.File); ok {
-			if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 20 {
+		if e.ttyOut != nil {
+			if w, _, err := term.GetSize(int(e.ttyOut.Fd())); err == nil && w > 20 {
 				width = w
 			}
 		}

@@ -4,9 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-
-	"golang.org/x/term"
 
 	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
@@ -30,9 +27,9 @@ A running run may be pushed; pushing it again later updates it.
 
 // progressTo returns where git's progress should go: the terminal, or
 // nowhere when standard error is not one.
-func progressTo(w io.Writer) io.Writer {
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		return w
+func progressTo(e *env) io.Writer {
+	if e.ttyErr != nil {
+		return e.ttyErr
 	}
 	return nil
 }
@@ -65,7 +62,7 @@ func (c *pushCmd) Run(e *env) error {
 			e.warn("%v", err)
 		}
 	}
-	res, err := repo.Push(remote, refs, progressTo(e.stderr))
+	res, err := repo.Push(remote, refs, progressTo(e))
 	if err != nil {
 		return err
 	}
