@@ -48,7 +48,7 @@ import (
 // no_python, ...).
 //
 // Values that may be secrets are recorded as the string "[redacted]": the
-// value of every flag or override whose key IsSecretName ("--api-key",
+// value of every flag or override whose key IsSecretFlag ("--api-key",
 // "--token=..."), and any value in which red finds a known secret. A lone
 // flag has no value to hide and stays true. red may be nil.
 func ArgParams(args []string, red *Redactor) map[string]any {
@@ -60,13 +60,13 @@ func ArgParams(args []string, red *Redactor) map[string]any {
 }
 
 // ArgSecrets returns the values that args, a command as for ArgParams,
-// gives to flags and overrides whose keys IsSecretName ("--api-key
+// gives to flags and overrides whose keys IsSecretFlag ("--api-key
 // sk-...", "--token=...", "db.password=..."), so that they can be added to
 // the Redactor that redacts the command's output, which may print them.
 func ArgSecrets(args []string) []string {
 	var out []string
 	walkArgs(args, func(a argParam) {
-		if a.hasValue && IsSecretName(a.key) {
+		if a.hasValue && IsSecretFlag(a.key) {
 			out = append(out, a.value)
 		}
 	})
@@ -74,7 +74,7 @@ func ArgSecrets(args []string) []string {
 }
 
 // RedactArgs returns a copy of args, a command as for ArgParams, fit to be
-// recorded: the values of flags and overrides whose keys IsSecretName are
+// recorded: the values of flags and overrides whose keys IsSecretFlag are
 // replaced by Redacted, whatever their length ("--password=[redacted]"),
 // and every known secret elsewhere is redacted by red, which may be nil.
 func RedactArgs(args []string, red *Redactor) []string {
@@ -83,7 +83,7 @@ func RedactArgs(args []string, red *Redactor) []string {
 		out[i] = red.Redact(a)
 	}
 	walkArgs(args, func(a argParam) {
-		if !a.hasValue || !IsSecretName(a.key) {
+		if !a.hasValue || !IsSecretFlag(a.key) {
 			return
 		}
 		if a.inline {
@@ -221,7 +221,7 @@ func addParam(out map[string]any, key, value string, hasValue bool, red *Redacto
 	}
 	var v any = true
 	if hasValue {
-		if IsSecretName(key) || red.contains(value) {
+		if IsSecretFlag(key) || red.contains(value) {
 			v = Redacted
 		} else {
 			v = run.ParseValue(value)

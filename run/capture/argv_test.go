@@ -41,7 +41,7 @@ func TestArgParams(t *testing.T) {
 		{"hydra multirun", "python train.py -m lr=0.1,0.01",
 			map[string]any{"lr": "0.1,0.01"}},
 		{"fairseq", "fairseq-train data-bin/wmt --arch transformer --lr 5e-4 --max-tokens 4096 --dropout 0.3 --fp16",
-			map[string]any{"arch": "transformer", "lr": 0.0005, "max-tokens": Redacted, "dropout": 0.3, "fp16": true}},
+			map[string]any{"arch": "transformer", "lr": 0.0005, "max-tokens": int64(4096), "dropout": 0.3, "fp16": true}},
 		{"hf", "python run_glue.py --model_name_or_path bert-base-cased --per_device_train_batch_size 8 --learning_rate 2e-5 --do_train --output_dir /tmp/out",
 			map[string]any{"model_name_or_path": "bert-base-cased", "per_device_train_batch_size": int64(8), "learning_rate": 2e-5, "do_train": true, "output_dir": "/tmp/out"}},
 		{"torchrun", "torchrun --nproc_per_node 2 train.py --lr 1e-3",
@@ -76,6 +76,11 @@ func TestArgParams(t *testing.T) {
 			map[string]any{"db.password": Redacted, "auth_token": Redacted}},
 		{"lone secret flag", "python train.py --use_auth_token",
 			map[string]any{"use_auth_token": true}},
+		{"secret camel case and endings", "python train.py --apiKey abcdefgh --hftoken x1 --oauth y --gcp_credentials c.json",
+			map[string]any{"apiKey": Redacted, "hftoken": Redacted, "oauth": Redacted, "gcp_credentials": Redacted}},
+		{"hyperparameters that only look secret", "python train.py --max-tokens 4096 --max_new_tokens 256 --tokenizer bert-base-uncased --num-keypoints 17 --author ada --keyframe_stride 4 --sessions 3",
+			map[string]any{"max-tokens": int64(4096), "max_new_tokens": int64(256), "tokenizer": "bert-base-uncased",
+				"num-keypoints": int64(17), "author": "ada", "keyframe_stride": int64(4), "sessions": int64(3)}},
 		{"program only", "./train", map[string]any{}},
 	}
 	for _, tt := range tests {

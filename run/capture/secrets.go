@@ -3,6 +3,7 @@ package capture
 import (
 	"slices"
 	"strings"
+	"unicode"
 )
 
 // Redacted replaces every secret that would otherwise be written to a run.
@@ -33,6 +34,63 @@ func IsSecretName(name string) bool {
 		}
 	}
 	return false
+}
+
+// secretEndings are the word endings that mark a flag or override name
+// as naming a secret, in IsSecretFlag.
+var secretEndings = []string{
+	"KEY", "TOKEN", "SECRET", "SECRETS", "PASSWORD", "PASSWORDS", "PASSWD",
+	"CREDENTIAL", "CREDENTIALS", "AUTH", "COOKIE", "COOKIES", "SESSION", "PRIVATE",
+}
+
+// IsSecretFlag reports whether a command-line flag or override named name
+// ("api-key", "hf_token", "db.password", "apiKey") probably takes a secret:
+// whether one of its words (split at '-', '_', '.', other punctuation and
+// lower-to-upper case changes) ends with KEY, TOKEN, SECRET, PASSWORD,
+// PASSWD, CREDENTIAL, AUTH, COOKIE, SESSION or PRIVATE (or SECRETS,
+// PASSWORDS, CREDENTIALS, COOKIES). Narrower than IsSecretName, as flags
+// carry the hyperparameters a run is for: max_tokens, tokenizer,
+// num_keypoints and author are not secrets. A value that is the value of
+// a secret variable is redacted whatever the flag's name.
+func IsSecretFlag(name string) bool {
+	for _, w := range words(name) {
+		w = strings.ToUpper(w)
+		for _, e := range secretEndings {
+			if strings.HasSuffix(w, e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// words splits a name into its words: at characters other than letters
+// and digits, and where a lower-case letter is followed by an upper-case
+// one.
+func words(name string) []string {
+	var out []string
+	start := -1
+	var prev rune
+	for i, r := range name {
+		alnum := unicode.IsLetter(r) || unicode.IsDigit(r)
+		switch {
+		case !alnum:
+			if start >= 0 {
+				out = append(out, name[start:i])
+			}
+			start = -1
+		case start < 0:
+			start = i
+		case unicode.IsUpper(r) && unicode.IsLower(prev):
+			out = append(out, name[start:i])
+			start = i
+		}
+		prev = r
+	}
+	if start >= 0 {
+		out = append(out, name[start:])
+	}
+	return out
 }
 
 // plainSessionVars name desktop-session variables that IsSecretName flags

@@ -141,3 +141,18 @@ func FuzzRedact(f *testing.F) {
 		}
 	})
 }
+
+func TestIsSecretFlag(t *testing.T) {
+	for name, want := range map[string]bool{
+		"api-key": true, "api_key": true, "apiKey": true, "APIKEY": true, "hf_token": true, "token": true,
+		"db.password": true, "passwd": true, "client-secret": true, "aws_secrets": true, "oauth": true,
+		"use-auth": true, "session": true, "cookie": true, "private": true, "gcp-credentials": true,
+		"max-tokens": false, "max_new_tokens": false, "tokenizer": false, "tokenizer_name": false,
+		"num_keypoints": false, "keyframe": false, "author": false, "sessions": false, "lr": false,
+		"maxTokens": false, "private_dataset_path": true, // on the safe side
+	} {
+		if got := IsSecretFlag(name); got != want {
+			t.Errorf("IsSecretFlag(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
