@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"syscall"
@@ -117,14 +118,18 @@ func Exec(store run.Store, o ExecOptions) (ExecResult, error) {
 	}
 
 	env := append(environ, "GITRUNS_RUN="+r.ID())
-	lres, err := launch.Run(launch.Options{
-		Args: o.Args, Dir: o.Dir, Env: env,
-		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
-		Capture: captureFunc(func(b []byte) {
+	var capture io.Writer // nil when nothing is kept: no copy of the output at all
+	if len(sinks) > 0 {
+		capture = captureFunc(func(b []byte) {
 			for _, s := range sinks {
 				s(b)
 			}
-		}),
+		})
+	}
+	lres, err := launch.Run(launch.Options{
+		Args: o.Args, Dir: o.Dir, Env: env,
+		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
+		Capture: capture,
 	})
 	if lines != nil {
 		lines.flush()

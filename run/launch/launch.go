@@ -143,6 +143,9 @@ func Run(o Options) (Result, error) {
 	exited := make(chan struct{})
 	var copiers sync.WaitGroup
 	for _, s := range streams {
+		if s.isFile && o.Capture == nil {
+			continue // the command writes to the file itself: nothing to copy
+		}
 		copiers.Add(1)
 		go func(s *stream) {
 			defer copiers.Done()
