@@ -303,37 +303,18 @@ func (p *fastParser) top(r *Record) bool {
 	return seen&required == required
 }
 
-// source reads the keys of [source].
-func (p *fastParser) source(src *Source) bool {
+// fields reads the key = value lines of a table up to the next header.
+// field reads the value of key and returns the key's place in the order
+// EncodeTOML writes them; keys must come in that order, so each at most
+// once.
+func (p *fastParser) fields(field func(key string) (int, bool)) bool {
 	last := -1
 	for p.skipBlank() && p.s[p.i] != '[' {
 		k, ok := p.keyEquals()
 		if !ok {
 			return false
 		}
-		var key int
-		switch k {
-		case "commit":
-			key = 0
-			src.Commit, ok = p.str()
-		case "branch":
-			key = 1
-			src.Branch, ok = p.str()
-		case "dirty":
-			key = 2
-			src.Dirty, ok = p.boolean()
-		case "snapshot":
-			key = 3
-			src.Snapshot, ok = p.str()
-		case "skipped":
-			key = 4
-			src.Skipped, ok = p.strs()
-		case "dir":
-			key = 5
-			src.Dir, ok = p.str()
-		default:
-			return false
-		}
+		key, ok := field(k)
 		if !ok || key <= last || !p.eol() {
 			return false
 		}
@@ -342,89 +323,92 @@ func (p *fastParser) source(src *Source) bool {
 	return true
 }
 
+// source reads the keys of [source].
+func (p *fastParser) source(src *Source) bool {
+	return p.fields(func(k string) (key int, ok bool) {
+		switch k {
+		case "commit":
+			src.Commit, ok = p.str()
+			return 0, ok
+		case "branch":
+			src.Branch, ok = p.str()
+			return 1, ok
+		case "dirty":
+			src.Dirty, ok = p.boolean()
+			return 2, ok
+		case "snapshot":
+			src.Snapshot, ok = p.str()
+			return 3, ok
+		case "skipped":
+			src.Skipped, ok = p.strs()
+			return 4, ok
+		case "dir":
+			src.Dir, ok = p.str()
+			return 5, ok
+		}
+		return 0, false
+	})
+}
+
 // host reads the keys of [host].
 func (p *fastParser) host(h *Host) bool {
-	last := -1
-	for p.skipBlank() && p.s[p.i] != '[' {
-		k, ok := p.keyEquals()
-		if !ok {
-			return false
-		}
-		var key int
+	return p.fields(func(k string) (key int, ok bool) {
 		switch k {
 		case "hostname":
-			key = 0
 			h.Hostname, ok = p.str()
+			return 0, ok
 		case "user":
-			key = 1
 			h.User, ok = p.str()
+			return 1, ok
 		case "os":
-			key = 2
 			h.OS, ok = p.str()
+			return 2, ok
 		case "arch":
-			key = 3
 			h.Arch, ok = p.str()
+			return 3, ok
 		case "cpu":
-			key = 4
 			h.CPU, ok = p.str()
+			return 4, ok
 		case "cpus":
-			key = 5
 			var n int64
 			n, ok = p.integer()
 			h.CPUs = int(n)
-			ok = ok && int64(h.CPUs) == n
+			return 5, ok && int64(h.CPUs) == n
 		case "memory_mib":
-			key = 6
 			h.MemoryMiB, ok = p.integer()
+			return 6, ok
 		case "python":
-			key = 7
 			h.Python, ok = p.str()
+			return 7, ok
 		case "python_executable":
-			key = 8
 			h.PythonExecutable, ok = p.str()
+			return 8, ok
 		case "python_packages":
-			key = 9
 			h.PythonPackages, ok = p.strs()
-		default:
-			return false
+			return 9, ok
 		}
-		if !ok || key <= last || !p.eol() {
-			return false
-		}
-		last = key
-	}
-	return true
+		return 0, false
+	})
 }
 
 // gpu reads the keys of a [[host.gpus]] table.
 func (p *fastParser) gpu() (GPU, bool) {
 	var g GPU
-	last := -1
-	for p.skipBlank() && p.s[p.i] != '[' {
-		k, ok := p.keyEquals()
-		if !ok {
-			return g, false
-		}
-		var key int
+	ok := p.fields(func(k string) (key int, ok bool) {
 		switch k {
 		case "name":
-			key = 0
 			g.Name, ok = p.str()
+			return 0, ok
 		case "memory_mib":
-			key = 1
 			g.MemoryMiB, ok = p.integer()
+			return 1, ok
 		case "driver":
-			key = 2
 			g.Driver, ok = p.str()
-		default:
-			return g, false
+			return 2, ok
 		}
-		if !ok || key <= last || !p.eol() {
-			return g, false
-		}
-		last = key
-	}
-	return g, true
+		return 0, false
+	})
+	return g, ok
 }
 
 // params reads the values of a params table whose path, as the prefix of
@@ -472,38 +456,27 @@ func (p *fastParser) tags(dst []entry[string]) ([]entry[string], bool) {
 // summary reads the values of a [metrics.<key>] table.
 func (p *fastParser) summary() (Summary, bool) {
 	var s Summary
-	last := -1
-	for p.skipBlank() && p.s[p.i] != '[' {
-		k, ok := p.keyEquals()
-		if !ok {
-			return s, false
-		}
-		var key int
+	ok := p.fields(func(k string) (key int, ok bool) {
 		switch k {
 		case "last":
-			key = 0
 			s.Last, ok = p.float()
+			return 0, ok
 		case "step":
-			key = 1
 			s.Step, ok = p.integer()
+			return 1, ok
 		case "min":
-			key = 2
 			s.Min, ok = p.float()
+			return 2, ok
 		case "max":
-			key = 3
 			s.Max, ok = p.float()
+			return 3, ok
 		case "count":
-			key = 4
 			s.Count, ok = p.integer()
-		default:
-			return s, false
+			return 4, ok
 		}
-		if !ok || key <= last || !p.eol() {
-			return s, false
-		}
-		last = key
-	}
-	return s, true
+		return 0, false
+	})
+	return s, ok
 }
 
 // skipBlank moves past empty lines and reports whether any text is left.
