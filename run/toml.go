@@ -112,31 +112,13 @@ func EncodeTOML(r *Record) ([]byte, error) {
 	e.hostExtras(&r.Host)
 	e.b = append(e.b, '\n')
 
-	if len(r.Env) > 0 {
-		e.b = append(e.b, "\n[env]\n"...)
-		var envBuf [16]entry[string]
-		for _, v := range sortedEntries(r.Env, envBuf[:0]) {
-			e.key(v.key)
-			e.b = append(e.b, " = "...)
-			e.b = appendQuoted(e.b, v.val, false)
-			e.b = append(e.b, '\n')
-		}
-	}
+	e.stringTable("\n[env]\n", r.Env)
 
 	if len(params) > 0 {
 		e.paramTable(params, 0)
 	}
 
-	if len(r.Tags) > 0 {
-		e.b = append(e.b, "\n[tags]\n"...)
-		var tagBuf [16]entry[string]
-		for _, t := range sortedEntries(r.Tags, tagBuf[:0]) {
-			e.key(t.key)
-			e.b = append(e.b, " = "...)
-			e.b = appendQuoted(e.b, t.val, false)
-			e.b = append(e.b, '\n')
-		}
-	}
+	e.stringTable("\n[tags]\n", r.Tags)
 
 	var metricBuf [16]entry[Summary]
 	for _, m := range sortedEntries(r.Metrics, metricBuf[:0]) {
@@ -220,6 +202,22 @@ func (e *tomlEncoder) stringArray(a []string) {
 
 // key writes k bare when TOML allows it, so that common keys stay readable,
 // and quoted otherwise.
+// stringTable writes a table of strings, such as [tags], under header,
+// its keys in order; nothing when m is empty.
+func (e *tomlEncoder) stringTable(header string, m map[string]string) {
+	if len(m) == 0 {
+		return
+	}
+	e.b = append(e.b, header...)
+	var buf [16]entry[string]
+	for _, v := range sortedEntries(m, buf[:0]) {
+		e.key(v.key)
+		e.b = append(e.b, " = "...)
+		e.b = appendQuoted(e.b, v.val, false)
+		e.b = append(e.b, '\n')
+	}
+}
+
 func (e *tomlEncoder) key(k string) {
 	if bareKey(k) {
 		e.b = append(e.b, k...)

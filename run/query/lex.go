@@ -166,13 +166,27 @@ func describeAt(s string, i int) string {
 // written twice to include it; backslashes have no special meaning so
 // that Windows paths need no escaping.
 func lexString(s string, start int) (token, error) {
+	v, end, ok := unquote(s, start)
+	if !ok {
+		return token{}, errAt(start, "unterminated string")
+	}
+	if !utf8.ValidString(v) {
+		return token{}, errAt(start, "invalid UTF-8 in string")
+	}
+	return token{kind: tString, pos: start, src: s[start:end], str: v}, nil
+}
+
+// unquote reads the text between the quote character at s[start] and its
+// closing twin, a doubled quote standing for one, and returns it with the
+// index just after the closing quote; ok is false when there is none.
+func unquote(s string, start int) (v string, end int, ok bool) {
 	q := s[start]
 	var b strings.Builder
 	i := start + 1
 	for {
 		j := strings.IndexByte(s[i:], q)
 		if j < 0 {
-			return token{}, errAt(start, "unterminated string")
+			return "", 0, false
 		}
 		b.WriteString(s[i : i+j])
 		i += j + 1
@@ -181,11 +195,7 @@ func lexString(s string, start int) (token, error) {
 			i++
 			continue
 		}
-		v := b.String()
-		if !utf8.ValidString(v) {
-			return token{}, errAt(start, "invalid UTF-8 in string")
-		}
-		return token{kind: tString, pos: start, src: s[start:i], str: v}, nil
+		return b.String(), i, true
 	}
 }
 
@@ -275,30 +285,16 @@ func lexIdent(s string, start int) (token, error) {
 		// dot (tags."mlflow.note"); a value never follows a dot, so this
 		// cannot be mistaken for a string.
 		if i < len(s) && (s[i] == '`' || s[i] == '"' && len(segs) > 0) {
-			q := s[i]
-			var b strings.Builder
-			j := i + 1
-			for {
-				k := strings.IndexByte(s[j:], q)
-				if k < 0 {
-					return token{}, errAt(i, "unterminated quoted name")
-				}
-				b.WriteString(s[j : j+k])
-				j += k + 1
-				if j < len(s) && s[j] == q {
-					b.WriteByte(q)
-					j++
-					continue
-				}
-				break
-			}
-			if b.Len() == 0 {
+			name, j, ok := unquote(s, i)
+			switch {
+			case !ok:
+				return token{}, errAt(i, "unterminated quoted name")
+			case name == "":
 				return token{}, errAt(i, "empty quoted name")
-			}
-			if !utf8.ValidString(b.String()) {
+			case !utf8.ValidString(name):
 				return token{}, errAt(i, "invalid UTF-8 in name")
 			}
-			segs = append(segs, segment{b.String(), true})
+			segs = append(segs, segment{name, true})
 			i = j
 		} else {
 			j := i
