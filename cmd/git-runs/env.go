@@ -17,9 +17,9 @@ type env struct {
 	dir            string
 	stdout, stderr io.Writer
 	repo           *gitstore.Repo
-	// live holds the histories of the runs being recorded here, as their
-	// journals have them: runs() fills it.
-	live map[string]run.History
+	// live holds the runs that had journals here when runs() listed them,
+	// by id, as their journals had them.
+	live map[string]run.LiveRun
 	// color tells whether the output is coloured: decided for the
 	// terminal, before any pager stands between.
 	color   bool
@@ -81,13 +81,9 @@ func (e *env) runs() (*gitstore.Repo, []gitstore.Entry, error) {
 	}
 	// A run being recorded here is shown as its journal has it, ahead of
 	// its last checkpoint, which big runs take minutes apart.
-	e.live = map[string]run.History{}
-	fresh := map[string]*run.Record{}
+	e.live = map[string]run.LiveRun{}
 	for _, l := range live {
-		if l.Alive && l.Record != nil {
-			fresh[l.ID] = l.Record
-			e.live[l.ID] = l.History
-		}
+		e.live[l.ID] = l
 	}
 	ok := all[:0]
 	for _, en := range all {
@@ -95,8 +91,8 @@ func (e *env) runs() (*gitstore.Repo, []gitstore.Entry, error) {
 			e.warn("skipping run %s: %v", en.ID, en.Err)
 			continue
 		}
-		if rec := fresh[en.ID]; rec != nil && en.Record.Status == run.Running {
-			en.Record = rec
+		if l := e.live[en.ID]; l.Alive && l.Record != nil && en.Record.Status == run.Running {
+			en.Record = l.Record
 		}
 		ok = append(ok, en)
 	}
@@ -106,8 +102,8 @@ func (e *env) runs() (*gitstore.Repo, []gitstore.Entry, error) {
 // history returns the metric histories of run en: from its journal while
 // it is recorded here, else from its commit.
 func (e *env) history(repo *gitstore.Repo, en gitstore.Entry) (run.History, error) {
-	if h, ok := e.live[en.ID]; ok {
-		return h, nil
+	if l := e.live[en.ID]; l.Alive && l.History != nil && en.Record == l.Record {
+		return l.History, nil
 	}
 	return repo.History(en.Commit)
 }

@@ -28,13 +28,9 @@ func (c *rmCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	live, err := run.LiveRuns(repo)
-	if err != nil {
-		return err
-	}
-	alive := map[string]bool{}
-	for _, l := range live {
-		alive[l.ID] = l.Alive
+	alive := map[string]bool{} // runs with a journal here: whether their owner lives
+	for id, l := range e.live {
+		alive[id] = l.Alive
 	}
 	// Resolve every name before deleting anything, so that one bad name
 	// changes nothing.
