@@ -12,6 +12,7 @@ import (
 
 	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/live"
 )
 
 // twoRuns records run A on one commit and run B on the next, with files
@@ -29,7 +30,7 @@ func twoRuns(t *testing.T) (dir string, repo *gitstore.Repo, a, b *run.Record) {
 		"noeol.txt":     []byte("a\nb"),
 	})
 	commit(t, dir, "A")
-	a = record(t, repo, run.Options{
+	a = record(t, repo, live.Options{
 		Name: "run-a", Experiment: "exp1",
 		Params: map[string]any{"lr": 0.01, "epochs": 10, "model": "rf", "only_a": 1, "layers": []any{64, 32}},
 		Tags:   map[string]string{"team": "vision", "gone": "x"},
@@ -47,7 +48,7 @@ func twoRuns(t *testing.T) (dir string, repo *gitstore.Repo, a, b *run.Record) {
 		"noeol.txt":     []byte("a\nc"),
 	})
 	commit(t, dir, "B")
-	b = record(t, repo, run.Options{
+	b = record(t, repo, live.Options{
 		Name: "run-b", Experiment: "exp2",
 		Params: map[string]any{"lr": 0.02, "epochs": "10", "model": "rf", "only_b": true, "layers": []any{64, 32}},
 		Tags:   map[string]string{"team": "nlp", "new": "y"},
@@ -198,7 +199,7 @@ func TestDirtyRun(t *testing.T) {
 		"a.txt": []byte(numbered("line", 3)),
 		"u.txt": []byte("untracked\n"),
 	})
-	c := record(t, repo, run.Options{Name: "run-c", Params: map[string]any{"lr": 0.02}}, nil, run.Finished)
+	c := record(t, repo, live.Options{Name: "run-c", Params: map[string]any{"lr": 0.02}}, nil, run.Finished)
 	if !c.Source.Dirty || c.Source.Commit != b.Source.Commit {
 		t.Fatalf("run c source = %+v, want dirty on %s", c.Source, b.Source.Commit)
 	}

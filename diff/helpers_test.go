@@ -11,6 +11,7 @@ import (
 
 	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/live"
 )
 
 // testIdentity is passed to git directly, so that no user configuration
@@ -106,9 +107,9 @@ func commit(t testing.TB, dir, msg string) string {
 
 // record records a run of the work tree as it is, with params, tags and
 // metrics (key → last value at step 0), ended with status.
-func record(t testing.TB, repo *gitstore.Repo, o run.Options, metrics map[string]float64, status run.Status) *run.Record {
+func record(t testing.TB, repo *gitstore.Repo, o live.Options, metrics map[string]float64, status run.Status) *run.Record {
 	t.Helper()
-	r, err := run.Start(repo, o)
+	r, err := live.Start(repo, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/codec"
 )
 
 // The record cache makes listing cheap: reading a record from git costs
@@ -74,7 +75,7 @@ func (r *Repo) writeCache(entries []Entry, raw map[plumbing.Hash][]byte) error {
 		}
 		b, ok := raw[e.Commit]
 		if !ok {
-			b = e.Record.AppendBinary(nil)
+			b = codec.AppendBinary(nil, e.Record)
 		}
 		buf = append(buf, e.Commit[:]...)
 		buf = binary.AppendUvarint(buf, uint64(len(b)))
@@ -137,7 +138,7 @@ func (r *Repo) readRecordsBatch(entries []Entry, missed []int) {
 		if _, err := io.ReadFull(br, body); err != nil {
 			break
 		}
-		if rec, err := run.DecodeTOML(body[:size]); err == nil {
+		if rec, err := codec.DecodeTOML(body[:size]); err == nil {
 			entries[i].Record = rec
 			batchRecords.Add(1)
 		}
@@ -164,7 +165,7 @@ func (r *Repo) ListRuns() ([]Entry, error) {
 		}
 		e := Entry{ID: id, Commit: refs[i].Hash}
 		if b, ok := cache[e.Commit]; ok {
-			if rec, err := run.DecodeBinary(b); err == nil {
+			if rec, err := codec.DecodeBinary(b); err == nil {
 				e.Record = rec
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/live"
 )
 
 // TestListRunsBatchRead checks that records read through one git cat-file
@@ -15,11 +16,11 @@ func TestListRunsBatchRead(t *testing.T) {
 	dir := newRepo(t)
 	r := openRepo(t, dir)
 	for i := 0; i < 30; i++ {
-		lr, err := run.Start(r, run.Options{Params: map[string]any{"i": i, "lr": 0.1}, Tags: map[string]string{"k": "v"}})
+		lr, err := live.Start(r, live.Options{Params: map[string]any{"i": i, "lr": 0.1}, Tags: map[string]string{"k": "v"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		lr.LogMetric("loss", float64(i), run.NextStep)
+		lr.LogMetric("loss", float64(i), live.NextStep)
 		if err := lr.End(run.Finished); err != nil {
 			t.Fatal(err)
 		}

@@ -15,7 +15,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/gitruns/gitruns/run"
-	"github.com/gitruns/gitruns/run/capture"
+	"github.com/gitruns/gitruns/run/codec"
+	"github.com/gitruns/gitruns/run/live"
 )
 
 // RunsPrefix is where run refs live: refs/runs/<id>.
@@ -36,8 +37,8 @@ const (
 const DefaultMaxUntracked = 10 << 20
 
 var (
-	_ run.Store    = (*Repo)(nil)
-	_ run.Preparer = (*Repo)(nil)
+	_ live.Store    = (*Repo)(nil)
+	_ live.Preparer = (*Repo)(nil)
 )
 
 // RefName returns the ref of run id.
@@ -136,10 +137,10 @@ func (r *Repo) writeRunTree(c *run.Contents) (plumbing.Hash, error) {
 		err error
 	}
 	var outc chan result
-	if c.OutputPrefix != "" {
+	if c.Output != nil {
 		outc = make(chan result, 1)
 		go func() {
-			data, _, err := capture.ReadOutputLog(c.OutputPrefix, c.OutputLimit)
+			data, err := c.Output()
 			if err != nil {
 				outc <- result{err: fmt.Errorf("read output: %w", err)}
 				return
@@ -165,7 +166,7 @@ func (r *Repo) writeRunTree(c *run.Contents) (plumbing.Hash, error) {
 // writeRunFiles writes the record, the history and the artifacts' tree of
 // a run and returns their tree entries.
 func (r *Repo) writeRunFiles(c *run.Contents) ([]TreeEntry, error) {
-	text, err := run.EncodeTOML(c.Record)
+	text, err := codec.EncodeTOML(c.Record)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +174,7 @@ func (r *Repo) writeRunFiles(c *run.Contents) ([]TreeEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	histBlob, err := r.WriteBlob(run.EncodeHistory(c.History))
+	histBlob, err := r.WriteBlob(codec.EncodeHistory(c.History))
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +275,7 @@ func commitMessage(rec *run.Record) string {
 func (r *Repo) Load(id string) (string, *run.Record, error) {
 	h, err := r.ReadRef(RefName(id))
 	if errors.Is(err, ErrNotFound) {
-		return "", nil, fmt.Errorf("%w %q", run.ErrNotFound, id)
+		return "", nil, run.NotFound("no run %q", id)
 	}
 	if err != nil {
 		return "", nil, err
@@ -292,7 +293,7 @@ func (r *Repo) RecordAt(c plumbing.Hash) (*run.Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read run %s: %w", c, err)
 	}
-	rec, err := run.DecodeTOML(text)
+	rec, err := codec.DecodeTOML(text)
 	if err != nil {
 		return nil, fmt.Errorf("read run %s: %w", c, err)
 	}
@@ -318,7 +319,7 @@ func (r *Repo) History(c plumbing.Hash) (run.History, error) {
 	if err != nil {
 		return nil, err
 	}
-	return run.DecodeHistory(text)
+	return codec.DecodeHistory(text)
 }
 
 // Amend implements run.Store: it rewrites run.toml of a run, keeping the
@@ -341,7 +342,7 @@ func (r *Repo) Amend(id string, edit func(*run.Record) error) error {
 		if err != nil {
 			return err
 		}
-		text, err := run.EncodeTOML(rec)
+		text, err := codec.EncodeTOML(rec)
 		if err != nil {
 			return err
 		}
@@ -394,7 +395,7 @@ func (r *Repo) Delete(id, old string) error {
 	}
 	err := r.DeleteRef(RefName(id), oldHash)
 	if errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("%w %q", run.ErrNotFound, id)
+		return run.NotFound("no run %q", id)
 	}
 	if errors.Is(err, ErrRefChanged) {
 		return fmt.Errorf("%w: %v", run.ErrConflict, err)

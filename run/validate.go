@@ -10,8 +10,6 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/BurntSushi/toml"
 )
 
 // maxKeyLen is the longest key, in bytes. Keys become TOML keys, JSON names,
@@ -152,8 +150,8 @@ func normalizeParam(key string, v any, depth int) (any, error) {
 	case string:
 		return normalizeString(key, v)
 	case []any:
-		if depth >= maxParamDepth {
-			return nil, fmt.Errorf("param %q: arrays nest deeper than %d", key, maxParamDepth)
+		if depth >= MaxParamDepth {
+			return nil, fmt.Errorf("param %q: arrays nest deeper than %d", key, MaxParamDepth)
 		}
 		out := make([]any, len(v))
 		for i, x := range v {
@@ -187,8 +185,8 @@ func normalizeParam(key string, v any, depth int) (any, error) {
 	case reflect.String:
 		return normalizeString(key, rv.String())
 	case reflect.Slice, reflect.Array:
-		if depth >= maxParamDepth {
-			return nil, fmt.Errorf("param %q: arrays nest deeper than %d", key, maxParamDepth)
+		if depth >= MaxParamDepth {
+			return nil, fmt.Errorf("param %q: arrays nest deeper than %d", key, MaxParamDepth)
 		}
 		out := make([]any, rv.Len())
 		for i := range out {
@@ -225,7 +223,7 @@ func FlattenParams(m map[string]any) (map[string]any, error) {
 	if err := flattenParams(out, "", reflect.ValueOf(m)); err != nil {
 		return nil, err
 	}
-	if a, b, ok := paramConflict(sortedParams(out, nil)); ok {
+	if a, b, ok := paramConflict(out); ok {
 		return nil, fmt.Errorf("param %q conflicts with param %q", b, a)
 	}
 	return out, nil
@@ -278,7 +276,7 @@ func CheckParamShape(params map[string]any, key string) error {
 	// does not change with map order.
 	var found string
 	for k := range params {
-		if hasSegmentPrefix(k, key) && (found == "" || k < found) {
+		if InParamTable(k, key) && (found == "" || k < found) {
 			found = k
 		}
 	}
@@ -286,59 +284,6 @@ func CheckParamShape(params map[string]any, key string) error {
 		return fmt.Errorf("param %q conflicts with param %q", key, found)
 	}
 	return nil
-}
-
-// ParseValue reads the VALUE of a KEY=VALUE command-line argument. A TOML
-// literal becomes the value it denotes:
-// integers (1000, 1_000), floats (0.01, 1e-3, inf, nan), booleans, arrays
-// ([64, 32]) and quoted strings ("10" for the string 10). Anything else comes
-// back unchanged as a string, so that `adam` or `2024-01-01` need no quotes.
-// Hexadecimal, octal and binary integers and datetimes also stay strings:
-// people typing 0x10 or a date mean the text.
-func ParseValue(s string) any {
-	if s == "" || s != strings.TrimSpace(s) || strings.ContainsAny(s, "\n\r") {
-		return s
-	}
-	// A value must parse both alone and as the sole element of an array: the
-	// first rejects text after the value ("1, 2"), the second a trailing
-	// comment, which would swallow the closing bracket ("0.1 # fast").
-	var one, arr struct{ V any }
-	if _, err := toml.Decode("V = "+s, &one); err != nil {
-		return s
-	}
-	if _, err := toml.Decode("V = ["+s+"]", &arr); err != nil {
-		return s
-	}
-	if a, ok := arr.V.([]any); !ok || len(a) != 1 {
-		return s
-	}
-	v, err := tomlParamValue(one.V, 0)
-	if err != nil {
-		return s
-	}
-	if _, isString := v.(string); !isString && hasRadixPrefix(s) {
-		return s
-	}
-	return v
-}
-
-// hasRadixPrefix reports whether s holds a number written with a 0x, 0o or
-// 0b prefix.
-func hasRadixPrefix(s string) bool {
-	for i := 0; i+1 < len(s); i++ {
-		if s[i] != '0' || (i > 0 && isWordByte(s[i-1])) {
-			continue
-		}
-		switch s[i+1] {
-		case 'x', 'o', 'b':
-			return true
-		}
-	}
-	return false
-}
-
-func isWordByte(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.'
 }
 
 // ParseKV splits a command-line argument KEY=VALUE at its first '='.

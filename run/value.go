@@ -40,7 +40,7 @@ func FormatValue(v any) string {
 	case int64:
 		return strconv.FormatInt(x, 10)
 	case float64:
-		s := string(appendJournalFloat(nil, x))
+		s := string(AppendFloat(nil, x))
 		if !strings.ContainsAny(s, ".eEn") { // n: nan, inf
 			s += ".0"
 		}
@@ -104,9 +104,9 @@ func NewIDAt(t time.Time) string {
 	return formatID(ms, uint64(binary.BigEndian.Uint16(rnd[:2])), binary.BigEndian.Uint64(rnd[2:]))
 }
 
-// merge copies the known (non-zero) fields of o into h: facts learnt about
+// Merge copies the known (non-zero) fields of o into h: facts learnt about
 // the host after the run started add to what was known at the start.
-func (h *Host) merge(o Host) {
+func (h *Host) Merge(o Host) {
 	set := func(dst *string, v string) {
 		if v != "" {
 			*dst = v
@@ -147,4 +147,32 @@ func JSONNumber(v float64) any {
 		return "-Infinity"
 	}
 	return v
+}
+
+// AppendFloat appends the shortest decimal form of v that reads back
+// exactly, or nan, inf or -inf: the form of metric values in journals and
+// metrics.tsv.
+func AppendFloat(b []byte, v float64) []byte {
+	switch {
+	case math.IsNaN(v):
+		return append(b, "nan"...)
+	case math.IsInf(v, 1):
+		return append(b, "inf"...)
+	case math.IsInf(v, -1):
+		return append(b, "-inf"...)
+	}
+	return strconv.AppendFloat(b, v, 'g', -1, 64)
+}
+
+// ParseFloat reads what AppendFloat writes.
+func ParseFloat(s string) (float64, error) {
+	switch s {
+	case "nan":
+		return math.NaN(), nil
+	case "inf":
+		return math.Inf(1), nil
+	case "-inf":
+		return math.Inf(-1), nil
+	}
+	return strconv.ParseFloat(s, 64)
 }

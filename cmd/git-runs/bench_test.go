@@ -14,6 +14,8 @@ import (
 
 	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/codec"
+	"github.com/gitruns/gitruns/run/live"
 )
 
 // These benchmarks time whole commands, as a user meets them, against a
@@ -122,16 +124,16 @@ func recordRuns(b *testing.B, dir string, n int) {
 		b.Fatal(err)
 	}
 	for i := 0; i < n; i++ {
-		r, err := run.Start(repo, run.Options{Source: &src, Params: map[string]any{
+		r, err := live.Start(repo, live.Options{Source: &src, Params: map[string]any{
 			"lr": 0.001 * float64(i%10+1), "epochs": i % 7, "model": []string{"rf", "svm", "mlp"}[i%3], "depth": i % 5, "bn": i%2 == 0,
 		}})
 		if err != nil {
 			b.Fatal(err)
 		}
 		for s := 0; s < 10; s++ {
-			r.LogMetric("loss", 1/float64(s+1+i%3), run.NextStep)
-			r.LogMetric("acc", float64(s+i%5)/20, run.NextStep)
-			r.LogMetric("val/acc", float64(s)/10, run.NextStep)
+			r.LogMetric("loss", 1/float64(s+1+i%3), live.NextStep)
+			r.LogMetric("acc", float64(s+i%5)/20, live.NextStep)
+			r.LogMetric("val/acc", float64(s)/10, live.NextStep)
 		}
 		if err := r.End(run.Finished); err != nil {
 			b.Fatal(err)
@@ -180,12 +182,12 @@ func BenchmarkList100k(b *testing.B) {
 	t0 := time.Now().Add(-100000 * time.Second)
 	for i := 0; i < 100000; i++ {
 		rec := fakeRecord(i, head, t0.Add(time.Duration(i)*time.Second))
-		text, err := run.EncodeTOML(rec)
+		text, err := codec.EncodeTOML(rec)
 		if err != nil {
 			b.Fatal(err)
 		}
 		hist := run.History{"loss": {{Step: 0, Time: rec.Started.UnixMilli(), Value: rec.Metrics["loss"].Last}}}
-		tsv := run.EncodeHistory(hist)
+		tsv := codec.EncodeHistory(hist)
 		fmt.Fprintf(&in, "commit refs/runs/%s\ncommitter B <b@example.com> %d +0000\ndata %d\nrun %s\n", rec.ID, rec.Started.Unix(), len("run "+rec.Name)+1, rec.Name)
 		fmt.Fprintf(&in, "from %s\nM 100644 inline run.toml\ndata %d\n%s\nM 100644 inline metrics.tsv\ndata %d\n%s\n", head, len(text), text, len(tsv), tsv)
 	}

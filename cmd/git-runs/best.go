@@ -7,6 +7,7 @@ import (
 
 	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/codec"
 )
 
 type bestCmd struct {
@@ -62,7 +63,7 @@ func (c *bestCmd) Run(e *env) error {
 		return fmt.Errorf("no run has metric %q", c.Metric)
 	}
 	if c.JSON {
-		b := best.Record.AppendJSON(nil)
+		b := codec.AppendJSON(nil, best.Record)
 		_, err := e.stdout.Write(append(b, '\n'))
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/live"
 )
 
 // env is what every command receives: where to write, and the repository,
@@ -19,7 +20,7 @@ type env struct {
 	repo           *gitstore.Repo
 	// live holds the runs that had journals here when runs() listed them,
 	// by id, as their journals had them.
-	live map[string]run.LiveRun
+	live map[string]live.LiveRun
 	// color tells whether the output is coloured: decided for the
 	// terminal, before any pager stands between.
 	color   bool
@@ -68,11 +69,11 @@ func (e *env) runs() (*gitstore.Repo, []gitstore.Entry, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	live, err := run.LiveRuns(r)
+	lives, err := live.LiveRuns(r)
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := run.Recover(r, live); err != nil {
+	if _, err := live.Recover(r, lives); err != nil {
 		e.warn("%v", err)
 	}
 	all, err := r.ListRuns()
@@ -81,8 +82,8 @@ func (e *env) runs() (*gitstore.Repo, []gitstore.Entry, error) {
 	}
 	// A run being recorded here is shown as its journal has it, ahead of
 	// its last checkpoint, which big runs take minutes apart.
-	e.live = map[string]run.LiveRun{}
-	for _, l := range live {
+	e.live = map[string]live.LiveRun{}
+	for _, l := range lives {
 		e.live[l.ID] = l
 	}
 	ok := all[:0]
@@ -133,7 +134,7 @@ func pick(all []gitstore.Entry, spec string) (gitstore.Entry, error) {
 
 // target names the live run a logging command writes to: --run, else the
 // run that git runs exec (or an SDK) put in GITRUNS_RUN.
-func (e *env) attach(spec string) (*run.Run, error) {
+func (e *env) attach(spec string) (*live.Run, error) {
 	if spec == "" {
 		spec = os.Getenv("GITRUNS_RUN")
 		if spec == "" {
@@ -152,8 +153,8 @@ func (e *env) attach(spec string) (*run.Run, error) {
 		}
 		id = en.ID
 	}
-	lr, err := run.Attach(r, id)
-	if errors.Is(err, run.ErrNotLive) {
+	lr, err := live.Attach(r, id)
+	if errors.Is(err, live.ErrNotLive) {
 		_, rec, lerr := r.Load(id)
 		if lerr != nil {
 			return nil, lerr

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/codec"
 )
 
 type exportCmd struct {
@@ -41,7 +42,7 @@ func (c *exportCmd) Run(e *env) error {
 	if c.Runs {
 		if c.Format == "jsonl" {
 			for _, en := range all {
-				w.Write(append(en.Record.AppendJSON(nil), '\n'))
+				w.Write(append(codec.AppendJSON(nil, en.Record), '\n'))
 			}
 			return nil
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/codec"
 	"github.com/gitruns/gitruns/run/query"
 )
 
@@ -71,7 +72,7 @@ func (c *lsCmd) Run(e *env) error {
 				buf = append(buf, ',')
 			}
 			buf = append(buf, '\n')
-			buf = en.Record.AppendJSON(buf)
+			buf = codec.AppendJSON(buf, en.Record)
 			if len(buf) > 48<<10 {
 				w.Write(buf)
 				buf = buf[:0]

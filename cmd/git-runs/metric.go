@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/live"
 )
 
 type metricCmd struct {
@@ -39,7 +40,7 @@ func (c *metricCmd) Run(e *env) error {
 		}
 		points = append(points, point{k, v})
 	}
-	step := run.NextStep
+	step := live.NextStep
 	if c.Step != nil {
 		step = *c.Step
 	}

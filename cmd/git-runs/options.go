@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/codec"
+	"github.com/gitruns/gitruns/run/live"
 )
 
 // startFlags are the flags of every command that starts a run.
@@ -16,16 +18,16 @@ type startFlags struct {
 	Checkpoint time.Duration `default:"30s" help:"How often the live run is committed, so that others see its progress."`
 }
 
-func (f *startFlags) options() (run.Options, error) {
+func (f *startFlags) options() (live.Options, error) {
 	params, err := parseParams(f.Param)
 	if err != nil {
-		return run.Options{}, err
+		return live.Options{}, err
 	}
 	tags, err := parseTags(f.Tag)
 	if err != nil {
-		return run.Options{}, err
+		return live.Options{}, err
 	}
-	return run.Options{Name: f.Name, Experiment: f.Experiment, Params: params, Tags: tags, Checkpoint: f.Checkpoint}, nil
+	return live.Options{Name: f.Name, Experiment: f.Experiment, Params: params, Tags: tags, Checkpoint: f.Checkpoint}, nil
 }
 
 func parseParams(kvs []string) (map[string]any, error) {
@@ -38,7 +40,7 @@ func parseParams(kvs []string) (map[string]any, error) {
 		if err := run.ValidateKey("param", k); err != nil {
 			return nil, err
 		}
-		val := run.ParseValue(v)
+		val := codec.ParseValue(v)
 		if old, dup := m[k]; dup && !run.SameValue(old, val) {
 			return nil, fmt.Errorf("param %q given twice: %s and %s", k, run.FormatValue(old), run.FormatValue(val))
 		}

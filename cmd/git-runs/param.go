@@ -1,6 +1,6 @@
 package main
 
-import "github.com/gitruns/gitruns/run"
+import "github.com/gitruns/gitruns/run/live"
 
 type paramCmd struct {
 	Target string   `name:"run" placeholder:"RUN" help:"Run to log into (default: GITRUNS_RUN)."`
@@ -29,7 +29,7 @@ func (c *paramCmd) Run(e *env) error {
 
 // closeAfter closes an attached run whatever happened, keeping the first
 // error.
-func closeAfter(r *run.Run, err error) error {
+func closeAfter(r *live.Run, err error) error {
 	if cerr := r.Close(); err == nil {
 		err = cerr
 	}

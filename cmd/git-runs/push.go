@@ -6,7 +6,7 @@ import (
 	"io"
 
 	"github.com/gitruns/gitruns/gitstore"
-	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/live"
 )
 
 type pushCmd struct {
@@ -58,7 +58,7 @@ func (c *pushCmd) Run(e *env) error {
 	} else {
 		// Pushing everything needs no listing, only the crashed runs
 		// finished first, so that they do not travel as running.
-		if _, err := run.RecoverCrashed(repo); err != nil {
+		if _, err := live.RecoverCrashed(repo); err != nil {
 			e.warn("%v", err)
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
 	"github.com/gitruns/gitruns/run/capture"
+	"github.com/gitruns/gitruns/run/live"
+	"github.com/gitruns/gitruns/run/secret"
 )
 
 type rerunCmd struct {
@@ -37,7 +39,7 @@ func (c *rerunCmd) Run(e *env) error {
 	if len(old.Command) == 0 {
 		return fmt.Errorf("run %s (%s) recorded no command to run again", short(en.ID), old.Name)
 	}
-	if slices.Contains(old.Command, capture.Redacted) || slices.ContainsFunc(old.Command, func(a string) bool { return strings.Contains(a, capture.Redacted) }) {
+	if slices.Contains(old.Command, secret.Redacted) || slices.ContainsFunc(old.Command, func(a string) bool { return strings.Contains(a, secret.Redacted) }) {
 		return fmt.Errorf("run %s (%s) had secrets redacted from its command; run it again yourself", short(en.ID), old.Name)
 	}
 	store, dir := repo, ""
@@ -63,7 +65,7 @@ func (c *rerunCmd) Run(e *env) error {
 		dir = filepath.Join(repo.WorkTree, filepath.FromSlash(old.Source.Dir))
 	}
 	res, err := capture.Exec(store, capture.ExecOptions{
-		Options: run.Options{Name: c.Name, Experiment: old.Experiment, RerunOf: old.ID, SourceDir: old.Source.Dir},
+		Options: live.Options{Name: c.Name, Experiment: old.Experiment, RerunOf: old.ID, SourceDir: old.Source.Dir},
 		Args:    old.Command,
 		Dir:     dir,
 	})

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/gitruns/gitruns/gitstore"
-	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/live"
 )
 
 type rmCmd struct {
@@ -73,7 +73,7 @@ func (c *rmCmd) Run(e *env) error {
 	}
 	for _, en := range targets {
 		if _, ok := alive[en.ID]; ok {
-			if err := run.Discard(repo, en.ID); err != nil {
+			if err := live.Discard(repo, en.ID); err != nil {
 				return err
 			}
 		}

@@ -112,9 +112,12 @@ func cmdNormalize(ts *testscript.TestScript, neg bool, args []string) {
 		{`\b\d+(\.\d+)?(µs|ms|s|m|h)\b`, "<dur>"},
 		{` {2,}`, "  "},
 		{`(?m) +$`, ""},
-		// Whether two runs took the same number of milliseconds is
-		// chance: rows comparing durations go, and a section left empty.
+		// Whether two runs took the same number of milliseconds, or
+		// started in the same minute, is chance: rows comparing
+		// durations go, start times lose their mark of difference, and
+		// a section left empty goes.
 		{`(?m)^[~*]? *duration\b.*\n`, ""},
+		{`(?m)^\* ( *started\b)`, "  $1"},
 		{`(?m)^attributes\n(\n|$)`, ""},
 	} {
 		out = regexp.MustCompile(r.re).ReplaceAllString(out, r.with)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/codec"
 )
 
 type showCmd struct {
@@ -36,12 +37,12 @@ func (c *showCmd) Run(e *env) error {
 	defer w.Flush()
 	rec := en.Record
 	if c.JSON {
-		b := rec.AppendJSON(nil)
+		b := codec.AppendJSON(nil, rec)
 		b = b[:len(b)-1] // reopen the object to add what only show has
 		b = append(b, `,"commit":"`...)
 		b = append(b, en.Commit.String()...)
 		b = append(b, `","history":`...)
-		b = run.AppendHistoryJSON(b, hist)
+		b = codec.AppendHistoryJSON(b, hist)
 		b = append(b, `,"artifacts":`...)
 		type art struct {
 			Path string `json:"path"`

@@ -3,7 +3,8 @@ package main
 import (
 	"fmt"
 
-	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/live"
+	"github.com/gitruns/gitruns/run/proc"
 )
 
 type startCmd struct {
@@ -29,13 +30,13 @@ func (c *startCmd) Run(e *env) error {
 	}
 	opts.OwnerPID = c.PID
 	if opts.OwnerPID == 0 {
-		opts.OwnerPID = run.CallerPID()
+		opts.OwnerPID = proc.CallerPID()
 	}
 	repo, err := e.open()
 	if err != nil {
 		return err
 	}
-	r, err := run.Start(repo, opts)
+	r, err := live.Start(repo, opts)
 	if err != nil {
 		return err
 	}

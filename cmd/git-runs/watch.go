@@ -11,7 +11,8 @@ import (
 
 	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
-	"github.com/gitruns/gitruns/run/capture"
+	"github.com/gitruns/gitruns/run/live"
+	"github.com/gitruns/gitruns/run/outlog"
 )
 
 type watchCmd struct {
@@ -53,7 +54,7 @@ func (c *watchCmd) Run(e *env) error {
 	defer stop()
 	out := bufio.NewWriter(e.stdout)
 	defer out.Flush()
-	w := run.Watch(repo, en.ID)
+	w := live.Watch(repo, en.ID)
 	var shown int64
 	last := map[string]int64{}
 	fmt.Fprintf(e.stderr, "git-runs: watching %s (%s)\n", short(en.ID), en.Record.Name)
@@ -63,7 +64,7 @@ func (c *watchCmd) Run(e *env) error {
 			return err
 		}
 		if prefix := w.OutputPrefix(); live && prefix != "" {
-			data, from, next, err := capture.ReadOutputFrom(prefix, shown)
+			data, from, next, err := outlog.ReadFrom(prefix, shown)
 			if err == nil {
 				if from > shown {
 					fmt.Fprintf(e.stderr, "git-runs: [%d bytes of output went by]\n", from-shown)
@@ -77,7 +78,7 @@ func (c *watchCmd) Run(e *env) error {
 			// in the commit.
 			if c, err := repo.ReadRef(gitstore.RefName(en.ID)); err == nil {
 				if log, err := repo.Output(c); err == nil && log != nil {
-					data, _ := capture.OutputSince(log, shown)
+					data, _ := outlog.Since(log, shown)
 					out.Write(data)
 				}
 			}

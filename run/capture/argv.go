@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/codec"
+	"github.com/gitruns/gitruns/run/secret"
 )
 
 // ArgParams reads the params of a run from the command that runs it; args
@@ -51,7 +53,7 @@ import (
 // value of every flag or override whose key IsSecretFlag ("--api-key",
 // "--token=..."), and any value in which red finds a known secret. A lone
 // flag has no value to hide and stays true. red may be nil.
-func ArgParams(args []string, red *Redactor) map[string]any {
+func ArgParams(args []string, red *secret.Redactor) map[string]any {
 	out := make(map[string]any)
 	walkArgs(args, func(a argParam) {
 		addParam(out, a.key, a.value, a.hasValue, red)
@@ -66,7 +68,7 @@ func ArgParams(args []string, red *Redactor) map[string]any {
 func ArgSecrets(args []string) []string {
 	var out []string
 	walkArgs(args, func(a argParam) {
-		if a.hasValue && IsSecretFlag(a.key) {
+		if a.hasValue && secret.IsSecretFlag(a.key) {
 			out = append(out, a.value)
 		}
 	})
@@ -75,22 +77,22 @@ func ArgSecrets(args []string) []string {
 
 // RedactArgs returns a copy of args, a command as for ArgParams, fit to be
 // recorded: the values of flags and overrides whose keys IsSecretFlag are
-// replaced by Redacted, whatever their length ("--password=[redacted]"),
+// replaced by secret.Redacted, whatever their length ("--password=[redacted]"),
 // and every known secret elsewhere is redacted by red, which may be nil.
-func RedactArgs(args []string, red *Redactor) []string {
+func RedactArgs(args []string, red *secret.Redactor) []string {
 	out := make([]string, len(args))
 	for i, a := range args {
 		out[i] = red.Redact(a)
 	}
 	walkArgs(args, func(a argParam) {
-		if !a.hasValue || !IsSecretFlag(a.key) {
+		if !a.hasValue || !secret.IsSecretFlag(a.key) {
 			return
 		}
 		if a.inline {
 			eq := strings.IndexByte(args[a.index], '=')
-			out[a.index] = args[a.index][:eq+1] + Redacted
+			out[a.index] = args[a.index][:eq+1] + secret.Redacted
 		} else {
-			out[a.index] = Redacted
+			out[a.index] = secret.Redacted
 		}
 	})
 	return out
@@ -215,16 +217,16 @@ func hydraOverride(a string) (key, value string, ok bool) {
 
 // addParam records one param in out, typed and redacted, unless its key is
 // invalid or its value cannot be recorded.
-func addParam(out map[string]any, key, value string, hasValue bool, red *Redactor) {
+func addParam(out map[string]any, key, value string, hasValue bool, red *secret.Redactor) {
 	if run.ValidateKey("param", key) != nil {
 		return
 	}
 	var v any = true
 	if hasValue {
-		if IsSecretFlag(key) || red.contains(value) {
-			v = Redacted
+		if secret.IsSecretFlag(key) || red.Contains(value) {
+			v = secret.Redacted
 		} else {
-			v = run.ParseValue(value)
+			v = codec.ParseValue(value)
 		}
 	}
 	v, err := run.NormalizeParam(key, v)

@@ -5,10 +5,12 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/gitruns/gitruns/run/secret"
 )
 
 func TestArgParams(t *testing.T) {
-	red := NewRedactor([]string{"WANDB_API_KEY=0123456789abcdef", "HF_TOKEN=hf_XyZ123456"})
+	red := secret.NewRedactor([]string{"WANDB_API_KEY=0123456789abcdef", "HF_TOKEN=hf_XyZ123456"})
 	tests := []struct {
 		name string
 		cmd  string // split on spaces
@@ -67,17 +69,17 @@ func TestArgParams(t *testing.T) {
 		{"quoted string value", `python train.py --tag "10"`,
 			map[string]any{"tag": "10"}},
 		{"secret flag", "python train.py --api-key sk-abcdef123 --lr 0.1",
-			map[string]any{"api-key": Redacted, "lr": 0.1}},
+			map[string]any{"api-key": secret.Redacted, "lr": 0.1}},
 		{"secret equals", "python train.py --token=hf_XyZ123456 --hub_token=abc",
-			map[string]any{"token": Redacted, "hub_token": Redacted}},
+			map[string]any{"token": secret.Redacted, "hub_token": secret.Redacted}},
 		{"env secret under harmless name", "python train.py --wandb 0123456789abcdef --url https://u:hf_XyZ123456@host/x",
-			map[string]any{"wandb": Redacted, "url": Redacted}},
+			map[string]any{"wandb": secret.Redacted, "url": secret.Redacted}},
 		{"secret hydra", "python train.py db.password=hunter2 auth_token=xyz",
-			map[string]any{"db.password": Redacted, "auth_token": Redacted}},
+			map[string]any{"db.password": secret.Redacted, "auth_token": secret.Redacted}},
 		{"lone secret flag", "python train.py --use_auth_token",
 			map[string]any{"use_auth_token": true}},
 		{"secret camel case and endings", "python train.py --apiKey abcdefgh --hftoken x1 --oauth y --gcp_credentials c.json",
-			map[string]any{"apiKey": Redacted, "hftoken": Redacted, "oauth": Redacted, "gcp_credentials": Redacted}},
+			map[string]any{"apiKey": secret.Redacted, "hftoken": secret.Redacted, "oauth": secret.Redacted, "gcp_credentials": secret.Redacted}},
 		{"hyperparameters that only look secret", "python train.py --max-tokens 4096 --max_new_tokens 256 --tokenizer bert-base-uncased --num-keypoints 17 --author ada --keyframe_stride 4 --sessions 3",
 			map[string]any{"max-tokens": int64(4096), "max_new_tokens": int64(256), "tokenizer": "bert-base-uncased",
 				"num-keypoints": int64(17), "author": "ada", "keyframe_stride": int64(4), "sessions": int64(3)}},
@@ -106,7 +108,7 @@ func fmtMap(m map[string]any) string {
 }
 
 func TestRedactArgs(t *testing.T) {
-	red := NewRedactor([]string{"HF_TOKEN=hf_XyZ123456"})
+	red := secret.NewRedactor([]string{"HF_TOKEN=hf_XyZ123456"})
 	args := strings.Fields("python train.py --api-key sk-abc --password=pw --lr 0.1 db.secret=x +auth_token=y --use_auth_token --url https://u:hf_XyZ123456@h --key")
 	want := strings.Fields("python train.py --api-key [redacted] --password=[redacted] --lr 0.1 db.secret=[redacted] +auth_token=[redacted] --use_auth_token --url https://u:[redacted]@h --key")
 	if got := RedactArgs(args, red); !reflect.DeepEqual(got, want) {

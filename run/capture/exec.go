@@ -16,6 +16,9 @@ import (
 	"github.com/gitruns/gitruns/run"
 	"github.com/gitruns/gitruns/run/hostinfo"
 	"github.com/gitruns/gitruns/run/launch"
+	"github.com/gitruns/gitruns/run/live"
+	"github.com/gitruns/gitruns/run/outlog"
+	"github.com/gitruns/gitruns/run/secret"
 )
 
 // hostFactsWait bounds how long the end of a run waits for facts about
@@ -24,12 +27,12 @@ const hostFactsWait = 3 * time.Second
 
 // ExecOptions describe a command to run and record.
 type ExecOptions struct {
-	run.Options
+	live.Options
 	Args []string // the command
 	Dir  string   // its working directory; "" for the current one
 
 	NoOutput        bool   // do not keep the output with the run
-	OutputLimit     int64  // bytes of output kept; 0 for DefaultOutputLimit
+	OutputLimit     int64  // bytes of output kept; 0 for outlog.DefaultLimit
 	NoOutputMetrics bool   // do not parse metrics from the output
 	MetricsPattern  string // replaces the default metric rules; see NewParser
 	NoArgvParams    bool   // do not take params from the command line
@@ -53,7 +56,7 @@ type ExecResult struct {
 // output, and how it ended. The command sees GITRUNS_RUN set to the run's
 // id. A command that cannot be started is recorded as failed with exit
 // code 127 and reported as an error.
-func Exec(store run.Store, o ExecOptions) (ExecResult, error) {
+func Exec(store live.Store, o ExecOptions) (ExecResult, error) {
 	if len(o.Args) == 0 {
 		return ExecResult{}, errors.New("exec: no command given (git runs exec -- COMMAND [ARGS...])")
 	}
@@ -65,7 +68,7 @@ func Exec(store run.Store, o ExecOptions) (ExecResult, error) {
 		}
 	}
 	environ := os.Environ()
-	red := NewRedactor(environ)
+	red := secret.NewRedactor(environ)
 	// A secret given on the command line is redacted wherever it appears
 	// too, such as when the program echoes its arguments.
 	red.Add(ArgSecrets(o.Args)...)
@@ -79,11 +82,11 @@ func Exec(store run.Store, o ExecOptions) (ExecResult, error) {
 	opts.Output = !o.NoOutput
 	opts.OutputLimit = o.OutputLimit
 	if opts.OutputLimit <= 0 {
-		opts.OutputLimit = DefaultOutputLimit
+		opts.OutputLimit = outlog.DefaultLimit
 	}
 	interpreter := hostinfo.PythonFor(o.Args)
 
-	r, err := run.Start(store, opts)
+	r, err := live.Start(store, opts)
 	if err != nil {
 		return ExecResult{}, err
 	}
@@ -92,13 +95,13 @@ func Exec(store run.Store, o ExecOptions) (ExecResult, error) {
 	facts := gatherHostFacts(r, interpreter, o.PythonPackages)
 
 	var sinks []func([]byte)
-	var log *OutputLog
+	var log *outlog.Log
 	if opts.Output {
-		if log, err = CreateOutputLog(r.OutputPrefix(), opts.OutputLimit, red); err != nil {
+		if log, err = outlog.Create(r.OutputPrefix(), opts.OutputLimit, red); err != nil {
 			r.Finish(run.Failed, nil, "")
 			return res, err
 		}
-		if p, ok := store.(run.Preparer); ok {
+		if p, ok := store.(live.Preparer); ok {
 			// The head of the output is final once full: the store may
 			// compress it while the command still runs.
 			log.WhenHeadFull(func() {
@@ -187,9 +190,9 @@ func newLineSplitter(p *Parser, emit func(Point, time.Time)) *lineSplitter {
 }
 
 // logTo returns the function that logs points into r.
-func logTo(r *run.Run) func(Point, time.Time) {
+func logTo(r *live.Run) func(Point, time.Time) {
 	return func(pt Point, t time.Time) {
-		step := run.NextStep
+		step := live.NextStep
 		if pt.HasStep {
 			step = pt.Step
 		}
@@ -312,7 +315,7 @@ type hostFacts struct {
 	cancel context.CancelFunc
 }
 
-func gatherHostFacts(r *run.Run, interpreter string, packages bool) *hostFacts {
+func gatherHostFacts(r *live.Run, interpreter string, packages bool) *hostFacts {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	f := &hostFacts{done: make(chan struct{}), cancel: cancel}
 	go func() {

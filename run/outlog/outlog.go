@@ -1,0 +1,526 @@
+package outlog
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"strconv"
+	"sync"
+
+	"github.com/gitruns/gitruns/run/secret"
+)
+
+// DefaultLimit is the default number of bytes of a command's output
+// kept with its run: the first and the last half of it.
+const DefaultLimit = 10 << 20
+
+// maxPartial is how much of an unfinished line an Log holds back to
+// redact it whole, beyond the length of the longest secret.
+const maxPartial = 4 << 10
+
+// Each tail file starts with a header line, tailMagic and the offset in the
+// whole output of the file's first byte of output, in 20 digits. It lets a
+// reader that is not the writer — another process, or one reading after a
+// crash — order the two tails and count the bytes that were cut.
+const (
+	tailMagic     = "git-runs output tail "
+	tailHeaderLen = len(tailMagic) + 20 + 1
+)
+
+// An Log keeps the output of a command on disk, redacted and
+// bounded, as it is printed: the first limit/2 bytes in PREFIX.head, and
+// the last ones in two tail files, PREFIX.tail0 and PREFIX.tail1, used in
+// turn; when the current tail has limit/2 bytes, the other one is
+// truncated and becomes current. The files thus never hold much more than
+// 1.5×limit bytes, and always at least the last limit/2 bytes printed. Bytes are
+// written to the files as they come, so a killed command loses at most the
+// unfinished line an Log holds back to redact.
+//
+// Its methods may be called from several goroutines at once, so that one
+// Log can take both stdout and stderr.
+type Log struct {
+	mu      sync.Mutex
+	prefix  string
+	half    int64
+	red     *secret.Redactor
+	head    *os.File
+	tails   [2]*os.File
+	cur     int   // index of the current tail, -1 until one is used
+	headLen int64 // bytes in head
+	tailLen int64 // bytes in the current tail, after its header
+	total   int64 // bytes written, all files together
+	pending []byte
+	spans   []secret.Span // scratch for flushPartial
+	err     error         // the first write error: the files are unusable after it
+	closed  bool
+	full    func() // called once the head is full, see WhenHeadFull
+}
+
+// Create creates the files of an Log that keeps limit bytes
+// (DefaultLimit when limit is 0 or less) of output named by prefix,
+// replacing any files of that name, and redacts with red, which may be
+// nil. The directory of prefix must exist.
+//
+// Secrets known to red never reach the files, even when split across
+// writes: the Log redacts output a line at a time (up to \n or \r)
+// and so holds back the text after the last line end, up to 4 KiB more
+// than the longest secret; beyond that it writes what it holds, keeping
+// back only what may be the start of a secret. Without secrets, nothing is
+// held back.
+func Create(prefix string, limit int64, red *secret.Redactor) (*Log, error) {
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	head, err := os.OpenFile(prefix+".head", os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o666)
+	if err != nil {
+		return nil, fmt.Errorf("create output log: %w", err)
+	}
+	for _, name := range []string{prefix + ".tail0", prefix + ".tail1"} {
+		if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			head.Close()
+			return nil, fmt.Errorf("create output log: %w", err)
+		}
+	}
+	return &Log{prefix: prefix, half: max(limit/2, 1), red: red, head: head, cur: -1}, nil
+}
+
+// WhenHeadFull arranges for f to be called, once, when the head has all
+// the bytes it keeps: from then on the head file, PREFIX.head, does not
+// change. f is called with the log locked, and must not block.
+func (o *Log) WhenHeadFull(f func()) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.full = f
+}
+
+// Write writes p, redacted, to the log. It returns len(p) unless the files
+// cannot be written, in which case it returns the error, and so does every
+// later call.
+func (o *Log) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		return 0, fmt.Errorf("write output log: %w", fs.ErrClosed)
+	}
+	if o.err != nil {
+		return 0, o.err
+	}
+	if o.red.Empty() {
+		return o.result(len(p), o.store(p))
+	}
+	end := bytes.LastIndexAny(p, "\n\r") + 1
+	if end == 0 {
+		o.pending = append(o.pending, p...)
+		return o.result(len(p), o.flushPartial(false))
+	}
+	lines := p[:end]
+	if len(o.pending) > 0 {
+		o.pending = append(o.pending, lines...)
+		lines = o.pending
+	}
+	if err := o.store(o.red.RedactBytes(lines)); err != nil {
+		return o.result(0, err)
+	}
+	o.pending = append(o.pending[:0], p[end:]...)
+	return o.result(len(p), o.flushPartial(false))
+}
+
+// result records err, the first error of the log, and returns the values
+// Write returns.
+func (o *Log) result(n int, err error) (int, error) {
+	if err != nil {
+		o.err = fmt.Errorf("write output log: %w", err)
+		return 0, o.err
+	}
+	return n, nil
+}
+
+// flushPartial writes the unfinished line held back, all of it when final,
+// otherwise only when it has grown too long, and then not its end, which
+// may hold the beginning of a secret whose rest is still to come.
+func (o *Log) flushPartial(final bool) error {
+	if final {
+		err := o.store(o.red.RedactBytes(o.pending))
+		o.pending = o.pending[:0]
+		return err
+	}
+	keep := o.red.MaxLen() - 1
+	if len(o.pending) <= maxPartial+keep {
+		return nil
+	}
+	// Every secret starting before cut lies wholly in pending, and so is
+	// found; cut moves back to the start of one that crosses it, so that
+	// no secret is split between what is written and what is kept.
+	cut := len(o.pending) - keep
+	o.spans = o.red.Spans(o.pending, o.spans[:0])
+	for _, sp := range o.spans {
+		if sp.Start < cut && cut < sp.End {
+			cut = sp.Start
+			break
+		}
+	}
+	if cut == 0 {
+		return nil
+	}
+	if err := o.store(o.red.RedactBytes(o.pending[:cut])); err != nil {
+		return err
+	}
+	o.pending = o.pending[:copy(o.pending, o.pending[cut:])]
+	return nil
+}
+
+// store writes b to the head, then to the tails.
+func (o *Log) store(b []byte) error {
+	for len(b) > 0 {
+		if o.headLen < o.half {
+			n := min(o.half-o.headLen, int64(len(b)))
+			if _, err := o.head.WriteAt(b[:n], o.headLen); err != nil {
+				return err
+			}
+			o.headLen += n
+			o.total += n
+			b = b[n:]
+			if o.headLen == o.half && o.full != nil {
+				o.full()
+				o.full = nil
+			}
+			continue
+		}
+		if o.cur < 0 || o.tailLen >= o.half {
+			if err := o.rotate(); err != nil {
+				return err
+			}
+		}
+		n := min(o.half-o.tailLen, int64(len(b)))
+		if _, err := o.tails[o.cur].WriteAt(b[:n], int64(tailHeaderLen)+o.tailLen); err != nil {
+			return err
+		}
+		o.tailLen += n
+		o.total += n
+		b = b[n:]
+	}
+	return nil
+}
+
+// rotate empties the tail file not in use and makes it current.
+func (o *Log) rotate() error {
+	next := 0
+	if o.cur == 0 {
+		next = 1
+	}
+	f := o.tails[next]
+	if f == nil {
+		var err error
+		f, err = os.OpenFile(o.prefix+".tail"+strconv.Itoa(next), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o666)
+		if err != nil {
+			return err
+		}
+		o.tails[next] = f
+	} else if err := f.Truncate(0); err != nil {
+		return err
+	}
+	if _, err := f.WriteAt(fmt.Appendf(nil, "%s%020d\n", tailMagic, o.total), 0); err != nil {
+		return err
+	}
+	o.cur, o.tailLen = next, 0
+	return nil
+}
+
+// Close writes the unfinished line held back, if any, and closes the
+// files. Closing a closed Log does nothing.
+func (o *Log) Close() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		return nil
+	}
+	o.closed = true
+	var errs []error
+	if o.err == nil && len(o.pending) > 0 {
+		if err := o.flushPartial(true); err != nil {
+			errs = append(errs, fmt.Errorf("write output log: %w", err))
+		}
+	}
+	for _, f := range []*os.File{o.head, o.tails[0], o.tails[1]} {
+		if f != nil {
+			if err := f.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close output log: %w", err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Read reads the output kept by the Log named by prefix,
+// created with limit (DefaultLimit when 0 or less): the head, then,
+// if output was cut, a line "[git-runs: N bytes of output cut here]" (after
+// a line end when the head does not end with one), then the last bytes of
+// the tails, at most limit/2, starting after a line end when there is one
+// among their first 4 KiB, so that a cut line is not shown in part. total is the
+// number of bytes of output in all, as written to the files: a redacted
+// secret counts as the length of [redacted].
+//
+// The Log may be live, in this process or another, or may have died
+// with its command; missing files are empty output.
+func Read(prefix string, limit int64) (data []byte, total int64, err error) {
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	half := max(limit/2, 1)
+	// The output is assembled in one buffer, the head read last into the
+	// room left before the tail: a run's end reads up to 10 MiB here
+	// while the user waits, and copying it again would cost as much.
+	headFile, err := os.Open(prefix + ".head")
+	if errors.Is(err, fs.ErrNotExist) {
+		headFile = nil
+	} else if err != nil {
+		return nil, 0, fmt.Errorf("read output log: %w", err)
+	} else {
+		defer headFile.Close()
+	}
+	hl, err := fileSize(headFile)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read output log: %w", err)
+	}
+	room := hl + int64(len(noteLine(math.MaxInt64)))
+	// The tails are read first: the head is full before any tail exists,
+	// so a live log cannot then seem to have lost bytes between them. One
+	// byte more than is kept tells whether the kept part starts a line.
+	buf, start, end, err := readTails(prefix, half+1, room)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read output log: %w", err)
+	}
+	if buf == nil {
+		head, err := readAll(headFile)
+		if err != nil {
+			return nil, 0, fmt.Errorf("read output log: %w", err)
+		}
+		return head, int64(len(head)), nil
+	}
+	tail := buf[room:]
+	// A live head may have grown while the tails were read, if it
+	// filled just then: the head is read whole.
+	if hl, err = fileSize(headFile); err != nil {
+		return nil, 0, fmt.Errorf("read output log: %w", err)
+	}
+	if hl+int64(len(noteLine(math.MaxInt64))) > room {
+		buf = append(make([]byte, hl+room), tail...)
+		tail, room = buf[hl+room:], hl+room
+	}
+	from := max(0, len(tail)-int(half))
+	if start+int64(from) > hl && (from == 0 || tail[from-1] != '\n') {
+		// A live writer may just have rotated, leaving a few bytes of a
+		// line in the current tail: those are dropped too, rather than
+		// shown as a fragment.
+		near := min(maxPartial, len(tail)-from)
+		if i := bytes.IndexAny(tail[from:from+near], "\n\r"); i >= 0 {
+			from += i + 1
+		}
+	}
+	tail = tail[from:]
+	tailAt := room + int64(from)
+	note := ""
+	if cut := end - hl - int64(len(tail)); cut > 0 {
+		note = noteLine(cut)
+		var last [1]byte
+		if hl == 0 {
+			note = note[1:]
+		} else if _, err := headFile.ReadAt(last[:], hl-1); err == nil && last[0] == '\n' {
+			note = note[1:] // no line end to add before it
+		}
+	}
+	at := tailAt - int64(len(note)) - hl
+	head := buf[at : at+hl]
+	n := 0
+	if hl > 0 {
+		if n, err = headFile.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+			return nil, 0, fmt.Errorf("read output log: %w", err)
+		}
+	}
+	if int64(n) < hl {
+		// The head is shorter than it was a moment ago: damaged, since it
+		// is full before any tail exists. Read what there is.
+		return append(append(head[:n:n], note...), tail...), end, nil
+	}
+	copy(buf[at+hl:], note)
+	return buf[at : tailAt+int64(len(tail))], end, nil
+}
+
+// noteLine is the line put where n bytes of output were cut, with a line
+// end before it, to be dropped when the output before ends a line.
+func noteLine(n int64) string {
+	return fmt.Sprintf("\n[git-runs: %d bytes of output cut here]\n", n)
+}
+
+// fileSize returns the size of f; 0 when f is nil.
+func fileSize(f *os.File) (int64, error) {
+	if f == nil {
+		return 0, nil
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// readAll reads the whole of f; nothing when f is nil.
+func readAll(f *os.File) ([]byte, error) {
+	if f == nil {
+		return nil, nil
+	}
+	return io.ReadAll(f)
+}
+
+// readTails returns the last bytes, up to limit (all when 0), of the
+// output kept in the tail files, after room bytes left free at the start
+// of the slice, and their offsets in the whole output; tail is nil when
+// there is none. Only what is returned is read: a tail file holds up to
+// half the output limit, 5 MiB by default.
+func readTails(prefix string, limit, room int64) (tail []byte, start, end int64, err error) {
+	// A live writer may rotate while we read: the headers are read again
+	// afterwards, and the reading repeated if either changed.
+	var files [2]*os.File
+	for i := range files {
+		f, err := os.Open(prefix + ".tail" + strconv.Itoa(i))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, 0, 0, err
+		}
+		if f != nil {
+			defer f.Close()
+		}
+		files[i] = f
+	}
+	for attempt := 0; ; attempt++ {
+		var heads [2][]byte
+		var sizes [2]int64
+		for i, f := range files {
+			if heads[i], sizes[i], err = tailHeader(f); err != nil {
+				return nil, 0, 0, err
+			}
+		}
+		var complete bool
+		tail, start, end, complete, err = readTailSpan(files, heads, sizes, limit, room)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		stable := complete
+		for i, f := range files {
+			again, _, err := tailHeader(f)
+			if err != nil {
+				return nil, 0, 0, err
+			}
+			if !bytes.Equal(again, heads[i]) {
+				stable = false
+			}
+		}
+		if stable {
+			return tail, start, end, nil
+		}
+		if attempt == 20 {
+			// Still rotating under us: a writer printing faster than we
+			// can read. Better no tail this time than a wrong one.
+			return nil, end, end, nil
+		}
+	}
+}
+
+// tailHeader reads the header of an open tail file, then its size; nil
+// for a missing file. In that order: a header read again unchanged after
+// the content then proves the size belonged to it, since rotating a file
+// rewrites its header.
+func tailHeader(f *os.File) ([]byte, int64, error) {
+	if f == nil {
+		return nil, 0, nil
+	}
+	b := make([]byte, tailHeaderLen)
+	n, err := f.ReadAt(b, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, 0, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, 0, err
+	}
+	return b[:n], fi.Size(), nil
+}
+
+// readTailSpan reads the last bytes, up to limit, of the output in the
+// tail files with the given headers and sizes: the newer file's, preceded
+// by the older one's when it ends where the newer one starts. complete is
+// false when a file turned out shorter than its size said, as happens when
+// the writer rotates meanwhile.
+func readTailSpan(files [2]*os.File, heads [2][]byte, sizes [2]int64, limit, room int64) (tail []byte, start, end int64, complete bool, err error) {
+	off0, ok0 := tailOffset(heads[0])
+	off1, ok1 := tailOffset(heads[1])
+	if !ok0 && !ok1 {
+		return nil, 0, 0, true, nil
+	}
+	cur, prev := 0, 1
+	if !ok0 || (ok1 && off1 > off0) {
+		cur, prev = 1, 0
+	}
+	offs := [2]int64{off0, off1}
+	curLen := max(0, sizes[cur]-int64(tailHeaderLen))
+	end = offs[cur] + curLen
+	n := curLen
+	prevLen := max(0, sizes[prev]-int64(tailHeaderLen))
+	contiguous := (ok0 && ok1) && offs[prev]+prevLen == offs[cur]
+	if contiguous {
+		n += prevLen
+	}
+	if limit > 0 {
+		n = min(n, limit)
+	}
+	buf := make([]byte, room+n)
+	tail = buf[room:]
+	fromCur := min(n, curLen)
+	if _, err := files[cur].ReadAt(tail[n-fromCur:], int64(tailHeaderLen)+curLen-fromCur); err != nil {
+		if errors.Is(err, io.EOF) {
+			return buf, end - n, end, false, nil
+		}
+		return nil, 0, 0, false, err
+	}
+	if rest := n - fromCur; rest > 0 {
+		if _, err := files[prev].ReadAt(tail[:rest], int64(tailHeaderLen)+prevLen-rest); err != nil {
+			if errors.Is(err, io.EOF) {
+				return buf, end - n, end, false, nil
+			}
+			return nil, 0, 0, false, err
+		}
+	}
+	return buf, end - n, end, true, nil
+}
+
+// tailOffset reads the header of a tail file's content.
+func tailOffset(b []byte) (int64, bool) {
+	if len(b) < tailHeaderLen || !bytes.HasPrefix(b, []byte(tailMagic)) || b[tailHeaderLen-1] != '\n' {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(b[len(tailMagic):tailHeaderLen-1]), 10, 64)
+	return n, err == nil && n >= 0
+}
+
+func readIfExists(name string) ([]byte, error) {
+	b, err := os.ReadFile(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return b, err
+}
+
+// Remove removes the files of the Log named by prefix; files
+// already gone are not an error.
+func Remove(prefix string) error {
+	var errs []error
+	for _, ext := range []string{".head", ".tail0", ".tail1"} {
+		if err := os.Remove(prefix + ext); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove output log: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}

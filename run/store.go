@@ -1,0 +1,65 @@
+package run
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors that stores return, wrapped, for callers to test with errors.Is.
+// Every store implementation uses these, so that a caller written against
+// one store reads another's answers the same way.
+var (
+	// ErrNotFound means the run, commit or file asked for does not exist,
+	// or no longer does: it was deleted.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means a compare-and-swap lost: the run is no longer at
+	// the commit the caller said it was, because another writer moved it.
+	ErrConflict = errors.New("run changed concurrently")
+	// ErrLive means the operation needs a run that has ended, and the run
+	// is still running: a live run changes only through its journal.
+	ErrLive = errors.New("run is still running")
+)
+
+// Contents is everything a commit of a run holds.
+type Contents struct {
+	Record    *Record
+	History   History
+	Artifacts []Artifact
+	// Output, when not nil, returns the command's output as it is kept
+	// (see docs/FORMAT.md, output.log). A store may call it on a
+	// goroutine of its own, beside writing the rest.
+	Output func() ([]byte, error)
+}
+
+// Artifact is a file stored with a run, under artifacts/ in its tree.
+type Artifact struct {
+	Path string // slash-separated path below artifacts/
+	Blob string // the store's id of the content
+	Exec bool   // the file is executable
+}
+
+// ArtifactInfo describes a file stored with a run, for listing.
+type ArtifactInfo struct {
+	Path string // below artifacts/
+	Size int64
+}
+
+// Entry is one run as a store lists it: the run commit its ref points
+// at, and the record that commit holds.
+type Entry struct {
+	ID     string  // the run id
+	Commit string  // the run commit, 40 hex digits in the git store
+	Record *Record // nil when Err is set
+	Err    error   // the record could not be read
+}
+
+// NotFound returns an error that says what is missing in its own words,
+// such as `no run "brave-otter-42"`, and wraps ErrNotFound.
+func NotFound(format string, args ...any) error {
+	return notFound{fmt.Sprintf(format, args...)}
+}
+
+type notFound struct{ msg string }
+
+func (e notFound) Error() string        { return e.msg }
+func (e notFound) Is(target error) bool { return target == ErrNotFound }
