@@ -12,6 +12,7 @@ import (
 	"github.com/sergi/go-diff/diffmatchpatch"
 
 	"github.com/gitruns/gitruns/gitstore"
+	"github.com/gitruns/gitruns/run"
 )
 
 // Context is the number of unchanged lines shown around each change, as
@@ -244,7 +245,7 @@ func FileDiff(repo *gitstore.Repo, a, b Side, path string) (string, error) {
 		return "", err
 	}
 	if ea == nil && eb == nil {
-		return "", fmt.Errorf("diff %s: %w", path, gitstore.ErrNotFound)
+		return "", fmt.Errorf("diff %s: %w", path, run.ErrNotFound)
 	}
 	return fileDiff(repo, filePair{path: path, a: ea, b: eb})
 }

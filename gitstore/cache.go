@@ -3,6 +3,7 @@ package gitstore
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -28,15 +29,15 @@ import (
 
 var cacheMagic = []byte("git-runs cache\x00\x01")
 
-// Entry is one listed run.
-type Entry struct {
-	ID     string        // from the ref name
-	Commit plumbing.Hash // the run commit
-	Record *run.Record   // nil when Err is set
-	Err    error         // the record could not be read
+// listed is one run while a listing reads it.
+type listed struct {
+	id     string
+	commit plumbing.Hash
+	rec    *run.Record
+	err    error
 }
 
-func (r *Repo) cachePath() string { return filepath.Join(r.PrivateDir(), "cache") }
+func (r *Repo) cachePath() string { return filepath.Join(r.privateDir(), "cache") }
 
 // loadCache reads the cache file into a map from commit id to encoded
 // record. A missing or damaged cache is an empty one.
@@ -66,18 +67,18 @@ func (r *Repo) loadCache() map[plumbing.Hash][]byte {
 
 // writeCache replaces the cache file atomically, so that concurrent
 // readers see the old or the new file, never a mix.
-func (r *Repo) writeCache(entries []Entry, raw map[plumbing.Hash][]byte) error {
+func (r *Repo) writeCache(entries []listed, raw map[plumbing.Hash][]byte) error {
 	buf := make([]byte, 0, len(entries)*256)
 	buf = append(buf, cacheMagic...)
 	for _, e := range entries {
-		if e.Record == nil {
+		if e.rec == nil {
 			continue
 		}
-		b, ok := raw[e.Commit]
+		b, ok := raw[e.commit]
 		if !ok {
-			b = codec.AppendBinary(nil, e.Record)
+			b = codec.AppendBinary(nil, e.rec)
 		}
-		buf = append(buf, e.Commit[:]...)
+		buf = append(buf, e.commit[:]...)
 		buf = binary.AppendUvarint(buf, uint64(len(b)))
 		buf = append(buf, b...)
 	}
@@ -94,11 +95,11 @@ var batchRecords atomic.Int64
 
 // readRecordsBatch fills in the records of entries[missed] with one
 // `git cat-file --batch`. Whatever it cannot read is left for RecordAt.
-func (r *Repo) readRecordsBatch(entries []Entry, missed []int) {
+func (r *Repo) readRecordsBatch(ctx context.Context, entries []listed, missed []int) {
 	if CheckGit() != nil {
 		return
 	}
-	cmd := exec.Command("git", "cat-file", "--batch")
+	cmd := exec.CommandContext(ctx, "git", "cat-file", "--batch")
 	cmd.Dir = r.gitCwd()
 	cmd.Env = r.gitEnv()
 	stdin, err := cmd.StdinPipe()
@@ -115,7 +116,7 @@ func (r *Repo) readRecordsBatch(entries []Entry, missed []int) {
 	go func() {
 		w := bufio.NewWriterSize(stdin, 64<<10)
 		for _, i := range missed {
-			w.WriteString(entries[i].Commit.String() + ":" + RecordFile + "\n")
+			w.WriteString(entries[i].commit.String() + ":" + RecordFile + "\n")
 		}
 		w.Flush()
 		stdin.Close()
@@ -139,7 +140,7 @@ func (r *Repo) readRecordsBatch(entries []Entry, missed []int) {
 			break
 		}
 		if rec, err := codec.DecodeTOML(body[:size]); err == nil {
-			entries[i].Record = rec
+			entries[i].rec = rec
 			batchRecords.Add(1)
 		}
 	}
@@ -147,51 +148,65 @@ func (r *Repo) readRecordsBatch(entries []Entry, missed []int) {
 	cmd.Wait()
 }
 
-// ListRuns returns every run in the repository, newest first. A run whose
+// List returns every run in the repository, newest first. A run whose
 // record cannot be read is listed with Err set rather than failing the
-// whole listing.
-func (r *Repo) ListRuns() ([]Entry, error) {
+// whole listing. ctx cancels a listing that reads many records.
+func (r *Repo) List(ctx context.Context) ([]run.Entry, error) {
 	refs, err := r.ListRefs(RunsPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
 	cache := r.loadCache()
-	entries := make([]Entry, 0, len(refs))
+	entries := make([]listed, 0, len(refs))
 	var missed []int
 	for i := len(refs) - 1; i >= 0; i-- {
 		id := refs[i].Name[len(RunsPrefix):]
 		if !run.ValidID(id) {
 			continue // not ours: someone else's ref under refs/runs
 		}
-		e := Entry{ID: id, Commit: refs[i].Hash}
-		if b, ok := cache[e.Commit]; ok {
+		e := listed{id: id, commit: refs[i].Hash}
+		if b, ok := cache[e.commit]; ok {
 			if rec, err := codec.DecodeBinary(b); err == nil {
-				e.Record = rec
+				e.rec = rec
 			}
 		}
-		if e.Record == nil {
+		if e.rec == nil {
 			missed = append(missed, len(entries))
 		}
 		entries = append(entries, e)
 	}
-	misses := len(missed)
-	if misses >= batchReadMin {
-		// Many records to read (a fresh clone, a big fetch): git's own
-		// cat-file reads them several times faster than object-by-object
-		// reads through go-git.
-		r.readRecordsBatch(entries, missed)
-	}
-	for _, i := range missed {
-		if entries[i].Record == nil && entries[i].Err == nil {
-			entries[i].Record, entries[i].Err = r.RecordAt(entries[i].Commit)
-		}
+	if err := r.readMissed(ctx, entries, missed); err != nil {
+		return nil, err
 	}
 	// Rewrite when something was read from git, or when a quarter of the
 	// cache is for commits no longer listed (deleted or superseded runs).
-	if misses > 0 || len(cache) > len(entries)+len(entries)/4+16 {
+	if len(missed) > 0 || len(cache) > len(entries)+len(entries)/4+16 {
 		// The cache only saves time: a read-only repository or a full
 		// disk must not stop a listing.
 		_ = r.writeCache(entries, cache)
 	}
-	return entries, nil
+	out := make([]run.Entry, len(entries))
+	for i, e := range entries {
+		out[i] = run.Entry{ID: e.id, Commit: e.commit.String(), Record: e.rec, Err: e.err}
+	}
+	return out, nil
+}
+
+// readMissed reads the records of entries[missed] from git.
+func (r *Repo) readMissed(ctx context.Context, entries []listed, missed []int) error {
+	if len(missed) >= batchReadMin {
+		// Many records to read (a fresh clone, a big fetch): git's own
+		// cat-file reads them several times faster than object-by-object
+		// reads through go-git.
+		r.readRecordsBatch(ctx, entries, missed)
+	}
+	for n, i := range missed {
+		if n%256 == 0 && ctx.Err() != nil {
+			return fmt.Errorf("list runs: %w", ctx.Err())
+		}
+		if e := &entries[i]; e.rec == nil && e.err == nil {
+			e.rec, e.err = r.RecordAt(ctx, e.commit.String())
+		}
+	}
+	return nil
 }

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/go-git/go-git/v5/plumbing/format/config"
 )
 
 // timeNow is replaced in tests.
@@ -89,8 +87,7 @@ func (r *Repo) MaybeGC() {
 
 // needGC applies git's gc --auto thresholds.
 func (r *Repo) needGC() bool {
-	cfgs := r.configs()
-	auto := configInt(cfgs, "gc", "auto", defaultGCAuto)
+	auto := r.configInt("gc.auto", defaultGCAuto)
 	if auto <= 0 {
 		return false
 	}
@@ -100,7 +97,7 @@ func (r *Repo) needGC() bool {
 	if countLoose(filepath.Join(r.CommonDir, "objects", "17")) > limit {
 		return true
 	}
-	packLimit := configInt(cfgs, "gc", "autopacklimit", defaultGCPackLimit)
+	packLimit := r.configInt("gc.autoPackLimit", defaultGCPackLimit)
 	return packLimit > 0 && countPacks(filepath.Join(r.CommonDir, "objects", "pack")) > packLimit
 }
 
@@ -146,8 +143,8 @@ func countPacks(dir string) int {
 }
 
 // configInt reads an integer option with git's k, m and g suffixes.
-func configInt(cfgs []*config.Config, section, key string, def int) int {
-	v, ok := lookupOK(cfgs, section, key)
+func (r *Repo) configInt(key string, def int) int {
+	v, ok := r.config(key)
 	if !ok {
 		return def
 	}

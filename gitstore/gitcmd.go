@@ -2,6 +2,7 @@ package gitstore
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -41,9 +42,10 @@ outer:
 
 // runGit runs `git <args>` in dir with env and stdin and returns its
 // standard output. On failure the error reads "git <subcommand>: <first
-// line git wrote to standard error>".
-func runGit(dir string, env []string, stdin io.Reader, args ...string) ([]byte, error) {
-	cmd := exec.Command("git", args...)
+// line git wrote to standard error>"; when ctx ends first, git is killed
+// and the error wraps ctx's.
+func runGit(ctx context.Context, dir string, env []string, stdin io.Reader, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = dir
 	cmd.Env = env
 	cmd.Stdin = stdin
@@ -51,6 +53,9 @@ func runGit(dir string, env []string, stdin io.Reader, args ...string) ([]byte, 
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return stdout.Bytes(), fmt.Errorf("git %s: %w", args[0], ctx.Err())
+		}
 		return stdout.Bytes(), gitError(args, stderr.Bytes(), err)
 	}
 	return stdout.Bytes(), nil

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gitruns/gitruns/run"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -29,9 +30,9 @@ import (
 	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
-// ErrNotFound is wrapped by errors for objects, refs and paths that do not
-// exist.
-var ErrNotFound = errors.New("not found")
+// errNotFound is wrapped by errors for objects, refs and paths that do not
+// exist: run.ErrNotFound, the one error every store returns for that.
+var errNotFound = run.ErrNotFound
 
 // TreeEntry is one entry of a tree object.
 type TreeEntry struct {
@@ -607,7 +608,7 @@ func (r *Repo) Tree(commit plumbing.Hash) (*object.Tree, error) {
 }
 
 // ReadPath reads the file at path ("a/b/run.toml") in a commit's tree. The
-// error wraps ErrNotFound when the commit has no such file.
+// error wraps errNotFound when the commit has no such file.
 func (r *Repo) ReadPath(commit plumbing.Hash, path string) ([]byte, error) {
 	t, err := r.Tree(commit)
 	if err != nil {
@@ -620,7 +621,7 @@ func (r *Repo) ReadPath(commit plumbing.Hash, path string) ([]byte, error) {
 		}
 		e := findEntry(t, name)
 		if e == nil {
-			return nil, fmt.Errorf("read %s in %s: %w", path, commit, ErrNotFound)
+			return nil, fmt.Errorf("read %s in %s: %w", path, commit, errNotFound)
 		}
 		last := i == len(parts)-1
 		switch {
@@ -633,7 +634,7 @@ func (r *Repo) ReadPath(commit plumbing.Hash, path string) ([]byte, error) {
 		case last:
 			return nil, fmt.Errorf("read %s in %s: not a file", path, commit)
 		case e.Mode != filemode.Dir:
-			return nil, fmt.Errorf("read %s in %s: %w", path, commit, ErrNotFound)
+			return nil, fmt.Errorf("read %s in %s: %w", path, commit, errNotFound)
 		}
 		t, err = object.GetTree(objectStore{r}, e.Hash)
 		if err != nil {
@@ -664,7 +665,7 @@ func findEntry(t *object.Tree, name string) *object.TreeEntry {
 // notFound turns go-git's not-found error into ours.
 func notFound(err error) error {
 	if errors.Is(err, plumbing.ErrObjectNotFound) {
-		return ErrNotFound
+		return errNotFound
 	}
 	return err
 }

@@ -99,7 +99,7 @@ func TestWriteObjectsMatchGit(t *testing.T) {
 	if err != nil || got.TreeHash != tree || got.Message != "subject\n\nbody\n" || !got.Author.When.Equal(testSig.When) {
 		t.Errorf("ReadCommit = %+v, %v", got, err)
 	}
-	if _, err := r.ReadCommit(plumbing.NewHash("2222222222222222222222222222222222222222")); !errors.Is(err, ErrNotFound) {
+	if _, err := r.ReadCommit(plumbing.NewHash("2222222222222222222222222222222222222222")); !errors.Is(err, errNotFound) {
 		t.Errorf("ReadCommit of a missing object: %v", err)
 	}
 	if b, err := r.ReadBlob(blob); err != nil || string(b) != "hello\n" {
@@ -243,12 +243,12 @@ func TestReadPath(t *testing.T) {
 		}
 	}
 	for _, path := range []string{"nope", "a/nope", "a/b/c.txt/x", "top/x"} {
-		if _, err := r.ReadPath(c, path); !errors.Is(err, ErrNotFound) {
-			t.Errorf("ReadPath(%s): %v, want ErrNotFound", path, err)
+		if _, err := r.ReadPath(c, path); !errors.Is(err, errNotFound) {
+			t.Errorf("ReadPath(%s): %v, want errNotFound", path, err)
 		}
 	}
 	for _, path := range []string{"a", "", "a//b", "/top"} {
-		if _, err := r.ReadPath(c, path); err == nil || errors.Is(err, ErrNotFound) {
+		if _, err := r.ReadPath(c, path); err == nil || errors.Is(err, errNotFound) {
 			t.Errorf("ReadPath(%q): %v, want another error", path, err)
 		}
 	}

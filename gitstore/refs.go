@@ -76,7 +76,7 @@ func (e *lockedError) Unwrap() error { return fs.ErrExist }
 
 // ReadRef returns the object a ref points to, from its loose file if there
 // is one and from packed-refs otherwise, following symbolic refs. The error
-// wraps ErrNotFound when the ref does not exist.
+// wraps errNotFound when the ref does not exist.
 func (r *Repo) ReadRef(name string) (plumbing.Hash, error) {
 	if err := checkRefName(name); err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("read ref %s: %w", name, err)
@@ -110,7 +110,7 @@ func (r *Repo) resolveRef(name string, depth int) (plumbing.Hash, error) {
 			if i := p.find(name); i >= 0 {
 				return p.refs[i].Hash, nil
 			}
-			return plumbing.ZeroHash, ErrNotFound
+			return plumbing.ZeroHash, errNotFound
 		case err != nil:
 			return plumbing.ZeroHash, err
 		case target != "":
@@ -366,7 +366,7 @@ func (r *Repo) UpdateRef(name string, newHash, oldHash plumbing.Hash) error {
 // `git pack-refs` cannot copy the loose ref into packed-refs behind our
 // back and resurrect it; packed-refs is rewritten without the ref before
 // the loose file is removed, so that no reader sees a stale packed value.
-// Deleting a ref that does not exist returns an error wrapping ErrNotFound.
+// Deleting a ref that does not exist returns an error wrapping errNotFound.
 func (r *Repo) DeleteRef(name string, oldHash plumbing.Hash) error {
 	if err := checkRefName(name); err != nil {
 		return fmt.Errorf("delete ref %s: %w", name, err)
@@ -405,9 +405,9 @@ func (r *Repo) DeleteRef(name string, oldHash plumbing.Hash) error {
 	}
 	if cur.IsZero() {
 		if oldHash == AnyHash {
-			return fmt.Errorf("delete ref %s: %w", name, ErrNotFound)
+			return fmt.Errorf("delete ref %s: %w", name, errNotFound)
 		}
-		return fmt.Errorf("delete ref %s: %w: %w", name, ErrRefChanged, ErrNotFound)
+		return fmt.Errorf("delete ref %s: %w: %w", name, ErrRefChanged, errNotFound)
 	}
 	if err := checkOld(cur, oldHash); err != nil {
 		return fmt.Errorf("delete ref %s: %w", name, err)
@@ -456,7 +456,7 @@ func checkOld(cur, old plumbing.Hash) error {
 	case old.IsZero():
 		return fmt.Errorf("%w: exists at %s", ErrRefChanged, cur)
 	case cur.IsZero():
-		return fmt.Errorf("%w: does not exist, expected %s", ErrRefChanged, old)
+		return fmt.Errorf("%w: %w: does not exist, expected %s", ErrRefChanged, errNotFound, old)
 	}
 	return fmt.Errorf("%w: is at %s, expected %s", ErrRefChanged, cur, old)
 }

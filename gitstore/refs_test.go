@@ -27,7 +27,7 @@ func TestUpdateRefCompareAndSwap(t *testing.T) {
 	c1, c2, c3 := writeRun(t, r, "1"), writeRun(t, r, "2"), writeRun(t, r, "3")
 	const name = "refs/runs/cas"
 
-	if _, err := r.ReadRef(name); !errors.Is(err, ErrNotFound) {
+	if _, err := r.ReadRef(name); !errors.Is(err, errNotFound) {
 		t.Fatalf("ReadRef of a missing ref: %v", err)
 	}
 	if err := r.UpdateRef(name, c1, zero); err != nil {
@@ -230,14 +230,14 @@ func TestDeleteRef(t *testing.T) {
 		if err := r.DeleteRef(name, old); err != nil {
 			t.Errorf("DeleteRef(%s): %v", name, err)
 		}
-		if _, err := r.ReadRef(name); !errors.Is(err, ErrNotFound) {
+		if _, err := r.ReadRef(name); !errors.Is(err, errNotFound) {
 			t.Errorf("ReadRef(%s) after delete: %v", name, err)
 		}
 	}
-	if err := r.DeleteRef("refs/runs/packed", AnyHash); !errors.Is(err, ErrNotFound) {
+	if err := r.DeleteRef("refs/runs/packed", AnyHash); !errors.Is(err, errNotFound) {
 		t.Errorf("delete of a missing ref: %v", err)
 	}
-	if err := r.DeleteRef("refs/runs/packed", c1); !errors.Is(err, ErrNotFound) || !errors.Is(err, ErrRefChanged) {
+	if err := r.DeleteRef("refs/runs/packed", c1); !errors.Is(err, errNotFound) || !errors.Is(err, ErrRefChanged) {
 		t.Errorf("compare-and-delete of a missing ref: %v", err)
 	}
 

@@ -50,15 +50,10 @@ type Repo struct {
 	refsMu sync.Mutex
 	packed *packedRefs // last packed-refs file read, reused while unchanged
 
-	userOnce    sync.Once
-	userConfigs []*config.Config // repository, global, XDG and system config
-
 	preMu sync.Mutex
 	pre   *preparedData // see Prepare
 
-	identOnce  sync.Once
-	identName  string
-	identEmail string
+	vars varsState // see gitVars
 
 	gc gcState
 }
@@ -135,10 +130,10 @@ func (r *Repo) Close() error {
 	return nil
 }
 
-// PrivateDir is where git-runs keeps its own files (journal, cache). It is
+// privateDir is where git-runs keeps its own files (journals, cache). It is
 // inside the common dir so that every worktree shares it, and git ignores
 // it. Callers create it on demand.
-func (r *Repo) PrivateDir() string {
+func (r *Repo) privateDir() string {
 	return filepath.Join(r.CommonDir, "runs")
 }
 

@@ -18,8 +18,8 @@ func TestOpenFromSubdirectory(t *testing.T) {
 	if r.WorkTree != dir || r.GitDir != gitDir || r.CommonDir != gitDir {
 		t.Errorf("got WorkTree=%q GitDir=%q CommonDir=%q, want %q %q %q", r.WorkTree, r.GitDir, r.CommonDir, dir, gitDir, gitDir)
 	}
-	if want := filepath.Join(gitDir, "runs"); r.PrivateDir() != want {
-		t.Errorf("PrivateDir = %q, want %q", r.PrivateDir(), want)
+	if want := filepath.Join(gitDir, "runs"); r.privateDir() != want {
+		t.Errorf("PrivateDir = %q, want %q", r.privateDir(), want)
 	}
 }
 

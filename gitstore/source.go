@@ -2,19 +2,18 @@ package gitstore
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/format/config"
 )
 
 var errNoGit = errors.New("git-runs needs git on PATH")
@@ -53,10 +52,10 @@ func CheckGit() error {
 	return checkGit()
 }
 
-// Head returns the commit HEAD points at and the branch it is on. On an
+// headCommit returns the commit HEAD points at and the branch it is on. On an
 // unborn branch the commit is the zero hash; with a detached HEAD the
 // branch is "".
-func (r *Repo) Head() (commit plumbing.Hash, branch string, err error) {
+func (r *Repo) headCommit() (commit plumbing.Hash, branch string, err error) {
 	b, err := os.ReadFile(filepath.Join(r.GitDir, "HEAD"))
 	if err != nil {
 		return plumbing.ZeroHash, "", fmt.Errorf("read HEAD: %w", err)
@@ -66,7 +65,7 @@ func (r *Repo) Head() (commit plumbing.Hash, branch string, err error) {
 		target = strings.TrimSpace(target)
 		branch = strings.TrimPrefix(target, "refs/heads/")
 		h, err := r.ReadRef(target)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, errNotFound) {
 			return plumbing.ZeroHash, branch, nil
 		}
 		if err != nil {
@@ -83,7 +82,7 @@ func (r *Repo) Head() (commit plumbing.Hash, branch string, err error) {
 
 // headTree returns the tree of HEAD's commit; zero on an unborn branch.
 func (r *Repo) headTree() (plumbing.Hash, error) {
-	h, _, err := r.Head()
+	h, _, err := r.headCommit()
 	if err != nil || h.IsZero() {
 		return plumbing.ZeroHash, err
 	}
@@ -102,7 +101,7 @@ func (r *Repo) headTree() (plumbing.Hash, error) {
 // maxUntracked sets no limit. Submodules are recorded as the commit they
 // have checked out. The user's index is not touched: the snapshot is built
 // in a temporary copy of it. A bare repository is always clean.
-func (r *Repo) SnapshotWorkTree(maxUntracked int64) (tree plumbing.Hash, dirty bool, skipped []string, err error) {
+func (r *Repo) SnapshotWorkTree(ctx context.Context, maxUntracked int64) (tree plumbing.Hash, dirty bool, skipped []string, err error) {
 	if r.WorkTree == "" {
 		tree, err = r.headTree()
 		if err != nil {
@@ -115,7 +114,7 @@ func (r *Repo) SnapshotWorkTree(maxUntracked int64) (tree plumbing.Hash, dirty b
 	}
 	// No optional locks: status must not rewrite the user's index behind
 	// their back (and must not fail when they hold index.lock).
-	out, err := runGit(r.WorkTree, r.gitEnv("GIT_OPTIONAL_LOCKS=0"), nil,
+	out, err := runGit(ctx, r.WorkTree, r.gitEnv("GIT_OPTIONAL_LOCKS=0"), nil,
 		"status", "--porcelain=v2", "-z", "--untracked-files=all", "--ignored=no",
 		"--no-renames", "--ignore-submodules=dirty")
 	if err != nil {
@@ -141,7 +140,7 @@ func (r *Repo) SnapshotWorkTree(maxUntracked int64) (tree plumbing.Hash, dirty b
 		}
 		return tree, len(untracked) > 0, skipped, nil
 	}
-	tree, err = r.writeWorkTree(changed, skipped)
+	tree, err = r.writeWorkTree(ctx, changed, skipped)
 	if err != nil {
 		return plumbing.ZeroHash, false, nil, err
 	}
@@ -201,7 +200,7 @@ var maxTargetedPaths = 1000
 // skipped paths, into a temporary copy of the index and writes it as a
 // tree. The copy lives in GitDir so that a split index finds its shared
 // index file next to it.
-func (r *Repo) writeWorkTree(changed, skipped []string) (plumbing.Hash, error) {
+func (r *Repo) writeWorkTree(ctx context.Context, changed, skipped []string) (plumbing.Hash, error) {
 	tmpDir, err := os.MkdirTemp(r.GitDir, "runs-index-")
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("snapshot work tree: %w", err)
@@ -213,10 +212,10 @@ func (r *Repo) writeWorkTree(changed, skipped []string) (plumbing.Hash, error) {
 	}
 	env := r.gitEnv("GIT_INDEX_FILE=" + index)
 
-	if err := stage(r.WorkTree, env, changed, skipped); err != nil {
+	if err := stage(ctx, r.WorkTree, env, changed, skipped); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	out, err := runGit(r.WorkTree, env, nil, "write-tree")
+	out, err := runGit(ctx, r.WorkTree, env, nil, "write-tree")
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
@@ -231,7 +230,7 @@ func (r *Repo) writeWorkTree(changed, skipped []string) (plumbing.Hash, error) {
 // names: one by one when they are few, and none is a directory (a nested
 // repository, which status shows with a trailing slash), else by staging
 // everything but the skipped paths. Paths are relative to the top.
-func stage(top string, env []string, changed, skipped []string) error {
+func stage(ctx context.Context, top string, env []string, changed, skipped []string) error {
 	one := len(changed) <= maxTargetedPaths
 	var list bytes.Buffer
 	for _, p := range changed {
@@ -240,7 +239,7 @@ func stage(top string, env []string, changed, skipped []string) error {
 		list.WriteByte(0)
 	}
 	if one {
-		_, err := runGit(top, env, &list, "update-index", "--add", "--remove", "-z", "--stdin")
+		_, err := runGit(ctx, top, env, &list, "update-index", "--add", "--remove", "-z", "--stdin")
 		return err
 	}
 	var spec bytes.Buffer
@@ -250,7 +249,7 @@ func stage(top string, env []string, changed, skipped []string) error {
 		spec.WriteString(p)
 		spec.WriteByte(0)
 	}
-	_, err := runGit(top, env, &spec, "add", "-A", "--no-warn-embedded-repo",
+	_, err := runGit(ctx, top, env, &spec, "add", "-A", "--no-warn-embedded-repo",
 		"--pathspec-from-file=-", "--pathspec-file-nul")
 	return err
 }
@@ -284,93 +283,4 @@ func copyIndex(src, dst string) error {
 		return err
 	}
 	return os.Chtimes(dst, fi.ModTime(), fi.ModTime())
-}
-
-// Identity returns the name and email git would put in a commit's author
-// line: GIT_AUTHOR_NAME and GIT_AUTHOR_EMAIL, else user.name and user.email
-// from the repository, global and system config files, else the login name
-// and login@hostname. It is worked out once per Repo without running git.
-func (r *Repo) Identity() (name, email string) {
-	r.identOnce.Do(func() {
-		r.identName, r.identEmail = r.loadIdentity()
-	})
-	return r.identName, r.identEmail
-}
-
-func (r *Repo) loadIdentity() (name, email string) {
-	name = os.Getenv("GIT_AUTHOR_NAME")
-	email = os.Getenv("GIT_AUTHOR_EMAIL")
-	cfgs := r.configs()
-	if name == "" {
-		name = lookup(cfgs, "user", "name")
-	}
-	if email == "" {
-		email = lookup(cfgs, "user", "email")
-	}
-	if email == "" {
-		email = os.Getenv("EMAIL")
-	}
-	login := os.Getenv("USER")
-	if login == "" {
-		if u, err := user.Current(); err == nil {
-			login = u.Username
-		}
-	}
-	if login == "" {
-		login = "unknown"
-	}
-	if name == "" {
-		name = login
-	}
-	if email == "" {
-		host, err := os.Hostname()
-		if err != nil || host == "" {
-			host = "localhost"
-		}
-		email = login + "@" + host
-	}
-	return name, email
-}
-
-// configs returns every config file git would read for r, highest
-// precedence first: per-worktree, repository, global (~/.gitconfig, or
-// GIT_CONFIG_GLOBAL), XDG, system. Files are read once per Repo; include
-// directives are not followed.
-func (r *Repo) configs() []*config.Config {
-	r.userOnce.Do(func() {
-		cfgs := append([]*config.Config(nil), r.repoConfigs...)
-		var paths []string
-		if g := os.Getenv("GIT_CONFIG_GLOBAL"); g != "" {
-			paths = append(paths, g)
-		} else {
-			home, _ := os.UserHomeDir()
-			if home != "" {
-				paths = append(paths, filepath.Join(home, ".gitconfig"))
-			}
-			xdg := os.Getenv("XDG_CONFIG_HOME")
-			if xdg == "" && home != "" {
-				xdg = filepath.Join(home, ".config")
-			}
-			if xdg != "" {
-				paths = append(paths, filepath.Join(xdg, "git", "config"))
-			}
-		}
-		if os.Getenv("GIT_CONFIG_NOSYSTEM") == "" {
-			if s := os.Getenv("GIT_CONFIG_SYSTEM"); s != "" {
-				paths = append(paths, s)
-			} else {
-				paths = append(paths, "/etc/gitconfig")
-			}
-		}
-		for _, p := range paths {
-			// An unreadable or malformed personal config should not stop
-			// a run from being recorded; git would complain about it on
-			// its own.
-			if c, err := readConfigFile(p); err == nil && c != nil {
-				cfgs = append(cfgs, c)
-			}
-		}
-		r.userConfigs = cfgs
-	})
-	return r.userConfigs
 }

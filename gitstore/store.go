@@ -1,9 +1,9 @@
 package gitstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"sort"
@@ -12,11 +12,9 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/gitruns/gitruns/run"
 	"github.com/gitruns/gitruns/run/codec"
-	"github.com/gitruns/gitruns/run/live"
 )
 
 // RunsPrefix is where run refs live: refs/runs/<id>.
@@ -36,18 +34,20 @@ const (
 // which would bloat the repository and every push of the run.
 const DefaultMaxUntracked = 10 << 20
 
-var (
-	_ live.Store    = (*Repo)(nil)
-	_ live.Preparer = (*Repo)(nil)
-)
-
 // RefName returns the ref of run id.
 func RefName(id string) string { return RunsPrefix + id }
 
-// CaptureSource implements run.Store: HEAD, its branch, and when the work
-// tree differs from HEAD a snapshot commit of all of it.
-func (r *Repo) CaptureSource() (run.Source, error) {
-	head, branch, err := r.Head()
+// LiveDir is where runs being recorded on this machine keep their
+// journals and output files: runs/live in the common git directory, so
+// that every worktree of the repository shares it (docs/FORMAT.md).
+func (r *Repo) LiveDir() string { return filepath.Join(r.privateDir(), "live") }
+
+// CaptureSource describes the code a run starting now runs: HEAD, its
+// branch, and when the work tree differs from HEAD a snapshot commit of
+// all of it.
+func (r *Repo) CaptureSource(ctx context.Context) (run.Source, error) {
+	r.startVars() // the snapshot's commit needs them: ask git meanwhile
+	head, branch, err := r.headCommit()
 	if err != nil {
 		return run.Source{}, err
 	}
@@ -58,7 +58,7 @@ func (r *Repo) CaptureSource() (run.Source, error) {
 	if r.WorkTree == "" {
 		return src, nil
 	}
-	tree, dirty, skipped, err := r.SnapshotWorkTree(DefaultMaxUntracked)
+	tree, dirty, skipped, err := r.SnapshotWorkTree(ctx, DefaultMaxUntracked)
 	if err != nil {
 		return run.Source{}, err
 	}
@@ -70,8 +70,8 @@ func (r *Repo) CaptureSource() (run.Source, error) {
 	if !head.IsZero() {
 		parents = []plumbing.Hash{head}
 	}
-	sig := r.signature(time.Now())
-	c, err := r.WriteCommit(CommitSpec{Tree: tree, Parents: parents, Author: sig, Committer: sig, Message: snapshotTitle + "\n"})
+	author, committer := r.signatures(time.Now())
+	c, err := r.WriteCommit(CommitSpec{Tree: tree, Parents: parents, Author: author, Committer: committer, Message: snapshotTitle + "\n"})
 	if err != nil {
 		return run.Source{}, fmt.Errorf("write snapshot: %w", err)
 	}
@@ -80,7 +80,8 @@ func (r *Repo) CaptureSource() (run.Source, error) {
 	return src, nil
 }
 
-// StoreFile implements run.Store.
+// StoreFile copies the file at path into the repository as a blob and
+// returns the blob's id.
 func (r *Repo) StoreFile(p string) (string, error) {
 	h, err := r.WriteBlobFile(p)
 	if err != nil {
@@ -89,15 +90,21 @@ func (r *Repo) StoreFile(p string) (string, error) {
 	return h.String(), nil
 }
 
-func (r *Repo) signature(t time.Time) object.Signature {
-	name, email := r.Identity()
-	return object.Signature{Name: name, Email: email, When: t}
-}
-
-// Save implements run.Store: it writes the run's tree and commit and moves
-// refs/runs/<id> from old to the new commit.
+// Save writes the run's tree and commit and moves refs/runs/<id> from old
+// to the new commit, as live.Store says.
 func (r *Repo) Save(c *run.Contents, old string) (string, error) {
 	rec := c.Record
+	if !run.ValidID(rec.ID) {
+		return "", fmt.Errorf("save run: invalid id %q", rec.ID)
+	}
+	oldHash := plumbing.ZeroHash
+	if old != "" {
+		var err error
+		if oldHash, err = parseHash(old); err != nil {
+			return "", fmt.Errorf("save run %s: %w", rec.ID, err)
+		}
+	}
+	r.startVars()
 	tree, err := r.writeRunTree(c)
 	if err != nil {
 		return "", err
@@ -106,7 +113,7 @@ func (r *Repo) Save(c *run.Contents, old string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := r.moveRef(rec.ID, commit, old); err != nil {
+	if err := r.moveRef(rec.ID, commit, oldHash); err != nil {
 		return "", err
 	}
 	if rec.Status != run.Running {
@@ -115,18 +122,30 @@ func (r *Repo) Save(c *run.Contents, old string) (string, error) {
 	return commit.String(), nil
 }
 
-func (r *Repo) moveRef(id string, c plumbing.Hash, old string) error {
-	oldHash := plumbing.ZeroHash
-	if old != "" {
-		oldHash = plumbing.NewHash(old)
-	}
-	err := r.UpdateRef(RefName(id), c, oldHash)
-	if errors.Is(err, ErrRefChanged) {
+// moveRef moves run id's ref from old to c, turning a lost
+// compare-and-swap into run.ErrConflict and a ref gone into
+// run.ErrNotFound.
+func (r *Repo) moveRef(id string, c, old plumbing.Hash) error {
+	err := r.UpdateRef(RefName(id), c, old)
+	switch {
+	case errors.Is(err, errNotFound):
+		return run.NotFound("no run %s: it was deleted", id)
+	case errors.Is(err, ErrRefChanged):
 		return fmt.Errorf("%w: %v", run.ErrConflict, err)
 	}
 	return err
 }
 
+// parseHash reads an object id given as 40 hex digits.
+func parseHash(s string) (plumbing.Hash, error) {
+	var h plumbing.Hash
+	if !decodeHex(h[:], s) {
+		return h, fmt.Errorf("invalid object id %q", s)
+	}
+	return h, nil
+}
+
+// writeRunTree writes the tree of a run commit holding c.
 func (r *Repo) writeRunTree(c *run.Contents) (plumbing.Hash, error) {
 	// The output log and the history can be megabytes each, compressed
 	// and hashed while the user waits for the run to end, when its
@@ -214,7 +233,11 @@ func (r *Repo) writeArtifactTree(arts []run.Artifact) (plumbing.Hash, error) {
 			mode = filemode.Executable
 		}
 		name := segs[len(segs)-1]
-		d.files[name] = TreeEntry{Name: name, Mode: mode, Hash: plumbing.NewHash(a.Blob)}
+		h, err := parseHash(a.Blob)
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("artifact %s: %w", a.Path, err)
+		}
+		d.files[name] = TreeEntry{Name: name, Mode: mode, Hash: h}
 	}
 	var write func(d *dir, at string) (plumbing.Hash, error)
 	write = func(d *dir, at string) (plumbing.Hash, error) {
@@ -237,16 +260,22 @@ func (r *Repo) writeArtifactTree(arts []run.Artifact) (plumbing.Hash, error) {
 	return write(root, "")
 }
 
+// writeRunCommit writes the commit of a run whose tree is tree: its
+// parents are the code it ran, its author the user who ran it, at the
+// time it started (docs/FORMAT.md).
 func (r *Repo) writeRunCommit(rec *run.Record, tree plumbing.Hash) (plumbing.Hash, error) {
 	var parents []plumbing.Hash
-	if rec.Source.Commit != "" {
-		parents = append(parents, plumbing.NewHash(rec.Source.Commit))
+	for _, p := range []string{rec.Source.Commit, rec.Source.Snapshot} {
+		if p == "" {
+			continue
+		}
+		h, err := parseHash(p)
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("write run %s: source: %w", rec.ID, err)
+		}
+		parents = append(parents, h)
 	}
-	if rec.Source.Snapshot != "" {
-		parents = append(parents, plumbing.NewHash(rec.Source.Snapshot))
-	}
-	author := r.signature(rec.Started)
-	committer := r.signature(time.Now())
+	author, committer := r.signatures(rec.Started)
 	return r.WriteCommit(CommitSpec{Tree: tree, Parents: parents, Author: author, Committer: committer, Message: commitMessage(rec)})
 }
 
@@ -269,166 +298,4 @@ func commitMessage(rec *run.Record) string {
 	}
 	fmt.Fprintf(&b, "\n\nRun-Id: %s\nExperiment: %s\n", rec.ID, rec.Experiment)
 	return b.String()
-}
-
-// Load implements run.Store.
-func (r *Repo) Load(id string) (string, *run.Record, error) {
-	h, err := r.ReadRef(RefName(id))
-	if errors.Is(err, ErrNotFound) {
-		return "", nil, run.NotFound("no run %q", id)
-	}
-	if err != nil {
-		return "", nil, err
-	}
-	rec, err := r.RecordAt(h)
-	if err != nil {
-		return "", nil, err
-	}
-	return h.String(), rec, nil
-}
-
-// RecordAt reads the record stored in run commit c.
-func (r *Repo) RecordAt(c plumbing.Hash) (*run.Record, error) {
-	text, err := r.ReadPath(c, RecordFile)
-	if err != nil {
-		return nil, fmt.Errorf("read run %s: %w", c, err)
-	}
-	rec, err := codec.DecodeTOML(text)
-	if err != nil {
-		return nil, fmt.Errorf("read run %s: %w", c, err)
-	}
-	return rec, nil
-}
-
-// Output reads the output log stored in run commit c; nil when the run
-// kept none.
-func (r *Repo) Output(c plumbing.Hash) ([]byte, error) {
-	b, err := r.ReadPath(c, OutputFile)
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil
-	}
-	return b, err
-}
-
-// History reads the metric histories stored in run commit c.
-func (r *Repo) History(c plumbing.Hash) (run.History, error) {
-	text, err := r.ReadPath(c, HistoryFile)
-	if errors.Is(err, ErrNotFound) {
-		return run.History{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return codec.DecodeHistory(text)
-}
-
-// Amend implements run.Store: it rewrites run.toml of a run, keeping the
-// rest of its tree and its parents.
-func (r *Repo) Amend(id string, edit func(*run.Record) error) error {
-	for try := 0; ; try++ {
-		head, rec, err := r.Load(id)
-		if err != nil {
-			return err
-		}
-		if err := edit(rec); err != nil {
-			return err
-		}
-		h := plumbing.NewHash(head)
-		commit, err := r.ReadCommit(h)
-		if err != nil {
-			return err
-		}
-		tree, err := r.Tree(h)
-		if err != nil {
-			return err
-		}
-		text, err := codec.EncodeTOML(rec)
-		if err != nil {
-			return err
-		}
-		blob, err := r.WriteBlob(text)
-		if err != nil {
-			return err
-		}
-		entries := make([]TreeEntry, 0, len(tree.Entries))
-		for _, e := range tree.Entries {
-			if e.Name == RecordFile {
-				e.Hash = blob
-			}
-			entries = append(entries, TreeEntry{Name: e.Name, Mode: e.Mode, Hash: e.Hash})
-		}
-		t, err := r.WriteTree(entries)
-		if err != nil {
-			return err
-		}
-		c, err := r.WriteCommit(CommitSpec{
-			Tree: t, Parents: commit.ParentHashes,
-			Author: commit.Author, Committer: r.signature(time.Now()),
-			Message: commitMessage(rec),
-		})
-		if err != nil {
-			return err
-		}
-		err = r.moveRef(id, c, head)
-		if errors.Is(err, run.ErrConflict) && try < 8 {
-			continue
-		}
-		return err
-	}
-}
-
-// SavedAt implements run.Store: the time the run's loose ref was last
-// written. A packed ref has no time of its own.
-func (r *Repo) SavedAt(id string) (time.Time, bool) {
-	fi, err := os.Stat(filepath.Join(r.CommonDir, filepath.FromSlash(RefName(id))))
-	if err != nil {
-		return time.Time{}, false
-	}
-	return fi.ModTime(), true
-}
-
-// Delete removes run id's ref, if it is still at commit old ("" for any).
-func (r *Repo) Delete(id, old string) error {
-	oldHash := AnyHash
-	if old != "" {
-		oldHash = plumbing.NewHash(old)
-	}
-	err := r.DeleteRef(RefName(id), oldHash)
-	if errors.Is(err, ErrNotFound) {
-		return run.NotFound("no run %q", id)
-	}
-	if errors.Is(err, ErrRefChanged) {
-		return fmt.Errorf("%w: %v", run.ErrConflict, err)
-	}
-	return err
-}
-
-// ArtifactInfo describes a file stored with a run.
-type ArtifactInfo struct {
-	Path string // below artifacts/
-	Size int64
-}
-
-// Artifacts lists the files stored with run commit c.
-func (r *Repo) Artifacts(c plumbing.Hash) ([]ArtifactInfo, error) {
-	t, err := r.Tree(c)
-	if err != nil {
-		return nil, err
-	}
-	sub, err := t.Tree(ArtifactsDir)
-	if errors.Is(err, object.ErrDirectoryNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read artifacts of %s: %w", c, err)
-	}
-	var out []ArtifactInfo
-	err = sub.Files().ForEach(func(f *object.File) error {
-		out = append(out, ArtifactInfo{Path: f.Name, Size: f.Size})
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read artifacts of %s: %w", c, err)
-	}
-	return out, nil
 }

@@ -3,6 +3,7 @@ package gitstore
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gitruns/gitruns/run"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -24,44 +26,43 @@ const RunsRefspec = "+refs/runs/*:refs/runs/*"
 // credentials, credential helpers, ssh configuration, insteadOf and
 // proxies apply exactly as for their code.
 
-// PushResult is what became of one ref in a push.
-type PushResult struct {
-	Ref    string // refs/runs/<id>
-	Status string // "sent", "up to date", "deleted", "rejected"
-	Reason string // why it was rejected, in git's or the remote's words
-}
-
-// Push sends run refs to remote: refs are full ref names, or nil for all
-// runs. Progress goes to progress when it is not nil. Rejections are
+// Push sends runs to remote: those named by ids, or all of them when ids
+// is nil. Progress goes to progress when it is not nil. Rejections are
 // results, not errors; an error means the push could not happen at all.
-func (r *Repo) Push(remote string, refs []string, progress io.Writer) ([]PushResult, error) {
+func (r *Repo) Push(ctx context.Context, remote string, ids []string, progress io.Writer) ([]run.PushResult, error) {
 	specs := []string{RunsRefspec}
-	if refs != nil {
+	if ids != nil {
 		specs = specs[:0]
-		for _, ref := range refs {
-			specs = append(specs, "+"+ref+":"+ref)
+		for _, id := range ids {
+			if !run.ValidID(id) {
+				return nil, fmt.Errorf("push: invalid run id %q", id)
+			}
+			specs = append(specs, "+"+RefName(id)+":"+RefName(id))
 		}
 	}
-	return r.push(remote, specs, progress)
+	return r.push(ctx, remote, specs, progress)
 }
 
-// DeleteRemote deletes run refs on remote.
-func (r *Repo) DeleteRemote(remote string, refs []string) ([]PushResult, error) {
-	specs := make([]string, len(refs))
-	for i, ref := range refs {
-		specs[i] = ":" + ref
+// DeleteRemote deletes runs on remote.
+func (r *Repo) DeleteRemote(ctx context.Context, remote string, ids []string) ([]run.PushResult, error) {
+	specs := make([]string, len(ids))
+	for i, id := range ids {
+		if !run.ValidID(id) {
+			return nil, fmt.Errorf("delete on %s: invalid run id %q", remote, id)
+		}
+		specs[i] = ":" + RefName(id)
 	}
-	return r.push(remote, specs, nil)
+	return r.push(ctx, remote, specs, nil)
 }
 
 // maxSpecsPerPush keeps a command line well within the system's limit.
 const maxSpecsPerPush = 2000
 
-func (r *Repo) push(remote string, specs []string, progress io.Writer) ([]PushResult, error) {
-	var all []PushResult
+func (r *Repo) push(ctx context.Context, remote string, specs []string, progress io.Writer) ([]run.PushResult, error) {
+	var all []run.PushResult
 	for len(specs) > 0 {
 		n := min(len(specs), maxSpecsPerPush)
-		res, err := r.pushChunk(remote, specs[:n], progress)
+		res, err := r.pushChunk(ctx, remote, specs[:n], progress)
 		all = append(all, res...)
 		if err != nil {
 			return all, err
@@ -71,7 +72,7 @@ func (r *Repo) push(remote string, specs []string, progress io.Writer) ([]PushRe
 	return all, nil
 }
 
-func (r *Repo) pushChunk(remote string, specs []string, progress io.Writer) ([]PushResult, error) {
+func (r *Repo) pushChunk(ctx context.Context, remote string, specs []string, progress io.Writer) ([]run.PushResult, error) {
 	if err := CheckGit(); err != nil {
 		return nil, err
 	}
@@ -80,7 +81,7 @@ func (r *Repo) pushChunk(remote string, specs []string, progress io.Writer) ([]P
 		args = append(args, "--progress")
 	}
 	args = append(append(args, "--", remote), specs...)
-	cmd := exec.Command("git", args...)
+	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = r.gitCwd()
 	cmd.Env = r.gitEnv()
 	var stdout, stderr bytes.Buffer
@@ -91,6 +92,9 @@ func (r *Repo) pushChunk(remote string, specs []string, progress io.Writer) ([]P
 		cmd.Stderr = &stderr
 	}
 	runErr := cmd.Run()
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("git push: %w", ctx.Err())
+	}
 	res, sawDone := parsePorcelain(stdout.Bytes())
 	remoteSaid := remoteMessage(stderr.Bytes())
 	for i := range res {
@@ -116,7 +120,7 @@ func (r *Repo) gitCwd() string {
 
 // parsePorcelain reads git push --porcelain: a "To <url>" line, then
 // "<flag>\t<from>:<to>\t<summary>" per ref, then "Done".
-func parsePorcelain(out []byte) (res []PushResult, done bool) {
+func parsePorcelain(out []byte) (res []run.PushResult, done bool) {
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		line := sc.Text()
@@ -133,7 +137,11 @@ func parsePorcelain(out []byte) (res []PushResult, done bool) {
 		if len(f) == 2 {
 			summary = f[1]
 		}
-		pr := PushResult{Ref: to}
+		id, ok := strings.CutPrefix(to, RunsPrefix)
+		if !ok {
+			continue
+		}
+		pr := run.PushResult{ID: id}
 		switch line[0] {
 		case '=':
 			pr.Status = "up to date"
@@ -153,7 +161,7 @@ func parsePorcelain(out []byte) (res []PushResult, done bool) {
 	return res, done
 }
 
-func hasRejection(res []PushResult) bool {
+func hasRejection(res []run.PushResult) bool {
 	for _, r := range res {
 		if r.Status == "rejected" {
 			return true
@@ -174,14 +182,9 @@ func remoteMessage(stderr []byte) string {
 	return strings.Join(msgs, " / ")
 }
 
-// FetchResult lists the runs a fetch brought or moved.
-type FetchResult struct {
-	New, Updated []string // run ids
-}
-
 // Fetch brings remote's runs (and, through their parents, the code they
 // ran) with RunsRefspec.
-func (r *Repo) Fetch(remote string, progress io.Writer) (*FetchResult, error) {
+func (r *Repo) Fetch(ctx context.Context, remote string, progress io.Writer) (*run.FetchResult, error) {
 	if err := CheckGit(); err != nil {
 		return nil, err
 	}
@@ -196,7 +199,7 @@ func (r *Repo) Fetch(remote string, progress io.Writer) (*FetchResult, error) {
 		args = append(args, "--quiet")
 	}
 	args = append(args, "--", remote, RunsRefspec)
-	cmd := exec.Command("git", args...)
+	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = r.gitCwd()
 	cmd.Env = r.gitEnv()
 	var stderr bytes.Buffer
@@ -205,6 +208,9 @@ func (r *Repo) Fetch(remote string, progress io.Writer) (*FetchResult, error) {
 		cmd.Stderr = io.MultiWriter(&stderr, progress)
 	}
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("git fetch: %w", ctx.Err())
+		}
 		return nil, gitError(args, stderr.Bytes(), err)
 	}
 	// New runs are told by name alone; only runs that were here before
@@ -214,7 +220,7 @@ func (r *Repo) Fetch(remote string, progress io.Writer) (*FetchResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &FetchResult{}
+	res := &run.FetchResult{}
 	for id := range after {
 		old, ok := before[id]
 		if !ok {
@@ -265,37 +271,45 @@ func (r *Repo) runNames() (map[string]bool, error) {
 	return names, nil
 }
 
-// RemoteRuns lists the runs on remote, by id.
-func (r *Repo) RemoteRuns(remote string) (map[string]plumbing.Hash, error) {
+// RemoteRuns lists the runs on remote: the commit of each, by id.
+func (r *Repo) RemoteRuns(ctx context.Context, remote string) (map[string]string, error) {
 	if err := CheckGit(); err != nil {
 		return nil, err
 	}
-	out, err := runGit(r.gitCwd(), r.gitEnv(), nil, "ls-remote", "--", remote, RunsPrefix+"*")
+	out, err := runGit(ctx, r.gitCwd(), r.gitEnv(), nil, "ls-remote", "--", remote, RunsPrefix+"*")
 	if err != nil {
 		return nil, err
 	}
-	m := map[string]plumbing.Hash{}
+	m := map[string]string{}
 	for _, l := range strings.Split(string(out), "\n") {
 		h, ref, ok := strings.Cut(l, "\t")
-		if !ok || !strings.HasPrefix(ref, RunsPrefix) {
-			continue
+		id, isRun := strings.CutPrefix(ref, RunsPrefix)
+		if ok && isRun && run.ValidID(id) {
+			m[id] = h
 		}
-		m[strings.TrimPrefix(ref, RunsPrefix)] = plumbing.NewHash(h)
 	}
 	return m, nil
 }
 
-// LocalRuns lists the runs here, by id.
-func (r *Repo) LocalRuns() (map[string]plumbing.Hash, error) { return r.runRefs() }
+// LocalRuns lists the runs here: the commit of each, by id.
+func (r *Repo) LocalRuns(ctx context.Context) (map[string]string, error) {
+	refs, err := r.runRefs()
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]string, len(refs))
+	for id, h := range refs {
+		m[id] = h.String()
+	}
+	return m, nil
+}
 
 // DefaultRemote is the remote of the current branch, else "origin".
 func (r *Repo) DefaultRemote() string {
-	_, branch, err := r.Head()
+	_, branch, err := r.headCommit()
 	if err == nil && branch != "" {
-		if out, err := runGit(r.gitCwd(), r.gitEnv(), nil, "config", "--get", "branch."+branch+".remote"); err == nil {
-			if name := strings.TrimSpace(string(out)); name != "" && name != "." {
-				return name
-			}
+		if name, ok := r.config("branch." + branch + ".remote"); ok && name != "" && name != "." {
+			return name
 		}
 	}
 	return "origin"
@@ -304,11 +318,11 @@ func (r *Repo) DefaultRemote() string {
 // SetupRemote adds RunsRefspec to remote's fetch configuration, so that a
 // plain git fetch or git pull brings runs too. It reports whether it
 // changed anything.
-func (r *Repo) SetupRemote(remote string) (bool, error) {
-	if _, err := runGit(r.gitCwd(), r.gitEnv(), nil, "config", "--get", "remote."+remote+".url"); err != nil {
+func (r *Repo) SetupRemote(ctx context.Context, remote string) (bool, error) {
+	if _, err := runGit(ctx, r.gitCwd(), r.gitEnv(), nil, "config", "--get", "remote."+remote+".url"); err != nil {
 		return false, fmt.Errorf("no remote %q", remote)
 	}
-	out, err := runGit(r.gitCwd(), r.gitEnv(), nil, "config", "--get-all", "remote."+remote+".fetch")
+	out, err := runGit(ctx, r.gitCwd(), r.gitEnv(), nil, "config", "--get-all", "remote."+remote+".fetch")
 	var exit *exec.ExitError
 	if err != nil && !errors.As(err, &exit) && !strings.Contains(err.Error(), "exit status 1") {
 		return false, err
@@ -318,13 +332,13 @@ func (r *Repo) SetupRemote(remote string) (bool, error) {
 			return false, nil
 		}
 	}
-	_, err = runGit(r.gitCwd(), r.gitEnv(), nil, "config", "--add", "remote."+remote+".fetch", RunsRefspec)
+	_, err = runGit(ctx, r.gitCwd(), r.gitEnv(), nil, "config", "--add", "remote."+remote+".fetch", RunsRefspec)
 	return err == nil, err
 }
 
 // fetchedPath lists runs fetched from a remote and not yet looked at
 // here: one "<id> <remote>" line each.
-func (r *Repo) fetchedPath() string { return r.PrivateDir() + "/fetched" }
+func (r *Repo) fetchedPath() string { return r.privateDir() + "/fetched" }
 
 // Fetched returns the runs marked as fetched, with the remote each came
 // from.

@@ -63,3 +63,23 @@ type notFound struct{ msg string }
 
 func (e notFound) Error() string        { return e.msg }
 func (e notFound) Is(target error) bool { return target == ErrNotFound }
+
+// PushResult is what became of one run in a push to a remote.
+type PushResult struct {
+	ID     string // the run
+	Status string // "sent", "up to date", "deleted" or "rejected"
+	Reason string // why it was rejected, in git's or the remote's words
+}
+
+// FetchResult lists the runs a fetch brought or moved.
+type FetchResult struct {
+	New, Updated []string // run ids
+}
+
+// CodeEntry is one entry of a tree of the code a run ran, as a store
+// reads it for comparing code.
+type CodeEntry struct {
+	Name string
+	Mode uint32 // git's: 040000 directory, 0100644 file, 0100755 executable, 0120000 link, 0160000 submodule
+	ID   string // the object id, 40 hex digits in the git store
+}

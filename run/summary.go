@@ -7,31 +7,33 @@ import "math"
 // steps, so that re-logging a step replaces its value. Min and Max ignore
 // NaN, and are NaN only when every value is. No points give a zero Summary.
 func Summarize(points []Point) Summary {
-	if len(points) == 0 {
-		return Summary{}
-	}
-	s := Summary{
-		Last:  points[0].Value,
-		Step:  points[0].Step,
-		Min:   math.NaN(),
-		Max:   math.NaN(),
-		Count: int64(len(points)),
-	}
+	var s Summary
 	for _, p := range points {
-		if p.Step >= s.Step {
-			s.Last, s.Step = p.Value, p.Step
-		}
-		v := p.Value
-		if v != v {
-			continue
-		}
-		// NaN compares false, so a first real value replaces the NaN start.
-		if !(v >= s.Min) {
-			s.Min = v
-		}
-		if !(v <= s.Max) {
-			s.Max = v
-		}
+		s.Add(p)
 	}
 	return s
+}
+
+// Add takes one more point, logged after those s summarises, into s, as
+// Summarize would have: a live run keeps its summaries this way instead of
+// going over every point again for each commit.
+func (s *Summary) Add(p Point) {
+	if s.Count == 0 {
+		*s = Summary{Last: p.Value, Step: p.Step, Min: math.NaN(), Max: math.NaN()}
+	}
+	s.Count++
+	if p.Step >= s.Step {
+		s.Last, s.Step = p.Value, p.Step
+	}
+	v := p.Value
+	if v != v {
+		return
+	}
+	// NaN compares false, so a first real value replaces the NaN start.
+	if !(v >= s.Min) {
+		s.Min = v
+	}
+	if !(v <= s.Max) {
+		s.Max = v
+	}
 }

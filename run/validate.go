@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -311,4 +313,40 @@ func ParseMetricValue(s string) (float64, error) {
 		return 0, fmt.Errorf("metric value %q is not a number", s)
 	}
 	return f, nil
+}
+
+// CleanArtifactPath checks a destination path below artifacts/ and returns
+// it in clean slash form. Paths that could escape the artifacts tree or
+// reach into git's own files are refused.
+func CleanArtifactPath(p string) (string, error) {
+	q := filepath.ToSlash(p)
+	if q == "" || strings.HasPrefix(q, "/") || strings.ContainsAny(q, "\x00\t\n\r\\") {
+		return "", fmt.Errorf("invalid artifact path %q", p)
+	}
+	for _, seg := range strings.Split(q, "/") {
+		if seg == "" || seg == "." {
+			continue
+		}
+		if seg == ".." || strings.EqualFold(seg, ".git") {
+			return "", fmt.Errorf("invalid artifact path %q: %q is not allowed", p, seg)
+		}
+	}
+	c := path.Clean(q)
+	if c == "." {
+		return "", fmt.Errorf("invalid artifact path %q", p)
+	}
+	return c, nil
+}
+
+// ValidateName checks a run name: 1 to 250 bytes of UTF-8, no control
+// characters, no leading or trailing space, and not a name that RUN
+// arguments give another meaning (@, @~N).
+func ValidateName(n string) error {
+	if n == "" || len(n) > 250 || strings.IndexFunc(n, unicode.IsControl) >= 0 || strings.TrimSpace(n) != n || !utf8.ValidString(n) {
+		return fmt.Errorf("invalid run name %q", n)
+	}
+	if n == "@" || strings.HasPrefix(n, "@~") {
+		return fmt.Errorf("invalid run name %q: reserved", n)
+	}
+	return nil
 }

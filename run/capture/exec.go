@@ -55,8 +55,13 @@ type ExecResult struct {
 // environment worth recording, host facts, output, metrics printed in the
 // output, and how it ended. The command sees GITRUNS_RUN set to the run's
 // id. A command that cannot be started is recorded as failed with exit
-// code 127 and reported as an error.
-func Exec(store live.Store, o ExecOptions) (ExecResult, error) {
+// code 127 and reported as an error. The run ends as the command did:
+// finished when it exited 0, failed when it exited otherwise, killed when
+// a signal ended it, whatever signals reached it on the way. An error
+// with a result that has an ID means the command ran but its end could
+// not be committed: the run's journal is kept, and the next git-runs
+// command commits it.
+func Exec(ctx context.Context, rc live.Recorder, o ExecOptions) (ExecResult, error) {
 	if len(o.Args) == 0 {
 		return ExecResult{}, errors.New("exec: no command given (git runs exec -- COMMAND [ARGS...])")
 	}
@@ -86,7 +91,7 @@ func Exec(store live.Store, o ExecOptions) (ExecResult, error) {
 	}
 	interpreter := hostinfo.PythonFor(o.Args)
 
-	r, err := live.Start(store, opts)
+	r, err := rc.Start(ctx, opts)
 	if err != nil {
 		return ExecResult{}, err
 	}
@@ -101,7 +106,7 @@ func Exec(store live.Store, o ExecOptions) (ExecResult, error) {
 			r.Finish(run.Failed, nil, "")
 			return res, err
 		}
-		if p, ok := store.(live.Preparer); ok {
+		if p, ok := rc.Store.(live.Preparer); ok {
 			// The head of the output is final once full: the store may
 			// compress it while the command still runs.
 			log.WhenHeadFull(func() {
@@ -155,7 +160,7 @@ func Exec(store live.Store, o ExecOptions) (ExecResult, error) {
 
 	res.ExitCode, res.Signal = lres.ExitCode, lres.Signal
 	switch {
-	case lres.Received != nil:
+	case lres.Signal != 0:
 		res.Status = run.Killed
 	case lres.ExitCode == 0:
 		res.Status = run.Finished

@@ -1,17 +1,11 @@
 package live
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"strconv"
-	"strings"
-	"time"
 
-	"github.com/BurntSushi/toml"
 	"github.com/gitruns/gitruns/run"
-	"github.com/gitruns/gitruns/run/outlog"
+	"github.com/gitruns/gitruns/run/codec"
 )
 
 // The journal is the live log of a run: one file, appended to by every
@@ -27,13 +21,22 @@ import (
 //	P <key> <toml value>           param
 //	p <key> <toml value>           default param: any P for the key replaces it
 //	T <key> <json string>          tag
-//	M <key> <step> <ms> <value>    metric point
+//	M <key> <step> <ms> <value>    metric point logged by the program
+//	m <key> <step> <ms> <value>    metric point read from its output
 //	A <path> <blob> <mode>         artifact already stored as a blob
 //	H <json>                       facts about the host learnt after the start
+//	C <ms> <commit>                the run was committed, as of the entries before
 //	X <ms> <status> <exit code> [<signal>]   end ("-" for no exit code)
 //
-// Fields are separated by tabs; keys cannot contain tabs or newlines. A line
-// that does not parse (a torn write, say) is skipped, never fatal.
+// Fields are separated by tabs; keys cannot contain tabs or newlines. The
+// Python package (python/gitruns) appends M entries itself, so this is a
+// contract between the two. A line that does not parse is skipped; a
+// writer killed in the middle of a line leaves a torn entry that the next
+// writer's line is appended to, and replay then finds that whole entry
+// inside the joined line (see state.replay).
+
+// entryKinds are the first bytes of journal entries.
+const entryKinds = "SPpTMmAHCX"
 
 // Owner identifies the process whose death means the run crashed.
 type Owner struct {
@@ -55,39 +58,9 @@ type startEntry struct {
 	Env        map[string]string `json:"env,omitempty"`
 	RerunOf    string            `json:"rerun_of,omitempty"`
 	// Output tells that the command's output is kept in the files next
-	// to the journal (see OutputPrefix).
+	// to the journal (see Run.OutputPrefix).
 	Output      bool  `json:"output,omitempty"`
 	OutputLimit int64 `json:"output_limit,omitempty"`
-}
-
-// state is what replaying a journal yields.
-type state struct {
-	rec        run.Record
-	series     map[string]*[]run.Point // the history, by key; pointers so that a point is added with one map lookup
-	parsed     map[string]*[]run.Point // points read from the command's output (m entries), used for keys with no series
-	arts       map[string]run.Artifact
-	soft       map[string]bool   // params set by a default (p) entry
-	keys       map[string]string // metric keys, interned
-	next       map[string]int64  // next automatic step per metric key
-	output     bool
-	outLimit   int64
-	owner      Owner
-	checkpoint time.Duration
-	started    bool
-	ended      bool
-	last       int64 // newest timestamp seen, Unix ms
-}
-
-func newState() *state {
-	return &state{
-		rec:    run.Record{Format: run.Format, Params: map[string]any{}, Tags: map[string]string{}, Metrics: map[string]run.Summary{}},
-		series: map[string]*[]run.Point{},
-		parsed: map[string]*[]run.Point{},
-		arts:   map[string]run.Artifact{},
-		soft:   map[string]bool{},
-		keys:   map[string]string{},
-		next:   map[string]int64{},
-	}
 }
 
 func appendStart(b []byte, e *startEntry) []byte {
@@ -101,10 +74,6 @@ func appendStart(b []byte, e *startEntry) []byte {
 }
 
 func appendParam(b []byte, key string, v any, soft bool) ([]byte, error) {
-	lit, err := tomlLiteral(v)
-	if err != nil {
-		return b, err
-	}
 	if soft {
 		b = append(b, "p\t"...)
 	} else {
@@ -112,7 +81,10 @@ func appendParam(b []byte, key string, v any, soft bool) ([]byte, error) {
 	}
 	b = append(b, key...)
 	b = append(b, '\t')
-	b = append(b, lit...)
+	b, err := codec.AppendValue(b, v)
+	if err != nil {
+		return nil, err
+	}
 	return append(b, '\n'), nil
 }
 
@@ -167,6 +139,14 @@ func appendHost(b []byte, h run.Host) []byte {
 	return append(b, '\n')
 }
 
+func appendSaved(b []byte, ms int64, commit string) []byte {
+	b = append(b, "C\t"...)
+	b = strconv.AppendInt(b, ms, 10)
+	b = append(b, '\t')
+	b = append(b, commit...)
+	return append(b, '\n')
+}
+
 func appendEnd(b []byte, ms int64, s run.Status, code *int, signal string) []byte {
 	b = append(b, "X\t"...)
 	b = strconv.AppendInt(b, ms, 10)
@@ -185,204 +165,8 @@ func appendEnd(b []byte, ms int64, s run.Status, code *int, signal string) []byt
 	return append(b, '\n')
 }
 
-// tomlLiteral renders one param value as a TOML literal, keeping its type:
-// 10 stays an integer, 10.0 a float.
-func tomlLiteral(v any) (string, error) {
-	var buf bytes.Buffer
-	if err := toml.NewEncoder(&buf).Encode(map[string]any{"v": v}); err != nil {
-		return "", fmt.Errorf("encode value: %w", err)
-	}
-	s := strings.TrimSpace(buf.String())
-	lit, ok := strings.CutPrefix(s, "v = ")
-	if !ok || strings.ContainsAny(lit, "\n\t") {
-		return "", fmt.Errorf("encode value %v: not a single-line literal", v)
-	}
-	return lit, nil
-}
-
-func parseTOMLLiteral(lit string) (any, error) {
-	var m map[string]any
-	if _, err := toml.Decode("v = "+lit, &m); err != nil {
-		return nil, err
-	}
-	return canonical(m["v"]), nil
-}
-
-// canonical maps what the TOML decoder yields onto the param value types.
-func canonical(v any) any {
-	switch x := v.(type) {
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = canonical(e)
-		}
-		return out
-	case []map[string]any:
-		return nil
-	}
-	return v
-}
-
-var errBadEntry = errors.New("bad journal entry")
-
-// apply replays one journal line into the state. Lines that do not parse
-// are reported as errBadEntry and otherwise ignored by callers.
-func (st *state) apply(line []byte) error {
-	if len(line) < 2 || line[1] != '\t' {
-		return errBadEntry
-	}
-	kind := line[0]
-	if kind == 'M' || kind == 'm' {
-		return st.applyMetric(line[2:], kind == 'm')
-	}
-	f := strings.Split(string(line[2:]), "\t")
-	switch kind {
-	case 'S':
-		var e startEntry
-		if err := json.Unmarshal(line[2:], &e); err != nil || e.ID == "" {
-			return errBadEntry
-		}
-		if st.started {
-			return nil
-		}
-		st.started = true
-		st.rec.ID = e.ID
-		st.rec.Name = e.Name
-		st.rec.Experiment = e.Experiment
-		st.rec.Status = run.Running
-		st.rec.Started = time.UnixMilli(e.Started).UTC()
-		st.rec.Command = e.Command
-		st.rec.Source = e.Source
-		st.rec.Host = e.Host
-		st.owner = e.Owner
-		st.checkpoint = time.Duration(e.Checkpoint) * time.Millisecond
-		st.rec.Env = e.Env
-		st.rec.RerunOf = e.RerunOf
-		st.output = e.Output
-		st.outLimit = e.OutputLimit
-		st.seen(e.Started)
-	case 'P', 'p':
-		if len(f) != 2 {
-			return errBadEntry
-		}
-		v, err := parseTOMLLiteral(f[1])
-		if err != nil {
-			return errBadEntry
-		}
-		key, soft := f[0], kind == 'p'
-		if _, dup := st.rec.Params[key]; dup {
-			// Write-once: the first value logged stands, except that a
-			// value the program logs replaces a default taken from argv.
-			if soft || !st.soft[key] {
-				return nil
-			}
-		} else if run.CheckParamShape(st.rec.Params, key) != nil {
-			return nil
-		}
-		st.rec.Params[key] = v
-		st.soft[key] = soft
-	case 'T':
-		if len(f) != 2 {
-			return errBadEntry
-		}
-		var v string
-		if err := json.Unmarshal([]byte(f[1]), &v); err != nil {
-			return errBadEntry
-		}
-		st.rec.Tags[f[0]] = v
-	case 'A':
-		if len(f) != 3 {
-			return errBadEntry
-		}
-		st.arts[f[0]] = run.Artifact{Path: f[0], Blob: f[1], Exec: f[2] == "755"}
-	case 'H':
-		var h run.Host
-		if err := json.Unmarshal(line[2:], &h); err != nil {
-			return errBadEntry
-		}
-		st.rec.Host.Merge(h)
-	case 'X':
-		if len(f) != 3 && len(f) != 4 {
-			return errBadEntry
-		}
-		if len(f) == 4 {
-			st.rec.Signal = f[3]
-		}
-		ms, err := strconv.ParseInt(f[0], 10, 64)
-		s := run.Status(f[1])
-		if err != nil || !s.Valid() || s == run.Running {
-			return errBadEntry
-		}
-		if st.ended {
-			return nil
-		}
-		st.ended = true
-		st.rec.Status = s
-		st.rec.Ended = time.UnixMilli(ms).UTC()
-		if f[2] != "-" {
-			c, err := strconv.Atoi(f[2])
-			if err != nil {
-				return errBadEntry
-			}
-			st.rec.ExitCode = &c
-		}
-		st.seen(ms)
-	default:
-		return errBadEntry
-	}
-	return nil
-}
-
-// applyMetric replays a metric point, "key\tstep\tms\tvalue". Runs log
-// hundreds of thousands of points, so this path avoids allocating.
-func (st *state) applyMetric(b []byte, parsed bool) error {
-	var f [4][]byte
-	for i := 0; i < 3; i++ {
-		j := bytes.IndexByte(b, '\t')
-		if j < 0 {
-			return errBadEntry
-		}
-		f[i], b = b[:j], b[j+1:]
-	}
-	f[3] = b
-	step, ok1 := parseJournalInt(f[1])
-	ms, ok2 := parseJournalInt(f[2])
-	v, err := run.ParseFloat(string(f[3]))
-	if !ok1 || !ok2 || err != nil || len(f[0]) == 0 {
-		return errBadEntry
-	}
-	st.addPoint(st.intern(f[0]), run.Point{Step: step, Time: ms, Value: v}, parsed)
-	return nil
-}
-
-// intern returns key as a string, one copy of each however many points
-// have it.
-func (st *state) intern(key []byte) string {
-	k, ok := st.keys[string(key)]
-	if !ok {
-		k = string(key)
-		st.keys[k] = k
-	}
-	return k
-}
-
-// addPoint adds a point of metric key to the history, or to the points
-// read from output when parsed.
-func (st *state) addPoint(key string, p run.Point, parsed bool) {
-	m := st.series
-	if parsed {
-		m = st.parsed
-	}
-	ps := m[key]
-	if ps == nil {
-		ps = new([]run.Point)
-		m[key] = ps
-	}
-	*ps = append(*ps, p)
-	st.next[key] = p.Step + 1
-	st.seen(p.Time)
-}
-
+// parseJournalInt reads a decimal int64 without allocating. It refuses
+// math.MinInt64, which no step or time can be (it is NextStep).
 func parseJournalInt(b []byte) (int64, bool) {
 	neg := len(b) > 0 && b[0] == '-'
 	if neg {
@@ -399,87 +183,10 @@ func parseJournalInt(b []byte) (int64, bool) {
 		n = n*10 + int64(c-'0')
 	}
 	if n < 0 {
-		return 0, false
+		return 0, false // overflowed
 	}
 	if neg {
 		n = -n
 	}
 	return n, true
-}
-
-func (st *state) seen(ms int64) {
-	if ms > st.last {
-		st.last = ms
-	}
-}
-
-// replay applies every complete line of data and returns how many bytes it
-// consumed: a trailing line without its newline is left for later, since
-// its writer may still be writing it.
-func (st *state) replay(data []byte) int {
-	n := 0
-	for {
-		i := bytes.IndexByte(data[n:], '\n')
-		if i < 0 {
-			return n
-		}
-		st.apply(data[n : n+i]) // a torn or foreign line is skipped
-		n += i + 1
-	}
-}
-
-// record returns the record as of the replayed journal, with summaries.
-func (st *state) record() *run.Record {
-	r := st.rec
-	r.Params = make(map[string]any, len(st.rec.Params))
-	for k, v := range st.rec.Params {
-		r.Params[k] = v
-	}
-	r.Tags = make(map[string]string, len(st.rec.Tags))
-	for k, v := range st.rec.Tags {
-		r.Tags[k] = v
-	}
-	h := st.history()
-	r.Metrics = make(map[string]run.Summary, len(h))
-	for k, pts := range h {
-		r.Metrics[k] = run.Summarize(pts)
-	}
-	return &r
-}
-
-// contents is what a commit of the run holds, the output coming from the
-// files next to the journal at path.
-func (st *state) contents(path string) *run.Contents {
-	c := &run.Contents{Record: st.record(), History: st.history(), Artifacts: st.artifacts()}
-	if st.output {
-		prefix, limit := outputPrefix(path), st.outLimit
-		c.Output = func() ([]byte, error) {
-			data, _, err := outlog.Read(prefix, limit)
-			return data, err
-		}
-	}
-	return c
-}
-
-// history returns every metric's points so far. A metric the program
-// logged itself is what it logged: the points of that key read from its
-// output, usually the same values printed, are left out. The slices are
-// shared with st, which only ever appends to them.
-func (st *state) history() run.History {
-	h := make(run.History, len(st.series)+len(st.parsed))
-	for k, pts := range st.parsed {
-		h[k] = *pts
-	}
-	for k, pts := range st.series {
-		h[k] = *pts
-	}
-	return h
-}
-
-func (st *state) artifacts() []run.Artifact {
-	out := make([]run.Artifact, 0, len(st.arts))
-	for _, a := range st.arts {
-		out = append(out, a)
-	}
-	return out
 }

@@ -16,8 +16,8 @@ import (
 // may assume its holder died.
 const staleRecovery = time.Minute
 
-// LiveRun is a run with a journal on this machine.
-type LiveRun struct {
+// Info is a run with a journal on this machine, as its journal has it.
+type Info struct {
 	ID    string
 	Owner Owner
 	Alive bool // the owning process still runs
@@ -27,26 +27,26 @@ type LiveRun struct {
 	History run.History
 }
 
-// LiveRuns lists the runs whose journals are in the store.
-func LiveRuns(s Store) ([]LiveRun, error) {
-	ents, err := os.ReadDir(journalDir(s))
+// List returns the runs whose journals are in rc.Dir, in no set order.
+func (rc Recorder) List() ([]Info, error) {
+	ents, err := os.ReadDir(rc.Dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list live runs: %w", err)
 	}
-	var out []LiveRun
+	var out []Info
 	for _, e := range ents {
 		id, ok := strings.CutSuffix(e.Name(), ".journal")
 		if !ok || !run.ValidID(id) {
 			continue
 		}
-		st, _, err := readJournal(journalPath(s, id))
+		st, _, err := readJournal(rc.journalPath(id))
 		if err != nil || !st.started {
 			continue
 		}
-		out = append(out, LiveRun{ID: id, Owner: st.owner, Alive: ownerAlive(st.owner), Record: st.record(), History: st.history()})
+		out = append(out, Info{ID: id, Owner: st.owner, Alive: ownerAlive(st.owner), Record: st.record(), History: st.history()})
 	}
 	return out, nil
 }
@@ -67,7 +67,9 @@ func readJournal(p string) (*state, time.Time, error) {
 	// A final line without its newline is kept too: its writer is dead.
 	n := st.replay(data)
 	if n < len(data) {
-		st.apply(data[n:])
+		if st.apply(data[n:]) != nil {
+			st.salvage(data[n:])
+		}
 	}
 	var mtime time.Time
 	if fi, err := os.Stat(p); err == nil {
@@ -81,23 +83,23 @@ func readJournal(p string) (*state, time.Time, error) {
 // status of an end entry the owner wrote but did not commit), and removes
 // the journal. It returns the ids it finished. Commands that read runs
 // call it first, so a dead run never stays "running".
-func RecoverCrashed(s Store) ([]string, error) {
-	live, err := LiveRuns(s)
+func (rc Recorder) RecoverCrashed() ([]string, error) {
+	lives, err := rc.List()
 	if err != nil {
 		return nil, err
 	}
-	return Recover(s, live)
+	return rc.Recover(lives)
 }
 
-// Recover is RecoverCrashed for the live runs that LiveRuns listed.
-func Recover(s Store, live []LiveRun) ([]string, error) {
+// Recover is RecoverCrashed for the live runs that List returned.
+func (rc Recorder) Recover(lives []Info) ([]string, error) {
 	var done []string
 	var errs []error
-	for _, l := range live {
+	for _, l := range lives {
 		if l.Alive {
 			continue
 		}
-		ok, err := recoverRun(s, l.ID)
+		ok, err := rc.recoverRun(l.ID)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("recover run %s: %w", l.ID, err))
 		}
@@ -108,8 +110,8 @@ func Recover(s Store, live []LiveRun) ([]string, error) {
 	return done, errors.Join(errs...)
 }
 
-func recoverRun(s Store, id string) (bool, error) {
-	p := journalPath(s, id)
+func (rc Recorder) recoverRun(id string) (bool, error) {
+	p := rc.journalPath(id)
 	lock := p + ".recover"
 	f, err := os.OpenFile(lock, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if errors.Is(err, fs.ErrExist) {
@@ -139,18 +141,42 @@ func recoverRun(s Store, id string) (bool, error) {
 		}
 		st.rec.Ended = end.UTC().Truncate(time.Millisecond)
 	}
-	head, _, err := s.Load(id)
+	// A journal without a commit is a run that had not reached its first
+	// checkpoint: it is committed now for the first time. A deleted run
+	// has no journal left (Discard removes it before the ref goes).
+	head, err := rc.Store.Head(id)
 	if err != nil && !errors.Is(err, run.ErrNotFound) {
 		return false, err
 	}
-	if _, err := s.Save(st.contents(p), head); err != nil {
+	if _, err := rc.Store.Save(st.contents(p), head); err != nil {
 		return false, err
 	}
 	return true, removeJournal(p, st.output)
 }
 
 // Discard drops the journal of a live run, for a run being deleted: what
-// it held is lost.
-func Discard(s Store, id string) error {
-	return removeJournal(journalPath(s, id), true)
+// it held is lost, and its writers stop recording at their next commit.
+// It must come before the run's ref is deleted, so that no recovery
+// commits the run again in between.
+func (rc Recorder) Discard(id string) error {
+	return removeJournal(rc.journalPath(id), true)
+}
+
+// Checkpoint commits a run being recorded on this machine as its journal
+// has it now, on behalf of its owner: before a push, say, so that what
+// travels is up to date. A run that ended or is not live here is left
+// alone.
+func (rc Recorder) Checkpoint(id string) error {
+	r, err := rc.Attach(id)
+	if errors.Is(err, ErrNotLive) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	err = r.save(false)
+	r.mu.Lock()
+	r.close()
+	r.mu.Unlock()
+	return err
 }

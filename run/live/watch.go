@@ -14,26 +14,24 @@ import (
 // Watcher follows a live run from outside: each Poll reads what the
 // run's writers appended to its journal since the last one.
 type Watcher struct {
-	store Store
-	id    string
-	path  string
-	st    *state
-	off   int64
+	path string
+	st   *state
+	off  int64
 }
 
 // Watch starts following run id.
-func Watch(s Store, id string) *Watcher {
-	return &Watcher{store: s, id: id, path: journalPath(s, id), st: newState()}
+func (rc Recorder) Watch(id string) *Watcher {
+	return &Watcher{path: rc.journalPath(id), st: newState()}
 }
 
 // Poll returns the run's record as of everything logged so far, and
-// whether the run still lives here. Once it has ended, the record is the
-// committed one.
-func (w *Watcher) Poll() (*run.Record, bool, error) {
+// whether the run still lives here. Once its journal is gone (the run
+// ended, or was deleted) live is false and the record is nil: the
+// store has what became of it.
+func (w *Watcher) Poll() (rec *run.Record, live bool, err error) {
 	f, err := os.Open(w.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		_, rec, err := w.store.Load(w.id)
-		return rec, false, err
+		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("read journal: %w", err)

@@ -1,6 +1,7 @@
 package gitstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -16,38 +17,34 @@ var ErrDirty = errors.New("the work tree has uncommitted changes; commit or stas
 
 // WorkTreeDirty reports whether the work tree has changes git would
 // report: tracked files changed, or untracked files that are not ignored.
-func (r *Repo) WorkTreeDirty() (bool, error) {
+func (r *Repo) WorkTreeDirty(ctx context.Context) (bool, error) {
 	if r.WorkTree == "" {
 		return false, nil
 	}
-	out, err := runGit(r.WorkTree, r.gitEnv("GIT_OPTIONAL_LOCKS=0"), nil, "status", "--porcelain", "-z", "--untracked-files=normal")
+	out, err := runGit(ctx, r.WorkTree, r.gitEnv("GIT_OPTIONAL_LOCKS=0"), nil, "status", "--porcelain", "-z", "--untracked-files=normal")
 	if err != nil {
 		return false, err
 	}
 	return len(out) > 0, nil
 }
 
-// CheckoutOptions tune CheckoutSource.
-type CheckoutOptions struct {
-	// Branch, when set, creates this branch at the run's source (the
-	// snapshot commit when the run was dirty) and switches to it.
-	Branch string
-	// Force discards uncommitted changes instead of refusing.
-	Force bool
-}
-
 // CheckoutSource puts the exact source of a run into the work tree: HEAD
 // moves to the run's code commit (detached, unless the current branch is
 // already there) and, when the run was dirty, the snapshot's files are
 // restored on top without touching the index, so that git status shows
-// the run's uncommitted changes as uncommitted again. With Branch set it
-// instead creates a branch at the snapshot (or code) commit.
-func (r *Repo) CheckoutSource(src run.Source, o CheckoutOptions) error {
+// the run's uncommitted changes as uncommitted again. With branch set it
+// instead creates that branch at the snapshot (or code) commit and
+// switches to it. Uncommitted changes in the work tree make it refuse,
+// with ErrDirty, unless force, which discards them.
+func (r *Repo) CheckoutSource(ctx context.Context, src run.Source, branch string, force bool) error {
 	if r.WorkTree == "" {
 		return errors.New("check out run: a bare repository has no work tree")
 	}
-	if !o.Force {
-		dirty, err := r.WorkTreeDirty()
+	if err := checkSource(src); err != nil {
+		return fmt.Errorf("check out run: %w", err)
+	}
+	if !force {
+		dirty, err := r.WorkTreeDirty(ctx)
 		if err != nil {
 			return err
 		}
@@ -56,7 +53,7 @@ func (r *Repo) CheckoutSource(src run.Source, o CheckoutOptions) error {
 		}
 	}
 	env := r.gitEnv()
-	if o.Branch != "" {
+	if branch != "" {
 		target := src.Commit
 		if src.Dirty {
 			target = src.Snapshot
@@ -64,34 +61,34 @@ func (r *Repo) CheckoutSource(src run.Source, o CheckoutOptions) error {
 		if target == "" {
 			return errors.New("check out run: the run has no commit to start a branch at")
 		}
-		args := []string{"checkout", "-q", "-b", o.Branch, target}
-		if o.Force {
-			args = []string{"checkout", "-q", "-f", "-b", o.Branch, target}
+		args := []string{"checkout", "-q", "-b", branch, target}
+		if force {
+			args = []string{"checkout", "-q", "-f", "-b", branch, target}
 		}
-		_, err := runGit(r.WorkTree, env, nil, args...)
+		_, err := runGit(ctx, r.WorkTree, env, nil, args...)
 		return err
 	}
 	if src.Commit != "" {
-		head, _, err := r.Head()
+		head, _, err := r.headCommit()
 		if err != nil {
 			return err
 		}
 		switch {
-		case head.String() == src.Commit && o.Force:
-			_, err = runGit(r.WorkTree, env, nil, "reset", "-q", "--hard")
+		case head.String() == src.Commit && force:
+			_, err = runGit(ctx, r.WorkTree, env, nil, "reset", "-q", "--hard")
 		case head.String() == src.Commit:
 			// Already there: nothing to move.
-		case o.Force:
-			_, err = runGit(r.WorkTree, env, nil, "checkout", "-q", "-f", "--detach", src.Commit)
+		case force:
+			_, err = runGit(ctx, r.WorkTree, env, nil, "checkout", "-q", "-f", "--detach", src.Commit)
 		default:
-			_, err = runGit(r.WorkTree, env, nil, "checkout", "-q", "--detach", src.Commit)
+			_, err = runGit(ctx, r.WorkTree, env, nil, "checkout", "-q", "--detach", src.Commit)
 		}
 		if err != nil {
 			return err
 		}
 	}
 	if src.Dirty && src.Snapshot != "" {
-		return r.restoreSnapshot(r.WorkTree, env, src.Snapshot)
+		return r.restoreSnapshot(ctx, r.WorkTree, env, src.Snapshot)
 	}
 	return nil
 }
@@ -99,15 +96,18 @@ func (r *Repo) CheckoutSource(src run.Source, o CheckoutOptions) error {
 // restoreSnapshot writes the snapshot's files into the work tree at dir
 // without touching the index: changed files show as modified, new ones as
 // untracked, removed ones as deleted, exactly as when the run began.
-func (r *Repo) restoreSnapshot(dir string, env []string, snapshot string) error {
-	_, err := runGit(dir, env, nil, "restore", "--source="+snapshot, "--worktree", "--", ":/")
+func (r *Repo) restoreSnapshot(ctx context.Context, dir string, env []string, snapshot string) error {
+	_, err := runGit(ctx, dir, env, nil, "restore", "--source="+snapshot, "--worktree", "--", ":/")
 	return err
 }
 
 // SourceWorktree creates a temporary linked worktree at dir holding the
 // exact source of a run, for running it again without touching the
 // user's work tree. remove deletes it.
-func (r *Repo) SourceWorktree(src run.Source, dir string) (remove func() error, err error) {
+func (r *Repo) SourceWorktree(ctx context.Context, src run.Source, dir string) (remove func() error, err error) {
+	if err := checkSource(src); err != nil {
+		return nil, fmt.Errorf("prepare source: %w", err)
+	}
 	target := src.Commit
 	if target == "" {
 		target = src.Snapshot
@@ -124,14 +124,15 @@ func (r *Repo) SourceWorktree(src run.Source, dir string) (remove func() error, 
 	if base == "" {
 		base = r.CommonDir
 	}
-	if _, err := runGit(base, env, nil, "worktree", "add", "-q", "--detach", abs, target); err != nil {
+	if _, err := runGit(ctx, base, env, nil, "worktree", "add", "-q", "--detach", abs, target); err != nil {
 		return nil, err
 	}
 	remove = func() error {
-		_, err := runGit(base, r.gitEnv(), nil, "worktree", "remove", "--force", abs)
+		// Removed even when the caller's context has ended.
+		_, err := runGit(context.Background(), base, r.gitEnv(), nil, "worktree", "remove", "--force", abs)
 		if err != nil {
 			os.RemoveAll(abs)
-			runGit(base, r.gitEnv(), nil, "worktree", "prune")
+			runGit(context.Background(), base, r.gitEnv(), nil, "worktree", "prune")
 		}
 		return err
 	}
@@ -142,7 +143,7 @@ func (r *Repo) SourceWorktree(src run.Source, dir string) (remove func() error, 
 			return nil, err
 		}
 		defer wt.Close()
-		if err := wt.restoreSnapshot(abs, wt.gitEnv(), src.Snapshot); err != nil {
+		if err := wt.restoreSnapshot(ctx, abs, wt.gitEnv(), src.Snapshot); err != nil {
 			remove()
 			return nil, fmt.Errorf("prepare source: %w", err)
 		}
@@ -179,4 +180,18 @@ func (r *Repo) RelDir(dir string) string {
 		return ""
 	}
 	return filepath.ToSlash(rel)
+}
+
+// checkSource refuses a recorded source whose commits are not object ids:
+// a run fetched from someone else's repository could otherwise hand git
+// an option ("--orphan=x") where a commit belongs.
+func checkSource(src run.Source) error {
+	for _, c := range []string{src.Commit, src.Snapshot} {
+		if c != "" {
+			if _, err := parseHash(c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
