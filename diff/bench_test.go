@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing"
-
 	"github.com/gitruns/gitruns/run"
 )
 
@@ -55,8 +53,8 @@ func BenchmarkRuns(b *testing.B) {
 		}
 		return r
 	}
-	a := Side{Record: rec("a", codeA, 0), Source: plumbing.NewHash(codeA)}
-	c := Side{Record: rec("b", codeB, 0.5), Source: plumbing.NewHash(codeB)}
+	a := Side{Record: rec("a", codeA, 0), Source: codeA}
+	c := Side{Record: rec("b", codeB, 0.5), Source: codeB}
 
 	res, err := Runs(repo, a, c)
 	if err != nil {

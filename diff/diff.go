@@ -3,24 +3,56 @@
 // unified diffs of single files.
 //
 // A run's code is the exact tree it ran: the snapshot commit when the work
-// tree was dirty, else the code commit (see docs/FORMAT.md). Trees are
-// compared by walking both and skipping every subtree whose hash is the
-// same on both sides, so the cost follows the size of the difference, not
-// of the repository.
+// tree was dirty, else the code commit (see docs/FORMAT.md). The package
+// reads it through Code, which any store can implement (gitstore.Repo
+// does). Trees are compared by walking both and skipping every subtree
+// whose id is the same on both sides, unread, so the cost follows the
+// size of the difference, not of the repository.
 package diff
 
 import (
 	"cmp"
-	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing"
-
-	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
 )
+
+// Code reads the code runs ran: the trees of commits and the content of
+// files. gitstore.Repo implements it.
+//
+// Objects are named by ids, which in the git store are git's object ids
+// (40 hex digits). An id names content: two entries with the same id hold
+// the same tree or file, which is what lets the diff skip them without
+// reading them. Every method is safe for concurrent use by several
+// goroutines: the diff reads files from several at once.
+//
+// An error wrapping run.ErrNotFound means that the object asked for does
+// not exist in the store, or is not of the kind asked for (a tree's id
+// given to CodeBlob). An id that is not valid for the store at all (not
+// 40 hex digits in the git store) is an error that does not wrap
+// run.ErrNotFound: it is the caller's mistake, never looked up. Any other
+// error is a failure to read. Errors name the object they are about; the
+// diff adds the path where it met them.
+type Code interface {
+	// CodeTree returns the id of the root tree of commit, or an error
+	// wrapping run.ErrNotFound when there is no such commit.
+	CodeTree(commit string) (string, error)
+	// CodeEntries returns the entries of tree id, in git's order: by
+	// name, a directory's name compared as if it ended in "/". Directory
+	// entries (Mode 040000) name trees, to read with CodeEntries;
+	// submodule entries (0160000) name commits of another repository,
+	// which the store need not hold; all others name blobs. It returns
+	// an error wrapping run.ErrNotFound when there is no such tree. The
+	// caller may keep the slice: it is its own.
+	CodeEntries(tree string) ([]run.CodeEntry, error)
+	// CodeBlob returns the whole content of blob id (for a symbolic link,
+	// its target), or an error wrapping run.ErrNotFound when there is no
+	// such blob. The caller may keep the slice: it is its own.
+	CodeBlob(id string) ([]byte, error)
+}
 
 // Kinds of Change and FileChange.
 const (
@@ -31,16 +63,16 @@ const (
 )
 
 // Side is one of the two things compared: a run, or the work tree as
-// WorkTreeSide captures it.
+// WorkTreeSide describes it.
 type Side struct {
 	// Record is the run's record. A record without an ID (WorkTreeSide's)
 	// is not a run: only its code is compared.
 	Record *run.Record
-	// Source is the commit holding the exact tree the run ran: the
-	// snapshot when the work tree was dirty, else the code commit. Zero
+	// Source is the id of the commit holding the exact tree the run ran:
+	// the snapshot when the work tree was dirty, else the code commit. ""
 	// means no code at all (a repository without commits), compared as an
 	// empty tree.
-	Source plumbing.Hash
+	Source string
 }
 
 // RunSide returns the Side of a recorded run, with Source taken from the
@@ -49,16 +81,31 @@ func RunSide(rec *run.Record) Side {
 	return Side{Record: rec, Source: SourceCommit(rec.Source)}
 }
 
-// SourceCommit returns the commit holding the exact tree of src: its
-// snapshot when there is one, else its code commit; zero when neither is a
-// valid hash.
-func SourceCommit(src run.Source) plumbing.Hash {
+// SourceCommit returns the id of the commit holding the exact tree of src:
+// its snapshot when that is a valid id (40 hex digits), else its code
+// commit when that is, else "". The id is returned in lower case, as git
+// writes ids.
+func SourceCommit(src run.Source) string {
 	for _, s := range []string{src.Snapshot, src.Commit} {
-		if plumbing.IsHash(s) {
-			return plumbing.NewHash(s)
+		if isID(s) {
+			return strings.ToLower(s)
 		}
 	}
-	return plumbing.ZeroHash
+	return ""
+}
+
+// isID reports whether s is a git object id: 40 hex digits.
+func isID(s string) bool {
+	if len(s) != 40 {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 // isRun reports whether the side is a recorded run, whose record is worth
@@ -129,8 +176,9 @@ const (
 )
 
 // Runs compares two sides: their records when both are runs, and their
-// code always. It reads only the parts of the two trees that differ.
-func Runs(repo *gitstore.Repo, a, b Side) (*Result, error) {
+// code always, read through code. It reads only the parts of the two
+// trees that differ.
+func Runs(code Code, a, b Side) (*Result, error) {
 	res := &Result{}
 	if a.Record != nil {
 		res.CodeA = a.Record.Source.Commit
@@ -144,11 +192,11 @@ func Runs(repo *gitstore.Repo, a, b Side) (*Result, error) {
 		res.Metrics = compareMetrics(a.Record.Metrics, b.Record.Metrics)
 		res.Attributes = compareAttributes(a.Record, b.Record, time.Now())
 	}
-	pairs, err := changedFiles(repo, a.Source, b.Source)
+	pairs, err := changedFiles(code, a.Source, b.Source)
 	if err != nil {
 		return nil, err
 	}
-	res.Files, err = statFiles(repo, pairs)
+	res.Files, err = statFiles(code, pairs)
 	if err != nil {
 		return nil, err
 	}
@@ -267,17 +315,14 @@ func attributes(r *run.Record, now time.Time) []attribute {
 // WorkTreeName is the Name of the record WorkTreeSide makes.
 const WorkTreeName = "work tree"
 
-// WorkTreeSide captures the work tree as it is now, as a run would when it
-// starts (gitstore's CaptureSource): when it differs from HEAD, its whole
-// content is written as a snapshot commit on top of HEAD, an unreferenced
-// object that git gc prunes in time. The Side's Record is a synthetic one,
-// not a run (no ID), named WorkTreeName and holding the captured Source, so
-// Runs compares only its code.
-func WorkTreeSide(repo *gitstore.Repo) (Side, error) {
-	src, err := repo.CaptureSource()
-	if err != nil {
-		return Side{}, fmt.Errorf("capture work tree: %w", err)
-	}
+// WorkTreeSide returns the Side of the work tree whose source is src, as
+// the store's CaptureSource describes it (gitstore.Repo.CaptureSource
+// writes a work tree that differs from HEAD as a snapshot commit on top
+// of HEAD, an unreferenced object that git gc prunes in time). Capturing
+// is left to the caller, which holds the store and the context that may
+// cancel it. The Side's Record is a synthetic one, not a run (no ID),
+// named WorkTreeName and holding src, so Runs compares only its code.
+func WorkTreeSide(src run.Source) Side {
 	rec := &run.Record{Name: WorkTreeName, Source: src}
-	return Side{Record: rec, Source: SourceCommit(src)}, nil
+	return Side{Record: rec, Source: SourceCommit(src)}
 }

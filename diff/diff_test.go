@@ -1,14 +1,19 @@
 package diff
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
-
-	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
@@ -204,7 +209,7 @@ func TestDirtyRun(t *testing.T) {
 		t.Fatalf("run c source = %+v, want dirty on %s", c.Source, b.Source.Commit)
 	}
 	side := RunSide(c)
-	if side.Source.String() != c.Source.Snapshot {
+	if side.Source != c.Source.Snapshot {
 		t.Fatalf("RunSide source = %s, want the snapshot %s", side.Source, c.Source.Snapshot)
 	}
 	res, err := Runs(repo, RunSide(b), side)
@@ -230,10 +235,11 @@ func TestWorkTreeSide(t *testing.T) {
 	status := git(t, dir, "status", "--porcelain")
 	head := git(t, dir, "rev-parse", "HEAD")
 
-	wt, err := WorkTreeSide(repo)
+	src, err := repo.CaptureSource(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
+	wt := WorkTreeSide(src)
 	if wt.Record.Name != WorkTreeName || wt.Record.ID != "" || !wt.Record.Source.Dirty {
 		t.Errorf("work tree record = %+v", wt.Record)
 	}
@@ -252,16 +258,16 @@ func TestWorkTreeSide(t *testing.T) {
 		t.Errorf("Files = %+v\nwant %+v", res.Files, want)
 	}
 	if git(t, dir, "status", "--porcelain") != status || git(t, dir, "rev-parse", "HEAD") != head {
-		t.Error("WorkTreeSide changed the index, the work tree or HEAD")
+		t.Error("capturing the work tree changed the index, the work tree or HEAD")
 	}
 
 	// A clean work tree is HEAD itself.
 	git(t, dir, "stash", "-u", "-q")
-	wt, err = WorkTreeSide(repo)
-	if err != nil {
+	if src, err = repo.CaptureSource(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if wt.Source.String() != b.Source.Commit {
+	wt = WorkTreeSide(src)
+	if wt.Source != b.Source.Commit {
 		t.Errorf("clean work tree source = %s, want HEAD %s", wt.Source, b.Source.Commit)
 	}
 }
@@ -270,7 +276,7 @@ func TestNoCode(t *testing.T) {
 	dir, repo := newRepo(t)
 	write(t, dir, map[string][]byte{"x.txt": []byte("x\n")})
 	commit(t, dir, "x")
-	head := plumbing.NewHash(strings.TrimSpace(git(t, dir, "rev-parse", "HEAD")))
+	head := strings.TrimSpace(git(t, dir, "rev-parse", "HEAD"))
 	res, err := Runs(repo, Side{}, Side{Source: head})
 	if err != nil {
 		t.Fatal(err)
@@ -297,5 +303,113 @@ func TestJSON(t *testing.T) {
 		`"files":[{"path":"p","kind":"added","added":3,"removed":0,"binary":false,"big":false}]}`
 	if string(b) != want {
 		t.Errorf("JSON =\n%s\nwant\n%s", b, want)
+	}
+}
+
+// countingCode is a Code that counts what is read through it, to check
+// that the walk reads only the trees and files that differ.
+type countingCode struct {
+	Code
+	mu    sync.Mutex
+	trees []string // ids given to CodeEntries, in order
+	blobs int
+}
+
+func (c *countingCode) CodeEntries(id string) ([]run.CodeEntry, error) {
+	c.mu.Lock()
+	c.trees = append(c.trees, id)
+	c.mu.Unlock()
+	return c.Code.CodeEntries(id)
+}
+
+func (c *countingCode) CodeBlob(id string) ([]byte, error) {
+	c.mu.Lock()
+	c.blobs++
+	c.mu.Unlock()
+	return c.Code.CodeBlob(id)
+}
+
+func TestRunsReadsOnlyDifferences(t *testing.T) {
+	dir, repo := newRepo(t)
+	files := map[string][]byte{"top.txt": []byte("top\n"), "changed/sub/y.txt": []byte("y\n")}
+	for i := range 50 {
+		files[fmt.Sprintf("same/deep/f%02d.txt", i)] = []byte(numbered("f", i))
+	}
+	write(t, dir, files)
+	a := commit(t, dir, "A")
+	write(t, dir, map[string][]byte{"changed/sub/y.txt": []byte("y\nz\n")})
+	b := commit(t, dir, "B")
+
+	code := &countingCode{Code: repo}
+	res, err := Runs(code, Side{Source: a}, Side{Source: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []FileChange{{Path: "changed/sub/y.txt", Kind: Modified, Added: 1}}; !reflect.DeepEqual(res.Files, want) {
+		t.Errorf("Files = %+v, want %+v", res.Files, want)
+	}
+	// Both roots, then changed and changed/sub on each side; never same.
+	if len(code.trees) != 6 {
+		t.Errorf("read %d trees, want 6 (the roots, changed, changed/sub)", len(code.trees))
+	}
+	sameTree := strings.TrimSpace(git(t, dir, "rev-parse", a+":same"))
+	if slices.Contains(code.trees, sameTree) {
+		t.Error("the walk read the tree of same/, identical on both sides")
+	}
+	if code.blobs != 2 {
+		t.Errorf("read %d blobs, want 2", code.blobs)
+	}
+
+	// Two commits of one tree need no tree read at all.
+	git(t, dir, "commit", "-q", "--allow-empty", "-m", "C")
+	c := strings.TrimSpace(git(t, dir, "rev-parse", "HEAD"))
+	code = &countingCode{Code: repo}
+	if res, err = Runs(code, Side{Source: b}, Side{Source: c}); err != nil || len(res.Files) != 0 {
+		t.Errorf("Runs of one tree = %+v, %v; want no files", res.Files, err)
+	}
+	if len(code.trees) != 0 || code.blobs != 0 {
+		t.Errorf("comparing one tree with itself read %d trees, %d blobs", len(code.trees), code.blobs)
+	}
+}
+
+func TestRunsMissingCode(t *testing.T) {
+	dir, repo := newRepo(t)
+	write(t, dir, map[string][]byte{"x.txt": []byte("x\n")})
+	head := commit(t, dir, "x")
+	missing := strings.Repeat("0123456789", 4)
+	for _, sides := range [][2]Side{{{Source: missing}, {Source: head}}, {{Source: head}, {Source: missing}}} {
+		_, err := Runs(repo, sides[0], sides[1])
+		if !errors.Is(err, run.ErrNotFound) {
+			t.Errorf("Runs(%s, %s): %v, want an error wrapping run.ErrNotFound", sides[0].Source, sides[1].Source, err)
+		}
+	}
+	// A commit whose blob is gone: the error names the file.
+	blob := strings.TrimSpace(git(t, dir, "rev-parse", "HEAD:x.txt"))
+	if err := os.Remove(filepath.Join(dir, ".git", "objects", blob[:2], blob[2:])); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Runs(repo, Side{}, Side{Source: head})
+	if !errors.Is(err, run.ErrNotFound) || !strings.Contains(err.Error(), "x.txt") {
+		t.Errorf("Runs with a missing blob: %v, want an error about x.txt wrapping run.ErrNotFound", err)
+	}
+}
+
+func TestSourceCommit(t *testing.T) {
+	snap := strings.Repeat("ab", 20)
+	code := strings.Repeat("cd", 20)
+	for _, c := range []struct {
+		src  run.Source
+		want string
+	}{
+		{run.Source{Commit: code, Snapshot: snap, Dirty: true}, snap},
+		{run.Source{Commit: code}, code},
+		{run.Source{Commit: code, Snapshot: "abc"}, code},
+		{run.Source{Commit: strings.ToUpper(code)}, code},
+		{run.Source{Commit: code[:39] + "g"}, ""},
+		{run.Source{}, ""},
+	} {
+		if got := SourceCommit(c.src); got != c.want {
+			t.Errorf("SourceCommit(%+v) = %q, want %q", c.src, got, c.want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package diff
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -46,9 +47,16 @@ func TestMain(m *testing.M) {
 // its standard output.
 func git(t testing.TB, dir string, args ...string) string {
 	t.Helper()
+	return gitStdin(t, dir, "", args...)
+}
+
+// gitStdin is git with stdin as its standard input.
+func gitStdin(t testing.TB, dir, stdin string, args ...string) string {
+	t.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), testIdentity...)
+	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -56,6 +64,10 @@ func git(t testing.TB, dir string, args ...string) string {
 	}
 	return stdout.String()
 }
+
+// gitstore.Repo is the Code the tests read; this fails to compile if it
+// stops being one.
+var _ Code = (*gitstore.Repo)(nil)
 
 // newRepo makes an empty repository and opens it.
 func newRepo(t testing.TB) (string, *gitstore.Repo) {
@@ -106,10 +118,12 @@ func commit(t testing.TB, dir, msg string) string {
 }
 
 // record records a run of the work tree as it is, with params, tags and
-// metrics (key → last value at step 0), ended with status.
+// metrics (key → last value at step 0), ended with status. The run is
+// committed when it ends, so that its record is loaded from the commit.
 func record(t testing.TB, repo *gitstore.Repo, o live.Options, metrics map[string]float64, status run.Status) *run.Record {
 	t.Helper()
-	r, err := live.Start(repo, o)
+	ctx := context.Background()
+	r, err := live.Recorder{Store: repo, Dir: repo.LiveDir()}.Start(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,11 +135,11 @@ func record(t testing.TB, repo *gitstore.Repo, o live.Options, metrics map[strin
 	if err := r.End(status); err != nil {
 		t.Fatal(err)
 	}
-	_, rec, err := repo.Load(r.ID())
+	en, err := repo.Load(ctx, r.ID())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return rec
+	return en.Record
 }
 
 // numbered returns lines "<prefix> 1\n" … "<prefix> n\n".

@@ -1,17 +1,13 @@
 package diff
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/sergi/go-diff/diffmatchpatch"
 
-	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
 )
 
@@ -231,59 +227,71 @@ func hunkRange(before, count int) string {
 
 // FileDiff returns the unified diff (hunks only, as Text) of the file at
 // path (slash-separated, from the top of the work tree) between the two
-// sides' code: "" when it is the same on both sides, BinaryMessage or
-// TooLargeMessage instead of a diff for binary or big files. A file on one
-// side only is diffed against an empty one. It fails when path is a file
-// on neither side.
-func FileDiff(repo *gitstore.Repo, a, b Side, path string) (string, error) {
-	ea, err := findFile(repo, a, path)
+// sides' code, read through code: "" when it is the same on both sides,
+// BinaryMessage or TooLargeMessage instead of a diff for binary or big
+// files. A file on one side only is diffed against an empty one. It fails
+// with an error wrapping run.ErrNotFound when path is a file on neither
+// side.
+func FileDiff(code Code, a, b Side, path string) (string, error) {
+	ea, err := findFile(code, a, path)
 	if err != nil {
 		return "", err
 	}
-	eb, err := findFile(repo, b, path)
+	eb, err := findFile(code, b, path)
 	if err != nil {
 		return "", err
 	}
 	if ea == nil && eb == nil {
 		return "", fmt.Errorf("diff %s: %w", path, run.ErrNotFound)
 	}
-	return fileDiff(repo, filePair{path: path, a: ea, b: eb})
+	return fileDiff(code, filePair{path: path, a: ea, b: eb})
 }
 
-// findFile looks up the file at path in a side's code; nil when there is
-// none (or a directory is there).
-func findFile(repo *gitstore.Repo, s Side, path string) (*object.TreeEntry, error) {
-	t, err := rootTree(repo, s.Source)
-	if err != nil || t == nil {
+// findFile looks up the file at path in a side's code, reading one tree
+// per directory on the way down. A submodule counts as a file, as in git.
+// It returns nil when nothing or a directory is at path, or when a name on
+// the way there is not a directory.
+func findFile(code Code, s Side, path string) (*run.CodeEntry, error) {
+	id, err := rootTree(code, s.Source)
+	if err != nil || id == "" {
 		return nil, err
 	}
-	e, err := t.FindEntry(path)
-	switch {
-	case errors.Is(err, object.ErrEntryNotFound) || errors.Is(err, object.ErrDirectoryNotFound):
-		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("find %s in %s: %w", path, s.Source, err)
-	case e.Mode == filemode.Dir:
-		return nil, nil
+	names := strings.Split(path, "/")
+	for i, name := range names {
+		t, err := readTree(code, id)
+		if err != nil {
+			return nil, fmt.Errorf("find %s in %s: %w", path, s.Source, err)
+		}
+		e := t.entry(name)
+		if i == len(names)-1 {
+			if e == nil || e.Mode == modeDir {
+				return nil, nil
+			}
+			return e, nil
+		}
+		if e == nil || e.Mode != modeDir {
+			return nil, nil
+		}
+		id = e.ID
 	}
-	return e, nil
+	return nil, nil // not reached: Split returns at least one name
 }
 
 // fileDiff diffs one pair: mode lines as git writes them when the mode
 // changed, then the hunks or the message that replaces them.
-func fileDiff(repo *gitstore.Repo, p filePair) (string, error) {
+func fileDiff(code Code, p filePair) (string, error) {
 	mode := ""
 	if p.a != nil && p.b != nil && p.a.Mode != p.b.Mode {
-		mode = fmt.Sprintf("old mode %o\nnew mode %o\n", uint32(p.a.Mode), uint32(p.b.Mode))
+		mode = fmt.Sprintf("old mode %o\nnew mode %o\n", p.a.Mode, p.b.Mode)
 	}
-	if p.a != nil && p.b != nil && p.a.Hash == p.b.Hash {
+	if p.a != nil && p.b != nil && p.a.ID == p.b.ID {
 		return mode, nil
 	}
-	a, err := content(repo, p.a)
+	a, err := content(code, p.a)
 	if err != nil {
 		return "", fmt.Errorf("diff %s: %w", p.path, err)
 	}
-	b, err := content(repo, p.b)
+	b, err := content(code, p.b)
 	if err != nil {
 		return "", fmt.Errorf("diff %s: %w", p.path, err)
 	}
@@ -297,17 +305,18 @@ func fileDiff(repo *gitstore.Repo, p filePair) (string, error) {
 }
 
 // CodeDiff returns the diffs of every file that differs between the two
-// sides' code, by path, each after a "--- a/path\n+++ b/path\n" header
-// (with /dev/null for the missing side of an added or removed file, as git
-// writes it); "" when the code is the same.
-func CodeDiff(repo *gitstore.Repo, a, b Side) (string, error) {
-	pairs, err := changedFiles(repo, a.Source, b.Source)
+// sides' code, read through code, by path, each after a
+// "--- a/path\n+++ b/path\n" header (with /dev/null for the missing side
+// of an added or removed file, as git writes it); "" when the code is the
+// same.
+func CodeDiff(code Code, a, b Side) (string, error) {
+	pairs, err := changedFiles(code, a.Source, b.Source)
 	if err != nil {
 		return "", err
 	}
 	var sb strings.Builder
 	for _, p := range pairs {
-		d, err := fileDiff(repo, p)
+		d, err := fileDiff(code, p)
 		if err != nil {
 			return "", err
 		}

@@ -1,11 +1,11 @@
 package diff
 
 import (
+	"errors"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/gitruns/gitruns/run"
 )
@@ -33,7 +33,7 @@ func gitHunks(t *testing.T, dir, from, to, path string) string {
 func side(t *testing.T, dir string) Side {
 	t.Helper()
 	h := strings.TrimSpace(git(t, dir, "rev-parse", "HEAD"))
-	return Side{Record: &run.Record{Source: run.Source{Commit: h}}, Source: plumbing.NewHash(h)}
+	return Side{Record: &run.Record{Source: run.Source{Commit: h}}, Source: h}
 }
 
 // TestFileDiffLikeGit diffs files with changes that git shows in one hunk
@@ -71,12 +71,12 @@ func TestFileDiffLikeGit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := gitHunks(t, dir, a.Source.String(), b.Source.String(), path)
+		want := gitHunks(t, dir, a.Source, b.Source, path)
 		if got != want {
 			t.Errorf("%s: FileDiff =\n%s\ngit diff =\n%s", path, got, want)
 		}
 	}
-	if n := strings.Count(gitHunks(t, dir, a.Source.String(), b.Source.String(), "f.txt"), "@@ -"); n != 2 {
+	if n := strings.Count(gitHunks(t, dir, a.Source, b.Source, "f.txt"), "@@ -"); n != 2 {
 		t.Errorf("git shows f.txt in %d hunks; the test means two", n)
 	}
 
@@ -252,5 +252,88 @@ func TestTextLong(t *testing.T) {
 	want := "@@ -49997,7 +49997,7 @@\n step 49997\n step 49998\n step 49999\n-step 50000\n+step 50000!\n step 50001\n step 50002\n step 50003\n"
 	if got := Text([]byte(a), []byte(b)); got != want {
 		t.Errorf("Text =\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestSubmoduleAndLink diffs a submodule, shown as git shows it
+// ("Subproject commit <id>"), and a symbolic link, whose content is its
+// target, against git's hunks.
+func TestSubmoduleAndLink(t *testing.T) {
+	dir, repo := newRepo(t)
+	write(t, dir, map[string][]byte{"x.txt": []byte("x\n")})
+	commit(t, dir, "x")
+	target := func(s string) string {
+		return strings.TrimSpace(gitStdin(t, dir, s, "hash-object", "-w", "--stdin"))
+	}
+	subA, subB := strings.Repeat("1", 40), strings.Repeat("2", 40)
+	git(t, dir, "update-index", "--add", "--cacheinfo", "160000,"+subA+",sub")
+	git(t, dir, "update-index", "--add", "--cacheinfo", "120000,"+target("x.txt")+",link")
+	git(t, dir, "commit", "-q", "-m", "A")
+	a := side(t, dir)
+	git(t, dir, "update-index", "--cacheinfo", "160000,"+subB+",sub")
+	git(t, dir, "update-index", "--cacheinfo", "120000,"+target("y.txt")+",link")
+	git(t, dir, "commit", "-q", "-m", "B")
+	b := side(t, dir)
+
+	for path, want := range map[string]string{
+		"sub":  "@@ -1 +1 @@\n-Subproject commit " + subA + "\n+Subproject commit " + subB + "\n",
+		"link": "@@ -1 +1 @@\n-x.txt\n\\ No newline at end of file\n+y.txt\n\\ No newline at end of file\n",
+	} {
+		got, err := FileDiff(repo, a, b, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("FileDiff(%s) =\n%s\nwant\n%s", path, got, want)
+		}
+		if g := gitHunks(t, dir, a.Source, b.Source, path); g != want {
+			t.Errorf("git diff of %s =\n%s\nthe test expects\n%s", path, g, want)
+		}
+	}
+	res, err := Runs(repo, a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []FileChange{
+		{Path: "link", Kind: Modified, Added: 1, Removed: 1},
+		{Path: "sub", Kind: Modified, Added: 1, Removed: 1},
+	}
+	if !reflect.DeepEqual(res.Files, want) {
+		t.Errorf("Files = %+v\nwant %+v", res.Files, want)
+	}
+	if _, err := FileDiff(repo, a, b, "sub/file"); !errors.Is(err, run.ErrNotFound) {
+		t.Errorf("FileDiff below a submodule: %v, want an error wrapping run.ErrNotFound", err)
+	}
+}
+
+// TestFileDiffPaths looks up paths that are files on one side only, or
+// directories, or that pass through a file.
+func TestFileDiffPaths(t *testing.T) {
+	_, repo, ra, rb := twoRuns(t)
+	a, b := RunSide(ra), RunSide(rb)
+	for path, want := range map[string]string{
+		"f2d":           "@@ -1 +0,0 @@\n-file\n", // a file, then a directory
+		"f2d/x.txt":     "@@ -0,0 +1 @@\n+x\n",    // below what was a file
+		"dir/sub/c.txt": "@@ -1,5 +1,4 @@\n c 1\n c 2\n-c 3\n c 4\n c 5\n",
+		"keep/k.txt":    "",
+	} {
+		got, err := FileDiff(repo, a, b, path)
+		if err != nil {
+			t.Errorf("FileDiff(%s): %v", path, err)
+			continue
+		}
+		if got != want {
+			t.Errorf("FileDiff(%s) =\n%q\nwant\n%q", path, got, want)
+		}
+	}
+	for _, path := range []string{"dir", "dir/sub", "keep/", "/a.txt", "dir//b.txt", "", "a.txt/x"} {
+		if _, err := FileDiff(repo, a, b, path); !errors.Is(err, run.ErrNotFound) {
+			t.Errorf("FileDiff(%q): %v, want an error wrapping run.ErrNotFound", path, err)
+		}
+	}
+	// No code on one side: the file is added.
+	got, err := FileDiff(repo, Side{}, b, "dir/new.txt")
+	if want := "@@ -0,0 +1,2 @@\n+new\n+file\n"; err != nil || got != want {
+		t.Errorf("FileDiff from no code = %q, %v; want %q", got, err, want)
 	}
 }

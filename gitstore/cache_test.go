@@ -1,6 +1,7 @@
 package gitstore
 
 import (
+	"context"
 	"os"
 	"reflect"
 	"testing"
@@ -16,7 +17,7 @@ func TestListRunsBatchRead(t *testing.T) {
 	dir := newRepo(t)
 	r := openRepo(t, dir)
 	for i := 0; i < 30; i++ {
-		lr, err := live.Start(r, live.Options{Params: map[string]any{"i": i, "lr": 0.1}, Tags: map[string]string{"k": "v"}})
+		lr, err := live.Recorder{Store: r, Dir: r.LiveDir()}.Start(context.Background(), live.Options{Params: map[string]any{"i": i, "lr": 0.1}, Tags: map[string]string{"k": "v"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -31,11 +32,11 @@ func TestListRunsBatchRead(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	list := func(min int) []Entry {
+	list := func(min int) []run.Entry {
 		defer func(old int) { batchReadMin = old }(batchReadMin)
 		batchReadMin = min
 		os.Remove(r.cachePath())
-		entries, err := r.ListRuns()
+		entries, err := r.List(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}

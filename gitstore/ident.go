@@ -77,13 +77,19 @@ func (r *Repo) loadVars() gitVars {
 	return v
 }
 
-// parseIdent reads "Name <email> 1700000000 +0000".
+// parseIdent reads "Name <email> 1700000000 +0000". An email that git
+// made up and would refuse to commit with ("root@host.(none)": nothing
+// configured and no domain found) is left out, for the caller's default.
 func parseIdent(s string) ident {
 	lt, gt := strings.IndexByte(s, '<'), strings.LastIndexByte(s, '>')
 	if lt < 0 || gt < lt {
 		return ident{}
 	}
-	return ident{name: strings.TrimSpace(s[:lt]), email: s[lt+1 : gt]}
+	id := ident{name: strings.TrimSpace(s[:lt]), email: s[lt+1 : gt]}
+	if strings.HasSuffix(id.email, ".(none)") {
+		id.email = ""
+	}
+	return id
 }
 
 // or fills in what id lacks from the named variables, else from the login

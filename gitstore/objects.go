@@ -34,6 +34,10 @@ import (
 // exist: run.ErrNotFound, the one error every store returns for that.
 var errNotFound = run.ErrNotFound
 
+// errNoPath is wrapped by ReadPath's error when the commit exists but has
+// no file at the path: not found too, but not a missing commit.
+var errNoPath = fmt.Errorf("no such file: %w", errNotFound)
+
 // TreeEntry is one entry of a tree object.
 type TreeEntry struct {
 	Name string
@@ -621,7 +625,7 @@ func (r *Repo) ReadPath(commit plumbing.Hash, path string) ([]byte, error) {
 		}
 		e := findEntry(t, name)
 		if e == nil {
-			return nil, fmt.Errorf("read %s in %s: %w", path, commit, errNotFound)
+			return nil, fmt.Errorf("read %s in %s: %w", path, commit, errNoPath)
 		}
 		last := i == len(parts)-1
 		switch {
@@ -634,7 +638,7 @@ func (r *Repo) ReadPath(commit plumbing.Hash, path string) ([]byte, error) {
 		case last:
 			return nil, fmt.Errorf("read %s in %s: not a file", path, commit)
 		case e.Mode != filemode.Dir:
-			return nil, fmt.Errorf("read %s in %s: %w", path, commit, errNotFound)
+			return nil, fmt.Errorf("read %s in %s: %w", path, commit, errNoPath)
 		}
 		t, err = object.GetTree(objectStore{r}, e.Hash)
 		if err != nil {

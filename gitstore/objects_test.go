@@ -2,6 +2,7 @@ package gitstore
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -119,7 +120,7 @@ func gitWithStdin(t testing.TB, dir, stdin string, args ...string) string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	out, err := runGit(dir, append(os.Environ(), testIdentity...), f, args...)
+	out, err := runGit(context.Background(), dir, append(os.Environ(), testIdentity...), f, args...)
 	if err != nil {
 		t.Fatal(err)
 	}

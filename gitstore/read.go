@@ -69,7 +69,7 @@ func (r *Repo) readRunFile(c, path string) ([]byte, error) {
 // History reads the metric histories stored in run commit c.
 func (r *Repo) History(ctx context.Context, c string) (run.History, error) {
 	text, err := r.readRunFile(c, HistoryFile)
-	if errors.Is(err, errNotFound) {
+	if errors.Is(err, errNoPath) {
 		return run.History{}, nil
 	}
 	if err != nil {
@@ -82,7 +82,7 @@ func (r *Repo) History(ctx context.Context, c string) (run.History, error) {
 // kept none.
 func (r *Repo) Output(ctx context.Context, c string) ([]byte, error) {
 	b, err := r.readRunFile(c, OutputFile)
-	if errors.Is(err, errNotFound) {
+	if errors.Is(err, errNoPath) {
 		return nil, nil
 	}
 	return b, err

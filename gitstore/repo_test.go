@@ -113,7 +113,7 @@ func TestOpenLinkedWorktree(t *testing.T) {
 		t.Errorf("CommonDir = %q, want %q", r.CommonDir, want)
 	}
 
-	head, branch, err := r.Head()
+	head, branch, err := r.headCommit()
 	if err != nil || branch != "feature" || head.String() != git(t, repo, "rev-parse", "main") {
 		t.Errorf("Head = %s %q %v", head, branch, err)
 	}
@@ -189,7 +189,7 @@ func TestOpenSharedClone(t *testing.T) {
 	clone := filepath.Join(tempDir(t), "clone")
 	git(t, origin, "clone", "-q", "--shared", origin, clone)
 	r := openRepo(t, clone)
-	head, _, err := r.Head()
+	head, _, err := r.headCommit()
 	if err != nil {
 		t.Fatal(err)
 	}

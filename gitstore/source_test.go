@@ -2,6 +2,7 @@ package gitstore
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,7 +24,7 @@ func TestCheckGit(t *testing.T) {
 func TestHead(t *testing.T) {
 	dir := newRepo(t)
 	r := openRepo(t, dir)
-	h, branch, err := r.Head()
+	h, branch, err := r.headCommit()
 	if err != nil || !h.IsZero() || branch != "main" {
 		t.Errorf("unborn Head = %s %q %v", h, branch, err)
 	}
@@ -32,18 +33,18 @@ func TestHead(t *testing.T) {
 	git(t, dir, "add", "f")
 	git(t, dir, "commit", "-q", "-m", "one")
 	git(t, dir, "checkout", "-q", "-b", "feature/x")
-	h, branch, err = r.Head()
+	h, branch, err = r.headCommit()
 	if err != nil || h.String() != git(t, dir, "rev-parse", "HEAD") || branch != "feature/x" {
 		t.Errorf("Head = %s %q %v", h, branch, err)
 	}
 
 	git(t, dir, "pack-refs", "--all", "--prune")
-	if h2, _, err := r.Head(); err != nil || h2 != h {
+	if h2, _, err := r.headCommit(); err != nil || h2 != h {
 		t.Errorf("Head with a packed branch = %s %v", h2, err)
 	}
 
 	git(t, dir, "checkout", "-q", "--detach")
-	h, branch, err = r.Head()
+	h, branch, err = r.headCommit()
 	if err != nil || h.String() != git(t, dir, "rev-parse", "HEAD") || branch != "" {
 		t.Errorf("detached Head = %s %q %v", h, branch, err)
 	}
@@ -71,13 +72,13 @@ func hashOf(t testing.TB, dir, content string) string {
 func TestSnapshotNoCommits(t *testing.T) {
 	dir := newRepo(t)
 	r := openRepo(t, dir)
-	tree, dirty, skipped, err := r.SnapshotWorkTree(-1)
+	tree, dirty, skipped, err := r.SnapshotWorkTree(context.Background(), -1)
 	if err != nil || !tree.IsZero() || dirty || skipped != nil {
 		t.Errorf("empty repository: %s %v %v %v", tree, dirty, skipped, err)
 	}
 
 	writeFile(t, filepath.Join(dir, "new.txt"), "new\n")
-	tree, dirty, skipped, err = r.SnapshotWorkTree(-1)
+	tree, dirty, skipped, err = r.SnapshotWorkTree(context.Background(), -1)
 	if err != nil || !dirty || skipped != nil {
 		t.Fatalf("with an untracked file: %s %v %v %v", tree, dirty, skipped, err)
 	}
@@ -97,7 +98,7 @@ func TestSnapshotClean(t *testing.T) {
 	git(t, dir, "commit", "-q", "-m", "ignore")
 	writeFile(t, filepath.Join(dir, "debug.log"), "ignored\n")
 	r := openRepo(t, dir)
-	tree, dirty, skipped, err := r.SnapshotWorkTree(1 << 20)
+	tree, dirty, skipped, err := r.SnapshotWorkTree(context.Background(), 1<<20)
 	if err != nil || dirty || skipped != nil {
 		t.Fatalf("clean: %v %v %v", dirty, skipped, err)
 	}
@@ -135,7 +136,7 @@ func TestSnapshotDirty(t *testing.T) {
 	beforeInfo, _ := os.Stat(index)
 
 	r := openRepo(t, filepath.Join(dir, "src")) // from a subdirectory
-	tree, dirty, skipped, err := r.SnapshotWorkTree(1000)
+	tree, dirty, skipped, err := r.SnapshotWorkTree(context.Background(), 1000)
 	if err != nil || !dirty {
 		t.Fatalf("dirty snapshot: %v %v", dirty, err)
 	}
@@ -172,7 +173,7 @@ func TestSnapshotDirty(t *testing.T) {
 	// Only a skipped file differs: HEAD's tree, but dirty.
 	git(t, dir, "add", "-A", ".", ":!data")
 	git(t, dir, "commit", "-q", "-m", "all but data")
-	tree, dirty, skipped, err = r.SnapshotWorkTree(1000)
+	tree, dirty, skipped, err = r.SnapshotWorkTree(context.Background(), 1000)
 	if err != nil || !dirty || fmt.Sprint(skipped) != "[data/big.bin]" || tree.String() != git(t, dir, "rev-parse", "HEAD^{tree}") {
 		t.Errorf("only a skipped file: %s %v %v %v", tree, dirty, skipped, err)
 	}
@@ -188,7 +189,7 @@ func TestSnapshotManySkipped(t *testing.T) {
 	}
 	writeFile(t, filepath.Join(dir, "big", "small"), "1")
 	r := openRepo(t, dir)
-	tree, dirty, skipped, err := r.SnapshotWorkTree(5)
+	tree, dirty, skipped, err := r.SnapshotWorkTree(context.Background(), 5)
 	if err != nil || !dirty {
 		t.Fatal(dirty, err)
 	}
@@ -208,19 +209,19 @@ func TestSnapshotSubmodule(t *testing.T) {
 	gitEnvIn(t, dir, nil, "-c", "protocol.file.allow=always", "submodule", "add", "-q", sub, "lib")
 	git(t, dir, "commit", "-q", "-m", "add submodule")
 	r := openRepo(t, dir)
-	if _, dirty, _, err := r.SnapshotWorkTree(-1); err != nil || dirty {
+	if _, dirty, _, err := r.SnapshotWorkTree(context.Background(), -1); err != nil || dirty {
 		t.Fatalf("clean with a submodule: %v %v", dirty, err)
 	}
 	// Uncommitted edits inside the submodule cannot be recorded by a
 	// gitlink and do not make the superproject dirty.
 	writeFile(t, filepath.Join(dir, "lib", "README"), "edited\n")
-	if _, dirty, _, err := r.SnapshotWorkTree(-1); err != nil || dirty {
+	if _, dirty, _, err := r.SnapshotWorkTree(context.Background(), -1); err != nil || dirty {
 		t.Errorf("edits inside a submodule: %v %v", dirty, err)
 	}
 	// A new commit checked out in the submodule is recorded.
 	git(t, filepath.Join(dir, "lib"), "commit", "-q", "-am", "sub change")
 	newSub := git(t, filepath.Join(dir, "lib"), "rev-parse", "HEAD")
-	tree, dirty, _, err := r.SnapshotWorkTree(-1)
+	tree, dirty, _, err := r.SnapshotWorkTree(context.Background(), -1)
 	if err != nil || !dirty {
 		t.Fatalf("new submodule commit: %v %v", dirty, err)
 	}
@@ -234,7 +235,7 @@ func TestSnapshotBare(t *testing.T) {
 	bare := filepath.Join(tempDir(t), "b.git")
 	git(t, src, "clone", "-q", "--bare", src, bare)
 	r := openRepo(t, bare)
-	tree, dirty, skipped, err := r.SnapshotWorkTree(-1)
+	tree, dirty, skipped, err := r.SnapshotWorkTree(context.Background(), -1)
 	if err != nil || dirty || skipped != nil || tree.String() != git(t, src, "rev-parse", "HEAD^{tree}") {
 		t.Errorf("bare: %s %v %v %v", tree, dirty, skipped, err)
 	}
@@ -247,7 +248,7 @@ func TestSnapshotLinkedWorktree(t *testing.T) {
 	writeFile(t, filepath.Join(wt, "README"), "in worktree\n")
 	writeFile(t, filepath.Join(repo, "README"), "in main\n")
 	r := openRepo(t, wt)
-	tree, dirty, _, err := r.SnapshotWorkTree(-1)
+	tree, dirty, _, err := r.SnapshotWorkTree(context.Background(), -1)
 	if err != nil || !dirty {
 		t.Fatal(dirty, err)
 	}
@@ -256,6 +257,9 @@ func TestSnapshotLinkedWorktree(t *testing.T) {
 	}
 }
 
+// TestIdentity checks that commits are authored as git would author
+// them, whatever resolves the identity: config files, include and
+// includeIf, the environment, or git's own defaults.
 func TestIdentity(t *testing.T) {
 	home := os.Getenv("HOME")
 	xdg := filepath.Join(home, "xdg")
@@ -264,41 +268,46 @@ func TestIdentity(t *testing.T) {
 	t.Setenv("USER", "login")
 	dir := newRepo(t)
 
-	ident := func() string {
+	check := func(what, want string) {
+		t.Helper()
 		r := openRepo(t, dir)
 		n, e := r.Identity()
-		return n + " <" + e + ">"
+		got := n + " <" + e + ">"
+		out, err := runGit(context.Background(), dir, os.Environ(), nil, "var", "GIT_AUTHOR_IDENT")
+		if err != nil || !strings.HasPrefix(string(out), got+" ") {
+			t.Errorf("%s: Identity %q, git says %q (%v)", what, got, out, err)
+		}
+		if got != want {
+			t.Errorf("%s: Identity %q, want %q", what, got, want)
+		}
 	}
-	if got := ident(); got != "Xdg Name <xdg@example.com>" {
-		t.Errorf("from XDG config: %s", got)
-	}
-	writeFile(t, filepath.Join(home, ".gitconfig"), "[user]\n\tname = Global Name\n")
-	defer os.Remove(filepath.Join(home, ".gitconfig"))
-	// ~/.gitconfig overrides the XDG file, key by key, as in git.
-	if got := ident(); got != "Global Name <xdg@example.com>" {
-		t.Errorf("from global config: %s", got)
-	}
+	check("from XDG config", "Xdg Name <xdg@example.com>")
+	global := filepath.Join(home, ".gitconfig")
+	writeFile(t, global, "[user]\n\tname = Global Name\n")
+	defer os.Remove(global)
+	check("from global config", "Global Name <xdg@example.com>")
+	// Identities set in included files, as people keep them per
+	// employer or per directory.
+	writeFile(t, filepath.Join(home, "work.inc"), "[user]\n\temail = work@example.com\n")
+	writeFile(t, global, "[user]\n\tname = Global Name\n[include]\n\tpath = work.inc\n")
+	check("from an included file", "Global Name <work@example.com>")
+	writeFile(t, filepath.Join(home, "oss.inc"), "[user]\n\tname = Open Source\n")
+	writeFile(t, global, "[user]\n\tname = Global Name\n[includeIf \"gitdir:"+dir+"/\"]\n\tpath = oss.inc\n")
+	check("from includeIf gitdir", "Open Source <xdg@example.com>")
 	git(t, dir, "config", "user.email", "repo@example.com")
-	if got := ident(); got != "Global Name <repo@example.com>" {
-		t.Errorf("from repository config: %s", got)
-	}
+	check("from repository config", "Open Source <repo@example.com>")
 	t.Setenv("GIT_AUTHOR_NAME", "Env Name")
-	if got := ident(); got != "Env Name <repo@example.com>" {
-		t.Errorf("from the environment: %s", got)
-	}
-	out, err := runGit(dir, os.Environ(), nil, "var", "GIT_AUTHOR_IDENT")
-	if got := ident(); err != nil || !strings.HasPrefix(string(out), got+" ") {
-		t.Errorf("Identity %q, git says %q (%v)", got, out, err)
-	}
+	check("from the environment", "Env Name <repo@example.com>")
 
 	os.Unsetenv("GIT_AUTHOR_NAME")
-	os.Remove(filepath.Join(home, ".gitconfig"))
+	os.Remove(global)
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, "none"))
-	other := newRepo(t)
-	r := openRepo(t, other)
+	// Without any, git refuses to commit ("Author identity unknown"):
+	// runs are still recorded, as the login at this host.
+	r := openRepo(t, newRepo(t))
 	host, _ := os.Hostname()
-	if n, e := r.Identity(); n != "login" || e != "login@"+host {
-		t.Errorf("fallback identity = %s <%s>", n, e)
+	if _, e := r.Identity(); e != "login@"+host {
+		t.Errorf("without an identity: email %q, want login@%s", e, host)
 	}
 }
 
@@ -375,7 +384,7 @@ func BenchmarkSnapshot10k(b *testing.B) {
 	r := openRepo(b, dir)
 	b.Run("clean", func(b *testing.B) {
 		for b.Loop() {
-			if _, dirty, _, err := r.SnapshotWorkTree(-1); err != nil || dirty {
+			if _, dirty, _, err := r.SnapshotWorkTree(context.Background(), -1); err != nil || dirty {
 				b.Fatal(dirty, err)
 			}
 		}
@@ -384,7 +393,7 @@ func BenchmarkSnapshot10k(b *testing.B) {
 	writeFile(b, filepath.Join(dir, "untracked.txt"), "new\n")
 	b.Run("dirty", func(b *testing.B) {
 		for b.Loop() {
-			if _, dirty, _, err := r.SnapshotWorkTree(-1); err != nil || !dirty {
+			if _, dirty, _, err := r.SnapshotWorkTree(context.Background(), -1); err != nil || !dirty {
 				b.Fatal(dirty, err)
 			}
 		}
@@ -424,12 +433,12 @@ func TestSnapshotTargetedMatchesWhole(t *testing.T) {
 	compare := func(stage string) {
 		t.Helper()
 		defer func(n int) { maxTargetedPaths = n }(maxTargetedPaths)
-		targeted, dirty, _, err := r.SnapshotWorkTree(-1)
+		targeted, dirty, _, err := r.SnapshotWorkTree(context.Background(), -1)
 		if err != nil || !dirty {
 			t.Fatalf("%s, targeted: %v %v", stage, dirty, err)
 		}
 		maxTargetedPaths = 0
-		whole, dirty, _, err := r.SnapshotWorkTree(-1)
+		whole, dirty, _, err := r.SnapshotWorkTree(context.Background(), -1)
 		if err != nil || !dirty {
 			t.Fatalf("%s, whole: %v %v", stage, dirty, err)
 		}
@@ -456,7 +465,7 @@ func TestSnapshotTargetedMatchesWhole(t *testing.T) {
 	git(t, nested, "add", "x")
 	git(t, nested, "commit", "-q", "-m", "x")
 	compare("with a nested repository")
-	tree, _, _, err := r.SnapshotWorkTree(-1)
+	tree, _, _, err := r.SnapshotWorkTree(context.Background(), -1)
 	if err != nil || !strings.HasPrefix(lsTree(t, dir, tree)["nested"], "160000 ") {
 		t.Errorf("nested repository not a gitlink: %v", err)
 	}

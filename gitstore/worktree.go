@@ -195,3 +195,6 @@ func checkSource(src run.Source) error {
 	}
 	return nil
 }
+
+// Top is the top of the work tree; "" in a bare repository.
+func (r *Repo) Top() string { return r.WorkTree }

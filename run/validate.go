@@ -288,15 +288,6 @@ func CheckParamShape(params map[string]any, key string) error {
 	return nil
 }
 
-// ParseKV splits a command-line argument KEY=VALUE at its first '='.
-func ParseKV(arg string) (key, value string, err error) {
-	key, value, ok := strings.Cut(arg, "=")
-	if !ok || key == "" {
-		return "", "", fmt.Errorf("malformed %q: expected KEY=VALUE", arg)
-	}
-	return key, value, nil
-}
-
 // ParseMetricValue reads a metric value given as text: a decimal integer or
 // float, with or without an exponent, or nan, inf, +inf, -inf or infinity in
 // any case. Hexadecimal floats and digit separators are refused: they are

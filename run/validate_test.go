@@ -241,23 +241,6 @@ func errString(err error) string {
 	return err.Error()
 }
 
-func TestParseKV(t *testing.T) {
-	tests := []struct{ in, key, value, err string }{
-		{"lr=0.01", "lr", "0.01", ""},
-		{"a=b=c", "a", "b=c", ""},
-		{"empty=", "empty", "", ""},
-		{"lr", "", "", `malformed "lr": expected KEY=VALUE`},
-		{"=1", "", "", `malformed "=1": expected KEY=VALUE`},
-		{"", "", "", `malformed "": expected KEY=VALUE`},
-	}
-	for _, tt := range tests {
-		k, v, err := ParseKV(tt.in)
-		if k != tt.key || v != tt.value || errString(err) != tt.err {
-			t.Errorf("ParseKV(%q) = %q, %q, %v", tt.in, k, v, err)
-		}
-	}
-}
-
 func TestParseMetricValue(t *testing.T) {
 	ok := []struct {
 		in   string

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -119,12 +120,12 @@ func recordRuns(b *testing.B, dir string, n int) {
 		b.Fatal(err)
 	}
 	defer repo.Close()
-	src, err := repo.CaptureSource()
+	src, err := repo.CaptureSource(context.Background())
 	if err != nil {
 		b.Fatal(err)
 	}
 	for i := 0; i < n; i++ {
-		r, err := live.Start(repo, live.Options{Source: &src, Params: map[string]any{
+		r, err := live.Recorder{Store: repo, Dir: repo.LiveDir()}.Start(context.Background(), live.Options{Source: &src, Params: map[string]any{
 			"lr": 0.001 * float64(i%10+1), "epochs": i % 7, "model": []string{"rf", "svm", "mlp"}[i%3], "depth": i % 5, "bn": i%2 == 0,
 		}})
 		if err != nil {

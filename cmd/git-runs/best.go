@@ -2,12 +2,10 @@ package main
 
 import (
 	"fmt"
-	"math"
-	"strings"
 
-	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
 	"github.com/gitruns/gitruns/run/codec"
+	"github.com/gitruns/gitruns/run/tracker"
 )
 
 type bestCmd struct {
@@ -27,44 +25,22 @@ rmse, perplexity, ppl, wer or cer, and higher is better for the others.
   git runs best loss`
 }
 
-// lowerIsBetter guesses the direction of a metric from its name.
-func lowerIsBetter(key string) bool {
-	k := strings.ToLower(key)
-	for _, w := range []string{"loss", "error", "err", "mse", "mae", "rmse", "perplexity", "ppl", "wer", "cer"} {
-		if strings.Contains(k, w) {
-			return true
-		}
-	}
-	return false
-}
-
 func (c *bestCmd) Run(e *env) error {
-	_, all, err := e.runs()
+	_, rs, err := e.runs()
 	if err != nil {
 		return err
 	}
-	if all, err = where(all, c.Where); err != nil {
+	all, err := rs.Query(tracker.Query{Where: c.Where})
+	if err != nil {
 		return err
 	}
-	minimize := c.Min || (!c.Max && lowerIsBetter(c.Metric))
-	var best gitstore.Entry
-	found, n := false, 0
-	for _, en := range all {
-		m, ok := en.Record.Metrics[c.Metric]
-		if !ok || math.IsNaN(m.Last) {
-			continue
-		}
-		n++
-		if !found || (minimize && m.Last < best.Record.Metrics[c.Metric].Last) || (!minimize && m.Last > best.Record.Metrics[c.Metric].Last) {
-			best, found = en, true
-		}
-	}
-	if !found {
-		return fmt.Errorf("no run has metric %q", c.Metric)
+	minimize := c.Min || (!c.Max && tracker.LowerIsBetter(c.Metric))
+	best, n, err := tracker.Best(all, c.Metric, minimize)
+	if err != nil {
+		return err
 	}
 	if c.JSON {
-		b := codec.AppendJSON(nil, best.Record)
-		_, err := e.stdout.Write(append(b, '\n'))
+		_, err := e.stdout.Write(append(codec.AppendJSON(nil, best.Record), '\n'))
 		return err
 	}
 	dir := "highest"

@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-
-	"github.com/gitruns/gitruns/gitstore"
 )
 
 type checkoutCmd struct {
@@ -25,12 +23,12 @@ unless --force.
 }
 
 func (c *checkoutCmd) Run(e *env) error {
-	repo, en, err := e.resolve(c.Target)
+	t, _, en, err := e.resolve(c.Target)
 	if err != nil {
 		return err
 	}
 	src := en.Record.Source
-	if err := repo.CheckoutSource(src, gitstore.CheckoutOptions{Branch: c.Branch, Force: c.Force}); err != nil {
+	if err := t.Checkout(e.ctx, en, c.Branch, c.Force); err != nil {
 		return err
 	}
 	what := "commit " + shortHash(src.Commit)

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"time"
 
-	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/tracker"
 )
 
 type compareCmd struct {
@@ -26,25 +26,19 @@ metric (its last value). Rows whose values differ are marked with *.
   git runs compare --where "params.model = 'rf'" --only-diff`
 }
 
-type compareRow struct {
-	Key    string `json:"key"`
-	Values []any  `json:"values"` // nil where a run lacks the key
-	Differ bool   `json:"differ"`
-}
-
 func (c *compareCmd) Run(e *env) error {
-	_, all, err := e.runs()
+	_, rs, err := e.runs()
 	if err != nil {
 		return err
 	}
-	picked, err := selectRuns(all, c.Runs, c.Where)
+	picked, err := rs.Select(c.Runs, c.Where)
 	if err != nil {
 		return err
 	}
 	if len(picked) == 0 {
 		return errors.New("compare: name runs, or select them with --where")
 	}
-	rows := compareRows(picked)
+	rows := tracker.Compare(picked, time.Now())
 	if c.OnlyDiff {
 		kept := rows[:0]
 		for _, r := range rows {
@@ -56,45 +50,15 @@ func (c *compareCmd) Run(e *env) error {
 	}
 	switch {
 	case c.JSON:
-		ids := make([]string, len(picked))
-		for i, en := range picked {
-			ids[i] = en.ID
-		}
-		for i := range rows {
-			for j, v := range rows[i].Values {
-				if f, ok := v.(float64); ok {
-					rows[i].Values[j] = run.JSONNumber(f)
-				}
-			}
-		}
-		enc := json.NewEncoder(e.stdout)
-		return enc.Encode(struct {
-			Runs []string     `json:"runs"`
-			Rows []compareRow `json:"rows"`
-		}{ids, rows})
+		return compareJSON(e, picked, rows)
 	case c.Format == "csv":
-		w := csv.NewWriter(e.stdout)
-		head := []string{"key"}
-		for _, en := range picked {
-			head = append(head, en.ID)
-		}
-		w.Write(head)
-		for _, r := range rows {
-			rec := []string{r.Key}
-			for _, v := range r.Values {
-				rec = append(rec, cell(v))
-			}
-			w.Write(rec)
-		}
-		w.Flush()
-		return w.Error()
+		return compareCSV(e, picked, rows)
 	}
 	e.page()
 	p := painter(e.color)
-	abbrev := abbreviations(picked)
 	head := []string{""}
-	for _, en := range picked {
-		head = append(head, p.dim(abbrev[en.ID]))
+	for _, r := range picked {
+		head = append(head, p.dim(rs.Abbrev(r.ID)))
 	}
 	lines := [][]string{head}
 	for _, r := range rows {
@@ -112,6 +76,41 @@ func (c *compareCmd) Run(e *env) error {
 	return nil
 }
 
+func compareJSON(e *env, picked []tracker.Run, rows []tracker.CompareRow) error {
+	ids := make([]string, len(picked))
+	for i, r := range picked {
+		ids[i] = r.ID
+	}
+	for i := range rows {
+		for j, v := range rows[i].Values {
+			rows[i].Values[j] = jsonCell(v)
+		}
+	}
+	return json.NewEncoder(e.stdout).Encode(struct {
+		Runs []string             `json:"runs"`
+		Rows []tracker.CompareRow `json:"rows"`
+	}{ids, rows})
+}
+
+func compareCSV(e *env, picked []tracker.Run, rows []tracker.CompareRow) error {
+	w := csv.NewWriter(e.stdout)
+	head := []string{"key"}
+	for _, r := range picked {
+		head = append(head, r.ID)
+	}
+	w.Write(head)
+	for _, r := range rows {
+		rec := []string{r.Key}
+		for _, v := range r.Values {
+			rec = append(rec, cell(v))
+		}
+		w.Write(rec)
+	}
+	w.Flush()
+	return w.Error()
+}
+
+// cell renders a value of a compared key in a table.
 func cell(v any) string {
 	switch x := v.(type) {
 	case nil:
@@ -120,63 +119,20 @@ func cell(v any) string {
 		return run.FormatMetric(x)
 	case string:
 		return x
+	case time.Duration:
+		return span(x)
 	}
 	return run.FormatPlain(v)
 }
 
-// compareRows lays runs side by side: attributes, then params, then metrics.
-func compareRows(runs []gitstore.Entry) []compareRow {
-	now := time.Now()
-	attr := func(key string, f func(*run.Record) any) compareRow {
-		r := compareRow{Key: key}
-		for _, en := range runs {
-			r.Values = append(r.Values, f(en.Record))
-		}
-		return r
+// jsonCell renders a value of a compared key in JSON: floats that JSON
+// cannot write as strings, durations as they read in the table.
+func jsonCell(v any) any {
+	switch x := v.(type) {
+	case float64:
+		return run.JSONNumber(x)
+	case time.Duration:
+		return span(x)
 	}
-	rows := []compareRow{
-		attr("name", func(r *run.Record) any { return r.Name }),
-		attr("status", func(r *run.Record) any { return string(r.Status) }),
-		attr("experiment", func(r *run.Record) any { return r.Experiment }),
-		attr("started", func(r *run.Record) any { return r.Started.Local().Format("2006-01-02 15:04") }),
-		attr("duration", func(r *run.Record) any { return span(r.Duration(now).Truncate(time.Millisecond)) }),
-		attr("commit", func(r *run.Record) any {
-			s := shortHash(r.Source.Commit)
-			if r.Source.Dirty {
-				s += "*"
-			}
-			return s
-		}),
-	}
-	params := map[string]bool{}
-	metrics := map[string]bool{}
-	for _, en := range runs {
-		for k := range en.Record.Params {
-			params[k] = true
-		}
-		for k := range en.Record.Metrics {
-			metrics[k] = true
-		}
-	}
-	for _, k := range sortedKeys(params) {
-		rows = append(rows, attr("params."+k, func(r *run.Record) any { return r.Params[k] }))
-	}
-	for _, k := range sortedKeys(metrics) {
-		rows = append(rows, attr("metrics."+k, func(r *run.Record) any {
-			if m, ok := r.Metrics[k]; ok {
-				return m.Last
-			}
-			return nil
-		}))
-	}
-	for i := range rows {
-		vs := rows[i].Values
-		for _, v := range vs[1:] {
-			if (v == nil) != (vs[0] == nil) || (v != nil && !run.SameValue(v, vs[0])) {
-				rows[i].Differ = true
-				break
-			}
-		}
-	}
-	return rows
+	return v
 }

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/gitruns/gitruns/diff"
-	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/tracker"
 )
 
 type diffCmd struct {
@@ -37,48 +37,27 @@ func (c *diffCmd) Run(e *env) error {
 	if (c.B == "") == !c.Worktree {
 		return errors.New("diff: name two runs, or one run and --worktree")
 	}
-	repo, all, err := e.runs()
+	t, rs, err := e.runs()
 	if err != nil {
 		return err
 	}
-	ea, err := pick(all, c.A)
+	ea, err := rs.Resolve(c.A)
 	if err != nil {
 		return err
 	}
-	a := diff.RunSide(ea.Record)
-	var eb gitstore.Entry
-	var b diff.Side
-	if c.Worktree {
-		if b, err = diff.WorkTreeSide(repo); err != nil {
+	var eb tracker.Run
+	var b *tracker.Run
+	if !c.Worktree {
+		if eb, err = rs.Resolve(c.B); err != nil {
 			return err
 		}
-	} else {
-		if eb, err = pick(all, c.B); err != nil {
-			return err
-		}
-		b = diff.RunSide(eb.Record)
+		b = &eb
 	}
-	res, err := diff.Runs(repo, a, b)
+	d, err := t.Diff(e.ctx, ea, b, tracker.DiffOptions{Code: c.Code, Output: c.Output})
 	if err != nil {
 		return err
 	}
-	var code, output string
-	if c.Code {
-		if code, err = diff.CodeDiff(repo, a, b); err != nil {
-			return err
-		}
-	}
-	if c.Output && !c.Worktree {
-		oa, err := repo.Output(ea.Commit)
-		if err != nil {
-			return err
-		}
-		ob, err := repo.Output(eb.Commit)
-		if err != nil {
-			return err
-		}
-		output = diff.Text(oa, ob)
-	}
+	res, code, output := d.Result, d.Code, d.Output
 	if c.JSON {
 		out := struct {
 			A      string       `json:"a"`

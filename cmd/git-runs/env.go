@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,19 +9,20 @@ import (
 	"os/exec"
 
 	"github.com/gitruns/gitruns/gitstore"
-	"github.com/gitruns/gitruns/run"
 	"github.com/gitruns/gitruns/run/live"
+	"github.com/gitruns/gitruns/run/tracker"
 )
 
-// env is what every command receives: where to write, and the repository,
-// opened on first use so that help and errors about flags need none.
+// env is what every command receives: where to write, and the tracker of
+// the repository, opened on first use so that help and errors about flags
+// need none. This file is the one place that wires the library: every
+// command goes through the tracker.
 type env struct {
 	dir            string
 	stdout, stderr io.Writer
+	ctx            context.Context
 	repo           *gitstore.Repo
-	// live holds the runs that had journals here when runs() listed them,
-	// by id, as their journals had them.
-	live map[string]live.LiveRun
+	t              *tracker.Tracker
 	// color tells whether the output is coloured: decided for the
 	// terminal, before any pager stands between.
 	color   bool
@@ -32,9 +34,11 @@ type env struct {
 	pagerIn        io.WriteCloser
 }
 
-func (e *env) open() (*gitstore.Repo, error) {
-	if e.repo != nil {
-		return e.repo, nil
+// tracker opens the repository that contains the directory of the
+// command, and its tracker.
+func (e *env) tracker() (*tracker.Tracker, error) {
+	if e.t != nil {
+		return e.t, nil
 	}
 	dir := e.dir
 	if dir == "" {
@@ -48,7 +52,8 @@ func (e *env) open() (*gitstore.Repo, error) {
 		return nil, err
 	}
 	e.repo = r
-	return r, nil
+	e.t = tracker.New(r, tracker.Options{Warn: func(err error) { e.warn("%v", err) }})
+	return e.t, nil
 }
 
 func (e *env) close() {
@@ -62,109 +67,36 @@ func (e *env) warn(format string, args ...any) {
 	fmt.Fprintf(e.stderr, "git-runs: "+format+"\n", args...)
 }
 
-// runs opens the repository, finishes runs whose process died, and lists
-// every run, newest first. Unreadable runs are reported and left out.
-func (e *env) runs() (*gitstore.Repo, []gitstore.Entry, error) {
-	r, err := e.open()
+// runs lists every run, newest first, crashed runs recovered first.
+func (e *env) runs() (*tracker.Tracker, *tracker.Runs, error) {
+	t, err := e.tracker()
 	if err != nil {
 		return nil, nil, err
 	}
-	lives, err := live.LiveRuns(r)
-	if err != nil {
-		return nil, nil, err
-	}
-	if _, err := live.Recover(r, lives); err != nil {
-		e.warn("%v", err)
-	}
-	all, err := r.ListRuns()
-	if err != nil {
-		return nil, nil, err
-	}
-	// A run being recorded here is shown as its journal has it, ahead of
-	// its last checkpoint, which big runs take minutes apart.
-	e.live = map[string]live.LiveRun{}
-	for _, l := range lives {
-		e.live[l.ID] = l
-	}
-	ok := all[:0]
-	for _, en := range all {
-		if en.Err != nil {
-			e.warn("skipping run %s: %v", en.ID, en.Err)
-			continue
-		}
-		if l := e.live[en.ID]; l.Alive && l.Record != nil && en.Record.Status == run.Running {
-			en.Record = l.Record
-		}
-		ok = append(ok, en)
-	}
-	return r, ok, nil
-}
-
-// history returns the metric histories of run en: from its journal while
-// it is recorded here, else from its commit.
-func (e *env) history(repo *gitstore.Repo, en gitstore.Entry) (run.History, error) {
-	if l := e.live[en.ID]; l.Alive && l.History != nil && en.Record == l.Record {
-		return l.History, nil
-	}
-	return repo.History(en.Commit)
+	rs, err := t.Runs(e.ctx)
+	return t, rs, err
 }
 
 // resolve finds the run that spec names.
-func (e *env) resolve(spec string) (*gitstore.Repo, gitstore.Entry, error) {
-	r, all, err := e.runs()
+func (e *env) resolve(spec string) (*tracker.Tracker, *tracker.Runs, tracker.Run, error) {
+	t, rs, err := e.runs()
 	if err != nil {
-		return nil, gitstore.Entry{}, err
+		return nil, nil, tracker.Run{}, err
 	}
-	en, err := pick(all, spec)
-	return r, en, err
+	r, err := rs.Resolve(spec)
+	return t, rs, r, err
 }
 
-func pick(all []gitstore.Entry, spec string) (gitstore.Entry, error) {
-	ids := make([]string, len(all))
-	names := make([]string, len(all))
-	for i, en := range all {
-		ids[i], names[i] = en.ID, en.Record.Name
-	}
-	i, err := run.Resolve(ids, names, spec)
-	if err != nil {
-		return gitstore.Entry{}, err
-	}
-	return all[i], nil
-}
-
-// target names the live run a logging command writes to: --run, else the
-// run that git runs exec (or an SDK) put in GITRUNS_RUN.
-func (e *env) attach(spec string) (*live.Run, error) {
+// target names the run a logging command writes to: --run, else the run
+// that git runs exec (or an SDK) put in GITRUNS_RUN.
+func target(spec string) (string, error) {
 	if spec == "" {
 		spec = os.Getenv("GITRUNS_RUN")
 		if spec == "" {
-			return nil, errors.New("no run to log into: pass --run RUN, or run under git runs exec (which sets GITRUNS_RUN)")
+			return "", errors.New("no run to log into: pass --run RUN, or run under git runs exec (which sets GITRUNS_RUN)")
 		}
 	}
-	r, err := e.open()
-	if err != nil {
-		return nil, err
-	}
-	id := spec
-	if !run.ValidID(spec) {
-		_, en, err := e.resolve(spec)
-		if err != nil {
-			return nil, err
-		}
-		id = en.ID
-	}
-	lr, err := live.Attach(r, id)
-	if errors.Is(err, live.ErrNotLive) {
-		_, rec, lerr := r.Load(id)
-		if lerr != nil {
-			return nil, lerr
-		}
-		if rec.Status != run.Running {
-			return nil, fmt.Errorf("run %s (%s) has %s; its params, metrics and artifacts cannot change", short(id), rec.Name, rec.Status)
-		}
-		return nil, fmt.Errorf("run %s (%s) is running, but not on this machine", short(id), rec.Name)
-	}
-	return lr, err
+	return spec, nil
 }
 
 func short(id string) string {
@@ -172,4 +104,18 @@ func short(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+// attach opens the live run a logging command writes to: --run, else
+// GITRUNS_RUN.
+func (e *env) attach(spec string) (*live.Run, error) {
+	spec, err := target(spec)
+	if err != nil {
+		return nil, err
+	}
+	t, err := e.tracker()
+	if err != nil {
+		return nil, err
+	}
+	return t.Attach(e.ctx, spec)
 }

@@ -48,28 +48,32 @@ func (c *execCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	repo, err := e.open()
+	t, err := e.tracker()
 	if err != nil {
 		return err
 	}
-	opts.SourceDir = repo.RelDir(e.dir)
-	res, err := capture.Exec(repo, capture.ExecOptions{
-		Options: opts, Args: c.Command,
+	res, err := t.Exec(e.ctx, capture.ExecOptions{
+		Options: opts, Args: c.Command, Dir: e.dir,
 		NoOutput: c.NoOutput, OutputLimit: c.OutputLimit,
 		NoOutputMetrics: c.NoOutputMetrics, MetricsPattern: c.MetricsPattern,
 		NoArgvParams: c.NoArgvParams, EnvNames: c.Env, PythonPackages: c.PythonPackages,
 	})
+	if err != nil && res.ID == "" {
+		return err // nothing was recorded
+	}
+	code := res.ExitCode
 	if err != nil {
-		if res.ID != "" {
-			e.warn("%v", err)
-			return exitCode(res.ExitCode)
+		// The run is not recorded as it should be: a script must not go on
+		// as if it were, even when the command succeeded.
+		e.warn("%v", err)
+		if code == 0 {
+			code = 1
 		}
-		return err
 	}
 	if res.Signal != 0 {
 		// Die of the same signal, so that a shell sees what the command did.
 		signal.Reset(res.Signal)
 		syscall.Kill(os.Getpid(), res.Signal)
 	}
-	return exitCode(res.ExitCode)
+	return exitCode(code)
 }

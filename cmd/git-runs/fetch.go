@@ -14,16 +14,13 @@ fetch or git pull brings runs too.`
 }
 
 func (c *fetchCmd) Run(e *env) error {
-	repo, remote, err := e.remote(c.Remote)
+	t, remote, err := e.remote(c.Remote)
 	if err != nil {
 		return err
 	}
-	res, err := repo.Fetch(remote, progressTo(e))
+	res, err := t.Fetch(e.ctx, remote, progressTo(e))
 	if err != nil {
 		return err
-	}
-	if err := repo.MarkFetched(remote, append(res.New, res.Updated...)); err != nil {
-		e.warn("mark fetched runs: %v", err)
 	}
 	fmt.Fprintf(e.stdout, "%s: %d new runs, %d updated\n", remote, len(res.New), len(res.Updated))
 	return nil

@@ -2,14 +2,15 @@ package main
 
 import (
 	"bufio"
+	"io"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
 	"github.com/gitruns/gitruns/run/codec"
 	"github.com/gitruns/gitruns/run/query"
+	"github.com/gitruns/gitruns/run/tracker"
 )
 
 type lsCmd struct {
@@ -43,21 +44,17 @@ relative: started > -7d. A run without the key does not match.
 const maxDiffColumns = 5
 
 func (c *lsCmd) Run(e *env) error {
-	repo, all, err := e.runs()
+	_, rs, err := e.runs()
 	if err != nil {
 		return err
 	}
-	shown, err := where(all, c.Where)
+	shown, err := rs.Query(tracker.Query{Where: c.Where, Sort: c.Sort, Desc: c.Desc, Limit: c.Limit})
 	if err != nil {
 		return err
 	}
-	if c.Sort != "" {
-		if shown, err = sortEntries(shown, c.Sort, c.Desc); err != nil {
-			return err
-		}
-	}
-	if c.Limit > 0 && len(shown) > c.Limit {
-		shown = shown[:c.Limit]
+	keys, err := columnKeys(c.Columns)
+	if err != nil {
+		return err
 	}
 	if !c.JSON && len(shown) > 0 {
 		e.page()
@@ -65,51 +62,66 @@ func (c *lsCmd) Run(e *env) error {
 	w := bufio.NewWriterSize(e.stdout, 64<<10)
 	defer w.Flush()
 	if c.JSON {
-		buf := make([]byte, 0, 64<<10)
-		buf = append(buf, '[')
-		for i, en := range shown {
-			if i > 0 {
-				buf = append(buf, ',')
-			}
-			buf = append(buf, '\n')
-			buf = codec.AppendJSON(buf, en.Record)
-			if len(buf) > 48<<10 {
-				w.Write(buf)
-				buf = buf[:0]
-			}
-		}
-		if len(shown) > 0 {
-			buf = append(buf, '\n')
-		}
-		buf = append(buf, "]\n"...)
-		_, err := w.Write(buf)
-		return err
+		return writeJSONArray(w, shown)
 	}
-	if len(shown) == 0 {
-		return nil
+	if len(shown) > 0 {
+		table(w, lsRows(e, rs, shown, keys))
 	}
-	p := painter(e.color)
+	return nil
+}
+
+// columnKeys parses the keys of --columns, given comma-separated.
+func columnKeys(cols []string) ([]query.Key, error) {
 	var keys []query.Key
-	for _, col := range c.Columns {
+	for _, col := range cols {
 		for _, name := range strings.Split(col, ",") {
 			k, err := query.ParseKey(strings.TrimSpace(name))
 			if err != nil {
-				return err
+				return nil, err
 			}
 			keys = append(keys, k)
 		}
 	}
+	return keys, nil
+}
+
+// writeJSONArray writes the records of runs as a JSON array, a record a
+// line, without holding the whole text in memory.
+func writeJSONArray(w io.Writer, runs []tracker.Run) error {
+	buf := make([]byte, 0, 64<<10)
+	buf = append(buf, '[')
+	for i, r := range runs {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, '\n')
+		buf = codec.AppendJSON(buf, r.Record)
+		if len(buf) > 48<<10 {
+			w.Write(buf)
+			buf = buf[:0]
+		}
+	}
+	if len(runs) > 0 {
+		buf = append(buf, '\n')
+	}
+	buf = append(buf, "]\n"...)
+	_, err := w.Write(buf)
+	return err
+}
+
+// lsRows lays out the table of ls: fixed columns, then the keys asked
+// for, or the params and metrics that differ across the runs shown.
+func lsRows(e *env, rs *tracker.Runs, shown []tracker.Run, keys []query.Key) [][]string {
+	p := painter(e.color)
 	var params, metrics []string
 	if len(keys) == 0 {
-		params, metrics = differing(shown)
+		params, metrics = tracker.Differing(shown, maxDiffColumns)
 	}
 	head := []string{"ID", "NAME", "STATUS", "STARTED", "DURATION", "COMMIT"}
 	for _, k := range keys {
 		head = append(head, k.String())
 	}
-	for _, k := range params {
-		head = append(head, k)
-	}
+	head = append(head, params...)
 	for _, k := range metrics {
 		if slices.Contains(params, k) {
 			k = "metrics." + k
@@ -120,23 +132,14 @@ func (c *lsCmd) Run(e *env) error {
 		head[i] = p.dim(head[i])
 	}
 	rows := [][]string{head}
-	abbrev := abbreviations(all)
-	fetched := repo.Fetched()
 	now := time.Now()
-	for _, en := range shown {
-		rec := en.Record
-		commit := shortHash(rec.Source.Commit)
-		if commit == "" {
-			commit = "-"
-		}
-		if rec.Source.Dirty {
-			commit += "*"
-		}
+	for _, r := range shown {
+		rec := r.Record
 		name := rec.Name
-		if from, ok := fetched[en.ID]; ok {
-			name += p.paint("36", " ⇣"+from)
+		if r.FetchedFrom != "" {
+			name += p.paint("36", " ⇣"+r.FetchedFrom)
 		}
-		row := []string{abbrev[en.ID], name, p.status(rec.Status), ago(rec.Started, now), span(rec.Duration(now).Truncate(time.Millisecond)), commit}
+		row := []string{rs.Abbrev(r.ID), name, p.status(rec.Status), ago(rec.Started, now), span(rec.Duration(now).Truncate(time.Millisecond)), tracker.ShortCommit(rec.Source)}
 		for _, k := range keys {
 			if v, ok := k.Value(rec); ok {
 				row = append(row, cell(v))
@@ -160,56 +163,5 @@ func (c *lsCmd) Run(e *env) error {
 		}
 		rows = append(rows, row)
 	}
-	table(w, rows)
-	return nil
-}
-
-// abbreviations gives each run its shortest unique id prefix among all
-// runs, at least 8 characters.
-func abbreviations(all []gitstore.Entry) map[string]string {
-	ids := make([]string, len(all))
-	for i, en := range all {
-		ids[i] = en.ID
-	}
-	slices.Sort(ids)
-	out := make(map[string]string, len(ids))
-	for i, id := range ids {
-		out[id] = id[:run.AbbrevLen(ids, i, 8)]
-	}
-	return out
-}
-
-// differing picks the param and metric keys worth a column: those whose
-// values differ across the runs (all of them when there is one run).
-func differing(runs []gitstore.Entry) (params, metrics []string) {
-	pv := map[string][]any{}
-	mv := map[string][]float64{}
-	for _, en := range runs {
-		for k, v := range en.Record.Params {
-			pv[k] = append(pv[k], v)
-		}
-		for k, m := range en.Record.Metrics {
-			mv[k] = append(mv[k], m.Last)
-		}
-	}
-	single := len(runs) == 1
-	for _, k := range sortedKeys(pv) {
-		vs := pv[k]
-		if single || len(vs) < len(runs) || slices.ContainsFunc(vs[1:], func(v any) bool { return !run.SameValue(v, vs[0]) }) {
-			params = append(params, k)
-		}
-	}
-	for _, k := range sortedKeys(mv) {
-		vs := mv[k]
-		if single || len(vs) < len(runs) || slices.ContainsFunc(vs[1:], func(v float64) bool { return !run.SameValue(v, vs[0]) }) {
-			metrics = append(metrics, k)
-		}
-	}
-	if len(params) > maxDiffColumns {
-		params = params[:maxDiffColumns]
-	}
-	if len(metrics) > maxDiffColumns {
-		metrics = metrics[:maxDiffColumns]
-	}
-	return params, metrics
+	return rows
 }

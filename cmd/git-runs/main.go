@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -129,7 +130,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "git-runs: %v\n", err)
 		return 2
 	}
-	env := &env{dir: c.Dir, stdout: stdout, stderr: stderr, color: colorOn(stdout), noPager: c.NoPager}
+	env := &env{dir: c.Dir, ctx: context.Background(), stdout: stdout, stderr: stderr, color: colorOn(stdout), noPager: c.NoPager}
 	// What goes to a terminal has its control characters made visible.
 	if f := terminal(stdout); f != nil {
 		env.ttyOut, env.stdout = f, newTermWriter(f)

@@ -27,7 +27,7 @@ func (c *metricCmd) Run(e *env) error {
 	}
 	points := make([]point, 0, len(c.Metrics))
 	for _, kv := range c.Metrics {
-		k, s, err := run.ParseKV(kv)
+		k, s, err := parseKV(kv)
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gitruns/gitruns/run"
@@ -33,7 +34,7 @@ func (f *startFlags) options() (live.Options, error) {
 func parseParams(kvs []string) (map[string]any, error) {
 	m := make(map[string]any, len(kvs))
 	for _, kv := range kvs {
-		k, v, err := run.ParseKV(kv)
+		k, v, err := parseKV(kv)
 		if err != nil {
 			return nil, err
 		}
@@ -52,7 +53,7 @@ func parseParams(kvs []string) (map[string]any, error) {
 func parseTags(kvs []string) (map[string]string, error) {
 	m := make(map[string]string, len(kvs))
 	for _, kv := range kvs {
-		k, v, err := run.ParseKV(kv)
+		k, v, err := parseKV(kv)
 		if err != nil {
 			return nil, err
 		}
@@ -65,4 +66,13 @@ func parseTags(kvs []string) (map[string]string, error) {
 		m[k] = v
 	}
 	return m, nil
+}
+
+// parseKV splits a command-line argument KEY=VALUE at its first '='.
+func parseKV(arg string) (key, value string, err error) {
+	key, value, ok := strings.Cut(arg, "=")
+	if !ok || key == "" {
+		return "", "", fmt.Errorf("malformed %q: expected KEY=VALUE", arg)
+	}
+	return key, value, nil
 }

@@ -8,8 +8,8 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/tracker"
 )
 
 type plotCmd struct {
@@ -39,21 +39,21 @@ var (
 
 // plotSeries is one run's points to draw.
 type plotSeries struct {
-	en  gitstore.Entry
+	en  tracker.Run
 	pts []run.Point
 }
 
 func (c *plotCmd) Run(e *env) error {
-	repo, all, err := e.runs()
+	t, rs, err := e.runs()
 	if err != nil {
 		return err
 	}
-	picked, err := selectRuns(all, c.Runs, c.Where)
+	picked, err := rs.Select(c.Runs, c.Where)
 	if err != nil {
 		return err
 	}
 	if len(c.Runs) == 0 && c.Where == "" {
-		for _, en := range all {
+		for _, en := range rs.All {
 			if _, ok := en.Record.Metrics[c.Metric]; ok && len(picked) < 5 {
 				picked = append(picked, en)
 			}
@@ -64,7 +64,7 @@ func (c *plotCmd) Run(e *env) error {
 	}
 	var ss []plotSeries
 	for _, en := range picked {
-		h, err := e.history(repo, en)
+		h, err := t.History(e.ctx, en)
 		if err != nil {
 			return err
 		}
@@ -94,10 +94,9 @@ func (c *plotCmd) Run(e *env) error {
 		title += " (log scale)"
 	}
 	fmt.Fprintf(e.stdout, "%s\n%s", p.paint("1", title), chart)
-	abbrev := abbreviations(all)
 	for si, s := range ss {
 		m := s.en.Record.Metrics[c.Metric]
-		fmt.Fprintf(e.stdout, "  %s %s %s  last %s\n", p.paint(plotColours[si], string(plotMarks[si])), abbrev[s.en.ID], s.en.Record.Name, run.FormatMetric(m.Last))
+		fmt.Fprintf(e.stdout, "  %s %s %s  last %s\n", p.paint(plotColours[si], string(plotMarks[si])), rs.Abbrev(s.en.ID), s.en.Record.Name, run.FormatMetric(m.Last))
 	}
 	return nil
 }

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/tracker"
 )
 
 func TestDrawPlot(t *testing.T) {
@@ -17,8 +17,8 @@ func TestDrawPlot(t *testing.T) {
 		return p
 	}
 	ss := []plotSeries{
-		{gitstore.Entry{}, pts(100, 10, 1, 0.1, 0.01)},
-		{gitstore.Entry{}, pts(50, 40, 30, 20, 0)}, // 0 is left out on a log scale
+		{tracker.Run{}, pts(100, 10, 1, 0.1, 0.01)},
+		{tracker.Run{}, pts(50, 40, 30, 20, 0)}, // 0 is left out on a log scale
 	}
 	for _, tc := range []struct {
 		log  bool
@@ -53,7 +53,7 @@ func TestDrawPlot(t *testing.T) {
 			t.Errorf("log %v:\n%s\nwant\n%s", tc.log, got, tc.want)
 		}
 	}
-	if _, err := drawPlot([]plotSeries{{gitstore.Entry{}, pts(0, -1)}}, 24, 6, true, painter(false)); err == nil {
+	if _, err := drawPlot([]plotSeries{{tracker.Run{}, pts(0, -1)}}, 24, 6, true, painter(false)); err == nil {
 		t.Error("a log plot of values at or below 0 drew something")
 	}
 }

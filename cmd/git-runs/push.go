@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/gitruns/gitruns/gitstore"
-	"github.com/gitruns/gitruns/run/live"
+	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/tracker"
 )
 
 type pushCmd struct {
@@ -35,34 +35,24 @@ func progressTo(e *env) io.Writer {
 }
 
 func (c *pushCmd) Run(e *env) error {
-	repo, remote, err := e.remote(c.Remote)
+	t, remote, err := e.remote(c.Remote)
 	if err != nil {
 		return err
 	}
-	var refs []string
+	var picked []tracker.Run // nil: every run
 	if len(c.Runs) > 0 || c.Where != "" {
-		_, all, err := e.runs()
+		_, rs, err := e.runs()
 		if err != nil {
 			return err
 		}
-		picked, err := selectRuns(all, c.Runs, c.Where)
-		if err != nil {
+		if picked, err = rs.Select(c.Runs, c.Where); err != nil {
 			return err
 		}
 		if len(picked) == 0 {
 			return errors.New("push: no run matches")
 		}
-		for _, en := range picked {
-			refs = append(refs, gitstore.RefName(en.ID))
-		}
-	} else {
-		// Pushing everything needs no listing, only the crashed runs
-		// finished first, so that they do not travel as running.
-		if _, err := live.RecoverCrashed(repo); err != nil {
-			e.warn("%v", err)
-		}
 	}
-	res, err := repo.Push(remote, refs, progressTo(e))
+	res, err := t.Push(e.ctx, remote, picked, progressTo(e))
 	if err != nil {
 		return err
 	}
@@ -71,9 +61,9 @@ func (c *pushCmd) Run(e *env) error {
 
 // reportPush prints what a push did, run by run for rejections, and fails
 // when anything was rejected.
-func reportPush(e *env, remote string, res []gitstore.PushResult, verb string) error {
+func reportPush(e *env, remote string, res []run.PushResult, verb string) error {
 	counts := map[string]int{}
-	var rejected []gitstore.PushResult
+	var rejected []run.PushResult
 	for _, r := range res {
 		counts[r.Status]++
 		if r.Status == "rejected" {
@@ -82,7 +72,7 @@ func reportPush(e *env, remote string, res []gitstore.PushResult, verb string) e
 	}
 	fmt.Fprintf(e.stdout, "%s: %d %s, %d already there, %d rejected\n", remote, counts[verb], verb, counts["up to date"], len(rejected))
 	for _, r := range rejected {
-		fmt.Fprintf(e.stdout, "  rejected %s: %s\n", r.Ref, r.Reason)
+		fmt.Fprintf(e.stdout, "  rejected refs/runs/%s: %s\n", r.ID, r.Reason)
 	}
 	if len(rejected) > 0 {
 		return fmt.Errorf("%s refused %d run(s): %s", remote, len(rejected), rejected[0].Reason)

@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/gitruns/gitruns/gitstore"
+	"github.com/gitruns/gitruns/run/tracker"
 )
 
 type remoteCmd struct {
@@ -16,11 +16,11 @@ type remoteSetupCmd struct {
 }
 
 func (c *remoteSetupCmd) Run(e *env) error {
-	repo, remote, err := e.remote(c.Remote)
+	t, remote, err := e.remote(c.Remote)
 	if err != nil {
 		return err
 	}
-	added, err := repo.SetupRemote(remote)
+	added, err := t.SetupRemote(e.ctx, remote)
 	if err != nil {
 		return err
 	}
@@ -37,47 +37,30 @@ type remoteStatusCmd struct {
 }
 
 func (c *remoteStatusCmd) Run(e *env) error {
-	repo, remote, err := e.remote(c.Remote)
+	t, remote, err := e.remote(c.Remote)
 	if err != nil {
 		return err
 	}
-	theirs, err := repo.RemoteRuns(remote)
+	st, err := t.CompareRemote(e.ctx, remote)
 	if err != nil {
 		return err
-	}
-	ours, err := repo.LocalRuns()
-	if err != nil {
-		return err
-	}
-	onlyHere, onlyThere, differ := 0, 0, 0
-	for id, h := range ours {
-		t, ok := theirs[id]
-		switch {
-		case !ok:
-			onlyHere++
-		case t != h:
-			differ++
-		}
-	}
-	for id := range theirs {
-		if _, ok := ours[id]; !ok {
-			onlyThere++
-		}
 	}
 	fmt.Fprintf(e.stdout, "%s: %d runs only here, %d only on %s, %d differ, %d the same\n",
-		remote, onlyHere, onlyThere, remote, differ, len(ours)-onlyHere-differ)
+		remote, st.OnlyHere, st.OnlyThere, remote, st.Differ, st.Same)
 	return nil
 }
 
-// remote opens the repository and names the remote to use: name, else
-// the current branch's remote, else origin.
-func (e *env) remote(name string) (*gitstore.Repo, string, error) {
-	repo, err := e.open()
+// remote opens the tracker and names the remote to use: name, else the
+// current branch's remote, else origin.
+func (e *env) remote(name string) (*tracker.Tracker, string, error) {
+	t, err := e.tracker()
 	if err != nil {
 		return nil, "", err
 	}
 	if name == "" {
-		name = repo.DefaultRemote()
+		if name, err = t.DefaultRemote(); err != nil {
+			return nil, "", err
+		}
 	}
-	return repo, name, nil
+	return t, name, nil
 }

@@ -1,18 +1,10 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"slices"
-	"strings"
 
-	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
-	"github.com/gitruns/gitruns/run/capture"
-	"github.com/gitruns/gitruns/run/live"
-	"github.com/gitruns/gitruns/run/secret"
+	"github.com/gitruns/gitruns/run/tracker"
 )
 
 type rerunCmd struct {
@@ -31,56 +23,31 @@ metrics differ. With --here it runs in the current work tree instead.
 }
 
 func (c *rerunCmd) Run(e *env) error {
-	repo, en, err := e.resolve(c.Target)
+	t, _, en, err := e.resolve(c.Target)
 	if err != nil {
 		return err
 	}
 	old := en.Record
-	if len(old.Command) == 0 {
-		return fmt.Errorf("run %s (%s) recorded no command to run again", short(en.ID), old.Name)
-	}
-	if slices.Contains(old.Command, secret.Redacted) || slices.ContainsFunc(old.Command, func(a string) bool { return strings.Contains(a, secret.Redacted) }) {
-		return fmt.Errorf("run %s (%s) had secrets redacted from its command; run it again yourself", short(en.ID), old.Name)
-	}
-	store, dir := repo, ""
-	if !c.Here {
-		tmp, err := os.MkdirTemp("", "git-runs-rerun-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		wt := filepath.Join(tmp, "source")
-		remove, err := repo.SourceWorktree(old.Source, wt)
-		if err != nil {
-			return err
-		}
-		defer remove()
-		if store, err = gitstore.Open(wt); err != nil {
-			return err
-		}
-		defer store.Close()
-		dir = filepath.Join(wt, filepath.FromSlash(old.Source.Dir))
-		fmt.Fprintf(e.stderr, "git-runs: running %s again at %s in %s\n", old.Name, shortHash(firstNonEmpty(old.Source.Snapshot, old.Source.Commit)), dir)
-	} else if repo.WorkTree != "" {
-		dir = filepath.Join(repo.WorkTree, filepath.FromSlash(old.Source.Dir))
-	}
-	res, err := capture.Exec(store, capture.ExecOptions{
-		Options: live.Options{Name: c.Name, Experiment: old.Experiment, RerunOf: old.ID, SourceDir: old.Source.Dir},
-		Args:    old.Command,
-		Dir:     dir,
+	rec, res, err := t.Rerun(e.ctx, en, tracker.RerunOptions{
+		Name: c.Name, Here: c.Here,
+		Starting: func(dir string) {
+			if !c.Here {
+				fmt.Fprintf(e.stderr, "git-runs: running %s again at %s in %s\n", old.Name, shortHash(firstNonEmpty(old.Source.Snapshot, old.Source.Commit)), dir)
+			}
+		},
 	})
-	if err != nil && res.ID == "" {
+	if rec == nil {
 		return err
 	}
+	code := res.ExitCode
 	if err != nil {
 		e.warn("%v", err)
-	}
-	_, rec, lerr := repo.Load(res.ID)
-	if lerr != nil {
-		return errors.Join(err, lerr)
+		if code == 0 {
+			code = 1
+		}
 	}
 	printMetricChange(e, old, rec)
-	return exitCode(res.ExitCode)
+	return exitCode(code)
 }
 
 func firstNonEmpty(a, b string) string {

@@ -17,16 +17,16 @@ type showCmd struct {
 }
 
 func (c *showCmd) Run(e *env) error {
-	repo, en, err := e.resolve(c.Target)
+	t, _, en, err := e.resolve(c.Target)
 	if err != nil {
 		return err
 	}
-	hist, err := e.history(repo, en)
+	hist, err := t.History(e.ctx, en)
 	if err != nil {
 		return err
 	}
-	repo.MarkSeen(en.ID) // a fetched run is new until someone looks at it
-	arts, err := repo.Artifacts(en.Commit)
+	t.MarkSeen(en) // a fetched run is new until someone looks at it
+	arts, err := t.Artifacts(e.ctx, en)
 	if err != nil {
 		return err
 	}
@@ -40,7 +40,7 @@ func (c *showCmd) Run(e *env) error {
 		b := codec.AppendJSON(nil, rec)
 		b = b[:len(b)-1] // reopen the object to add what only show has
 		b = append(b, `,"commit":"`...)
-		b = append(b, en.Commit.String()...)
+		b = append(b, en.Commit...)
 		b = append(b, `","history":`...)
 		b = codec.AppendHistoryJSON(b, hist)
 		b = append(b, `,"artifacts":`...)
@@ -93,7 +93,7 @@ func (c *showCmd) Run(e *env) error {
 	rows = append(rows,
 		[]string{p.dim("source"), src},
 		[]string{p.dim("host"), hostLine(&rec.Host)},
-		[]string{p.dim("commit"), en.Commit.String()},
+		[]string{p.dim("commit"), orDash(en.Commit)},
 	)
 	for _, g := range rec.Host.GPUs {
 		rows = append(rows, []string{p.dim("gpu"), fmt.Sprintf("%s, %d MiB, driver %s", g.Name, g.MemoryMiB, g.Driver)})

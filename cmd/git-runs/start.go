@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 
-	"github.com/gitruns/gitruns/run/live"
 	"github.com/gitruns/gitruns/run/proc"
 )
 
@@ -32,11 +31,11 @@ func (c *startCmd) Run(e *env) error {
 	if opts.OwnerPID == 0 {
 		opts.OwnerPID = proc.CallerPID()
 	}
-	repo, err := e.open()
+	t, err := e.tracker()
 	if err != nil {
 		return err
 	}
-	r, err := live.Start(repo, opts)
+	r, err := t.Start(e.ctx, opts)
 	if err != nil {
 		return err
 	}

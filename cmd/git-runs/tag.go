@@ -1,12 +1,5 @@
 package main
 
-import (
-	"errors"
-	"os"
-
-	"github.com/gitruns/gitruns/run"
-)
-
 type tagCmd struct {
 	Target string   `name:"run" placeholder:"RUN" help:"Run to tag (default: GITRUNS_RUN)."`
 	Tags   []string `arg:"" name:"KEY=VALUE" help:"Tags to set; an existing tag is replaced."`
@@ -24,37 +17,13 @@ func (c *tagCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	spec := c.Target
-	if spec == "" {
-		spec = os.Getenv("GITRUNS_RUN")
-	}
-	r, err := e.attach(spec)
-	if err == nil {
-		for _, k := range sortedKeys(tags) {
-			if err := r.SetTag(k, tags[k]); err != nil {
-				return closeAfter(r, err)
-			}
-		}
-		return closeAfter(r, nil)
-	}
-	if spec == "" {
+	spec, err := target(c.Target)
+	if err != nil {
 		return err
 	}
-	// Not live here: a finished run's tags are amended in place.
-	repo, en, rerr := e.resolve(spec)
-	if rerr != nil {
-		return rerr
-	}
-	if en.Record.Status == run.Running {
+	t, err := e.tracker()
+	if err != nil {
 		return err
 	}
-	return repo.Amend(en.ID, func(rec *run.Record) error {
-		if rec.Status == run.Running {
-			return errors.New("run is live again")
-		}
-		for k, v := range tags {
-			rec.Tags[k] = v
-		}
-		return nil
-	})
+	return t.Tag(e.ctx, spec, tags)
 }

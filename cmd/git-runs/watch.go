@@ -2,17 +2,14 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"os"
 	"os/signal"
 	"strings"
 	"time"
 
-	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
-	"github.com/gitruns/gitruns/run/live"
-	"github.com/gitruns/gitruns/run/outlog"
+	"github.com/gitruns/gitruns/run/tracker"
 )
 
 type watchCmd struct {
@@ -30,14 +27,14 @@ change, until the run ends.
 }
 
 func (c *watchCmd) Run(e *env) error {
-	repo, all, err := e.runs()
+	t, rs, err := e.runs()
 	if err != nil {
 		return err
 	}
-	var en gitstore.Entry
+	var en tracker.Run
 	if c.Target == "" {
 		found := false
-		for _, x := range all {
+		for _, x := range rs.All {
 			if x.Record.Status == run.Running {
 				en, found = x, true
 				break
@@ -46,65 +43,37 @@ func (c *watchCmd) Run(e *env) error {
 		if !found {
 			return fmt.Errorf("no run is running; name one to follow")
 		}
-	} else if en, err = pick(all, c.Target); err != nil {
+	} else if en, err = rs.Resolve(c.Target); err != nil {
 		return err
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt)
 	defer stop()
 	out := bufio.NewWriter(e.stdout)
 	defer out.Flush()
-	w := live.Watch(repo, en.ID)
-	var shown int64
 	last := map[string]int64{}
 	fmt.Fprintf(e.stderr, "git-runs: watching %s (%s)\n", short(en.ID), en.Record.Name)
-	for {
-		rec, live, err := w.Poll()
-		if err != nil {
-			return err
+	return t.Follow(ctx, en, c.Interval, func(ev tracker.Event) error {
+		if ev.Skipped > 0 {
+			fmt.Fprintf(e.stderr, "git-runs: [%d bytes of output went by]\n", ev.Skipped)
 		}
-		if prefix := w.OutputPrefix(); live && prefix != "" {
-			data, from, next, err := outlog.ReadFrom(prefix, shown)
-			if err == nil {
-				if from > shown {
-					fmt.Fprintf(e.stderr, "git-runs: [%d bytes of output went by]\n", from-shown)
-				}
-				out.Write(data)
-				shown = next
-			}
-		}
-		if !live {
-			// The run ended between two looks: the rest of its output is
-			// in the commit.
-			if c, err := repo.ReadRef(gitstore.RefName(en.ID)); err == nil {
-				if log, err := repo.Output(c); err == nil && log != nil {
-					data, _ := outlog.Since(log, shown)
-					out.Write(data)
-				}
-			}
-		}
+		out.Write(ev.Output)
 		out.Flush()
-		if rec != nil {
-			if line := metricNews(rec, last); line != "" {
+		if ev.Record != nil {
+			if line := metricNews(ev.Record, last); line != "" {
 				fmt.Fprintf(e.stderr, "git-runs: %s\n", line)
 			}
 		}
-		if !live {
-			if rec != nil {
-				status := string(rec.Status)
-				if rec.ExitCode != nil {
-					status += fmt.Sprintf(" (exit %d)", *rec.ExitCode)
-				}
-				fmt.Fprintf(e.stderr, "git-runs: run %s (%s) %s after %s\n", short(rec.ID), rec.Name, status, span(rec.Duration(time.Now())))
+		if ev.Ended && ev.Record != nil {
+			rec := ev.Record
+			status := string(rec.Status)
+			if rec.ExitCode != nil {
+				status += fmt.Sprintf(" (exit %d)", *rec.ExitCode)
 			}
-			return nil
+			fmt.Fprintf(e.stderr, "git-runs: run %s (%s) %s after %s\n", short(rec.ID), rec.Name, status, span(rec.Duration(time.Now())))
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(c.Interval):
-		}
-	}
+		return nil
+	})
 }
 
 // metricNews describes the metrics that have new points since last, and

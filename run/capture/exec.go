@@ -57,7 +57,8 @@ type ExecResult struct {
 // id. A command that cannot be started is recorded as failed with exit
 // code 127 and reported as an error. The run ends as the command did:
 // finished when it exited 0, failed when it exited otherwise, killed when
-// a signal ended it, whatever signals reached it on the way. An error
+// somebody stopped it with a signal (see stopped), whatever signals it
+// handled on the way. An error
 // with a result that has an ID means the command ran but its end could
 // not be committed: the run's journal is kept, and the next git-runs
 // command commits it.
@@ -160,7 +161,7 @@ func Exec(ctx context.Context, rc live.Recorder, o ExecOptions) (ExecResult, err
 
 	res.ExitCode, res.Signal = lres.ExitCode, lres.Signal
 	switch {
-	case lres.Signal != 0:
+	case stopped(lres):
 		res.Status = run.Killed
 	case lres.ExitCode == 0:
 		res.Status = run.Finished
@@ -173,6 +174,22 @@ func Exec(ctx context.Context, rc live.Recorder, o ExecOptions) (ExecResult, err
 	}
 	code := lres.ExitCode
 	return res, r.Finish(res.Status, &code, signal)
+}
+
+// stopped reports whether somebody stopped the command: it died of a
+// signal that git-runs passed on, or of one that people send to stop a
+// program (Ctrl-C, Ctrl-\, kill, a closed terminal). A command that
+// handled the signal and exited ended as it exited; one that died of
+// SIGKILL from elsewhere (the kernel's out-of-memory killer) or of its
+// own fault (SIGSEGV, SIGABRT) failed.
+func stopped(res launch.Result) bool {
+	switch res.Signal {
+	case 0:
+		return false
+	case syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT:
+		return true
+	}
+	return res.Received != nil && res.Received == os.Signal(res.Signal)
 }
 
 type captureFunc func([]byte)

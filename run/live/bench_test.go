@@ -1,6 +1,7 @@
 package live_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ func BenchmarkRecord2000(b *testing.B) {
 				dir, repo := newRepo(b)
 				var src *run.Source
 				if shared {
-					s, err := repo.CaptureSource()
+					s, err := repo.CaptureSource(context.Background())
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -40,7 +41,7 @@ func BenchmarkRecord2000(b *testing.B) {
 				b.StartTimer()
 				start := time.Now()
 				for n := 0; n < 2000; n++ {
-					r, err := live.Start(repo, live.Options{Source: src, Params: map[string]any{
+					r, err := recorderOf(repo).Start(ctx, live.Options{Source: src, Params: map[string]any{
 						"lr": 0.01, "epochs": n, "model": "rf", "depth": 3, "bn": true,
 					}})
 					if err != nil {
@@ -72,7 +73,7 @@ func BenchmarkRecord2000(b *testing.B) {
 // the cost exec pays for every metric line of a command's output.
 func BenchmarkLogMetric(b *testing.B) {
 	_, repo := newRepo(b)
-	r, err := live.Start(repo, live.Options{})
+	r, err := recorderOf(repo).Start(ctx, live.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -28,7 +28,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer repo.Close()
-	r, err := live.Start(repo, live.Options{
+	r, err := recorderOf(repo).Start(ctx, live.Options{
 		Name:   "example",
 		Params: map[string]any{"lr": 0.01, "optimizer": map[string]any{"name": "adam"}},
 	})
@@ -48,10 +48,12 @@ func Example() {
 		log.Fatal(err)
 	}
 
-	_, rec, err := repo.Load(r.ID())
+	en, err := repo.Load(ctx, r.ID())
 	if err != nil {
 		log.Fatal(err)
 	}
+
+	rec := en.Record
 	loss := rec.Metrics["loss"]
 	fmt.Println(rec.Name, rec.Status, rec.Params["optimizer.name"], rec.Tags["team"])
 	fmt.Println("loss:", loss.Last, "at step", loss.Step, "of", loss.Count, "points")

@@ -369,7 +369,10 @@ func (r *Run) Finish(status run.Status, code *int, signal string) error {
 		return err
 	}
 	if err := r.save(true); err != nil {
-		return fmt.Errorf("commit the end of run %s: %w", r.id, err)
+		if errors.Is(err, run.ErrNotFound) {
+			return err // deleted: nothing is kept
+		}
+		return fmt.Errorf("commit the end of run %s: %w (its journal is kept: the next git-runs command here commits it)", r.id, err)
 	}
 	r.mu.Lock()
 	r.close()

@@ -67,7 +67,7 @@ func TestRecordEverything(t *testing.T) {
 	if err := os.WriteFile(art, []byte("weights"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	r, err := live.Start(repo, live.Options{
+	r, err := recorderOf(repo).Start(ctx, live.Options{
 		Name: "full", Experiment: "exp1",
 		Params: map[string]any{"lr": 0.01, "opt": map[string]any{"name": "adam", "betas": []float64{0.9, 0.99}}},
 		Tags:   map[string]string{"team": "vision"},
@@ -101,10 +101,14 @@ func TestRecordEverything(t *testing.T) {
 		t.Errorf("logging into an ended run: no error")
 	}
 
-	c, rec, err := repo.Load(r.ID())
+	en, err := repo.Load(ctx, r.ID())
 	if err != nil {
 		t.Fatal(err)
 	}
+
+	c := en.Commit
+
+	rec := en.Record
 	if rec.Status != run.Finished || rec.Name != "full" || rec.Experiment != "exp1" || *rec.ExitCode != 0 {
 		t.Errorf("record: %+v", rec)
 	}
@@ -118,7 +122,7 @@ func TestRecordEverything(t *testing.T) {
 	if !math.IsNaN(loss.Last) || loss.Step != 10 || loss.Count != 6 || loss.Min != 0.2 || loss.Max != 1 {
 		t.Errorf("loss summary: %+v", loss)
 	}
-	hist, err := repo.History(plumbingHash(c))
+	hist, err := repo.History(ctx, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +135,7 @@ func TestRecordEverything(t *testing.T) {
 	if mode := git(t, dir, "ls-tree", "-r", "refs/runs/"+r.ID(), "artifacts/models/model.bin"); !strings.HasPrefix(mode, "100755") {
 		t.Errorf("artifact mode: %s", mode)
 	}
-	if _, err := os.Stat(filepath.Join(repo.PrivateDir(), "live", r.ID()+".journal")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(repo.LiveDir(), r.ID()+".journal")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("journal left behind: %v", err)
 	}
 	fsck(t, dir)
@@ -139,18 +143,18 @@ func TestRecordEverything(t *testing.T) {
 
 func TestCheckpointShowsProgress(t *testing.T) {
 	_, repo := newRepo(t)
-	r, err := live.Start(repo, live.Options{Checkpoint: 50 * time.Millisecond})
+	r, err := recorderOf(repo).Start(ctx, live.Options{Checkpoint: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	must(t, r.LogMetric("loss", 0.5, live.NextStep))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		_, rec, err := repo.Load(r.ID())
-		if err != nil {
+		en, err := repo.Load(ctx, r.ID())
+		if err != nil && !errors.Is(err, run.ErrNotFound) { // not committed before the first checkpoint
 			t.Fatal(err)
 		}
-		if rec.Metrics["loss"].Count == 1 {
+		if rec := en.Record; rec != nil && rec.Metrics["loss"].Count == 1 {
 			if rec.Status != run.Running {
 				t.Errorf("status %s while live", rec.Status)
 			}
@@ -169,11 +173,11 @@ func TestCheckpointShowsProgress(t *testing.T) {
 func ownerAndOther(t *testing.T) (*gitstore.Repo, *live.Run, *live.Run) {
 	t.Helper()
 	_, repo := newRepo(t)
-	owner, err := live.Start(repo, live.Options{})
+	owner, err := recorderOf(repo).Start(ctx, live.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := live.Attach(repo, owner.ID())
+	other, err := recorderOf(repo).Attach(owner.ID())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,10 +195,11 @@ func TestAttachedWritersMerge(t *testing.T) {
 	}
 	must(t, owner.LogMetric("from_owner", 2, 0))
 	must(t, owner.End(run.Finished))
-	_, rec, err := repo.Load(owner.ID())
+	en, err := repo.Load(ctx, owner.ID())
 	if err != nil {
 		t.Fatal(err)
 	}
+	rec := en.Record
 	if rec.Metrics["from_other"].Count != 1 || rec.Metrics["from_owner"].Count != 1 || rec.Params["lr"] != 0.1 {
 		t.Errorf("merged record: %+v", rec)
 	}
@@ -276,7 +281,7 @@ func TestCrashedRunRecovered(t *testing.T) {
 	if err := dead.Run(); err != nil {
 		t.Fatal(err)
 	}
-	r, err := live.Start(repo, live.Options{OwnerPID: dead.Process.Pid})
+	r, err := recorderOf(repo).Start(ctx, live.Options{OwnerPID: dead.Process.Pid})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,22 +292,23 @@ func TestCrashedRunRecovered(t *testing.T) {
 	must(t, r.Flush())
 	// The process is "killed" here: nothing more happens to r.
 
-	done, err := live.RecoverCrashed(repo)
+	done, err := recorderOf(repo).RecoverCrashed()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(done) != 1 || done[0] != r.ID() {
 		t.Fatalf("recovered %v, want [%s]", done, r.ID())
 	}
-	_, rec, err := repo.Load(r.ID())
+	en, err := repo.Load(ctx, r.ID())
 	if err != nil {
 		t.Fatal(err)
 	}
+	rec := en.Record
 	if rec.Status != run.Crashed || rec.Ended.IsZero() || rec.Metrics["loss"].Count != 100 || rec.Params["lr"] != 0.3 {
 		t.Errorf("recovered record: %+v", rec)
 	}
 	// A second pass finds nothing to do.
-	if done, err := live.RecoverCrashed(repo); err != nil || len(done) != 0 {
+	if done, err := recorderOf(repo).RecoverCrashed(); err != nil || len(done) != 0 {
 		t.Errorf("second recovery: %v, %v", done, err)
 	}
 	fsck(t, dir)
@@ -310,16 +316,17 @@ func TestCrashedRunRecovered(t *testing.T) {
 
 func TestLiveOwnerNotRecovered(t *testing.T) {
 	_, repo := newRepo(t)
-	r, err := live.Start(repo, live.Options{})
+	r, err := recorderOf(repo).Start(ctx, live.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	done, err := live.RecoverCrashed(repo)
+	done, err := recorderOf(repo).RecoverCrashed()
 	if err != nil || len(done) != 0 {
 		t.Fatalf("recovered a live run: %v, %v", done, err)
 	}
 	must(t, r.End(run.Killed))
-	_, rec, _ := repo.Load(r.ID())
+	en, _ := repo.Load(ctx, r.ID())
+	rec := en.Record
 	if rec.Status != run.Killed {
 		t.Errorf("status %s", rec.Status)
 	}
@@ -391,7 +398,7 @@ func TestConcurrentRecording(t *testing.T) {
 	if len(refs) != procs*perProc {
 		t.Fatalf("git sees %d runs, want %d", len(refs), procs*perProc)
 	}
-	entries, err := repo.ListRuns()
+	entries, err := repo.List(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -427,7 +434,7 @@ func TestRecorderProcess(t *testing.T) {
 	}
 	defer repo.Close()
 	for i := 0; i < n; i++ {
-		r, err := live.Start(repo, live.Options{Name: fmt.Sprintf("p%s-r%d", p, i), Params: map[string]any{"proc": p, "i": i}})
+		r, err := recorderOf(repo).Start(ctx, live.Options{Name: fmt.Sprintf("p%s-r%d", p, i), Params: map[string]any{"proc": p, "i": i}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -469,15 +476,15 @@ func waitForGC(t testing.TB, dir string) {
 func TestStartRefusesBadNames(t *testing.T) {
 	_, repo := newRepo(t)
 	for _, name := range []string{" padded", "a\nb", "tab\there", "esc\x1b]0;title\x07", "c1\u009bx", "del\x7f", "@", "@~2", "bad\xffutf8"} {
-		if _, err := live.Start(repo, live.Options{Name: name}); err == nil {
+		if _, err := recorderOf(repo).Start(ctx, live.Options{Name: name}); err == nil {
 			t.Errorf("Start with name %q succeeded", name)
 		}
 	}
-	lives, err := live.LiveRuns(repo)
+	lives, err := recorderOf(repo).List()
 	if err != nil || len(lives) != 0 {
 		t.Errorf("refused starts left live runs: %v %v", lives, err)
 	}
-	r, err := live.Start(repo, live.Options{Name: "fine-name 日本 ✓"})
+	r, err := recorderOf(repo).Start(ctx, live.Options{Name: "fine-name 日本 ✓"})
 	if err != nil {
 		t.Fatal(err)
 	}

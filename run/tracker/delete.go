@@ -1,0 +1,59 @@
+package tracker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gitruns/gitruns/run"
+)
+
+// deleteAttempts bounds how often deleting a live run is tried again while
+// its recorder moves it.
+const deleteAttempts = 8
+
+// Delete removes r. A run being recorded here is refused with an error
+// wrapping run.ErrLive unless force: then its journal goes first, so that
+// its writers stop at their next commit and no recovery brings it back,
+// and the run is deleted wherever its recorder moved it meanwhile. A run
+// that is not live is deleted only if it is still at the commit r was
+// listed with: an error wrapping run.ErrConflict says it changed since.
+func (t *Tracker) Delete(ctx context.Context, r Run, force bool) error {
+	if !r.Live {
+		return t.store.Delete(r.ID, r.Commit)
+	}
+	if !force {
+		return fmt.Errorf("run %s (%s) is still running; end it first, or use --force: %w", short(r.ID), r.Record.Name, run.ErrLive)
+	}
+	if err := t.recorder.Discard(r.ID); err != nil {
+		return err
+	}
+	head := r.Commit
+	for try := 1; ; try++ {
+		err := t.store.Delete(r.ID, head)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, run.ErrNotFound) && r.Commit == "":
+			return nil // never committed: its journal was all there was
+		case !errors.Is(err, run.ErrConflict) || try == deleteAttempts:
+			return err
+		}
+		if head, err = t.store.Head(r.ID); err != nil {
+			return err
+		}
+	}
+}
+
+// DeleteRemote deletes runs on remote.
+func (t *Tracker) DeleteRemote(ctx context.Context, remote string, runs []Run) ([]run.PushResult, error) {
+	s, err := t.syncer()
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(runs))
+	for i, r := range runs {
+		ids[i] = r.ID
+	}
+	return s.DeleteRemote(ctx, remote, ids)
+}

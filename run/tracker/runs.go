@@ -1,0 +1,252 @@
+package tracker
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/live"
+	"github.com/gitruns/gitruns/run/query"
+)
+
+// Run is one run as the tracker shows it: as committed or, for a run being
+// recorded on this machine, as its journal has it now, which may be ahead
+// of its last commit (big runs are committed minutes apart).
+type Run struct {
+	ID     string
+	Commit string // the run commit; "" for a live run not committed yet
+	Record *run.Record
+	// Live tells that the run is being recorded on this machine by a
+	// process that still runs.
+	Live bool
+	// FetchedFrom names the remote the run was fetched from while nobody
+	// has looked at it here; "" otherwise.
+	FetchedFrom string
+
+	history run.History // the journal's, for a live run
+}
+
+// Runs is every run of a store at one moment, newest first.
+type Runs struct {
+	All []Run
+
+	abbrev map[string]string
+}
+
+// Runs lists every run, newest first. Runs whose recording process died
+// are committed as crashed first, so that no dead run shows as running;
+// runs being recorded here are shown as their journals have them. A run
+// that cannot be read is reported to the Warn option and left out.
+func (t *Tracker) Runs(ctx context.Context) (*Runs, error) {
+	lives, err := t.recorder.List()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := t.recorder.Recover(lives); err != nil {
+		t.warn(err)
+	}
+	entries, err := t.store.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	alive := map[string]live.Info{}
+	for _, l := range lives {
+		if l.Alive && l.Record != nil {
+			alive[l.ID] = l
+		}
+	}
+	fetched := t.store.Fetched()
+	rs := &Runs{All: make([]Run, 0, len(entries)+len(alive))}
+	for _, en := range entries {
+		if en.Err != nil {
+			t.warn(fmt.Errorf("skipping run %s: %w", en.ID, en.Err))
+			continue
+		}
+		r := Run{ID: en.ID, Commit: en.Commit, Record: en.Record, FetchedFrom: fetched[en.ID]}
+		if l, ok := alive[en.ID]; ok {
+			delete(alive, en.ID)
+			if en.Record.Status == run.Running {
+				r.Record, r.history, r.Live = l.Record, l.History, true
+			}
+		}
+		rs.All = append(rs.All, r)
+	}
+	// Runs not committed yet (before their first checkpoint) exist only
+	// in their journals.
+	for _, l := range alive {
+		rs.All = append(rs.All, Run{ID: l.ID, Record: l.Record, Live: true, history: l.History})
+	}
+	if len(alive) > 0 {
+		slices.SortFunc(rs.All, func(a, b Run) int { return strings.Compare(b.ID, a.ID) })
+	}
+	return rs, nil
+}
+
+// Resolve finds the run that spec names: a full id, a unique id prefix of
+// 4 or more characters, a run name, "@" (the newest run) or "@~N" (the
+// Nth run before it).
+func (rs *Runs) Resolve(spec string) (Run, error) {
+	ids := make([]string, len(rs.All))
+	names := make([]string, len(rs.All))
+	for i, r := range rs.All {
+		ids[i], names[i] = r.ID, r.Record.Name
+	}
+	i, err := run.Resolve(ids, names, spec)
+	if err != nil {
+		return Run{}, err
+	}
+	return rs.All[i], nil
+}
+
+// Query selects, orders and limits runs.
+type Query struct {
+	Where string // an expression of the query language (docs/QUERY.md); "" for all
+	Sort  string // a key to sort by (metrics.acc, params.lr, started); "" keeps newest first
+	Desc  bool   // sort in descending order
+	Limit int    // at most this many runs; 0 for all
+}
+
+// Query returns the runs that q selects, in its order. Runs lacking the
+// sort key come last.
+func (rs *Runs) Query(q Query) ([]Run, error) {
+	out, err := where(rs.All, q.Where)
+	if err != nil {
+		return nil, err
+	}
+	if q.Sort != "" {
+		if out, err = sortRuns(out, q.Sort, q.Desc); err != nil {
+			return nil, err
+		}
+	}
+	if q.Limit > 0 && len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
+}
+
+// Select returns the runs named by specs, then those matching the
+// expression expr, in that order; nothing is returned when any spec names
+// no run.
+func (rs *Runs) Select(specs []string, expr string) ([]Run, error) {
+	var out []Run
+	for _, spec := range specs {
+		r, err := rs.Resolve(spec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	if expr != "" {
+		matched, err := where(rs.All, expr)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, matched...)
+	}
+	return out, nil
+}
+
+// Abbrev returns the shortest prefix of id, at least 8 characters, that no
+// other run's id shares, as git abbreviates hashes.
+func (rs *Runs) Abbrev(id string) string {
+	if rs.abbrev == nil {
+		ids := make([]string, len(rs.All))
+		for i, r := range rs.All {
+			ids[i] = r.ID
+		}
+		slices.Sort(ids)
+		rs.abbrev = make(map[string]string, len(ids))
+		for i, x := range ids {
+			rs.abbrev[x] = x[:run.AbbrevLen(ids, i, 8)]
+		}
+	}
+	if a, ok := rs.abbrev[id]; ok {
+		return a
+	}
+	return id
+}
+
+// where keeps the runs that match expr (all of them when expr is "").
+func where(all []Run, expr string) ([]Run, error) {
+	if expr == "" {
+		return all, nil
+	}
+	q, err := query.Parse(expr)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	out := all[:0:0]
+	for _, r := range all {
+		ok, err := query.Match(q, r.Record, now)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// sortRuns orders runs by key, keeping runs that lack it last.
+func sortRuns(all []Run, key string, desc bool) ([]Run, error) {
+	k, err := query.ParseKey(key)
+	if err != nil {
+		return nil, err
+	}
+	recs := make([]*run.Record, len(all))
+	byRec := make(map[*run.Record]Run, len(all))
+	for i, r := range all {
+		recs[i] = r.Record
+		byRec[r.Record] = r
+	}
+	query.Sort(recs, k, desc)
+	out := make([]Run, len(recs))
+	for i, rec := range recs {
+		out[i] = byRec[rec]
+	}
+	return out, nil
+}
+
+// History returns the metric histories of r: from its journal while it is
+// recorded here, else from its commit.
+func (t *Tracker) History(ctx context.Context, r Run) (run.History, error) {
+	if r.Live && r.history != nil {
+		return r.history, nil
+	}
+	if r.Commit == "" {
+		return run.History{}, nil
+	}
+	return t.store.History(ctx, r.Commit)
+}
+
+// Output returns the output log of r as committed; nil when it kept none
+// or has no commit yet. While r is recorded here, Follow shows its output
+// as it comes.
+func (t *Tracker) Output(ctx context.Context, r Run) ([]byte, error) {
+	if r.Commit == "" {
+		return nil, nil
+	}
+	return t.store.Output(ctx, r.Commit)
+}
+
+// Artifacts lists the files stored with r.
+func (t *Tracker) Artifacts(ctx context.Context, r Run) ([]run.ArtifactInfo, error) {
+	if r.Commit == "" {
+		return nil, nil
+	}
+	return t.store.Artifacts(ctx, r.Commit)
+}
+
+// MarkSeen clears the mark of a run fetched from a remote: someone has
+// looked at it here.
+func (t *Tracker) MarkSeen(r Run) error {
+	if r.FetchedFrom == "" {
+		return nil
+	}
+	return t.store.MarkSeen(r.ID)
+}

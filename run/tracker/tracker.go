@@ -1,0 +1,182 @@
+// Package tracker is git-runs as a library: the one application layer
+// that the command line, the HTTP server and any Go program call. A
+// Tracker opens a repository's runs and answers every question about
+// them, with crash recovery and the view of runs being recorded on this
+// machine done once, here: list and query runs, resolve a RUN argument,
+// read a run's record, histories, output and artifacts, start runs or
+// attach to live ones, tag, delete, compare, push and fetch.
+//
+// A Tracker works on a Store, declared below with the contract of each
+// method. gitstore.Repo is the store of a git repository; memstore.Store
+// keeps runs in memory. Both pass the conformance suite in run/storetest.
+// Optional abilities (sync with remotes, work trees, code) are found on
+// the store by type assertion, so that a store offers what it can.
+package tracker
+
+import (
+	"context"
+	"io"
+
+	"github.com/gitruns/gitruns/diff"
+	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/live"
+)
+
+// Reader reads runs. Its methods are safe for concurrent use.
+type Reader interface {
+	// List returns every run, newest first (ids descending). A run whose
+	// record cannot be read is listed with Err set; an error means the
+	// listing itself failed. ctx cancels a listing that reads many
+	// records.
+	List(ctx context.Context) ([]run.Entry, error)
+	// Load returns run id's commit and record, or an error wrapping
+	// run.ErrNotFound.
+	Load(ctx context.Context, id string) (run.Entry, error)
+	// History returns the metric histories stored in run commit c, or an
+	// error wrapping run.ErrNotFound when there is no such commit.
+	History(ctx context.Context, c string) (run.History, error)
+	// Output returns the output log stored in run commit c; nil when the
+	// run kept none.
+	Output(ctx context.Context, c string) ([]byte, error)
+	// Artifacts lists the files stored with run commit c.
+	Artifacts(ctx context.Context, c string) ([]run.ArtifactInfo, error)
+	// OpenArtifact opens the file at path below artifacts/ of run commit
+	// c. A path that could leave artifacts/ is an error; a file that is
+	// not there wraps run.ErrNotFound.
+	OpenArtifact(ctx context.Context, c, path string) (io.ReadCloser, error)
+}
+
+// Editor changes runs that have ended.
+type Editor interface {
+	// Amend rewrites run id's record with edit, keeping its histories,
+	// output and artifacts. When another writer moves the run between the
+	// read and the write, it reads again and calls edit again. It fails
+	// with run.ErrLive when the record says the run is running (a live
+	// run changes only through its journal), run.ErrNotFound, or edit's
+	// error, changing nothing.
+	Amend(id string, edit func(*run.Record) error) error
+	// Delete removes run id if it is at commit old ("" for any): an
+	// error wrapping run.ErrConflict when it is at another, and
+	// run.ErrNotFound when it does not exist. A deleted run's later
+	// Saves fail with run.ErrNotFound: it never comes back by itself.
+	Delete(id, old string) error
+}
+
+// Marks remember which runs came from a remote and have not been looked
+// at here yet.
+type Marks interface {
+	// Fetched returns the marked runs, with the remote each came from.
+	Fetched() map[string]string
+	// MarkFetched marks runs as fetched from remote.
+	MarkFetched(remote string, ids []string) error
+	// MarkSeen clears the marks of runs.
+	MarkSeen(ids ...string) error
+}
+
+// Store is what a Tracker needs of where runs are kept.
+type Store interface {
+	live.Store
+	Reader
+	Editor
+	Marks
+	// LiveDir is the directory, on this machine, where runs being
+	// recorded keep their journals and output files: every process that
+	// logs into a run of this store appends to its journal there.
+	LiveDir() string
+}
+
+// Syncer moves runs between a store and its remotes. gitstore.Repo is one,
+// through the user's own git.
+type Syncer interface {
+	// Push sends the runs named by ids (all of them for nil) to remote,
+	// with the code they ran. Rejections are results; an error means the
+	// push could not happen at all.
+	Push(ctx context.Context, remote string, ids []string, progress io.Writer) ([]run.PushResult, error)
+	// DeleteRemote deletes runs on remote.
+	DeleteRemote(ctx context.Context, remote string, ids []string) ([]run.PushResult, error)
+	// Fetch brings remote's runs and tells which are new and which moved.
+	Fetch(ctx context.Context, remote string, progress io.Writer) (*run.FetchResult, error)
+	// RemoteRuns and LocalRuns list the runs there and here: the commit
+	// of each, by id.
+	RemoteRuns(ctx context.Context, remote string) (map[string]string, error)
+	LocalRuns(ctx context.Context) (map[string]string, error)
+	// SetupRemote makes the store's own fetches from remote bring runs,
+	// and reports whether it changed anything.
+	SetupRemote(ctx context.Context, remote string) (bool, error)
+	// DefaultRemote is the remote to use when none is named.
+	DefaultRemote() string
+}
+
+// Worktrees puts the code of runs back into work trees.
+type Worktrees interface {
+	// CheckoutSource puts src into the work tree (HEAD at its commit, its
+	// uncommitted changes restored), or with branch creates that branch
+	// at it. Uncommitted changes make it refuse unless force.
+	CheckoutSource(ctx context.Context, src run.Source, branch string, force bool) error
+	// SourceWorktree creates a temporary work tree at dir holding src, and
+	// returns the function that removes it.
+	SourceWorktree(ctx context.Context, src run.Source, dir string) (remove func() error, err error)
+	// RelDir returns dir relative to the top of the work tree, in slash
+	// form; "" for the top or a directory outside it.
+	RelDir(dir string) string
+	// Top is the top of the work tree; "" when there is none.
+	Top() string
+}
+
+// Options tune a Tracker.
+type Options struct {
+	// Warn receives problems that do not stop a command, such as a run
+	// that cannot be read or a crashed run that could not be recovered.
+	// Nil drops them.
+	Warn func(error)
+}
+
+// Tracker is the runs of one store. Its methods may be called from
+// several goroutines.
+type Tracker struct {
+	store    Store
+	recorder live.Recorder
+	warn     func(error)
+}
+
+// New returns the Tracker of store s.
+func New(s Store, o Options) *Tracker {
+	warn := o.Warn
+	if warn == nil {
+		warn = func(error) {}
+	}
+	return &Tracker{store: s, recorder: live.Recorder{Store: s, Dir: s.LiveDir()}, warn: warn}
+}
+
+// Store returns the store the tracker works on.
+func (t *Tracker) Store() Store { return t.store }
+
+// Recorder returns the recorder that records runs into the store, for
+// callers that drive live runs themselves.
+func (t *Tracker) Recorder() live.Recorder { return t.recorder }
+
+// syncer returns the store as a Syncer, or an error saying it is not one.
+func (t *Tracker) syncer() (Syncer, error) {
+	s, ok := t.store.(Syncer)
+	if !ok {
+		return nil, errNoAbility("remotes")
+	}
+	return s, nil
+}
+
+func (t *Tracker) worktrees() (Worktrees, error) {
+	w, ok := t.store.(Worktrees)
+	if !ok {
+		return nil, errNoAbility("work trees")
+	}
+	return w, nil
+}
+
+func (t *Tracker) code() (diff.Code, bool) {
+	c, ok := t.store.(diff.Code)
+	return c, ok
+}
+
+type errNoAbility string
+
+func (e errNoAbility) Error() string { return "this store has no " + string(e) }
