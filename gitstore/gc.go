@@ -27,6 +27,7 @@ const (
 // gcState remembers the last background gc this Repo started.
 type gcState struct {
 	mu      sync.Mutex
+	wrote   bool // runs were saved: Close checks whether gc is due
 	running bool
 	last    time.Time
 	checked time.Time // when the loose objects were last counted
@@ -37,12 +38,23 @@ type gcState struct {
 // change git's answer.
 const gcCheckInterval = time.Second
 
-// MaybeGC starts `git gc --auto` in the background when the repository has
-// more loose objects or packs than git's gc.auto and gc.autoPackLimit allow,
-// estimated the way git does (by counting objects/17). It never waits for
-// git: gc runs detached in its own session, and outlives the caller if need
-// be. When nothing is needed the check costs one or two directory reads.
-func (r *Repo) MaybeGC() {
+// sweepSlack is how many times git's thresholds the loose objects may
+// reach while a process goes on writing runs (a sweep recording thousands
+// in a row) before it starts git gc: gc competes with the sweep for the
+// disk and the CPU, so it waits for Close, when the writing is done, unless
+// the repository grows that far.
+const sweepSlack = 4
+
+// MaybeGC starts `git gc --auto` in the background when the repository
+// has more loose objects or packs than git's gc.auto and gc.autoPackLimit
+// allow, estimated the way git does (by counting objects/17), times
+// sweepSlack: Close checks again with git's own thresholds. It never waits
+// for git: gc runs detached in its own session, and outlives the caller
+// if need be. When nothing is needed the check costs one or two directory
+// reads.
+func (r *Repo) MaybeGC() { r.maybeGC(sweepSlack) }
+
+func (r *Repo) maybeGC(slack int) {
 	r.gc.mu.Lock()
 	now := timeNow()
 	recent := !r.gc.checked.IsZero() && now.Sub(r.gc.checked) < gcCheckInterval
@@ -50,7 +62,7 @@ func (r *Repo) MaybeGC() {
 		r.gc.checked = now
 	}
 	r.gc.mu.Unlock()
-	if recent || !r.needGC() {
+	if recent || !r.needGC(slack) {
 		return
 	}
 	r.gc.mu.Lock()
@@ -85,15 +97,16 @@ func (r *Repo) MaybeGC() {
 	}()
 }
 
-// needGC applies git's gc --auto thresholds.
-func (r *Repo) needGC() bool {
+// needGC applies git's gc --auto thresholds, the one for loose objects
+// times slack.
+func (r *Repo) needGC(slack int) bool {
 	auto := r.configInt("gc.auto", defaultGCAuto)
 	if auto <= 0 {
 		return false
 	}
 	// Object names are uniformly distributed, so one fan-out directory
 	// in 256 tells how many loose objects there are.
-	limit := (auto + 255) / 256
+	limit := slack * ((auto + 255) / 256)
 	if countLoose(filepath.Join(r.CommonDir, "objects", "17")) > limit {
 		return true
 	}

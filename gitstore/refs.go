@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"golang.org/x/sys/unix"
 )
 
 // Ref is a ref name and the object it points to.
@@ -69,7 +70,7 @@ type lockedError struct {
 }
 
 func (e *lockedError) Error() string {
-	return fmt.Sprintf("lock %s: another git process holds %s", e.what, e.lock)
+	return fmt.Sprintf("lock %s: %s exists: another git process holds it, or one that died left it (git-runs takes over a lock nobody holds once it is %s old)", e.what, e.lock, staleLockAge)
 }
 
 func (e *lockedError) Unwrap() error { return fs.ErrExist }
@@ -486,7 +487,7 @@ func (r *Repo) checkConflicts(name string) error {
 // lockPacked takes packed-refs.lock. As in git, the lock only excludes
 // other writers; new content goes through packed-refs.new (writePacked).
 func (r *Repo) lockPacked() (*lockFile, error) {
-	lock, err := createLock(filepath.Join(r.CommonDir, "packed-refs"), packedLockTimeout, false)
+	lock, err := r.createLock(filepath.Join(r.CommonDir, "packed-refs"), packedLockTimeout, false)
 	if errors.Is(err, fs.ErrExist) {
 		return nil, &lockedError{"packed-refs", "packed-refs.lock"}
 	}
@@ -521,7 +522,7 @@ type lockFile struct {
 }
 
 func (r *Repo) lockRef(name string) (*lockFile, error) {
-	lock, err := createLock(r.refPath(name), refLockTimeout, true)
+	lock, err := r.createLock(r.refPath(name), refLockTimeout, true)
 	if errors.Is(err, fs.ErrExist) {
 		return nil, &lockedError{"ref " + name, name + ".lock"}
 	}
@@ -531,16 +532,27 @@ func (r *Repo) lockRef(name string) (*lockFile, error) {
 	return lock, nil
 }
 
+// staleLockAge is how old a lock file must be, with nobody holding it,
+// before it is taken for one left by a process that died while it held
+// it. git holds ref locks for milliseconds; a git-runs process holds an
+// flock on its lock files, which ends with the process however it dies.
+var staleLockAge = 10 * time.Second
+
 // createLock creates path+".lock" exclusively, waiting with growing random
 // pauses while someone else holds it, as git does. With mkdirs, missing
 // parent directories are created; a concurrent pack-refs may remove an
-// empty one again before our create, hence the retries.
-func createLock(path string, timeout time.Duration, mkdirs bool) (*lockFile, error) {
+// empty one again before our create, hence the retries. A lock still
+// there at the deadline is removed, and taken, if it is stale: older than
+// staleLockAge and held by no live process.
+func (r *Repo) createLock(path string, timeout time.Duration, mkdirs bool) (*lockFile, error) {
 	deadline := time.Now().Add(timeout)
-	for attempt, missing := 0, 0; ; {
+	for attempt, missing, broken := 0, 0, false; ; {
 		f, err := os.OpenFile(path+".lock", os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
 		switch {
 		case err == nil:
+			// Held for as long as the descriptor is open: another
+			// git-runs process then knows the lock is not stale.
+			unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 			return &lockFile{path: path, f: f}, nil
 		case mkdirs && errors.Is(err, fs.ErrNotExist) && missing < 5:
 			missing++
@@ -550,10 +562,50 @@ func createLock(path string, timeout time.Duration, mkdirs bool) (*lockFile, err
 		case errors.Is(err, fs.ErrExist) && time.Now().Before(deadline):
 			backoff(attempt)
 			attempt++
+		case errors.Is(err, fs.ErrExist) && !broken:
+			broken = true
+			if age, ok := breakStale(path + ".lock"); ok {
+				r.warn(fmt.Errorf("removed %s, left %s ago by a process that is gone", r.relPath(path+".lock"), age.Round(time.Second)))
+				continue
+			}
+			return nil, err
 		default:
 			return nil, err
 		}
 	}
+}
+
+// breakStale removes the lock file at path if it is stale, and returns
+// its age. Whoever breaks a stale lock holds an flock on it meanwhile, so
+// that of two processes that find it, one removes it and the other sees
+// it gone, never removing the lock the first one takes next.
+func breakStale(path string) (time.Duration, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, false
+	}
+	age := time.Since(fi.ModTime())
+	if age < staleLockAge || unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
+		return 0, false
+	}
+	cur, err := os.Lstat(path)
+	if err != nil || !os.SameFile(cur, fi) || os.Remove(path) != nil {
+		return 0, false
+	}
+	return age, true
+}
+
+// relPath names a file of the repository relative to its git directory.
+func (r *Repo) relPath(p string) string {
+	if rel, err := filepath.Rel(r.CommonDir, p); err == nil {
+		return filepath.ToSlash(rel)
+	}
+	return p
 }
 
 // commit writes data to the lock file and renames it over the protected

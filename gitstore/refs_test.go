@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"golang.org/x/sys/unix"
 )
 
 func TestUpdateRefCompareAndSwap(t *testing.T) {
@@ -113,8 +114,8 @@ func TestUpdateRefLockContention(t *testing.T) {
 	start := time.Now()
 	err := r.UpdateRef("refs/runs/busy", c, zero)
 	waited := time.Since(start)
-	want := "lock ref refs/runs/busy: another git process holds refs/runs/busy.lock"
-	if err == nil || err.Error() != want || !errors.Is(err, fs.ErrExist) {
+	want := "lock ref refs/runs/busy: refs/runs/busy.lock exists: another git process holds it"
+	if err == nil || !strings.HasPrefix(err.Error(), want) || !errors.Is(err, fs.ErrExist) {
 		t.Fatalf("error %v, want %q", err, want)
 	}
 	if waited < refLockTimeout {
@@ -260,6 +261,50 @@ func TestDeleteRef(t *testing.T) {
 	fsck(t, dir)
 }
 
+// TestStaleLock takes over a lock left by a process that died: old, and
+// held by nobody. A young lock, or an old one a live process holds, is
+// waited for as git does, and left alone.
+func TestStaleLock(t *testing.T) {
+	dir := newRepo(t)
+	r := openRepo(t, dir)
+	var warned []error
+	r.Warn = func(err error) { warned = append(warned, err) }
+	c := writeRun(t, r, "x")
+	lock := filepath.Join(dir, ".git", "refs", "runs", "left.lock")
+	old := time.Now().Add(-2 * staleLockAge)
+
+	writeFile(t, lock, "")
+	if err := r.UpdateRef("refs/runs/left", c, zero); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("a fresh lock: %v, want it waited for and left", err)
+	}
+	held, err := os.Open(lock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	if err := unix.Flock(int(held.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(lock, old, old)
+	if err := r.UpdateRef("refs/runs/left", c, zero); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("an old lock a live process holds: %v, want it left", err)
+	}
+	if len(warned) != 0 {
+		t.Errorf("warned %v", warned)
+	}
+	held.Close() // the holder dies
+	if err := r.UpdateRef("refs/runs/left", c, zero); err != nil {
+		t.Fatalf("a stale lock: %v", err)
+	}
+	if len(warned) != 1 || !strings.Contains(warned[0].Error(), "removed refs/runs/left.lock, left 2") {
+		t.Errorf("warned %v, want one warning naming the lock and its age", warned)
+	}
+	if got := git(t, dir, "rev-parse", "refs/runs/left"); got != c.String() {
+		t.Errorf("rev-parse = %s", got)
+	}
+	fsck(t, dir)
+}
+
 func TestDeleteRefPackedLockContention(t *testing.T) {
 	dir := newRepo(t)
 	r := openRepo(t, dir)
@@ -271,7 +316,7 @@ func TestDeleteRefPackedLockContention(t *testing.T) {
 	lock := filepath.Join(dir, ".git", "packed-refs.lock")
 	writeFile(t, lock, "")
 	err := r.DeleteRef("refs/runs/a", c)
-	if err == nil || !strings.Contains(err.Error(), "another git process holds packed-refs.lock") {
+	if err == nil || !strings.Contains(err.Error(), "packed-refs.lock exists: another git process holds it") {
 		t.Errorf("error %v", err)
 	}
 	os.Remove(lock)

@@ -11,7 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/format/config"
@@ -35,6 +37,11 @@ type Repo struct {
 	WorkTree  string // absolute top of the work tree; "" for a bare repository
 	GitDir    string // absolute per-worktree git dir (HEAD, index live here)
 	CommonDir string // absolute common dir: objects, refs, packed-refs, config (== GitDir except in linked worktrees)
+
+	// Warn, when set, is told what the repository did on its own that
+	// the user should know of, such as removing a lock file left by a
+	// process that died.
+	Warn func(error)
 
 	// repoConfigs holds the per-worktree config (when extensions.worktreeConfig
 	// is on) and the repository config, highest precedence first.
@@ -117,6 +124,13 @@ func Open(dir string) (*Repo, error) {
 // Close releases the pack files held open. Refs can still be used after
 // Close; objects cannot.
 func (r *Repo) Close() error {
+	r.gc.mu.Lock()
+	wrote := r.gc.wrote
+	r.gc.wrote, r.gc.checked = false, time.Time{}
+	r.gc.mu.Unlock()
+	if wrote {
+		r.maybeGC(1) // the writing is done: git's housekeeping is due now if ever
+	}
 	r.objMu.Lock()
 	defer r.objMu.Unlock()
 	if r.storage == nil {
@@ -408,12 +422,38 @@ func (r *Repo) openStorage() {
 	// go-git resolves absolute alternates (clone --shared, --reference)
 	// against this file system.
 	opts.AlternatesFS = osfs.New("/")
-	r.storage = filesystem.NewStorageWithOptions(osfs.New(r.CommonDir), r.objCache, opts)
+	r.storage = filesystem.NewStorageWithOptions(packFS{osfs.New(r.CommonDir)}, r.objCache, opts)
 	r.packs = r.packNames()
 }
 
-// packNames lists the pack files, to tell when an outside git gc or repack
-// has changed them.
+// packFS is the repository's file system as go-git reads objects from
+// it, with git's view of packs: a pack whose index is not written yet (a
+// repack under way) is not there yet. go-git would otherwise fail every
+// read of a packed object until the index appears.
+type packFS struct{ billy.Filesystem }
+
+func (f packFS) ReadDir(p string) ([]os.FileInfo, error) {
+	infos, err := f.Filesystem.ReadDir(p)
+	if err != nil || filepath.ToSlash(filepath.Clean(p)) != "objects/pack" {
+		return infos, err
+	}
+	idx := map[string]bool{}
+	for _, fi := range infos {
+		if base, ok := strings.CutSuffix(fi.Name(), ".idx"); ok {
+			idx[base] = true
+		}
+	}
+	out := infos[:0]
+	for _, fi := range infos {
+		if base, ok := strings.CutSuffix(fi.Name(), ".pack"); !ok || idx[base] {
+			out = append(out, fi)
+		}
+	}
+	return out, nil
+}
+
+// packNames lists the packs, to tell when an outside git gc or repack has
+// changed them.
 func (r *Repo) packNames() string {
 	f, err := os.Open(filepath.Join(r.CommonDir, "objects", "pack"))
 	if err != nil {
@@ -423,7 +463,9 @@ func (r *Repo) packNames() string {
 	names, _ := f.Readdirnames(-1)
 	packs := names[:0]
 	for _, n := range names {
-		if strings.HasSuffix(n, ".pack") {
+		// A pack is there for readers once its index is: git writes the
+		// index last.
+		if strings.HasSuffix(n, ".idx") {
 			packs = append(packs, n)
 		}
 	}
@@ -433,10 +475,25 @@ func (r *Repo) packNames() string {
 
 var errClosed = errors.New("repository is closed")
 
-// withStorage runs fn on the go-git storage. go-git never notices packs that
-// another process created or removed, so when fn fails and the pack files
-// have changed since the storage was opened, the storage is reopened and fn
-// retried once. A miss with unchanged packs costs one readdir.
+func (r *Repo) warn(err error) {
+	if r.Warn != nil {
+		r.Warn(err)
+	}
+}
+
+// readAttempts bounds how often a read is tried again, on storage opened
+// anew, while git repacks: git does the same (it re-scans the packs when
+// an object is missing), and a repack in progress can move an object
+// from a loose file into a pack, or from one pack to another, between
+// any two steps of a read.
+const readAttempts = 8
+
+// withStorage runs fn on the go-git storage. go-git never notices packs
+// that another process created or removed, and a failed read can leave
+// its index of packs half loaded, so when fn fails the storage is opened
+// anew and fn tried again: at least once, then for as long as the packs
+// keep changing under it, up to readAttempts. A read of an object that
+// is truly missing costs one reopening and a directory read.
 func (r *Repo) withStorage(fn func(st *filesystem.Storage) error) error {
 	r.objMu.Lock()
 	defer r.objMu.Unlock()
@@ -444,10 +501,17 @@ func (r *Repo) withStorage(fn func(st *filesystem.Storage) error) error {
 		return errClosed
 	}
 	err := fn(r.storage)
-	if err == nil || r.packNames() == r.packs {
-		return err
+	for attempt := 0; err != nil && attempt < readAttempts; attempt++ {
+		before := r.packs
+		_ = r.storage.Close()
+		r.openStorage()
+		if attempt > 0 && r.packs == before {
+			break // the packs stand still: the error is real
+		}
+		if attempt > 0 {
+			backoff(attempt - 1)
+		}
+		err = fn(r.storage)
 	}
-	_ = r.storage.Close()
-	r.openStorage()
-	return fn(r.storage)
+	return err
 }

@@ -314,7 +314,7 @@ func TestIdentity(t *testing.T) {
 func TestMaybeGC(t *testing.T) {
 	dir := newRepoWithCommit(t)
 	r := openRepo(t, dir)
-	if r.needGC() {
+	if r.needGC(1) {
 		t.Fatal("a fresh repository needs gc")
 	}
 	// With gc.auto=1, two loose objects in objects/17 are over the limit.
@@ -338,12 +338,17 @@ func TestMaybeGC(t *testing.T) {
 	}
 
 	r = openRepo(t, dir) // config is read once per Repo
-	if !r.needGC() {
+	if !r.needGC(1) {
 		t.Fatal("needGC false over the limit")
 	}
-	r.MaybeGC() // starts git gc in the background and returns
+	// A process still writing runs leaves gc for later until the loose
+	// objects reach sweepSlack times the limit.
+	if r.needGC(sweepSlack) {
+		t.Fatal("needGC during a sweep just over git's limit")
+	}
+	r.maybeGC(1) // as Close does: starts git gc in the background and returns
 	deadline := time.Now().Add(20 * time.Second)
-	for r.needGC() {
+	for r.needGC(1) {
 		if time.Now().After(deadline) {
 			t.Fatal("background gc did not pack the loose objects")
 		}
@@ -359,7 +364,7 @@ func TestMaybeGC(t *testing.T) {
 	fsck(t, dir)
 
 	git(t, dir, "config", "gc.auto", "0")
-	if r := openRepo(t, dir); r.needGC() {
+	if r := openRepo(t, dir); r.needGC(1) {
 		t.Error("gc.auto=0 does not disable gc")
 	}
 }

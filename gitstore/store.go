@@ -116,6 +116,9 @@ func (r *Repo) Save(c *run.Contents, old string) (string, error) {
 	if err := r.moveRef(rec.ID, commit, oldHash); err != nil {
 		return "", err
 	}
+	r.gc.mu.Lock()
+	r.gc.wrote = true
+	r.gc.mu.Unlock()
 	if rec.Status != run.Running {
 		r.MaybeGC()
 	}

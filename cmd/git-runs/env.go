@@ -51,8 +51,10 @@ func (e *env) tracker() (*tracker.Tracker, error) {
 	if err != nil {
 		return nil, err
 	}
+	warn := func(err error) { e.warn("%v", err) }
+	r.Warn = warn
 	e.repo = r
-	e.t = tracker.New(r, tracker.Options{Warn: func(err error) { e.warn("%v", err) }})
+	e.t = tracker.New(r, tracker.Options{Warn: warn})
 	return e.t, nil
 }
 
