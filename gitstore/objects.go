@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gitruns/gitruns/run"
@@ -456,22 +457,24 @@ func (r *Repo) createTemp() (*os.File, error) {
 
 // moveIntoPlace renames a finished temporary object to its final name. A
 // concurrent git prune removes empty fan-out directories, possibly between
-// our mkdir and our rename, hence the retries. When the object exists
-// already the temporary copy is dropped.
+// our mkdir and our rename, hence the retries. An object that came into
+// being meanwhile is replaced by its identical copy, as git would.
 func (r *Repo) moveIntoPlace(tmp, final string) error {
-	if freshen(final) {
-		return os.Remove(tmp)
-	}
 	var err error
 	for range writeAttempts {
-		if err = os.Rename(tmp, final); !errors.Is(err, fs.ErrNotExist) {
-			return err
+		// syscall.Rename: os.Rename would stat the target first, to
+		// refuse a directory, which an object name never is.
+		if err = syscall.Rename(tmp, final); !errors.Is(err, syscall.ENOENT) {
+			if err != nil {
+				return &os.LinkError{Op: "rename", Old: tmp, New: final, Err: err}
+			}
+			return nil
 		}
 		if err = os.MkdirAll(filepath.Dir(final), 0o777); err != nil {
 			return err
 		}
 	}
-	return err
+	return &os.LinkError{Op: "rename", Old: tmp, New: final, Err: err}
 }
 
 func (r *Repo) writeFileObject(path string) (plumbing.Hash, error) {

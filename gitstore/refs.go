@@ -343,7 +343,7 @@ func (r *Repo) UpdateRef(name string, newHash, oldHash plumbing.Hash) error {
 	}
 	defer lock.release()
 
-	cur, err := r.lockedValue(name)
+	cur, packed, err := r.lockedValue(name)
 	if err != nil {
 		return fmt.Errorf("update ref %s: %w", name, err)
 	}
@@ -351,7 +351,7 @@ func (r *Repo) UpdateRef(name string, newHash, oldHash plumbing.Hash) error {
 		return fmt.Errorf("update ref %s: %w", name, err)
 	}
 	if cur.IsZero() {
-		if err := r.checkConflicts(name); err != nil {
+		if err := checkConflicts(packed, name); err != nil {
 			return fmt.Errorf("update ref %s: %w", name, err)
 		}
 	}
@@ -428,26 +428,27 @@ func (r *Repo) DeleteRef(name string, oldHash plumbing.Hash) error {
 }
 
 // lockedValue reads a ref's current value while we hold its lock; zero
-// means it does not exist.
-func (r *Repo) lockedValue(name string) (plumbing.Hash, error) {
+// means it does not exist, and packed-refs as read to tell is returned
+// with it.
+func (r *Repo) lockedValue(name string) (plumbing.Hash, *packedRefs, error) {
 	var buf [256]byte
 	h, target, err := readLooseRef(r.refPath(name), name, buf[:])
 	switch {
 	case isMissing(err):
 		p, err := r.loadPacked()
 		if err != nil {
-			return plumbing.ZeroHash, err
+			return plumbing.ZeroHash, nil, err
 		}
 		if i := p.find(name); i >= 0 {
-			return p.refs[i].Hash, nil
+			return p.refs[i].Hash, p, nil
 		}
-		return plumbing.ZeroHash, nil
+		return plumbing.ZeroHash, p, nil
 	case err != nil:
-		return plumbing.ZeroHash, err
+		return plumbing.ZeroHash, nil, err
 	case target != "":
-		return plumbing.ZeroHash, errors.New("is a symbolic ref")
+		return plumbing.ZeroHash, nil, errors.New("is a symbolic ref")
 	}
-	return h, nil
+	return h, nil, nil
 }
 
 func checkOld(cur, old plumbing.Hash) error {
@@ -463,13 +464,9 @@ func checkOld(cur, old plumbing.Hash) error {
 }
 
 // checkConflicts refuses to create a ref that would clash with a packed
-// ref, as git does: refs/runs/a and refs/runs/a/b cannot both exist. Clashes
-// with loose refs surface as file-system errors.
-func (r *Repo) checkConflicts(name string) error {
-	p, err := r.loadPacked()
-	if err != nil {
-		return err
-	}
+// ref of p, as git does: refs/runs/a and refs/runs/a/b cannot both exist.
+// Clashes with loose refs surface as file-system errors.
+func checkConflicts(p *packedRefs, name string) error {
 	if len(p.refs) == 0 {
 		return nil
 	}
@@ -617,7 +614,11 @@ func (l *lockFile) commit(data []byte) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(l.path+".lock", l.path)
+		// syscall.Rename: os.Rename would stat the ref first, to refuse
+		// a directory, which the checks before the lock already did.
+		if err = syscall.Rename(l.path+".lock", l.path); err != nil {
+			err = &os.LinkError{Op: "rename", Old: l.path + ".lock", New: l.path, Err: err}
+		}
 	}
 	if err != nil {
 		os.Remove(l.path + ".lock")

@@ -73,7 +73,7 @@ func (r *Run) save(final bool) error {
 		}
 		commit, err := r.rc.Store.Save(c, head)
 		r.mu.Lock()
-		err = r.saved(commit, err, try)
+		err = r.saved(commit, err, try, final)
 		r.mu.Unlock()
 		if !errors.Is(err, errSaveAgain) {
 			return err
@@ -107,13 +107,16 @@ func (r *Run) snapshot(final bool) (*run.Contents, string, error) {
 }
 
 // saved takes the outcome of a commit: on success, it notes the new head
-// in the journal, so that every process knows when the run was last
-// committed; after a lost compare-and-swap it reads the new head and asks
-// for another try.
-func (r *Run) saved(commit string, err error, try int) error {
+// in the journal (unless final: the journal goes next), so that every
+// process knows when the run was last committed; after a lost
+// compare-and-swap it reads the new head and asks for another try.
+func (r *Run) saved(commit string, err error, try int, final bool) error {
 	switch {
 	case err == nil:
 		r.head, r.lastSave = commit, time.Now()
+		if final {
+			return nil
+		}
 		return r.write(appendSaved(nil, r.lastSave.UnixMilli(), commit))
 	case errors.Is(err, run.ErrNotFound):
 		return r.markDeleted()
