@@ -98,20 +98,26 @@ func (r *Repo) maybeGC(slack int) {
 }
 
 // needGC applies git's gc --auto thresholds, the one for loose objects
-// times slack.
+// times slack. A repository with almost nothing loose and at most one
+// pack needs no gc whatever the config says, and is told so without
+// asking git for it.
 func (r *Repo) needGC(slack int) bool {
+	loose := countLoose(filepath.Join(r.CommonDir, "objects", "17"))
+	packs := countPacks(filepath.Join(r.CommonDir, "objects", "pack"))
+	if loose <= 1 && packs <= 1 {
+		return false
+	}
 	auto := r.configInt("gc.auto", defaultGCAuto)
 	if auto <= 0 {
 		return false
 	}
 	// Object names are uniformly distributed, so one fan-out directory
 	// in 256 tells how many loose objects there are.
-	limit := slack * ((auto + 255) / 256)
-	if countLoose(filepath.Join(r.CommonDir, "objects", "17")) > limit {
+	if loose > slack*((auto+255)/256) {
 		return true
 	}
 	packLimit := r.configInt("gc.autoPackLimit", defaultGCPackLimit)
-	return packLimit > 0 && countPacks(filepath.Join(r.CommonDir, "objects", "pack")) > packLimit
+	return packLimit > 0 && packs > packLimit
 }
 
 func countLoose(dir string) int {

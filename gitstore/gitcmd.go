@@ -56,6 +56,11 @@ func runGit(ctx context.Context, dir string, env []string, stdin io.Reader, args
 		if ctx.Err() != nil {
 			return stdout.Bytes(), fmt.Errorf("git %s: %w", args[0], ctx.Err())
 		}
+		// git's version is checked only now, not before every first
+		// command: a git too old for our options is the likely cause.
+		if gerr := CheckGit(); gerr != nil {
+			return stdout.Bytes(), gerr
+		}
 		return stdout.Bytes(), gitError(args, stderr.Bytes(), err)
 	}
 	return stdout.Bytes(), nil

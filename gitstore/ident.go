@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gitruns/gitruns/run"
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
@@ -54,10 +55,9 @@ func (r *Repo) gitVars() *gitVars {
 
 func (r *Repo) loadVars() gitVars {
 	v := gitVars{config: map[string]string{}}
-	var out []byte
-	if CheckGit() == nil {
-		out, _ = runGit(context.Background(), r.gitCwd(), r.gitEnv(), nil, "var", "-l")
-	}
+	// Without git, or too old a one, this fails and the defaults below
+	// stand in.
+	out, _ := runGit(context.Background(), r.gitCwd(), r.gitEnv(), nil, "var", "-l")
 	for _, line := range strings.Split(string(out), "\n") {
 		k, val, ok := strings.Cut(line, "=")
 		switch {
@@ -128,10 +128,27 @@ func (r *Repo) config(key string) (string, bool) {
 	return v, ok
 }
 
+// Author names who records a run started now: git's author identity.
+func (r *Repo) Author() run.Person {
+	a := r.gitVars().author
+	return run.Person{Name: a.name, Email: a.email}
+}
+
 // signatures returns the author and committer of a commit written now
 // for something that began at start.
 func (r *Repo) signatures(start time.Time) (author, committer object.Signature) {
 	v := r.gitVars()
 	return object.Signature{Name: v.author.name, Email: v.author.email, When: start},
 		object.Signature{Name: v.committer.name, Email: v.committer.email, When: time.Now()}
+}
+
+// runSignatures returns the author and committer of a commit of a run
+// that began at start: who ran it, as its recorder said, without asking
+// git again, or else as git says now.
+func (r *Repo) runSignatures(p run.Person, start time.Time) (author, committer object.Signature) {
+	if p.Name == "" || p.Email == "" {
+		return r.signatures(start)
+	}
+	return object.Signature{Name: p.Name, Email: p.Email, When: start},
+		object.Signature{Name: p.Name, Email: p.Email, When: time.Now()}
 }

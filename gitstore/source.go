@@ -109,9 +109,6 @@ func (r *Repo) SnapshotWorkTree(ctx context.Context, maxUntracked int64) (tree p
 		}
 		return tree, false, nil, nil
 	}
-	if err := CheckGit(); err != nil {
-		return plumbing.ZeroHash, false, nil, err
-	}
 	// No optional locks: status must not rewrite the user's index behind
 	// their back (and must not fail when they hold index.lock).
 	out, err := runGit(ctx, r.WorkTree, r.gitEnv("GIT_OPTIONAL_LOCKS=0"), nil,

@@ -104,12 +104,11 @@ func (r *Repo) Save(c *run.Contents, old string) (string, error) {
 			return "", fmt.Errorf("save run %s: %w", rec.ID, err)
 		}
 	}
-	r.startVars()
 	tree, err := r.writeRunTree(c)
 	if err != nil {
 		return "", err
 	}
-	commit, err := r.writeRunCommit(rec, tree)
+	commit, err := r.writeRunCommit(rec, c.Author, tree)
 	if err != nil {
 		return "", err
 	}
@@ -266,7 +265,7 @@ func (r *Repo) writeArtifactTree(arts []run.Artifact) (plumbing.Hash, error) {
 // writeRunCommit writes the commit of a run whose tree is tree: its
 // parents are the code it ran, its author the user who ran it, at the
 // time it started (docs/FORMAT.md).
-func (r *Repo) writeRunCommit(rec *run.Record, tree plumbing.Hash) (plumbing.Hash, error) {
+func (r *Repo) writeRunCommit(rec *run.Record, author run.Person, tree plumbing.Hash) (plumbing.Hash, error) {
 	var parents []plumbing.Hash
 	for _, p := range []string{rec.Source.Commit, rec.Source.Snapshot} {
 		if p == "" {
@@ -278,8 +277,8 @@ func (r *Repo) writeRunCommit(rec *run.Record, tree plumbing.Hash) (plumbing.Has
 		}
 		parents = append(parents, h)
 	}
-	author, committer := r.signatures(rec.Started)
-	return r.WriteCommit(CommitSpec{Tree: tree, Parents: parents, Author: author, Committer: committer, Message: commitMessage(rec)})
+	a, c := r.runSignatures(author, rec.Started)
+	return r.WriteCommit(CommitSpec{Tree: tree, Parents: parents, Author: a, Committer: c, Message: commitMessage(rec)})
 }
 
 // commitMessage is a one-line summary that reads well in git log, then

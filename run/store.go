@@ -20,11 +20,19 @@ var (
 	ErrLive = errors.New("run is still running")
 )
 
+// Person is who records a run, as a commit names its author.
+type Person struct {
+	Name, Email string
+}
+
 // Contents is everything a commit of a run holds.
 type Contents struct {
 	Record    *Record
 	History   History
 	Artifacts []Artifact
+	// Author is who ran the run, as the store said when it started; the
+	// zero Person lets the store name whoever commits now.
+	Author Person
 	// Output, when not nil, returns the command's output as it is kept
 	// (see docs/FORMAT.md, output.log). A store may call it on a
 	// goroutine of its own, beside writing the rest.

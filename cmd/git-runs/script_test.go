@@ -9,8 +9,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,48 +31,115 @@ func TestMain(m *testing.M) {
 // TestScript runs testdata/script/*.txt: each a terminal session against
 // the real binary in a fresh repository, with the real git as referee.
 func TestScript(t *testing.T) {
-	testscript.Run(t, testscript.Params{
-		Dir:                 filepath.Join("..", "..", "testdata", "script"),
+	testscript.Run(t, scriptParams(filepath.Join("..", "..", "testdata", "script")))
+}
+
+// scriptParams are the settings of the scripts in dir.
+func scriptParams(dir string) testscript.Params {
+	return testscript.Params{
+		Dir:                 dir,
 		RequireExplicitExec: true,
 		UpdateScripts:       *update,
-		Setup: func(env *testscript.Env) error {
-			home := filepath.Join(env.WorkDir, ".home")
-			if err := os.MkdirAll(home, 0o755); err != nil {
-				return err
-			}
-			gitconfig := "[user]\n\tname = Ada Runner\n\temail = ada@example.com\n[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
-			if err := os.WriteFile(filepath.Join(home, ".gitconfig"), []byte(gitconfig), 0o644); err != nil {
-				return err
-			}
-			env.Setenv("HOME", home)
-			env.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
-			env.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-			env.Setenv("NO_COLOR", "1")
-			env.Setenv("USER", "ada")
-			env.Setenv("GITRUNS_RUN", "")
-			// NOGIT_PATH finds git-runs but not git, to test running without it.
-			self, err := exec.LookPath("git-runs")
-			if err != nil {
-				return err
-			}
-			nogit := filepath.Join(env.WorkDir, ".nogit")
-			if err := os.MkdirAll(nogit, 0o755); err != nil {
-				return err
-			}
-			if err := os.Symlink(self, filepath.Join(nogit, "git-runs")); err != nil {
-				return err
-			}
-			env.Setenv("NOGIT_PATH", nogit)
-			return nil
-		},
+		Setup:               setupScript,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"capture":   cmdCapture,
 			"normalize": cmdNormalize,
 			"gitdaemon": cmdGitDaemon,
 			"httpgit":   cmdHTTPGit,
 		},
-	})
+	}
 }
+
+// setupScript gives each script a home of its own with a git identity,
+// and NOGIT_PATH, a PATH that finds git-runs but not git.
+func setupScript(env *testscript.Env) error {
+	home := filepath.Join(env.WorkDir, ".home")
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		return err
+	}
+	gitconfig := "[user]\n\tname = Ada Runner\n\temail = ada@example.com\n[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
+	if err := os.WriteFile(filepath.Join(home, ".gitconfig"), []byte(gitconfig), 0o644); err != nil {
+		return err
+	}
+	env.Setenv("HOME", home)
+	env.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+	env.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	env.Setenv("NO_COLOR", "1")
+	env.Setenv("USER", "ada")
+	env.Setenv("GITRUNS_RUN", "")
+	self, err := exec.LookPath("git-runs")
+	if err != nil {
+		return err
+	}
+	nogit := filepath.Join(env.WorkDir, ".nogit")
+	if err := os.MkdirAll(nogit, 0o755); err != nil {
+		return err
+	}
+	if err := os.Symlink(self, filepath.Join(nogit, "git-runs")); err != nil {
+		return err
+	}
+	env.Setenv("NOGIT_PATH", nogit)
+	return nil
+}
+
+// TestServersStopWhenAScriptFails runs a script that starts git daemon
+// and HTTP git, then fails: both must have stopped once the script ends.
+func TestServersStopWhenAScriptFails(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	script := "mkdir srv\ngitdaemon srv DAEMON\nhttpgit srv HTTP\nexec sh -c 'echo $DAEMON $HTTP > " + out + "/urls'\nexec false\n"
+	if err := os.WriteFile(filepath.Join(dir, "fails.txt"), []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ft := &failingT{}
+	ft.run(func() { testscript.RunT(ft, scriptParams(dir)) })
+	if !ft.failed {
+		t.Fatal("the script did not fail")
+	}
+	b, err := os.ReadFile(filepath.Join(out, "urls"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range strings.Fields(string(b)) {
+		addr := u[strings.Index(u, "//")+2:]
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			t.Errorf("%s still listens after the script failed", u)
+		}
+	}
+}
+
+// failingT runs scripts for TestServersStopWhenAScriptFails, taking
+// their failure as the outcome rather than the test's.
+type failingT struct {
+	mu     sync.Mutex
+	failed bool
+}
+
+// run calls f on a goroutine of its own, which FailNow ends.
+func (ft *failingT) run(f func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	<-done
+}
+
+func (ft *failingT) Skip(args ...any) { runtime.Goexit() }
+func (ft *failingT) Fatal(args ...any) {
+	ft.Log(args...)
+	ft.FailNow()
+}
+func (ft *failingT) Parallel()     {}
+func (ft *failingT) Log(...any)    {}
+func (ft *failingT) Verbose() bool { return false }
+func (ft *failingT) FailNow() {
+	ft.mu.Lock()
+	ft.failed = true
+	ft.mu.Unlock()
+	runtime.Goexit()
+}
+func (ft *failingT) Run(name string, f func(testscript.T)) { ft.run(func() { f(ft) }) }
 
 // cmdCapture sets an environment variable to the last command's standard
 // output, trimmed: "capture ID" after "exec git runs start".
@@ -136,10 +206,18 @@ func cmdGitDaemon(ts *testscript.TestScript, neg bool, args []string) {
 	root := ts.MkAbs(args[0])
 	cmd := exec.Command("git", "daemon", "--reuseaddr", "--export-all", "--enable=receive-pack",
 		"--base-path="+root, "--listen=127.0.0.1", "--port="+port, root)
+	// The daemon and the processes it starts per connection are a group
+	// of their own, killed together when the script ends, pass or fail;
+	// and the daemon dies with the test binary if that is killed (a test
+	// timeout runs no deferred function).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		ts.Fatalf("start git daemon: %v", err)
 	}
-	ts.Defer(func() { cmd.Process.Kill(); cmd.Wait() })
+	ts.Defer(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	})
 	waitListening(ts, "127.0.0.1:"+port)
 	ts.Setenv(args[1], "git://127.0.0.1:"+port)
 }

@@ -54,6 +54,7 @@ type startEntry struct {
 	Source     run.Source        `json:"source"`
 	Host       run.Host          `json:"host"`
 	Owner      Owner             `json:"owner"`
+	Author     run.Person        `json:"author,omitzero"`
 	Checkpoint int64             `json:"checkpoint_ms"`
 	Env        map[string]string `json:"env,omitempty"`
 	RerunOf    string            `json:"rerun_of,omitempty"`

@@ -207,6 +207,7 @@ func newStartEntry(ctx context.Context, s Store, o Options) (*startEntry, error)
 		Source:      src,
 		Host:        ThisHost(),
 		Owner:       Owner{PID: pid, Start: proc.StartTime(pid), Host: hostname()},
+		Author:      s.Author(),
 		Checkpoint:  cp.Milliseconds(),
 		Env:         recordableEnv(o.Env),
 		RerunOf:     o.RerunOf,

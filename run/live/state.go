@@ -38,6 +38,7 @@ type state struct {
 	output                 bool
 	outLimit               int64
 	owner                  Owner
+	author                 run.Person
 	checkpoint             time.Duration
 	started                bool
 	ended                  bool
@@ -163,6 +164,7 @@ func (st *state) applyStart(b []byte) error {
 	st.rec.Source = e.Source
 	st.rec.Host = e.Host
 	st.owner = e.Owner
+	st.author = e.Author
 	st.checkpoint = time.Duration(e.Checkpoint) * time.Millisecond
 	st.rec.Env = e.Env
 	st.rec.RerunOf = e.RerunOf
@@ -308,7 +310,7 @@ func (st *state) record() *run.Record {
 // only ever appends to them, so that it may be written out without st's
 // lock.
 func (st *state) contents(path string) *run.Contents {
-	c := &run.Contents{Record: st.record(), History: st.history(), Artifacts: st.artifacts()}
+	c := &run.Contents{Record: st.record(), History: st.history(), Artifacts: st.artifacts(), Author: st.author}
 	if st.output {
 		prefix, limit := outputPrefix(path), st.outLimit
 		c.Output = func() ([]byte, error) {

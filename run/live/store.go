@@ -32,6 +32,10 @@ type Store interface {
 	// Head returns the commit run id is at, or an error wrapping
 	// run.ErrNotFound when it has none.
 	Head(id string) (string, error)
+	// Author names who records a run started now, as the store's commits
+	// would name them. The recorder asks once, at the start, and every
+	// commit of the run names that person, whichever process writes it.
+	Author() run.Person
 }
 
 // A Preparer is a Store that can do ahead of time the costly part of

@@ -75,6 +75,9 @@ func (s *Store) CaptureSource(ctx context.Context) (run.Source, error) {
 	return src, nil
 }
 
+// Author is who records runs into the store: nobody in particular.
+func (s *Store) Author() run.Person { return run.Person{Name: "memstore", Email: "memstore@localhost"} }
+
 // StoreFile keeps the content of the file at path and returns its id.
 func (s *Store) StoreFile(path string) (string, error) {
 	b, err := os.ReadFile(path)
