@@ -61,7 +61,12 @@ const writeAttempts = 5
 
 // WriteBlob stores data as a blob.
 func (r *Repo) WriteBlob(data []byte) (plumbing.Hash, error) {
-	h, err := r.writeObject(plumbing.BlobObject, data)
+	return r.writeBlobOn(data, runtime.GOMAXPROCS(0))
+}
+
+// writeBlobOn is WriteBlob compressing on at most cores cores.
+func (r *Repo) writeBlobOn(data []byte, cores int) (plumbing.Hash, error) {
+	h, err := r.writeObjectOn(plumbing.BlobObject, data, cores)
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("write blob: %w", err)
 	}
@@ -208,6 +213,12 @@ func appendSignature(buf []byte, field string, s object.Signature) ([]byte, erro
 // zlib's default level where git uses level 1 for loose objects
 // (core.looseCompression), which costs a quarter of the write time.
 func (r *Repo) writeObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, error) {
+	return r.writeObjectOn(t, data, runtime.GOMAXPROCS(0))
+}
+
+// writeObjectOn is writeObject compressing a big object on at most cores
+// cores: a checkpoint, written while the program trains, takes one.
+func (r *Repo) writeObjectOn(t plumbing.ObjectType, data []byte, cores int) (plumbing.Hash, error) {
 	h := hashObject(t, data)
 	final := r.objectPath(h)
 	if freshen(final) {
@@ -215,7 +226,7 @@ func (r *Repo) writeObject(t plumbing.ObjectType, data []byte) (plumbing.Hash, e
 	}
 	var parts [][]byte
 	if len(data) >= bigObject {
-		parts = r.compressBig(objectHeader(t, int64(len(data))), data)
+		parts = r.compressBig(objectHeader(t, int64(len(data))), data, cores)
 	} else {
 		buf := bufPool.Get().(*bytes.Buffer)
 		buf.Reset()
@@ -330,14 +341,19 @@ func (r *Repo) writeTemp(final string, parts [][]byte) error {
 // stream. A run's output log and history are compressed this way while
 // the user waits for the run to end (10 MiB: 28 ms on one core). When
 // the start of data was prepared (see Prepare), its pieces are reused.
-func (r *Repo) compressBig(header, data []byte) [][]byte {
+func (r *Repo) compressBig(header, data []byte, cores int) [][]byte {
 	sum := make(chan []byte, 1)
-	go func(header, data []byte) {
+	adler := func() {
 		a := adler32.New()
 		a.Write(header)
 		a.Write(data)
 		sum <- a.Sum(nil)
-	}(header, data)
+	}
+	if cores > 1 {
+		go adler()
+	} else {
+		adler()
+	}
 	// The zlib header says: deflate, 32 KiB window, fastest level, and
 	// its check bits make it a multiple of 31.
 	parts := [][]byte{{0x78, 0x01}}
@@ -347,7 +363,7 @@ func (r *Repo) compressBig(header, data []byte) [][]byte {
 		parts = append(parts, pre.pieces...)
 		rest = data[len(pre.raw):]
 	}
-	parts = append(parts, deflatePieces(rest, runtime.GOMAXPROCS(0), true)...)
+	parts = append(parts, deflatePieces(rest, cores, true)...)
 	return append(parts, <-sum) // Adler-32 ends the stream
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -149,10 +150,15 @@ func parseHash(s string) (plumbing.Hash, error) {
 
 // writeRunTree writes the tree of a run commit holding c.
 func (r *Repo) writeRunTree(c *run.Contents) (plumbing.Hash, error) {
-	// The output log and the history can be megabytes each, compressed
-	// and hashed while the user waits for the run to end, when its
-	// command no longer needs the CPU: the output is written on a core of
-	// its own beside the rest.
+	// The output log and the history can be megabytes each. At the end of
+	// a run, while the user waits and the command no longer needs the
+	// CPU, they are compressed and hashed on every core, the output on a
+	// goroutine of its own beside the rest. A checkpoint is written while
+	// the program still trains, on one core, leaving it the others.
+	cores := runtime.GOMAXPROCS(0)
+	if c.Checkpoint {
+		cores = 1
+	}
 	type result struct {
 		h   plumbing.Hash
 		err error
@@ -160,17 +166,22 @@ func (r *Repo) writeRunTree(c *run.Contents) (plumbing.Hash, error) {
 	var outc chan result
 	if c.Output != nil {
 		outc = make(chan result, 1)
-		go func() {
+		write := func() {
 			data, err := c.Output()
 			if err != nil {
 				outc <- result{err: fmt.Errorf("read output: %w", err)}
 				return
 			}
-			h, err := r.WriteBlob(data)
+			h, err := r.writeBlobOn(data, cores)
 			outc <- result{h, err}
-		}()
+		}
+		if cores > 1 {
+			go write()
+		} else {
+			write()
+		}
 	}
-	entries, err := r.writeRunFiles(c)
+	entries, err := r.writeRunFiles(c, cores)
 	if outc != nil {
 		out := <-outc
 		if err == nil {
@@ -186,7 +197,7 @@ func (r *Repo) writeRunTree(c *run.Contents) (plumbing.Hash, error) {
 
 // writeRunFiles writes the record, the history and the artifacts' tree of
 // a run and returns their tree entries.
-func (r *Repo) writeRunFiles(c *run.Contents) ([]TreeEntry, error) {
+func (r *Repo) writeRunFiles(c *run.Contents, cores int) ([]TreeEntry, error) {
 	text, err := codec.EncodeTOML(c.Record)
 	if err != nil {
 		return nil, err
@@ -195,7 +206,7 @@ func (r *Repo) writeRunFiles(c *run.Contents) ([]TreeEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	histBlob, err := r.WriteBlob(codec.EncodeHistory(c.History))
+	histBlob, err := r.writeBlobOn(codec.EncodeHistory(c.History), cores)
 	if err != nil {
 		return nil, err
 	}

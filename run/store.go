@@ -33,6 +33,9 @@ type Contents struct {
 	// Author is who ran the run, as the store said when it started; the
 	// zero Person lets the store name whoever commits now.
 	Author Person
+	// Checkpoint tells that the run goes on: the store should write this
+	// commit without taking the machine from the program.
+	Checkpoint bool
 	// Output, when not nil, returns the command's output as it is kept
 	// (see docs/FORMAT.md, output.log). A store may call it on a
 	// goroutine of its own, beside writing the rest.

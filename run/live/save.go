@@ -103,7 +103,9 @@ func (r *Run) snapshot(final bool) (*run.Contents, string, error) {
 		// deleted, whatever this process still had to say.
 		return nil, "", r.markDeleted()
 	}
-	return r.st.contents(r.path), r.head, nil
+	c := r.st.contents(r.path)
+	c.Checkpoint = !final
+	return c, r.head, nil
 }
 
 // saved takes the outcome of a commit: on success, it notes the new head
