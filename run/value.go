@@ -3,6 +3,7 @@ package run
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -164,7 +165,12 @@ func AppendFloat(b []byte, v float64) []byte {
 	return strconv.AppendFloat(b, v, 'g', -1, 64)
 }
 
-// ParseFloat reads what AppendFloat writes.
+var errNotNumber = errors.New("not a decimal number")
+
+// ParseFloat reads what AppendFloat writes. Only the characters of
+// decimal floats are let through to strconv, which would also take
+// hexadecimal, digit separators and spellings such as "Infinity": files
+// fetched from others are read with it.
 func ParseFloat(s string) (float64, error) {
 	switch s {
 	case "nan":
@@ -173,6 +179,11 @@ func ParseFloat(s string) (float64, error) {
 		return math.Inf(1), nil
 	case "-inf":
 		return math.Inf(-1), nil
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || c == '.' || c == 'e' || c == '-' || c == '+') {
+			return 0, errNotNumber // s is not named: naming it would make every caller's string escape
+		}
 	}
 	return strconv.ParseFloat(s, 64)
 }

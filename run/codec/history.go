@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 
 	"github.com/gitruns/gitruns/run"
@@ -256,26 +255,10 @@ func parseInt(s []byte) (int64, bool) {
 	return int64(u), true
 }
 
-// parseHistoryValue reads a value as EncodeHistory writes it. Only the
-// characters of decimal floats are let through to strconv, which would also
-// take hexadecimal, separators and spellings such as "Infinity".
+// parseHistoryValue reads a value as EncodeHistory writes it.
 func parseHistoryValue(s []byte) (float64, bool) {
-	switch string(s) {
-	case "nan":
-		return math.NaN(), true
-	case "inf":
-		return math.Inf(1), true
-	case "-inf":
-		return math.Inf(-1), true
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || c == '.' || c == 'e' || c == '-' || c == '+') {
-			return 0, false
-		}
-	}
 	// The conversion of a short field to a string stays on the stack.
-	f, err := strconv.ParseFloat(string(s), 64)
+	f, err := run.ParseFloat(string(s))
 	return f, err == nil
 }
 

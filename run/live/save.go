@@ -89,8 +89,11 @@ var errSaveAgain = errors.New("save again")
 // share their points with r.st, which only appends to them, so they may
 // be written out after r.mu is released.
 func (r *Run) snapshot(final bool) (*run.Contents, string, error) {
-	if r.deleted != nil {
+	switch {
+	case r.deleted != nil:
 		return nil, "", r.deleted
+	case r.closed:
+		return nil, "", nil // ended or let go meanwhile: nothing to add
 	}
 	if err := r.sync(); err != nil {
 		return nil, "", err
