@@ -67,13 +67,24 @@ type Entry struct {
 // NotFound returns an error that says what is missing in its own words,
 // such as `no run "brave-otter-42"`, and wraps ErrNotFound.
 func NotFound(format string, args ...any) error {
-	return notFound{fmt.Sprintf(format, args...)}
+	return kindError{fmt.Sprintf(format, args...), ErrNotFound}
 }
 
-type notFound struct{ msg string }
+// Live returns an error that says in its own words why a running run
+// cannot be changed so, and wraps ErrLive.
+func Live(format string, args ...any) error {
+	return kindError{fmt.Sprintf(format, args...), ErrLive}
+}
 
-func (e notFound) Error() string        { return e.msg }
-func (e notFound) Is(target error) bool { return target == ErrNotFound }
+// kindError is an error with a message of its own that counts as one of
+// the sentinel errors.
+type kindError struct {
+	msg  string
+	kind error
+}
+
+func (e kindError) Error() string        { return e.msg }
+func (e kindError) Is(target error) bool { return target == e.kind }
 
 // PushResult is what became of one run in a push to a remote.
 type PushResult struct {

@@ -71,8 +71,16 @@ func (c *execCmd) Run(e *env) error {
 		}
 	}
 	if res.Signal != 0 {
-		// Die of the same signal, so that a shell sees what the command did.
+		// Die of the same signal, so that a shell sees what the command
+		// did. A Ctrl-C that reached the command alone goes to our whole
+		// process group, as the terminal would have sent it without the
+		// command's job: the git that runs us as git runs then dies of it
+		// too, and the shell stops a list of commands, as it does after
+		// a command that a Ctrl-C killed.
 		signal.Reset(res.Signal)
+		if res.FromTerminal {
+			syscall.Kill(0, res.Signal)
+		}
 		syscall.Kill(os.Getpid(), res.Signal)
 	}
 	return exitCode(code)

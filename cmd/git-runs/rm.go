@@ -36,16 +36,9 @@ func (c *rmCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	var targets []tracker.Run
-	seen := map[string]bool{}
-	for _, r := range chosen {
-		if r.Live && !c.Force {
-			return fmt.Errorf("run %s (%s) is still running; end it first, or use --force", short(r.ID), r.Record.Name)
-		}
-		if !seen[r.ID] {
-			seen[r.ID] = true
-			targets = append(targets, r)
-		}
+	targets, err := tracker.Deletable(chosen, c.Force)
+	if err != nil {
+		return err
 	}
 	if c.DryRun {
 		for _, r := range targets {
@@ -62,11 +55,9 @@ func (c *rmCmd) Run(e *env) error {
 			return err
 		}
 	}
-	for _, r := range targets {
-		if err := t.Delete(e.ctx, r, c.Force); err != nil {
-			return err
-		}
+	deleted, err := t.Delete(e.ctx, targets, c.Force)
+	for _, r := range deleted {
 		fmt.Fprintf(e.stdout, "deleted %s (%s), was %s\n", r.ID, r.Record.Name, orDash(r.Commit))
 	}
-	return nil
+	return err
 }

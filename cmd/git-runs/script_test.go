@@ -210,7 +210,7 @@ func cmdGitDaemon(ts *testscript.TestScript, neg bool, args []string) {
 	// of their own, killed together when the script ends, pass or fail;
 	// and the daemon dies with the test binary if that is killed (a test
 	// timeout runs no deferred function).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = daemonAttr()
 	if err := cmd.Start(); err != nil {
 		ts.Fatalf("start git daemon: %v", err)
 	}

@@ -48,6 +48,10 @@ type ExecResult struct {
 	Status   run.Status
 	ExitCode int            // as a shell would report it: 128+N for signal N
 	Signal   syscall.Signal // the signal that killed the command, if any
+	// FromTerminal tells that Signal came from the terminal (Ctrl-C,
+	// Ctrl-\) to the command alone, run as a job of its own: to the
+	// processes around it, it is news.
+	FromTerminal bool
 }
 
 // Exec runs a command and records it as a run of store: its source,
@@ -160,6 +164,7 @@ func Exec(ctx context.Context, rc live.Recorder, o ExecOptions) (ExecResult, err
 	}
 
 	res.ExitCode, res.Signal = lres.ExitCode, lres.Signal
+	res.FromTerminal = lres.Job && (lres.Signal == syscall.SIGINT || lres.Signal == syscall.SIGQUIT) && lres.Received == nil
 	switch {
 	case stopped(lres):
 		res.Status = run.Killed

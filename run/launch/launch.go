@@ -4,8 +4,12 @@
 // colours and progress bars behave as if nothing stood between; where it
 // is a regular file just created or emptied (>), the command gets that
 // file itself, and what it writes is read back from the file; elsewhere
-// it gets a pipe. Standard input and the process group are the caller's,
-// so typing and Ctrl-C reach the command directly.
+// it gets a pipe. Standard input is the caller's, so typing reaches the
+// command directly. On the terminal that controls git-runs, where
+// git-runs is in the foreground, the command runs as a job of its own,
+// the way a shell runs one, so that Ctrl-C, Ctrl-\ and Ctrl-Z reach it
+// and neither git-runs nor the git wrapper running it; elsewhere it stays
+// in the caller's process group.
 package launch
 
 import (
@@ -33,6 +37,11 @@ const drainTimeout = 500 * time.Millisecond
 // what it added.
 const followInterval = 5 * time.Millisecond
 
+// sizeInterval is how often the terminal's size is looked at while the
+// command runs as a job, when SIGWINCH goes to the command only: often
+// enough that a redraw after resizing the window seems immediate.
+const sizeInterval = 200 * time.Millisecond
+
 // pipeSize is the pipe buffer asked for: Linux's default limit for an
 // unprivileged process.
 const pipeSize = 1 << 20
@@ -57,8 +66,12 @@ type Result struct {
 	ExitCode int            // the exit status, or 128+signal when killed by one
 	Signal   syscall.Signal // the signal that killed the command, or 0
 	// Received is the signal git-runs itself got while the command ran
-	// (Ctrl-C, a kill), which it passed on; nil when none.
+	// (a kill; Ctrl-C too where the command stays in our process group),
+	// which it passed on; nil when none.
 	Received os.Signal
+	// Job tells that the command ran as a job of its own in the
+	// terminal's foreground: what the terminal sent reached it alone.
+	Job bool
 }
 
 // Run runs the command to its end. It returns an error only when the
@@ -87,37 +100,72 @@ func Run(o Options) (Result, error) {
 	cmd.Env = o.Env
 	cmd.Stdin = o.Stdin
 	cmd.SysProcAttr = sysProcAttr()
-
-	var mu sync.Mutex
-	capture := func(b []byte) {
-		if o.Capture != nil {
-			mu.Lock()
-			o.Capture.Write(b)
-			mu.Unlock()
-		}
+	r := &runner{o: o, cmd: cmd, job: newJob(o.Stdin, o.Stdout, o.Stderr)}
+	if r.job != nil {
+		r.job.prepare(cmd.SysProcAttr)
 	}
-	out, err := newStream(o.Stdout)
-	if err != nil {
+	defer r.closeStreams()
+	if err := r.openStreams(); err != nil {
 		return Result{}, err
 	}
-	defer out.close()
-	streams := []*stream{out}
-	cmd.Stdout, cmd.Stderr = out.child, out.child
+	return r.run()
+}
+
+// runner is one run of a command.
+type runner struct {
+	o       Options
+	cmd     *exec.Cmd
+	job     *job // nil when the command stays in our process group
+	streams []*stream
+	mu      sync.Mutex // serialises writes to o.Capture
+}
+
+// openStreams gives the command its standard output and error.
+func (r *runner) openStreams() error {
+	out, err := newStream(r.o.Stdout)
+	if err != nil {
+		return err
+	}
+	r.streams = []*stream{out}
+	r.cmd.Stdout, r.cmd.Stderr = out.child, out.child
 	// When both go to one place (a terminal, or a file after 2>&1), one
 	// stream keeps them in the order the command wrote them; two would
 	// race.
-	if !sameFile(o.Stdout, o.Stderr) {
-		errs, err := newStream(o.Stderr)
+	if !sameFile(r.o.Stdout, r.o.Stderr) {
+		errs, err := newStream(r.o.Stderr)
 		if err != nil {
-			return Result{}, err
+			return err
 		}
-		defer errs.close()
-		streams = append(streams, errs)
-		cmd.Stderr = errs.child
+		r.streams = append(r.streams, errs)
+		r.cmd.Stderr = errs.child
 	}
+	return nil
+}
 
+// closeStreams closes our ends of the command's streams.
+func (r *runner) closeStreams() {
+	for _, s := range r.streams {
+		s.close()
+	}
+}
+
+// capture hands what the command printed to o.Capture.
+func (r *runner) capture(b []byte) {
+	if r.o.Capture != nil {
+		r.mu.Lock()
+		r.o.Capture.Write(b)
+		r.mu.Unlock()
+	}
+}
+
+// run starts the command and sees it to its end.
+func (r *runner) run() (Result, error) {
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGWINCH)
+	if r.job != nil {
+		// To hand the terminal to the command again after fg.
+		signal.Notify(sigs, syscall.SIGCONT)
+	}
 	defer signal.Stop(sigs)
 	// A reader of our output that goes away (git runs exec … | head) must
 	// not kill us mid-run: with SIGPIPE handled, the write fails instead,
@@ -127,79 +175,54 @@ func Run(o Options) (Result, error) {
 	signal.Notify(pipes, syscall.SIGPIPE)
 	defer signal.Stop(pipes)
 
-	if err := cmd.Start(); err != nil {
+	if err := r.cmd.Start(); err != nil {
+		if r.job != nil {
+			// The child makes its group the foreground before its exec,
+			// which may then fail.
+			r.job.handed = true
+			r.job.takeTerminal()
+		}
 		return Result{}, err
 	}
-	if o.Started != nil {
-		o.Started(cmd.Process.Pid)
+	pid := r.cmd.Process.Pid
+	if r.job != nil {
+		r.job.started(pid)
+	}
+	if r.o.Started != nil {
+		r.o.Started(pid)
 	}
 	// Our copies of the child's ends must go, or reading never ends.
-	for _, s := range streams {
+	for _, s := range r.streams {
 		if !s.isFile {
 			s.child.Close()
 		}
 	}
 
 	exited := make(chan struct{})
-	var copiers sync.WaitGroup
-	for _, s := range streams {
-		if s.isFile && o.Capture == nil {
-			continue // the command writes to the file itself: nothing to copy
-		}
-		copiers.Add(1)
-		go func(s *stream) {
-			defer copiers.Done()
-			if s.isFile {
-				s.follow(capture, exited)
-			} else {
-				s.copy(capture)
-			}
-		}(s)
+	drained := r.copyStreams(exited)
+	events := make(chan waitEvent)
+	handled := make(chan struct{})
+	go watch(r.cmd, r.job != nil, events, handled)
+	res, werr := r.supervise(sigs, events, handled)
+	if r.job != nil {
+		r.job.takeTerminal()
+		res.Job = true
 	}
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-
-	var res Result
-	var werr error
-loop:
-	for {
-		select {
-		case s := <-sigs:
-			if s == syscall.SIGWINCH {
-				for _, st := range streams {
-					st.resize()
-				}
-				continue
-			}
-			res.Received = s
-			if (s == os.Interrupt || s == syscall.SIGQUIT) && (inForeground(o.Stdin) || inForeground(o.Stdout) || inForeground(o.Stderr)) {
-				continue // the terminal sent it to the command as well
-			}
-			cmd.Process.Signal(s)
-		case werr = <-waited:
-			break loop
-		}
-	}
-
 	close(exited)
-	drained := make(chan struct{})
-	go func() { copiers.Wait(); close(drained) }()
-	select {
-	case <-drained:
-	case <-time.After(drainTimeout):
-		for _, st := range streams {
-			st.close()
-		}
-		<-drained
-	}
+	r.drain(drained)
+	return r.ended(res, werr)
+}
 
+// ended completes res with how the command ended, given what
+// exec.Cmd.Wait returned.
+func (r *runner) ended(res Result, werr error) (Result, error) {
 	if werr != nil {
 		var xe *exec.ExitError
 		if !errors.As(werr, &xe) {
-			return res, fmt.Errorf("wait for %s: %w", o.Args[0], werr)
+			return res, fmt.Errorf("wait for %s: %w", r.o.Args[0], werr)
 		}
 	}
-	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	ws, _ := r.cmd.ProcessState.Sys().(syscall.WaitStatus)
 	if ws.Signaled() {
 		res.Signal = ws.Signal()
 		res.ExitCode = 128 + int(res.Signal)
@@ -207,6 +230,139 @@ loop:
 		res.ExitCode = ws.ExitStatus()
 	}
 	return res, nil
+}
+
+// copyStreams shows and captures what the command prints, until its ends
+// of the streams are closed (or, for a file, exited is). The channel it
+// returns is closed once all is copied.
+func (r *runner) copyStreams(exited <-chan struct{}) <-chan struct{} {
+	var copiers sync.WaitGroup
+	for _, s := range r.streams {
+		if s.isFile && r.o.Capture == nil {
+			continue // the command writes to the file itself: nothing to copy
+		}
+		copiers.Go(func() {
+			if s.isFile {
+				s.follow(r.capture, exited)
+			} else {
+				s.copy(r.capture)
+			}
+		})
+	}
+	drained := make(chan struct{})
+	go func() { copiers.Wait(); close(drained) }()
+	return drained
+}
+
+// drain waits for the copying to end, for a while only: a background
+// process the command left behind may hold its end open forever.
+func (r *runner) drain(drained <-chan struct{}) {
+	select {
+	case <-drained:
+	case <-time.After(drainTimeout):
+		r.closeStreams()
+		<-drained
+	}
+}
+
+// waitEvent is a change of the command's state: a stop, or its end.
+type waitEvent struct {
+	stopped bool
+	err     error // of exec.Cmd.Wait, at the end
+}
+
+// watch sends the command's stops (only when untraced, as a job of its
+// own) and, last, its end, collected by cmd.Wait. After a stop it waits
+// on handled: till then the stop, not yet collected, would be reported
+// again.
+func watch(cmd *exec.Cmd, untraced bool, events chan<- waitEvent, handled <-chan struct{}) {
+	for untraced && awaitStop(cmd.Process.Pid) {
+		events <- waitEvent{stopped: true}
+		<-handled
+	}
+	events <- waitEvent{err: cmd.Wait()}
+}
+
+// supervise passes signals on and follows the terminal's size and the
+// command's stops until the command ends; it returns what exec.Cmd.Wait
+// did.
+func (r *runner) supervise(sigs <-chan os.Signal, events <-chan waitEvent, handled chan<- struct{}) (Result, error) {
+	var res Result
+	var poll <-chan time.Time
+	if r.job != nil && r.hasTerm() {
+		// Out of the terminal's foreground group we no longer get
+		// SIGWINCH: the size is looked at instead.
+		t := time.NewTicker(sizeInterval)
+		defer t.Stop()
+		poll = t.C
+	}
+	for {
+		select {
+		case s := <-sigs:
+			switch s {
+			case syscall.SIGWINCH:
+				r.resize()
+			case syscall.SIGCONT:
+				r.job.continued()
+			default:
+				res.Received = s
+				r.pass(s.(syscall.Signal))
+			}
+		case <-poll:
+			r.resize()
+		case ev := <-events:
+			if ev.stopped {
+				// Collected only now: a stop reported before a
+				// SIGCONT we have since passed on is over.
+				if takeStop(r.cmd.Process.Pid) {
+					r.job.stopped()
+				}
+				handled <- struct{}{}
+				continue
+			}
+			return res, ev.err
+		}
+	}
+}
+
+// pass passes on a signal git-runs got: to the command's process group
+// when it runs as a job, else to the command.
+func (r *runner) pass(s syscall.Signal) {
+	if r.job != nil {
+		r.job.signal(s)
+		return
+	}
+	if (s == syscall.SIGINT || s == syscall.SIGQUIT) && (inForeground(r.o.Stdin) || inForeground(r.o.Stdout) || inForeground(r.o.Stderr)) {
+		return // the terminal sent it to the command as well
+	}
+	r.cmd.Process.Signal(s)
+}
+
+// hasTerm reports whether the command writes to a pseudo-terminal of ours.
+func (r *runner) hasTerm() bool {
+	for _, s := range r.streams {
+		if s.isTerm {
+			return true
+		}
+	}
+	return false
+}
+
+// resize gives our pseudo-terminals the size of the terminals they stand
+// for. Not being the command's controlling terminal, a pseudo-terminal
+// of ours tells nobody of a new size: when the command runs as a job, it
+// is told with a SIGWINCH to its group. (In our group, it got the
+// terminal's own.)
+func (r *runner) resize() {
+	changed := false
+	for _, s := range r.streams {
+		if s.resize() {
+			changed = true
+		}
+	}
+	if changed && r.job != nil {
+		r.job.signal(syscall.SIGWINCH)
+	}
 }
 
 // sameFile reports whether a and b are the same open file, as after 2>&1.
@@ -302,10 +458,20 @@ func fileAtEnd(dest *os.File) (*os.File, int64, bool) {
 	return r, fi.Size(), true
 }
 
-func (s *stream) resize() {
-	if s.isTerm {
-		pty.InheritSize(s.dest, s.read)
+// resize gives a pseudo-terminal the size of the terminal it stands for,
+// and reports whether that changed its size.
+func (s *stream) resize() bool {
+	if !s.isTerm {
+		return false
 	}
+	want, err := pty.GetsizeFull(s.dest)
+	if err != nil {
+		return false
+	}
+	if have, err := pty.GetsizeFull(s.read); err == nil && *have == *want {
+		return false
+	}
+	return pty.Setsize(s.read, want) == nil
 }
 
 // copy shows what the command writes and hands a copy to capture, until

@@ -346,7 +346,8 @@ func testDeleteLiveRun(t *testing.T, s tracker.Store) {
 	if err != nil || !victim.Live {
 		t.Fatalf("live run listed as %+v, %v", victim, err)
 	}
-	must(t, tracker.New(s, tracker.Options{}).Delete(ctx, victim, true))
+	_, err = tracker.New(s, tracker.Options{}).Delete(ctx, []tracker.Run{victim}, true)
+	must(t, err)
 	must(t, r.LogMetric("loss", 0.5, live.NextStep))
 	err = r.End(run.Finished)
 	wantErr(t, "End of a deleted run", err, run.ErrNotFound)
@@ -378,7 +379,8 @@ func testDeleteBeforeFirstCommit(t *testing.T, s tracker.Store) {
 	if err != nil || victim.Commit != "" {
 		t.Fatalf("run before its first commit listed as %+v, %v", victim, err)
 	}
-	must(t, tr.Delete(ctx, victim, true))
+	_, err = tr.Delete(ctx, []tracker.Run{victim}, true)
+	must(t, err)
 	wantErr(t, "End of a run deleted before its first commit", r.End(run.Finished), run.ErrNotFound)
 	if _, err := s.Head(r.ID()); !errors.Is(err, run.ErrNotFound) {
 		t.Errorf("the deleted run was created at its end: %v", err)

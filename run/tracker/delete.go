@@ -3,7 +3,6 @@ package tracker
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/gitruns/gitruns/run"
 )
@@ -12,18 +11,48 @@ import (
 // its recorder moves it.
 const deleteAttempts = 8
 
-// Delete removes r. A run being recorded here is refused with an error
-// wrapping run.ErrLive unless force: then its journal goes first, so that
-// its writers stop at their next commit and no recovery brings it back,
-// and the run is deleted wherever its recorder moved it meanwhile. A run
-// that is not live is deleted only if it is still at the commit r was
-// listed with: an error wrapping run.ErrConflict says it changed since.
-func (t *Tracker) Delete(ctx context.Context, r Run, force bool) error {
+// Delete removes runs, each once, and returns those it removed, in order.
+// A run being recorded here is refused with an error wrapping run.ErrLive
+// unless force, and then nothing is removed. With force, a live run's
+// journal goes first, so that its writers stop at their next commit and
+// no recovery brings it back, and the run is deleted wherever its
+// recorder moved it meanwhile. A run that is not live is deleted only if
+// it is still at the commit it was listed with: an error wrapping
+// run.ErrConflict says it changed since.
+func (t *Tracker) Delete(ctx context.Context, runs []Run, force bool) ([]Run, error) {
+	todo, err := Deletable(runs, force)
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range todo {
+		if err := t.delete(r); err != nil {
+			return todo[:i], err
+		}
+	}
+	return todo, nil
+}
+
+// Deletable returns the runs Delete would remove, each once, or the error
+// with which it would refuse them all.
+func Deletable(runs []Run, force bool) ([]Run, error) {
+	var todo []Run
+	seen := map[string]bool{}
+	for _, r := range runs {
+		if r.Live && !force {
+			return nil, run.Live("run %s (%s) is still running; end it first, or use --force", short(r.ID), r.Record.Name)
+		}
+		if !seen[r.ID] {
+			seen[r.ID] = true
+			todo = append(todo, r)
+		}
+	}
+	return todo, nil
+}
+
+// delete removes one run, as Delete says.
+func (t *Tracker) delete(r Run) error {
 	if !r.Live {
 		return t.store.Delete(r.ID, r.Commit)
-	}
-	if !force {
-		return fmt.Errorf("run %s (%s) is still running; end it first, or use --force: %w", short(r.ID), r.Record.Name, run.ErrLive)
 	}
 	if err := t.recorder.Discard(r.ID); err != nil {
 		return err

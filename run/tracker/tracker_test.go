@@ -194,13 +194,17 @@ func TestDeleteRefusesLiveRunsUnlessForced(t *testing.T) {
 	must(t, err)
 	g, err := rs.Resolve("going")
 	must(t, err)
-	if err := tr.Delete(ctx, g, false); !errors.Is(err, run.ErrLive) {
+	if _, err := tr.Delete(ctx, []tracker.Run{g}, false); !errors.Is(err, run.ErrLive) {
 		t.Errorf("delete of a live run without force: %v", err)
 	}
 	if _, err := s.Head(g.ID); err != nil {
 		t.Errorf("a refused delete removed the run: %v", err)
 	}
-	must(t, tr.Delete(ctx, g, true))
+	deleted, err := tr.Delete(ctx, []tracker.Run{g, g}, true)
+	must(t, err)
+	if len(deleted) != 1 {
+		t.Errorf("deleted %v, want the run once", names(deleted))
+	}
 	if err := r.End(run.Finished); !errors.Is(err, run.ErrNotFound) {
 		t.Errorf("End after delete: %v", err)
 	}
