@@ -55,28 +55,9 @@ func (t *Tracker) Attach(ctx context.Context, spec string) (*live.Run, error) {
 }
 
 // Tag sets tags of the run spec names: through its journal while it is
-// recorded here, else by amending its committed record.
+// recorded here, else by amending its committed record. A run that runs
+// on another machine is not ours to change.
 func (t *Tracker) Tag(ctx context.Context, spec string, tags map[string]string) error {
-	lr, err := t.Attach(ctx, spec)
-	if err == nil {
-		for _, k := range slices.Sorted(maps.Keys(tags)) {
-			if err := lr.SetTag(k, tags[k]); err != nil {
-				return closeAfter(lr, err)
-			}
-		}
-		return closeAfter(lr, nil)
-	}
-	rs, rerr := t.Runs(ctx)
-	if rerr != nil {
-		return rerr
-	}
-	r, rerr := rs.Resolve(spec)
-	if rerr != nil {
-		return rerr
-	}
-	if r.Record.Status == run.Running || r.Commit == "" {
-		return err // running elsewhere: not ours to change
-	}
 	for k, v := range tags {
 		if err := run.ValidateKey("tag", k); err != nil {
 			return err
@@ -85,12 +66,37 @@ func (t *Tracker) Tag(ctx context.Context, spec string, tags map[string]string) 
 			return err
 		}
 	}
-	return t.store.Amend(r.ID, func(rec *run.Record) error {
+	id := spec
+	if !run.ValidID(spec) {
+		rs, err := t.Runs(ctx)
+		if err != nil {
+			return err
+		}
+		r, err := rs.Resolve(spec)
+		if err != nil {
+			return err
+		}
+		id = r.ID
+	}
+	lr, err := t.Attach(ctx, id)
+	if err == nil {
+		for _, k := range slices.Sorted(maps.Keys(tags)) {
+			if err := lr.SetTag(k, tags[k]); err != nil {
+				return closeAfter(lr, err)
+			}
+		}
+		return closeAfter(lr, nil)
+	}
+	aerr := t.store.Amend(id, func(rec *run.Record) error {
 		for k, v := range tags {
 			rec.Tags[k] = v
 		}
 		return nil
 	})
+	if errors.Is(aerr, run.ErrLive) {
+		return err // running elsewhere: Attach said so
+	}
+	return aerr
 }
 
 // closeAfter closes an attached run whatever happened, keeping the first
