@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 	"path/filepath"
 	"runtime"
@@ -126,14 +127,18 @@ func (r *Repo) Save(c *run.Contents, old string) (string, error) {
 }
 
 // moveRef moves run id's ref from old to c, turning a lost
-// compare-and-swap into run.ErrConflict and a ref gone into
-// run.ErrNotFound.
+// compare-and-swap, or a lock another writer holds past the timeout, into
+// run.ErrConflict, and a ref gone into run.ErrNotFound.
 func (r *Repo) moveRef(id string, c, old plumbing.Hash) error {
 	err := r.UpdateRef(RefName(id), c, old)
 	switch {
 	case errors.Is(err, errNotFound):
 		return run.NotFound("no run %s: it was deleted", id)
 	case errors.Is(err, ErrRefChanged):
+		return fmt.Errorf("%w: %v", run.ErrConflict, err)
+	case errors.Is(err, fs.ErrExist):
+		// Another writer held the ref past git's lock timeout: by the
+		// time it lets go, the run has likely moved.
 		return fmt.Errorf("%w: %v", run.ErrConflict, err)
 	}
 	return err

@@ -23,7 +23,9 @@ type Store interface {
 	// new commit's id, provided that the run is at commit old, "" meaning
 	// that the run must not exist yet. It fails with an error wrapping
 	// run.ErrConflict when the run is at another commit (or exists, for
-	// old ""), and run.ErrNotFound when old is set and the run no longer
+	// old ""), or another writer keeps it locked past the store's lock
+	// timeout: the caller reads Head and tries again. It fails with
+	// run.ErrNotFound when old is set and the run no longer
 	// exists: it was deleted, and Save never brings it back. Of several
 	// saves from the same old, in any goroutines or processes, exactly one
 	// succeeds. The store may call c.Output on another goroutine while
