@@ -139,7 +139,7 @@ func (r *Repo) moveRef(id string, c, old plumbing.Hash) error {
 	case errors.Is(err, fs.ErrExist):
 		// Another writer held the ref past git's lock timeout: by the
 		// time it lets go, the run has likely moved.
-		return fmt.Errorf("%w: %v", run.ErrConflict, err)
+		return run.Conflict("%v", err)
 	}
 	return err
 }

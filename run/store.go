@@ -76,6 +76,12 @@ func Live(format string, args ...any) error {
 	return kindError{fmt.Sprintf(format, args...), ErrLive}
 }
 
+// Conflict returns an error that says in its own words why a write lost
+// to another writer, and wraps ErrConflict.
+func Conflict(format string, args ...any) error {
+	return kindError{fmt.Sprintf(format, args...), ErrConflict}
+}
+
 // kindError is an error with a message of its own that counts as one of
 // the sentinel errors.
 type kindError struct {

@@ -132,6 +132,9 @@ func (r *Run) saved(commit string, err error, try int, final bool) error {
 	// journal, so read on and commit again on top of it.
 	head, herr := r.rc.Store.Head(r.id)
 	if errors.Is(herr, run.ErrNotFound) {
+		if r.head == "" {
+			return errSaveAgain // not committed yet: the ref was only locked
+		}
 		return r.markDeleted()
 	}
 	if herr != nil {
