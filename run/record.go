@@ -41,6 +41,15 @@ type Record struct {
 	ExitCode   *int              // nil unless the command exited
 	Signal     string            // name of the signal that ended the command ("SIGTERM"), "" if none
 	RerunOf    string            // id of the run this run repeats, "" if none
+	// Updated is when this state of the record was written; zero in
+	// records written before the field existed. Merges take the newest
+	// checkpoint of a live run by it, and other machines tell a stale
+	// live run by it.
+	Updated time.Time
+	// CheckpointInterval is, while the run is running, the longest the
+	// recorder means to wait before its next commit (whole seconds); zero
+	// otherwise.
+	CheckpointInterval time.Duration
 	Env        map[string]string // environment variables recorded for reproduction (never secrets), by name
 	Source     Source
 	Host       Host
@@ -48,6 +57,10 @@ type Record struct {
 	// Values are int64, float64, bool, string, or []any of those.
 	Params map[string]any
 	Tags   map[string]string
+	// TagTimes holds when each tag was last set or removed, by key: a key
+	// here but not in Tags is a tag removed at that time. Tags merge per
+	// key by these times (docs/FORMAT.md).
+	TagTimes map[string]time.Time
 	// Metrics summarises each metric's history by key.
 	Metrics map[string]Summary
 }

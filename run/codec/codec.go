@@ -116,7 +116,9 @@ const (
 	binHasEnv                 // Env is not nil: its length, then its entries
 	binHasHost                // the Host fields after Arch, all of them
 	binHasDir                 // Source.Dir
-	binHasAll     = binHasSignal | binHasRerunOf | binHasEnv | binHasHost | binHasDir
+	binHasUpdated             // Updated, then CheckpointInterval in seconds
+	binHasTagTimes            // TagTimes: its length, then its entries
+	binHasAll     = binHasSignal | binHasRerunOf | binHasEnv | binHasHost | binHasDir | binHasUpdated | binHasTagTimes
 )
 
 // appendBinExtras writes the fields added in version 2.
@@ -138,6 +140,12 @@ func appendBinExtras(b []byte, r *run.Record) []byte {
 	}
 	if r.Source.Dir != "" {
 		has |= binHasDir
+	}
+	if !r.Updated.IsZero() || r.CheckpointInterval != 0 {
+		has |= binHasUpdated
+	}
+	if len(r.TagTimes) > 0 {
+		has |= binHasTagTimes
 	}
 	b = append(b, has)
 	if has == 0 {
@@ -173,6 +181,18 @@ func appendBinExtras(b []byte, r *run.Record) []byte {
 	}
 	if has&binHasDir != 0 {
 		b = appendBinString(b, r.Source.Dir)
+	}
+	if has&binHasUpdated != 0 {
+		b = appendBinTime(b, r.Updated)
+		b = binary.AppendVarint(b, int64(r.CheckpointInterval/time.Second))
+	}
+	if has&binHasTagTimes != 0 {
+		b = binary.AppendUvarint(b, uint64(len(r.TagTimes)))
+		var buf [16]entry[time.Time]
+		for _, e := range sortedEntries(r.TagTimes, buf[:0]) {
+			b = appendBinString(b, e.key)
+			b = appendBinTime(b, e.val)
+		}
 	}
 	return b
 }
@@ -404,6 +424,22 @@ func (d *binDecoder) extras(r *run.Record, has byte) {
 	}
 	if has&binHasDir != 0 {
 		r.Source.Dir = d.str()
+	}
+	if has&binHasUpdated != 0 {
+		r.Updated = d.time()
+		r.CheckpointInterval = time.Duration(d.varint()) * time.Second
+	}
+	if has&binHasTagTimes != 0 {
+		n := d.uvarint()
+		if n > uint64((len(d.s)-d.off)/2) {
+			d.fail()
+			return
+		}
+		r.TagTimes = make(map[string]time.Time, n)
+		for i := 0; i < int(n) && d.err == nil; i++ {
+			k := d.str()
+			r.TagTimes[k] = d.time()
+		}
 	}
 }
 

@@ -51,6 +51,14 @@ func EncodeTOML(r *run.Record) ([]byte, error) {
 	if !r.Ended.IsZero() && !tomlTimeOK(r.Ended) {
 		return nil, fmt.Errorf("encode record: end time %v is out of range", r.Ended)
 	}
+	if !r.Updated.IsZero() && !tomlTimeOK(r.Updated) {
+		return nil, fmt.Errorf("encode record: update time %v is out of range", r.Updated)
+	}
+	for k, t := range r.TagTimes {
+		if !tomlTimeOK(t) {
+			return nil, fmt.Errorf("encode record: time of tag %q %v is out of range", k, t)
+		}
+	}
 	var paramBuf [32]entry[any]
 	params := sortedParams(r.Params, paramBuf[:0])
 	if a, b, ok := paramConflict(params); ok {
@@ -84,6 +92,14 @@ func EncodeTOML(r *run.Record) ([]byte, error) {
 	if r.RerunOf != "" {
 		e.stringField("\nrerun_of = ", r.RerunOf)
 	}
+	if !r.Updated.IsZero() {
+		e.b = append(e.b, "\nupdated = "...)
+		e.b = appendTime(e.b, r.Updated)
+	}
+	if s := int64(r.CheckpointInterval / time.Second); s > 0 {
+		e.b = append(e.b, "\ncheckpoint_interval = "...)
+		e.b = strconv.AppendInt(e.b, s, 10)
+	}
 
 	e.b = append(e.b, "\n\n[source]"...)
 	e.stringField("\ncommit = ", r.Source.Commit)
@@ -116,6 +132,7 @@ func EncodeTOML(r *run.Record) ([]byte, error) {
 	}
 
 	e.stringTable("\n[tags]\n", r.Tags)
+	e.timeTable("\n[tag_times]\n", r.TagTimes)
 
 	var metricBuf [16]entry[run.Summary]
 	for _, m := range sortedEntries(r.Metrics, metricBuf[:0]) {
@@ -211,6 +228,22 @@ func (e *tomlEncoder) stringTable(header string, m map[string]string) {
 		e.key(v.key)
 		e.b = append(e.b, " = "...)
 		e.b = appendQuoted(e.b, v.val, false)
+		e.b = append(e.b, '\n')
+	}
+}
+
+// timeTable writes a table of datetimes, such as [tag_times], as
+// stringTable writes strings.
+func (e *tomlEncoder) timeTable(header string, m map[string]time.Time) {
+	if len(m) == 0 {
+		return
+	}
+	e.b = append(e.b, header...)
+	var buf [16]entry[time.Time]
+	for _, v := range sortedEntries(m, buf[:0]) {
+		e.key(v.key)
+		e.b = append(e.b, " = "...)
+		e.b = appendTime(e.b, v.val)
 		e.b = append(e.b, '\n')
 	}
 }
@@ -585,6 +618,10 @@ func decodeTOMLGeneral(b []byte) (*run.Record, error) {
 	}
 	r.Signal = d.str(doc, "signal")
 	r.RerunOf = d.str(doc, "rerun_of")
+	r.Updated = d.time(doc, "updated")
+	if n := d.int(doc, "checkpoint_interval"); n > 0 && n < 1<<31 {
+		r.CheckpointInterval = time.Duration(n) * time.Second
+	}
 	if d.err != nil {
 		return nil, d.err
 	}
@@ -658,6 +695,13 @@ func decodeTOMLGeneral(b []byte) (*run.Record, error) {
 			return nil, fmt.Errorf("decode record: tag %q is %s, not a string", k, tomlType(v))
 		}
 		r.Tags[k] = s
+	}
+
+	if times := d.table(doc, "tag_times"); len(times) > 0 {
+		r.TagTimes = make(map[string]time.Time, len(times))
+		for k := range times {
+			r.TagTimes[k] = d.time(times, k)
+		}
 	}
 
 	metrics := d.table(doc, "metrics")

@@ -108,6 +108,9 @@ func decodeTOMLFast(b []byte) (*run.Record, bool) {
 		case segs[0] == "tags" && len(segs) == 1 && section < sectionTags:
 			section = sectionTags
 			tags, ok = p.tags(tags)
+		case segs[0] == "tag_times" && len(segs) == 1 && section < sectionTagTimes:
+			section = sectionTagTimes
+			r.TagTimes, ok = p.times()
 		case segs[0] == "metrics" && len(segs) == 2 && section <= sectionMetrics:
 			// Metrics come in key order, which makes each key unique.
 			if section == sectionMetrics && segs[1] <= metrics[len(metrics)-1].key {
@@ -182,6 +185,7 @@ const (
 	sectionEnv
 	sectionParams
 	sectionTags
+	sectionTagTimes
 	sectionMetrics
 )
 
@@ -212,6 +216,8 @@ const (
 	topExitCode
 	topSignal
 	topRerunOf
+	topUpdated
+	topCheckpoint
 )
 
 // top reads the top-level keys, up to the first table header.
@@ -246,6 +252,10 @@ func (p *fastParser) top(r *run.Record) bool {
 			key = topSignal
 		case "rerun_of":
 			key = topRerunOf
+		case "updated":
+			key = topUpdated
+		case "checkpoint_interval":
+			key = topCheckpoint
 		default:
 			return false
 		}
@@ -296,6 +306,13 @@ func (p *fastParser) top(r *run.Record) bool {
 		case topRerunOf:
 			r.RerunOf, ok = p.str()
 			ok = ok && run.ValidID(r.RerunOf)
+		case topUpdated:
+			r.Updated, ok = p.datetime()
+		case topCheckpoint:
+			var n int64
+			n, ok = p.integer()
+			ok = ok && n > 0 && n < 1<<31
+			r.CheckpointInterval = time.Duration(n) * time.Second
 		}
 		if !ok || !p.eol() {
 			return false
@@ -453,6 +470,23 @@ func (p *fastParser) tags(dst []entry[string]) ([]entry[string], bool) {
 		dst = append(dst, entry[string]{k, v})
 	}
 	return dst, true
+}
+
+// times reads the values of [tag_times], which are all datetimes.
+func (p *fastParser) times() (map[string]time.Time, bool) {
+	m := map[string]time.Time{}
+	for p.skipBlank() && p.s[p.i] != '[' {
+		k, ok := p.keyEquals()
+		if !ok {
+			return nil, false
+		}
+		t, ok := p.datetime()
+		if _, dup := m[k]; !ok || dup || !p.eol() {
+			return nil, false
+		}
+		m[k] = t
+	}
+	return m, true
 }
 
 // summary reads the values of a [metrics.<key>] table.

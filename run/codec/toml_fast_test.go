@@ -379,3 +379,17 @@ func BenchmarkDecodeTOMLPaths(b *testing.B) {
 		}
 	})
 }
+
+// TestDecodeTOMLFastMergeFields checks that the fields every record now
+// carries (updated, checkpoint_interval, [tag_times]) keep a record on
+// the fast path, which listings depend on.
+func TestDecodeTOMLFastMergeFields(t *testing.T) {
+	text, err := EncodeTOML(edgeRecords()["merge fields"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := decodeTOMLFast(text); !ok {
+		t.Fatalf("fast path refused\n%s", text)
+	}
+	fastAgrees(t, text)
+}

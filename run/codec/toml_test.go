@@ -131,6 +131,10 @@ func recordDiff(a, b *run.Record, exact bool) string {
 		return fmt.Sprintf("Params %#v != %#v", a.Params, b.Params)
 	case !reflect.DeepEqual(a.Tags, b.Tags):
 		return fmt.Sprintf("Tags %#v != %#v", a.Tags, b.Tags)
+	case !a.Updated.Equal(b.Updated) || a.CheckpointInterval != b.CheckpointInterval:
+		return fmt.Sprintf("Updated, CheckpointInterval %v %v != %v %v", a.Updated, a.CheckpointInterval, b.Updated, b.CheckpointInterval)
+	case !reflect.DeepEqual(a.TagTimes, b.TagTimes):
+		return fmt.Sprintf("TagTimes %#v != %#v", a.TagTimes, b.TagTimes)
 	case (a.Metrics == nil) != (b.Metrics == nil) || len(a.Metrics) != len(b.Metrics):
 		return fmt.Sprintf("Metrics %#v != %#v", a.Metrics, b.Metrics)
 	}
@@ -283,6 +287,12 @@ func edgeRecords() map[string]*run.Record {
 			Host:   fullHost(),
 			Params: map[string]any{"lr": 0.1, "optimizer.name": "adam"},
 			Tags:   map[string]string{"team": "vision"},
+		},
+		"merge fields": {
+			ID: testID, Status: run.Running, Started: started, Updated: started.Add(90 * time.Second),
+			CheckpointInterval: 30 * time.Second,
+			Tags:               map[string]string{"team": "vision", "a b": "x"},
+			TagTimes:           map[string]time.Time{"team": started.Add(time.Second), "a b": started, "removed": started.Add(time.Hour)},
 		},
 		"new fields, odd values": {
 			ID: testID, Status: run.Crashed, Started: started, Signal: "9", Source: run.Source{Dir: "d\n\"ü\"/\\"},
