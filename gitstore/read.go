@@ -202,6 +202,7 @@ func (r *Repo) amendedCommit(en run.Entry) (c, old plumbing.Hash, err error) {
 
 // Delete removes run id's ref, if it is still at commit old ("" for any):
 // run.ErrConflict when it is elsewhere, run.ErrNotFound when it is gone.
+// It leaves a tombstone (DeletedPrefix) that push and fetch carry.
 func (r *Repo) Delete(id, old string) error {
 	if !run.ValidID(id) {
 		return run.NotFound("no run %q", id)
@@ -219,6 +220,8 @@ func (r *Repo) Delete(id, old string) error {
 		return run.NotFound("no run %s", id)
 	case errors.Is(err, ErrRefChanged):
 		return fmt.Errorf("%w: %v", run.ErrConflict, err)
+	case err != nil:
+		return err
 	}
-	return err
+	return r.writeTombstone(id)
 }

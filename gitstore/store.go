@@ -106,6 +106,11 @@ func (r *Repo) Save(c *run.Contents, old string) (string, error) {
 			return "", fmt.Errorf("save run %s: %w", rec.ID, err)
 		}
 	}
+	if oldHash.IsZero() {
+		if _, err := r.ReadRef(DeletedPrefix + rec.ID); err == nil {
+			return "", run.NotFound("no run %s: it was deleted", rec.ID)
+		}
+	}
 	tree, err := r.writeRunTree(c)
 	if err != nil {
 		return "", err

@@ -4,96 +4,269 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/gitruns/gitruns/run"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
-// RunsRefspec maps every run ref of a remote onto the same local ref.
-// Forced, because a live run's ref moves to a commit that replaces,
-// rather than descends from, the previous one.
-const RunsRefspec = "+refs/runs/*:refs/runs/*"
-
 // Sync goes through the user's git for the transport, so that their
 // credentials, credential helpers, ssh configuration, insteadOf and
 // proxies apply exactly as for their code.
+//
+// Nothing fetched lands on refs/runs/* directly: a remote's runs and
+// tombstones land under TrackingPrefix, and Merge brings them into
+// refs/runs/* by the rules of package merge. Pushes carry a lease on
+// what was last fetched, so that they never overwrite an edit they have
+// not merged.
+
+// TrackingPrefix is where the runs and tombstones fetched from remotes
+// are kept: refs/runs-remotes/<remote>/runs/<id> and
+// refs/runs-remotes/<remote>/deleted/<id>.
+const TrackingPrefix = "refs/runs-remotes/"
+
+// trackingName is the name under TrackingPrefix of remote: the remote's
+// own name when it is a plain word, else (a URL, a path, a name with a
+// slash) a name made from a hash of it.
+func trackingName(remote string) string {
+	ok := remote != "" && remote[0] != '.' && !strings.HasSuffix(remote, ".lock") && len(remote) <= 64
+	for i := 0; ok && i < len(remote); i++ {
+		c := remote[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
+	}
+	if ok && !strings.Contains(remote, "..") {
+		return remote
+	}
+	sum := sha1.Sum([]byte(remote))
+	return "url-" + hex.EncodeToString(sum[:8])
+}
+
+func trackingRuns(remote string) string { return TrackingPrefix + trackingName(remote) + "/runs/" }
+func trackingDeleted(remote string) string {
+	return TrackingPrefix + trackingName(remote) + "/deleted/"
+}
+
+// fetchRefspecs are what a fetch from remote asks for, and what remote
+// setup configures.
+func fetchRefspecs(remote string) []string {
+	return []string{
+		"+" + RunsPrefix + "*:" + trackingRuns(remote) + "*",
+		"+" + DeletedPrefix + "*:" + trackingDeleted(remote) + "*",
+	}
+}
+
+// oldRefspec is the forced mapping of remote runs straight onto ours that
+// remote setup configured before runs were merged.
+const oldRefspec = "+refs/runs/*:refs/runs/*"
 
 // Push sends runs to remote: those named by ids, or all of them when ids
-// is nil. Progress goes to progress when it is not nil. Rejections are
-// results, not errors; an error means the push could not happen at all.
-func (r *Repo) Push(ctx context.Context, remote string, ids []string, progress io.Writer) ([]run.PushResult, error) {
-	specs := []string{RunsRefspec}
-	if ids != nil {
-		specs = specs[:0]
-		for _, id := range ids {
-			if !run.ValidID(id) {
-				return nil, fmt.Errorf("push: invalid run id %q", id)
-			}
-			specs = append(specs, "+"+RefName(id)+":"+RefName(id))
-		}
-	}
-	return r.push(ctx, remote, specs, progress)
-}
-
-// DeleteRemote deletes runs on remote.
-func (r *Repo) DeleteRemote(ctx context.Context, remote string, ids []string) ([]run.PushResult, error) {
-	specs := make([]string, len(ids))
-	for i, id := range ids {
+// is nil, with the tombstones of runs deleted here. A run the remote has
+// is replaced only if it is still what was last fetched from there; the
+// others come back rejected with a Reason for which Repo.Stale is true, to be
+// fetched, merged and pushed again. Runs already there as they are here
+// are not sent. Progress goes to progress when it is not nil. Rejections
+// are results, not errors; an error means the push could not happen.
+func (r *Repo) Push(ctx context.Context, remote string, ids []string, progress io.Writer) (*run.PushReport, error) {
+	for _, id := range ids {
 		if !run.ValidID(id) {
-			return nil, fmt.Errorf("delete on %s: invalid run id %q", remote, id)
+			return nil, fmt.Errorf("push: invalid run id %q", id)
 		}
-		specs[i] = ":" + RefName(id)
 	}
-	return r.push(ctx, remote, specs, nil)
-}
-
-// maxSpecsPerPush keeps a command line well within the system's limit.
-const maxSpecsPerPush = 2000
-
-func (r *Repo) push(ctx context.Context, remote string, specs []string, progress io.Writer) ([]run.PushResult, error) {
-	var all []run.PushResult
-	for len(specs) > 0 {
-		n := min(len(specs), maxSpecsPerPush)
-		res, err := r.pushChunk(ctx, remote, specs[:n], progress)
-		all = append(all, res...)
-		if err != nil {
-			return all, err
-		}
-		specs = specs[n:]
-	}
-	return all, nil
-}
-
-func (r *Repo) pushChunk(ctx context.Context, remote string, specs []string, progress io.Writer) ([]run.PushResult, error) {
-	if err := CheckGit(); err != nil {
+	plan, err := r.planPush(remote, ids)
+	if err != nil {
 		return nil, err
 	}
-	args := []string{"push", "--porcelain"}
-	if progress != nil {
-		args = append(args, "--progress")
+	rep, err := r.push(ctx, remote, plan.updates, progress)
+	if rep != nil {
+		rep.Results = append(plan.same, rep.Results...)
 	}
-	args = append(append(args, "--", remote), specs...)
+	return rep, err
+}
+
+// refUpdate is one ref a push sends: its refspec, and the lease it needs
+// ("" for none).
+type refUpdate struct {
+	id, spec, lease string
+}
+
+type pushPlan struct {
+	updates []refUpdate
+	same    []run.PushResult // runs already there as they are here
+}
+
+// planPush decides what a push to remote sends.
+func (r *Repo) planPush(remote string, ids []string) (*pushPlan, error) {
+	local, err := r.runRefs()
+	if err != nil {
+		return nil, err
+	}
+	tracked, err := r.idRefs(trackingRuns(remote))
+	if err != nil {
+		return nil, err
+	}
+	tombs, err := r.Tombstones()
+	if err != nil {
+		return nil, err
+	}
+	trackedTombs, err := r.idRefs(trackingDeleted(remote))
+	if err != nil {
+		return nil, err
+	}
+	picked := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		picked[id] = true
+	}
+	want := func(id string) bool { return ids == nil || picked[id] }
+	p := &pushPlan{}
+	for _, id := range slices.Sorted(maps.Keys(local)) {
+		if !want(id) || tombs[id] != (plumbing.Hash{}) {
+			continue
+		}
+		ref := RefName(id)
+		switch t, ok := tracked[id]; {
+		case ok && t == local[id]:
+			p.same = append(p.same, run.PushResult{ID: id, Status: "up to date"})
+		case ok:
+			p.updates = append(p.updates, refUpdate{id, "+" + ref + ":" + ref, ref + ":" + t.String()})
+		default:
+			// Not forced: git refuses it if the remote has the run, at a
+			// commit this one does not descend from, which is any.
+			p.updates = append(p.updates, refUpdate{id, ref + ":" + ref, ""})
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(tombs)) {
+		if !want(id) {
+			continue
+		}
+		if _, ok := trackedTombs[id]; !ok {
+			ref := DeletedPrefix + id
+			p.updates = append(p.updates, refUpdate{id, ref + ":" + ref, ""})
+		}
+		if _, ok := tracked[id]; ok {
+			// A tombstone beats every copy, however new: no lease needed.
+			p.updates = append(p.updates, refUpdate{id, ":" + RefName(id), ""})
+		}
+	}
+	return p, nil
+}
+
+// Stale tells whether a push was rejected because the remote has an edit
+// of the run that was not fetched and merged here.
+func (r *Repo) Stale(reason string) bool {
+	return strings.HasPrefix(reason, "stale info") || strings.HasPrefix(reason, "fetch first") ||
+		strings.HasPrefix(reason, "non-fast-forward")
+}
+
+// maxPushArgs bounds the bytes of refspecs and leases on one git push
+// command line, well within the system's limit on arguments.
+const maxPushArgs = 512 << 10
+
+func (r *Repo) push(ctx context.Context, remote string, updates []refUpdate, progress io.Writer) (*run.PushReport, error) {
+	rep := &run.PushReport{}
+	var all []pushed
+	var sent []float64
+	for len(updates) > 0 {
+		n, size := 0, 0
+		for n < len(updates) && (n == 0 || size+len(updates[n].spec)+len(updates[n].lease)+24 < maxPushArgs) {
+			size += len(updates[n].spec) + len(updates[n].lease) + 24
+			n++
+		}
+		res, bytes, err := r.pushChunk(ctx, remote, updates[:n], progress)
+		all = append(all, res...)
+		if bytes > 0 {
+			sent = append(sent, bytes)
+		}
+		if err != nil {
+			rep.Results = results(all)
+			return rep, err
+		}
+		updates = updates[n:]
+	}
+	rep.Results = results(all)
+	for _, res := range rep.Results {
+		if res.Status == "sent" || res.Status == "deleted" {
+			rep.Runs++
+		}
+	}
+	var total float64
+	for _, b := range sent {
+		total += b
+	}
+	if total > 0 {
+		rep.Bytes = formatBytes(total)
+	}
+	return rep, r.noteTracking(remote, all)
+}
+
+// noteTracking records what a push left on remote as last fetched from
+// there, so that the next push leases on it. (git does so itself for a
+// remote set up with fetchRefspecs.)
+func (r *Repo) noteTracking(remote string, res []pushed) error {
+	for _, pr := range res {
+		var err error
+		switch {
+		case pr.Status == "sent" && pr.ref == RefName(pr.ID):
+			var h plumbing.Hash
+			if h, err = r.ReadRef(pr.ref); err == nil {
+				err = r.UpdateRef(trackingRuns(remote)+pr.ID, h, AnyHash)
+			}
+		case pr.Status == "sent" && pr.ref == DeletedPrefix+pr.ID:
+			var h plumbing.Hash
+			if h, err = r.ReadRef(pr.ref); err == nil {
+				err = r.UpdateRef(trackingDeleted(remote)+pr.ID, h, AnyHash)
+			}
+		case pr.Status == "deleted":
+			err = r.DeleteRef(trackingRuns(remote)+pr.ID, AnyHash)
+			if errors.Is(err, errNotFound) {
+				err = nil
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("note what was pushed to %s: %w", remote, err)
+		}
+	}
+	return nil
+}
+
+func (r *Repo) pushChunk(ctx context.Context, remote string, updates []refUpdate, progress io.Writer) ([]pushed, float64, error) {
+	if err := CheckGit(); err != nil {
+		return nil, 0, err
+	}
+	// --progress always: the size sent is read from git's progress lines.
+	args := []string{"push", "--porcelain", "--progress"}
+	for _, u := range updates {
+		if u.lease != "" {
+			args = append(args, "--force-with-lease="+u.lease)
+		}
+	}
+	args = append(args, "--", remote)
+	for _, u := range updates {
+		args = append(args, u.spec)
+	}
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = r.gitCwd()
 	cmd.Env = r.gitEnv()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
 	if progress != nil {
 		cmd.Stderr = io.MultiWriter(&stderr, progress)
-	} else {
-		cmd.Stderr = &stderr
 	}
 	runErr := cmd.Run()
 	if ctx.Err() != nil {
-		return nil, fmt.Errorf("git push: %w", ctx.Err())
+		return nil, 0, fmt.Errorf("git push: %w", ctx.Err())
 	}
 	res, sawDone := parsePorcelain(stdout.Bytes())
 	remoteSaid := remoteMessage(stderr.Bytes())
@@ -102,13 +275,54 @@ func (r *Repo) pushChunk(ctx context.Context, remote string, specs []string, pro
 			res[i].Reason += ": " + remoteSaid
 		}
 	}
+	sent := sentBytes(stderr.Bytes())
 	if runErr != nil && len(res) == 0 {
-		return nil, gitError(args, stderr.Bytes(), runErr)
+		return nil, 0, gitError(args[:3], stderr.Bytes(), runErr)
 	}
 	if runErr != nil && !sawDone && !hasRejection(res) {
-		return res, gitError(args, stderr.Bytes(), runErr)
+		return res, sent, gitError(args[:3], stderr.Bytes(), runErr)
 	}
-	return res, nil
+	return res, sent, nil
+}
+
+// sentBytes reads the size of what git sent from its last "Writing
+// objects: 100% (n/n), 1.21 MiB | …" progress line, in bytes.
+func sentBytes(stderr []byte) float64 {
+	i := bytes.LastIndex(stderr, []byte("Writing objects: 100%"))
+	if i < 0 {
+		return 0
+	}
+	line := stderr[i:]
+	if j := bytes.IndexAny(line, "\r\n"); j >= 0 {
+		line = line[:j]
+	}
+	_, rest, ok := bytes.Cut(line, []byte("), "))
+	if !ok {
+		return 0
+	}
+	f := strings.Fields(string(rest))
+	if len(f) < 2 {
+		return 0
+	}
+	n, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return 0
+	}
+	unit := map[string]float64{"bytes": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}[strings.TrimSuffix(f[1], ",")]
+	return n * unit
+}
+
+// formatBytes writes a size as git does.
+func formatBytes(n float64) string {
+	switch {
+	case n >= 1<<30:
+		return strconv.FormatFloat(n/(1<<30), 'f', 2, 64) + " GiB"
+	case n >= 1<<20:
+		return strconv.FormatFloat(n/(1<<20), 'f', 2, 64) + " MiB"
+	case n >= 1<<10:
+		return strconv.FormatFloat(n/(1<<10), 'f', 2, 64) + " KiB"
+	}
+	return strconv.FormatFloat(n, 'f', 0, 64) + " bytes"
 }
 
 func (r *Repo) gitCwd() string {
@@ -118,9 +332,15 @@ func (r *Repo) gitCwd() string {
 	return r.CommonDir
 }
 
+// pushed is what became of one ref in a push.
+type pushed struct {
+	run.PushResult
+	ref string
+}
+
 // parsePorcelain reads git push --porcelain: a "To <url>" line, then
 // "<flag>\t<from>:<to>\t<summary>" per ref, then "Done".
-func parsePorcelain(out []byte) (res []run.PushResult, done bool) {
+func parsePorcelain(out []byte) (res []pushed, done bool) {
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		line := sc.Text()
@@ -139,9 +359,11 @@ func parsePorcelain(out []byte) (res []run.PushResult, done bool) {
 		}
 		id, ok := strings.CutPrefix(to, RunsPrefix)
 		if !ok {
-			continue
+			if id, ok = strings.CutPrefix(to, DeletedPrefix); !ok {
+				continue
+			}
 		}
-		pr := run.PushResult{ID: id}
+		pr := pushed{run.PushResult{ID: id}, to}
 		switch line[0] {
 		case '=':
 			pr.Status = "up to date"
@@ -161,7 +383,19 @@ func parsePorcelain(out []byte) (res []run.PushResult, done bool) {
 	return res, done
 }
 
-func hasRejection(res []run.PushResult) bool {
+// results are the push results of runs: a tombstone sent is told by the
+// deletion of its run, and shown only when refused.
+func results(res []pushed) []run.PushResult {
+	out := make([]run.PushResult, 0, len(res))
+	for _, p := range res {
+		if p.ref == RefName(p.ID) || p.Status == "rejected" {
+			out = append(out, p.PushResult)
+		}
+	}
+	return out
+}
+
+func hasRejection(res []pushed) bool {
 	for _, r := range res {
 		if r.Status == "rejected" {
 			return true
@@ -182,23 +416,20 @@ func remoteMessage(stderr []byte) string {
 	return strings.Join(msgs, " / ")
 }
 
-// Fetch brings remote's runs (and, through their parents, the code they
-// ran) with RunsRefspec.
+// Fetch brings remote's runs and tombstones (and, through the runs'
+// parents, the code they ran) under TrackingPrefix, then merges them into
+// the runs here, as Merge does.
 func (r *Repo) Fetch(ctx context.Context, remote string, progress io.Writer) (*run.FetchResult, error) {
 	if err := CheckGit(); err != nil {
 		return nil, err
 	}
-	before, err := r.runRefs()
-	if err != nil {
-		return nil, err
-	}
-	args := []string{"fetch", "--no-write-fetch-head"}
+	args := []string{"fetch", "--no-write-fetch-head", "--prune"}
 	if progress != nil {
 		args = append(args, "--progress")
 	} else {
 		args = append(args, "--quiet")
 	}
-	args = append(args, "--", remote, RunsRefspec)
+	args = append(append(args, "--", remote), fetchRefspecs(remote)...)
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = r.gitCwd()
 	cmd.Env = r.gitEnv()
@@ -211,29 +442,9 @@ func (r *Repo) Fetch(ctx context.Context, remote string, progress io.Writer) (*r
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("git fetch: %w", ctx.Err())
 		}
-		return nil, gitError(args, stderr.Bytes(), err)
+		return nil, gitError(args[:1], stderr.Bytes(), err)
 	}
-	// New runs are told by name alone; only runs that were here before
-	// need their ref read again, which keeps a first fetch of many runs
-	// from reading every ref file it just wrote.
-	after, err := r.runNames()
-	if err != nil {
-		return nil, err
-	}
-	res := &run.FetchResult{}
-	for id := range after {
-		old, ok := before[id]
-		if !ok {
-			res.New = append(res.New, id)
-			continue
-		}
-		if h, err := r.ReadRef(RefName(id)); err == nil && h != old {
-			res.Updated = append(res.Updated, id)
-		}
-	}
-	sort.Strings(res.New)
-	sort.Strings(res.Updated)
-	return res, nil
+	return r.Merge(ctx, remote)
 }
 
 func (r *Repo) runRefs() (map[string]plumbing.Hash, error) {
@@ -315,25 +526,40 @@ func (r *Repo) DefaultRemote() string {
 	return "origin"
 }
 
-// SetupRemote adds RunsRefspec to remote's fetch configuration, so that a
-// plain git fetch or git pull brings runs too. It reports whether it
-// changed anything.
+// SetupRemote configures remote's fetches to bring its runs and
+// tombstones under TrackingPrefix, so that a plain git fetch or git pull
+// brings runs too, for the next git-runs command to merge; it replaces
+// the forced mapping onto refs/runs/* that earlier versions configured.
+// It reports whether it changed anything.
 func (r *Repo) SetupRemote(ctx context.Context, remote string) (bool, error) {
 	if _, err := runGit(ctx, r.gitCwd(), r.gitEnv(), nil, "config", "--get", "remote."+remote+".url"); err != nil {
 		return false, fmt.Errorf("no remote %q", remote)
 	}
 	out, err := runGit(ctx, r.gitCwd(), r.gitEnv(), nil, "config", "--get-all", "remote."+remote+".fetch")
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) && !strings.Contains(err.Error(), "exit status 1") {
+	if err != nil && !strings.Contains(err.Error(), "exit status 1") {
 		return false, err
 	}
+	have := map[string]bool{}
 	for _, l := range strings.Split(string(out), "\n") {
-		if strings.TrimSpace(l) == RunsRefspec {
-			return false, nil
-		}
+		have[strings.TrimSpace(l)] = true
 	}
-	_, err = runGit(ctx, r.gitCwd(), r.gitEnv(), nil, "config", "--add", "remote."+remote+".fetch", RunsRefspec)
-	return err == nil, err
+	changed := false
+	if have[oldRefspec] {
+		if _, err := runGit(ctx, r.gitCwd(), r.gitEnv(), nil, "config", "--fixed-value", "--unset-all", "remote."+remote+".fetch", oldRefspec); err != nil {
+			return false, err
+		}
+		changed = true
+	}
+	for _, spec := range fetchRefspecs(remote) {
+		if have[spec] {
+			continue
+		}
+		if _, err := runGit(ctx, r.gitCwd(), r.gitEnv(), nil, "config", "--add", "remote."+remote+".fetch", spec); err != nil {
+			return false, err
+		}
+		changed = true
+	}
+	return changed, nil
 }
 
 // fetchedPath lists runs fetched from a remote and not yet looked at

@@ -16,6 +16,10 @@ const (
 	Failed   Status = "failed"
 	Killed   Status = "killed"
 	Crashed  Status = "crashed"
+	// Stale is not written in records: it is how a run whose record says
+	// running is shown on a machine that does not record it, once its
+	// last commit is several checkpoint intervals old.
+	Stale Status = "stale"
 )
 
 // Valid reports whether s is one of the known statuses.

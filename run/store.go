@@ -99,9 +99,30 @@ type PushResult struct {
 	Reason string // why it was rejected, in git's or the remote's words
 }
 
-// FetchResult lists the runs a fetch brought or moved.
+// FetchResult lists what merging the runs fetched from a remote did here.
 type FetchResult struct {
-	New, Updated []string // run ids
+	New       []string   // runs that came in, by id
+	Updated   []string   // runs here that the merge changed
+	Deleted   []string   // runs here deleted because the remote's copy was
+	Conflicts []MergeConflict // runs whose copies could not be merged
+	Bad       []string   // fetched runs whose record could not be read, each "id: why"
+}
+
+// MergeConflict is a run of which two final copies differ in more than their
+// tags: the one here is kept, and the remote's stays there.
+type MergeConflict struct {
+	ID  string
+	Why string // "their params differ"
+}
+
+// PushReport is what a push did.
+type PushReport struct {
+	Results []PushResult
+	// Merged is what the fetches and merges that rejected pushes called
+	// for did here; nil when none was needed.
+	Merged *FetchResult
+	Runs   int    // runs sent or deleted
+	Bytes  string // the size git sent, as git prints it ("1.21 MiB"); "" when it sent nothing
 }
 
 // CodeEntry is one entry of a tree of the code a run ran, as a store

@@ -1,6 +1,5 @@
 package main
 
-import "fmt"
 
 type fetchCmd struct {
 	Remote string `arg:"" optional:"" name:"REMOTE" help:"Remote to fetch from (default: the branch's remote, else origin)."`
@@ -8,9 +7,14 @@ type fetchCmd struct {
 
 func (c *fetchCmd) Help() string {
 	return `Brings the remote's runs, and the code each of them ran, through your own
-git. New runs are marked in git runs ls as fetched from REMOTE until you
-look at them with git runs show. After git runs remote setup, a plain git
-fetch or git pull brings runs too.`
+git, and merges them with the runs here: tags edited on both sides are
+all kept (the later edit of a tag wins), a run's final record replaces
+its checkpoints, and a run deleted on either side stays deleted. Two
+finished copies of a run that differ in more than their tags are not
+merged: the one here is kept, and a warning says so. New runs are marked
+in git runs ls as fetched from REMOTE until you look at them with
+git runs show. After git runs remote setup, a plain git fetch or git pull
+brings runs too, and the next git runs command merges them.`
 }
 
 func (c *fetchCmd) Run(e *env) error {
@@ -22,7 +26,7 @@ func (c *fetchCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s: %d new runs, %d updated\n", remote, len(res.New), len(res.Updated))
+	reportMerged(e, remote, res)
 	return nil
 }
 

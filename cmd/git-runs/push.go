@@ -59,18 +59,39 @@ func (c *pushCmd) Run(e *env) error {
 	return reportPush(e, remote, res, "sent")
 }
 
+// reportMerged prints what merging a remote's runs did here, on one line,
+// and each conflict on one more.
+func reportMerged(e *env, remote string, res *run.FetchResult) {
+	if res == nil {
+		return
+	}
+	fmt.Fprintf(e.stdout, "%s: %d new runs, %d updated, %d deleted", remote, len(res.New), len(res.Updated), len(res.Deleted))
+	if n := len(res.Conflicts); n > 0 {
+		fmt.Fprintf(e.stdout, ", %d in conflict", n)
+	}
+	fmt.Fprintln(e.stdout)
+}
+
 // reportPush prints what a push did, run by run for rejections, and fails
 // when anything was rejected.
-func reportPush(e *env, remote string, res []run.PushResult, verb string) error {
+func reportPush(e *env, remote string, rep *run.PushReport, verb string) error {
+	if rep.Merged != nil {
+		fmt.Fprintf(e.stdout, "%s had edits not here: merged them before pushing again\n", remote)
+		reportMerged(e, remote, rep.Merged)
+	}
 	counts := map[string]int{}
 	var rejected []run.PushResult
-	for _, r := range res {
+	for _, r := range rep.Results {
 		counts[r.Status]++
 		if r.Status == "rejected" {
 			rejected = append(rejected, r)
 		}
 	}
-	fmt.Fprintf(e.stdout, "%s: %d %s, %d already there, %d rejected\n", remote, counts[verb], verb, counts["up to date"], len(rejected))
+	size := ""
+	if rep.Bytes != "" {
+		size = " (" + rep.Bytes + ")"
+	}
+	fmt.Fprintf(e.stdout, "%s: %d %s%s, %d already there, %d rejected\n", remote, counts[verb], verb, size, counts["up to date"], len(rejected))
 	for _, r := range rejected {
 		fmt.Fprintf(e.stdout, "  rejected refs/runs/%s: %s\n", r.ID, r.Reason)
 	}

@@ -25,7 +25,7 @@ func (c *remoteSetupCmd) Run(e *env) error {
 		return err
 	}
 	if added {
-		fmt.Fprintf(e.stdout, "%s: git fetch now brings runs too (remote.%s.fetch += +refs/runs/*:refs/runs/*)\n", remote, remote)
+		fmt.Fprintf(e.stdout, "%s: git fetch now brings runs too, for the next git runs command to merge\n", remote)
 	} else {
 		fmt.Fprintf(e.stdout, "%s: already set up\n", remote)
 	}

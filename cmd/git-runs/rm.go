@@ -16,10 +16,18 @@ type rmCmd struct {
 }
 
 func (c *rmCmd) Help() string {
-	return `Deletes the refs of runs. Their objects stay until git gc prunes them
-(two weeks by default), so a run deleted by mistake comes back with
+	return `Deletes the refs of runs, leaving for each a small tombstone
+(refs/runs-deleted/<id>) that git runs push and fetch carry, so that a
+run deleted here is deleted on every clone it reaches rather than brought
+back by a teammate's next push. With --remote, the runs are deleted
+there at once as well.
+
+The objects of a deleted run stay until git gc prunes them (two weeks by
+default), so a run deleted by mistake comes back with
+  git update-ref -d refs/runs-deleted/<id>
   git update-ref refs/runs/<id> <commit>
-using the id and commit that rm printed.`
+using the id and commit that rm printed (on a clone that did not push
+the tombstone yet).`
 }
 
 func (c *rmCmd) Run(e *env) error {
@@ -46,18 +54,21 @@ func (c *rmCmd) Run(e *env) error {
 		}
 		return nil
 	}
-	if c.Remote != "" {
-		res, err := t.DeleteRemote(e.ctx, c.Remote, targets)
-		if err != nil {
-			return err
-		}
-		if err := reportPush(e, c.Remote, res, "deleted"); err != nil {
-			return err
-		}
+	if c.Remote == "" {
+		deleted, err := t.Delete(e.ctx, targets, c.Force)
+		printDeleted(e, deleted)
+		return err
 	}
-	deleted, err := t.Delete(e.ctx, targets, c.Force)
+	deleted, rep, err := t.DeleteRemote(e.ctx, c.Remote, targets, c.Force)
+	printDeleted(e, deleted)
+	if err != nil {
+		return err
+	}
+	return reportPush(e, c.Remote, rep, "deleted")
+}
+
+func printDeleted(e *env, deleted []tracker.Run) {
 	for _, r := range deleted {
 		fmt.Fprintf(e.stdout, "deleted %s (%s), was %s\n", r.ID, r.Record.Name, orDash(r.Commit))
 	}
-	return err
 }

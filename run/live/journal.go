@@ -98,6 +98,19 @@ func appendTag(b []byte, key, v string) []byte {
 	return append(b, '\n')
 }
 
+// appendTagEdit appends a tag set (v not nil) or removed (v nil) at ms,
+// which merges with edits made elsewhere by that time.
+func appendTagEdit(b []byte, key string, v *string, ms int64) []byte {
+	j, _ := json.Marshal(v)
+	b = append(b, "T\t"...)
+	b = append(b, key...)
+	b = append(b, '\t')
+	b = append(b, j...)
+	b = append(b, '\t')
+	b = strconv.AppendInt(b, ms, 10)
+	return append(b, '\n')
+}
+
 // appendMetric appends a metric entry: M for a point logged by the
 // program, m for one read from its output.
 func appendMetric(b []byte, parsed bool, key string, step, ms int64, v float64) []byte {

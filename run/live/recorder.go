@@ -236,12 +236,25 @@ func (r *Run) SetTag(key, v string) error {
 	if err := run.ValidateTagValue(key, v); err != nil {
 		return err
 	}
+	return r.editTag(key, &v)
+}
+
+// RemoveTag removes the tag key, as an edit that merges by its time with
+// edits made elsewhere.
+func (r *Run) RemoveTag(key string) error {
+	if err := run.ValidateKey("tag", key); err != nil {
+		return err
+	}
+	return r.editTag(key, nil)
+}
+
+func (r *Run) editTag(key string, v *string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.live(); err != nil {
 		return err
 	}
-	return r.write(appendTag(nil, key, v))
+	return r.write(appendTagEdit(nil, key, v, time.Now().UnixMilli()))
 }
 
 // LogArtifact stores a file, or every file under a directory, under

@@ -108,6 +108,11 @@ func (r *Run) snapshot(final bool) (*run.Contents, string, error) {
 	}
 	c := r.st.contents(r.path)
 	c.Checkpoint = !final
+	if !final {
+		// Other machines take a run whose last commit is several intervals
+		// old for stale: they need the interval that was in force.
+		c.Record.CheckpointInterval = r.interval().Round(time.Second) + time.Second
+	}
 	return c, r.head, nil
 }
 
@@ -167,6 +172,15 @@ func unlinked(f *os.File) bool {
 	return ok && st.Nlink == 0
 }
 
+// interval is how long the run waits between commits now; r.mu is held.
+func (r *Run) interval() time.Duration {
+	interval := r.st.checkpoint
+	if interval <= 0 {
+		interval = DefaultCheckpoint
+	}
+	return checkpointDue(interval, r.commitSize())
+}
+
 // saveIfDue commits the run if its last commit, by any process, is older
 // than its checkpoint interval, counting from its start when it has none.
 func (r *Run) saveIfDue() error {
@@ -175,11 +189,7 @@ func (r *Run) saveIfDue() error {
 		r.mu.Unlock()
 		return err
 	}
-	interval := r.st.checkpoint
-	if interval <= 0 {
-		interval = DefaultCheckpoint
-	}
-	interval = checkpointDue(interval, r.commitSize())
+	interval := r.interval()
 	last := max(r.lastSave.UnixMilli(), r.st.savedAt, r.st.rec.Started.UnixMilli())
 	due := time.Since(time.UnixMilli(last)) >= interval && !r.st.ended
 	r.mu.Unlock()

@@ -122,11 +122,7 @@ func (st *state) apply(line []byte) error {
 	case 'P', 'p':
 		return st.applyParam(f, kind == 'p')
 	case 'T':
-		var v string
-		if len(f) != 2 || json.Unmarshal([]byte(f[1]), &v) != nil {
-			return errBadEntry
-		}
-		st.rec.Tags[f[0]] = v
+		return st.applyTag(f)
 	case 'A':
 		if len(f) != 3 {
 			return errBadEntry
@@ -283,6 +279,31 @@ func (st *state) addPoint(key string, p run.Point, parsed bool) {
 	st.seen(p.Time)
 }
 
+// applyTag applies "T key value [ms]": the value is JSON, null for a tag
+// removed, and the time, when given, is when it was set or removed.
+func (st *state) applyTag(f []string) error {
+	var v *string
+	if len(f) < 2 || len(f) > 3 || json.Unmarshal([]byte(f[1]), &v) != nil {
+		return errBadEntry
+	}
+	if v == nil {
+		delete(st.rec.Tags, f[0])
+	} else {
+		st.rec.Tags[f[0]] = *v
+	}
+	if len(f) == 3 {
+		ms, ok := parseJournalInt([]byte(f[2]))
+		if !ok {
+			return errBadEntry
+		}
+		if st.rec.TagTimes == nil {
+			st.rec.TagTimes = map[string]time.Time{}
+		}
+		st.rec.TagTimes[f[0]] = time.UnixMilli(ms).UTC()
+	}
+	return nil
+}
+
 func (st *state) seen(ms int64) {
 	if ms > st.last {
 		st.last = ms
@@ -295,6 +316,7 @@ func (st *state) record() *run.Record {
 	r := st.rec
 	r.Params = maps.Clone(st.rec.Params)
 	r.Tags = maps.Clone(st.rec.Tags)
+	r.TagTimes = maps.Clone(st.rec.TagTimes)
 	r.Metrics = make(map[string]run.Summary, len(st.logged)+len(st.parsed))
 	for k, s := range st.parsed {
 		r.Metrics[k] = s.sum
@@ -311,6 +333,7 @@ func (st *state) record() *run.Record {
 // lock.
 func (st *state) contents(path string) *run.Contents {
 	c := &run.Contents{Record: st.record(), History: st.history(), Artifacts: st.artifacts(), Author: st.author}
+	c.Record.Updated = time.Now().UTC().Truncate(time.Millisecond)
 	if st.output {
 		prefix, limit := outputPrefix(path), st.outLimit
 		c.Output = func() ([]byte, error) {

@@ -74,15 +74,24 @@ func (t *Tracker) delete(r Run) error {
 	}
 }
 
-// DeleteRemote deletes runs on remote.
-func (t *Tracker) DeleteRemote(ctx context.Context, remote string, runs []Run) ([]run.PushResult, error) {
-	s, err := t.syncer()
+// DeleteRemote deletes runs here, as Delete does, and then on remote: the
+// tombstones Delete leaves are pushed, and the runs the remote has are
+// deleted there, after a fetch so that its copies are known. It returns
+// the runs deleted here and what the push did.
+func (t *Tracker) DeleteRemote(ctx context.Context, remote string, runs []Run, force bool) ([]Run, *run.PushReport, error) {
+	if _, err := t.syncer(); err != nil {
+		return nil, nil, err
+	}
+	deleted, err := t.Delete(ctx, runs, force)
 	if err != nil {
-		return nil, err
+		return deleted, nil, err
 	}
-	ids := make([]string, len(runs))
-	for i, r := range runs {
-		ids[i] = r.ID
+	if _, err := t.Fetch(ctx, remote, nil); err != nil {
+		return deleted, nil, err
 	}
-	return s.DeleteRemote(ctx, remote, ids)
+	if len(deleted) == 0 {
+		return deleted, &run.PushReport{}, nil
+	}
+	rep, err := t.Push(ctx, remote, deleted, nil)
+	return deleted, rep, err
 }

@@ -25,6 +25,9 @@ type Run struct {
 	// FetchedFrom names the remote the run was fetched from while nobody
 	// has looked at it here; "" otherwise.
 	FetchedFrom string
+	// StaleFor is, for a run shown as run.Stale, how long ago it was last
+	// committed.
+	StaleFor time.Duration
 
 	history run.History // the journal's, for a live run
 }
@@ -41,6 +44,11 @@ type Runs struct {
 // runs being recorded here are shown as their journals have them. A run
 // that cannot be read is reported to the Warn option and left out.
 func (t *Tracker) Runs(ctx context.Context) (*Runs, error) {
+	if s, ok := t.store.(Syncer); ok {
+		if err := t.mergeUnmerged(ctx, s); err != nil {
+			t.warn(err)
+		}
+	}
 	lives, err := t.recorder.List()
 	if err != nil {
 		return nil, err
@@ -59,6 +67,7 @@ func (t *Tracker) Runs(ctx context.Context) (*Runs, error) {
 		}
 	}
 	fetched := t.store.Fetched()
+	now := time.Now()
 	rs := &Runs{All: make([]Run, 0, len(entries)+len(alive))}
 	for _, en := range entries {
 		if en.Err != nil {
@@ -71,6 +80,8 @@ func (t *Tracker) Runs(ctx context.Context) (*Runs, error) {
 			if en.Record.Status == run.Running {
 				r.Record, r.history, r.Live = l.Record, l.History, true
 			}
+		} else if en.Record.Status == run.Running {
+			r.markStale(now)
 		}
 		rs.All = append(rs.All, r)
 	}
@@ -83,6 +94,36 @@ func (t *Tracker) Runs(ctx context.Context) (*Runs, error) {
 		slices.SortFunc(rs.All, func(a, b Run) int { return strings.Compare(b.ID, a.ID) })
 	}
 	return rs, nil
+}
+
+// staleAfter is how many checkpoint intervals a running run recorded
+// elsewhere may go without a commit before it is taken for stale: its
+// recorder is likely dead, or cut off, and its final record may never come.
+const staleAfter = 3
+
+// minStale keeps runs with short intervals from turning stale over a
+// brief delay.
+const minStale = 2 * time.Minute
+
+// markStale shows a run that its record says is running, with no
+// recorder here, as run.Stale once its last commit is older than a few
+// of its checkpoint intervals.
+func (r *Run) markStale(now time.Time) {
+	last := r.Record.Updated
+	if last.IsZero() {
+		last = r.Record.Started
+	}
+	every := r.Record.CheckpointInterval
+	if every <= 0 {
+		every = live.DefaultCheckpoint
+	}
+	age := now.Sub(last)
+	if age <= max(staleAfter*every, minStale) {
+		return
+	}
+	rec := *r.Record
+	rec.Status = run.Stale
+	r.Record, r.StaleFor = &rec, age
 }
 
 // Resolve finds the run that spec names: a full id, a unique id prefix of

@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"slices"
 
@@ -18,18 +19,49 @@ func (t *Tracker) DefaultRemote() (string, error) {
 	return s.DefaultRemote(), nil
 }
 
+// pushAttempts bounds the rounds of push, fetch and merge that a push
+// makes while other clones keep pushing edits of the same runs.
+const pushAttempts = 5
+
 // Push sends runs to remote, with the code they ran: those given, or every
-// run when runs is nil. Runs whose recording process died are committed
-// as crashed first, and runs being recorded here are committed as their
-// journals have them, so that what travels is up to date.
-func (t *Tracker) Push(ctx context.Context, remote string, runs []Run, progress io.Writer) ([]run.PushResult, error) {
+// run when runs is nil, and the tombstones of runs deleted here. Runs
+// whose recording process died are committed as crashed first, and runs
+// being recorded here are committed as their journals have them, so that
+// what travels is up to date. A run the remote holds an unmerged edit of
+// is not overwritten: the push fetches, merges and tries again, and the
+// report says what the merges did.
+func (t *Tracker) Push(ctx context.Context, remote string, runs []Run, progress io.Writer) (*run.PushReport, error) {
 	s, err := t.syncer()
 	if err != nil {
 		return nil, err
 	}
+	if err := t.mergeUnmerged(ctx, s); err != nil {
+		return nil, err
+	}
+	ids := t.checkpointForPush(runs)
+	var merged *run.FetchResult
+	for try := 1; ; try++ {
+		rep, err := s.Push(ctx, remote, ids, progress)
+		if err != nil || try == pushAttempts || !anyStale(s, rep.Results) {
+			if rep != nil {
+				rep.Merged = merged
+			}
+			return rep, err
+		}
+		res, err := t.Fetch(ctx, remote, nil)
+		if err != nil {
+			return nil, fmt.Errorf("fetch what %s has before pushing again: %w", remote, err)
+		}
+		merged = addFetch(merged, res)
+	}
+}
+
+// checkpointForPush commits crashed runs and the live runs among runs (all
+// when nil) as they are now, and returns the ids of runs (nil for all).
+func (t *Tracker) checkpointForPush(runs []Run) []string {
 	lives, err := t.recorder.List()
 	if err != nil {
-		return nil, err
+		t.warn(err)
 	}
 	if _, err := t.recorder.Recover(lives); err != nil {
 		t.warn(err)
@@ -48,11 +80,34 @@ func (t *Tracker) Push(ctx context.Context, remote string, runs []Run, progress 
 			}
 		}
 	}
-	return s.Push(ctx, remote, ids, progress)
+	return ids
 }
 
-// Fetch brings remote's runs and the code they ran, and marks the new and
-// moved ones as fetched until someone looks at them here.
+func anyStale(s Syncer, res []run.PushResult) bool {
+	for _, r := range res {
+		if r.Status == "rejected" && s.Stale(r.Reason) {
+			return true
+		}
+	}
+	return false
+}
+
+// addFetch adds what one more fetch did to what earlier ones did.
+func addFetch(sum, res *run.FetchResult) *run.FetchResult {
+	if sum == nil {
+		return res
+	}
+	sum.New = append(sum.New, res.New...)
+	sum.Updated = append(sum.Updated, res.Updated...)
+	sum.Deleted = append(sum.Deleted, res.Deleted...)
+	sum.Conflicts = append(sum.Conflicts, res.Conflicts...)
+	sum.Bad = append(sum.Bad, res.Bad...)
+	return sum
+}
+
+// Fetch brings remote's runs and tombstones, with the code the runs ran,
+// merges them into the runs here (docs/FORMAT.md, "Merging") and marks
+// the new and changed ones as fetched until someone looks at them here.
 func (t *Tracker) Fetch(ctx context.Context, remote string, progress io.Writer) (*run.FetchResult, error) {
 	s, err := t.syncer()
 	if err != nil {
@@ -62,10 +117,33 @@ func (t *Tracker) Fetch(ctx context.Context, remote string, progress io.Writer) 
 	if err != nil {
 		return nil, err
 	}
-	if err := t.store.MarkFetched(remote, append(res.New, res.Updated...)); err != nil {
+	t.noteFetched(remote, res)
+	return res, nil
+}
+
+func (t *Tracker) noteFetched(remote string, res *run.FetchResult) {
+	if err := t.store.MarkFetched(remote, append(slices.Clip(res.New), res.Updated...)); err != nil {
 		t.warn(err)
 	}
-	return res, nil
+	for _, c := range res.Conflicts {
+		t.warn(fmt.Errorf("run %s: not merged with %s's copy: %s; kept the one here", short(c.ID), remote, c.Why))
+	}
+	for _, b := range res.Bad {
+		t.warn(fmt.Errorf("run from %s not merged: %s", remote, b))
+	}
+}
+
+// mergeUnmerged merges what git fetched from remotes since the last merge
+// (a plain git fetch after remote setup), before runs are listed or sent.
+func (t *Tracker) mergeUnmerged(ctx context.Context, s Syncer) error {
+	for _, remote := range s.Unmerged() {
+		res, err := s.Merge(ctx, remote)
+		if err != nil {
+			return fmt.Errorf("merge runs fetched from %s: %w", remote, err)
+		}
+		t.noteFetched(remote, res)
+	}
+	return nil
 }
 
 // RemoteStatus counts the runs only here, only on the remote, on both at

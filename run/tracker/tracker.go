@@ -89,13 +89,26 @@ type Store interface {
 // through the user's own git.
 type Syncer interface {
 	// Push sends the runs named by ids (all of them for nil) to remote,
-	// with the code they ran. Rejections are results; an error means the
-	// push could not happen at all.
-	Push(ctx context.Context, remote string, ids []string, progress io.Writer) ([]run.PushResult, error)
-	// DeleteRemote deletes runs on remote.
-	DeleteRemote(ctx context.Context, remote string, ids []string) ([]run.PushResult, error)
-	// Fetch brings remote's runs and tells which are new and which moved.
+	// with the code they ran, and the tombstones of those deleted here.
+	// A run the remote has is replaced only if it is what was last
+	// fetched from there: otherwise it comes back rejected with a reason
+	// for which Stale is true. Runs already there as they are here are
+	// results "up to date" and not sent. Rejections are results; an error
+	// means the push could not happen at all.
+	Push(ctx context.Context, remote string, ids []string, progress io.Writer) (*run.PushReport, error)
+	// Stale tells whether a push was rejected, for the reason given, because
+	// the remote holds an edit not yet fetched and merged here.
+	Stale(reason string) bool
+	// Fetch brings remote's runs and tombstones, and merges them here as
+	// Merge does.
 	Fetch(ctx context.Context, remote string, progress io.Writer) (*run.FetchResult, error)
+	// Merge brings what was last fetched from remote into the runs here,
+	// by the rules of package merge (docs/FORMAT.md), looking only at what
+	// changed since its last merge from remote.
+	Merge(ctx context.Context, remote string) (*run.FetchResult, error)
+	// Unmerged lists the remotes fetched from (by git itself, too) since
+	// their last merge. It must be cheap when there are none.
+	Unmerged() []string
 	// RemoteRuns and LocalRuns list the runs there and here: the commit
 	// of each, by id.
 	RemoteRuns(ctx context.Context, remote string) (map[string]string, error)

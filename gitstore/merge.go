@@ -1,0 +1,339 @@
+package gitstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/codec"
+	"github.com/gitruns/gitruns/run/merge"
+)
+
+// What was merged from each remote is kept in $GIT_COMMON_DIR/runs/merged/:
+// <name> holds the tracking refs as they were at the last merge, so that a
+// merge looks only at what changed since; <name>.sig holds what the
+// tracking refs' files looked like then, so that a command can tell that a
+// plain git fetch brought something without reading any ref.
+
+func (r *Repo) mergedDir() string { return filepath.Join(r.privateDir(), "merged") }
+
+// Merge brings the runs and tombstones last fetched from remote into the
+// runs here, by the rules of package merge: a run new here is taken as it
+// is; a tombstone deletes the run here; two copies of a run become one,
+// which may be either copy or a new commit with the tags of both. Only
+// what changed since the last merge from remote is looked at.
+func (r *Repo) Merge(ctx context.Context, remote string) (*run.FetchResult, error) {
+	name := trackingName(remote)
+	sig := r.trackingSig(name)
+	in, err := r.incoming(name)
+	if err != nil {
+		return nil, err
+	}
+	res := &run.FetchResult{}
+	local, err := r.runRefs()
+	if err != nil {
+		return nil, err
+	}
+	tombs, err := r.Tombstones()
+	if err != nil {
+		return nil, err
+	}
+	failed := map[string]bool{}
+	for _, id := range slices.Sorted(maps.Keys(in.deleted)) {
+		if err := r.takeTombstone(id, in.deleted[id], tombs, local, res); err != nil {
+			r.warn(err)
+			failed["d "+id] = true
+		}
+	}
+	var pairs []mergePair
+	for _, id := range slices.Sorted(maps.Keys(in.runs)) {
+		theirs := in.runs[id]
+		ours, here := local[id]
+		_, deleted := tombs[id]
+		switch {
+		case deleted || in.allDeleted[id]:
+		case !here:
+			if err := r.UpdateRef(RefName(id), theirs, plumbing.ZeroHash); err != nil {
+				r.warn(fmt.Errorf("take run %s from %s: %w", id, remote, err))
+				failed["r "+id] = true
+				continue
+			}
+			res.New = append(res.New, id)
+		case ours != theirs:
+			pairs = append(pairs, mergePair{id: id, ours: ours, theirs: theirs})
+		}
+	}
+	if err := r.mergePairs(ctx, remote, pairs, res, failed); err != nil {
+		return nil, err
+	}
+	if err := r.noteMerged(name, in.all, failed, sig); err != nil {
+		r.warn(err)
+	}
+	return res, nil
+}
+
+// mergePair is a run of which the copy here and the one fetched differ.
+type mergePair struct {
+	id           string
+	ours, theirs plumbing.Hash
+}
+
+// mergePairs merges two copies of each run of pairs.
+func (r *Repo) mergePairs(ctx context.Context, remote string, pairs []mergePair, res *run.FetchResult, failed map[string]bool) error {
+	commits := make([]plumbing.Hash, 0, 2*len(pairs))
+	for _, p := range pairs {
+		commits = append(commits, p.ours, p.theirs)
+	}
+	recs, errs, err := r.records(ctx, commits)
+	if err != nil {
+		return err
+	}
+	for i, p := range pairs {
+		ours, theirs := recs[2*i], recs[2*i+1]
+		switch {
+		case errs[2*i+1] != nil:
+			res.Bad = append(res.Bad, p.id+": "+errs[2*i+1].Error())
+			continue
+		case theirs.ID != p.id:
+			res.Bad = append(res.Bad, fmt.Sprintf("%s: its record claims id %s", p.id, theirs.ID))
+			continue
+		case errs[2*i] != nil || ours.ID != p.id:
+			// Ours is unreadable: theirs, which reads, replaces it.
+			ours = &run.Record{ID: p.id, Status: run.Running}
+		}
+		m := merge.Records(ours, theirs)
+		if m.Conflict != "" {
+			res.Conflicts = append(res.Conflicts, run.MergeConflict{ID: p.id, Why: m.Conflict})
+			continue
+		}
+		if m.Same && m.Base == merge.Ours {
+			continue
+		}
+		next := p.theirs
+		if !m.Same {
+			base := p.ours
+			if m.Base == merge.Theirs {
+				base = p.theirs
+			}
+			if next, _, err = r.amendedCommit(run.Entry{ID: p.id, Commit: base.String(), Record: m.Record}); err != nil {
+				return fmt.Errorf("merge run %s: %w", p.id, err)
+			}
+		}
+		if err := r.UpdateRef(RefName(p.id), next, p.ours); err != nil {
+			// Changed here meanwhile: the next merge looks again.
+			r.warn(fmt.Errorf("merge run %s from %s: %w", p.id, remote, err))
+			failed["r "+p.id] = true
+			continue
+		}
+		res.Updated = append(res.Updated, p.id)
+	}
+	return nil
+}
+
+// takeTombstone applies a tombstone fetched for run id: it becomes this
+// clone's too, and deletes the run here.
+func (r *Repo) takeTombstone(id string, tomb plumbing.Hash, tombs, local map[string]plumbing.Hash, res *run.FetchResult) error {
+	if _, ok := tombs[id]; !ok {
+		if err := r.UpdateRef(DeletedPrefix+id, tomb, plumbing.ZeroHash); err != nil && !errors.Is(err, ErrRefChanged) {
+			return fmt.Errorf("take tombstone of run %s: %w", id, err)
+		}
+		tombs[id] = tomb
+	}
+	h, ok := local[id]
+	if !ok {
+		return nil
+	}
+	if err := r.DeleteRef(RefName(id), h); err != nil && !errors.Is(err, errNotFound) {
+		return fmt.Errorf("delete run %s, deleted on the remote: %w", id, err)
+	}
+	delete(local, id)
+	res.Deleted = append(res.Deleted, id)
+	return nil
+}
+
+// records reads the records of commits, from the cache where it has
+// them: recs[i] or errs[i] for commits[i].
+func (r *Repo) records(ctx context.Context, commits []plumbing.Hash) ([]*run.Record, []error, error) {
+	entries := make([]listed, len(commits))
+	var missed []int
+	cache := r.loadCache()
+	for i, c := range commits {
+		entries[i].commit = c
+		if b, ok := cache[c]; ok {
+			if rec, err := codec.DecodeBinary(b); err == nil {
+				entries[i].rec = rec
+				continue
+			}
+		}
+		missed = append(missed, i)
+	}
+	if err := r.readMissed(ctx, entries, missed); err != nil {
+		return nil, nil, err
+	}
+	recs := make([]*run.Record, len(commits))
+	errs := make([]error, len(commits))
+	for i, e := range entries {
+		recs[i], errs[i] = e.rec, e.err
+		if e.rec == nil && e.err == nil {
+			errs[i] = errors.New("unreadable record")
+		}
+	}
+	return recs, errs, nil
+}
+
+// incomingRefs is what changed under a remote's tracking refs since the
+// last merge from it.
+type incomingRefs struct {
+	runs, deleted map[string]plumbing.Hash // changed since, by id
+	allDeleted    map[string]bool          // every tombstone fetched
+	all           map[string]plumbing.Hash // every tracking ref, by "r <id>" or "d <id>"
+}
+
+func (r *Repo) incoming(name string) (*incomingRefs, error) {
+	runs, err := r.idRefs(TrackingPrefix + name + "/runs/")
+	if err != nil {
+		return nil, err
+	}
+	deleted, err := r.idRefs(TrackingPrefix + name + "/deleted/")
+	if err != nil {
+		return nil, err
+	}
+	before := r.mergedState(name)
+	in := &incomingRefs{runs: map[string]plumbing.Hash{}, deleted: map[string]plumbing.Hash{},
+		allDeleted: map[string]bool{}, all: make(map[string]plumbing.Hash, len(runs)+len(deleted))}
+	for id, h := range runs {
+		in.all["r "+id] = h
+		if before["r "+id] != h {
+			in.runs[id] = h
+		}
+	}
+	for id, h := range deleted {
+		in.all["d "+id] = h
+		in.allDeleted[id] = true
+		if before["d "+id] != h {
+			in.deleted[id] = h
+		}
+	}
+	return in, nil
+}
+
+// mergedState reads what the tracking refs of remote name were at the
+// last merge; empty when unknown, which makes the next merge look at
+// every run (and change nothing that was merged before).
+func (r *Repo) mergedState(name string) map[string]plumbing.Hash {
+	data, err := os.ReadFile(filepath.Join(r.mergedDir(), name))
+	m := map[string]plumbing.Hash{}
+	if err != nil {
+		return m
+	}
+	for len(data) > 0 {
+		line, rest, _ := bytes.Cut(data, []byte("\n"))
+		data = rest
+		// "r <id> <hash>" or "d <id> <hash>"
+		if len(line) != 2+26+1+40 {
+			continue
+		}
+		var h plumbing.Hash
+		if decodeHex(h[:], line[29:]) {
+			m[string(line[:28])] = h
+		}
+	}
+	return m
+}
+
+// noteMerged records the tracking refs as merged, but for those whose
+// merge failed, to be looked at again; and the signature sig, when it
+// was taken long enough after the files last changed to tell a later
+// change apart.
+func (r *Repo) noteMerged(name string, all map[string]plumbing.Hash, failed map[string]bool, sig string) error {
+	if err := os.MkdirAll(r.mergedDir(), 0o755); err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	for _, k := range slices.Sorted(maps.Keys(all)) {
+		if !failed[k] {
+			b.WriteString(k + " " + all[k].String() + "\n")
+		}
+	}
+	if err := writeFileAtomic(filepath.Join(r.mergedDir(), name), b.Bytes()); err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		sig = ""
+	}
+	return writeFileAtomic(filepath.Join(r.mergedDir(), name+".sig"), []byte(sig))
+}
+
+// racyWindow is how long after a file changed its time stamp may not yet
+// tell it from a later change (coarse file system clocks): a signature
+// that recent is not trusted.
+const racyWindow = 2 * time.Second
+
+// trackingSig describes the files that hold remote name's tracking refs:
+// the times their directories last changed and those of packed-refs.
+// git writes a ref by renaming a lock file into its directory, which
+// changes the directory's time, so a fetch that moved any ref changes the
+// signature. It is "" when too recent to trust.
+func (r *Repo) trackingSig(name string) string {
+	var b strings.Builder
+	now := time.Now()
+	for _, p := range []string{
+		r.refPath(TrackingPrefix + name + "/runs"),
+		r.refPath(TrackingPrefix + name + "/deleted"),
+		filepath.Join(r.CommonDir, "packed-refs"),
+	} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			b.WriteString("-;")
+			continue
+		}
+		if now.Sub(fi.ModTime()) < racyWindow {
+			return ""
+		}
+		b.WriteString(strconv.FormatInt(fi.ModTime().UnixNano(), 10) + "," + strconv.FormatInt(fi.Size(), 10) + ";")
+	}
+	return b.String()
+}
+
+// Unmerged lists the remotes whose tracking refs changed since they were
+// last merged, as a plain git fetch changes them after remote setup. It
+// reads no ref when nothing changed.
+func (r *Repo) Unmerged() []string {
+	names := map[string]bool{}
+	if ents, err := os.ReadDir(r.refPath(TrackingPrefix)); err == nil {
+		for _, e := range ents {
+			if e.IsDir() {
+				names[e.Name()] = true
+			}
+		}
+	}
+	if ents, err := os.ReadDir(r.mergedDir()); err == nil {
+		for _, e := range ents {
+			if n, ok := strings.CutSuffix(e.Name(), ".sig"); ok {
+				names[n] = true
+			}
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		r.warn(err)
+	}
+	var out []string
+	for _, n := range slices.Sorted(maps.Keys(names)) {
+		old, err := os.ReadFile(filepath.Join(r.mergedDir(), n+".sig"))
+		if sig := r.trackingSig(n); err != nil || sig == "" || string(old) != sig {
+			out = append(out, n)
+		}
+	}
+	return out
+}
