@@ -78,6 +78,14 @@ func (r *Repo) Merge(ctx context.Context, remote string) (*run.FetchResult, erro
 	if err := r.mergePairs(ctx, remote, pairs, res, failed); err != nil {
 		return nil, err
 	}
+	for _, c := range res.Conflicts {
+		in.conflicts[c.ID] = in.runs[c.ID]
+	}
+	for id, h := range in.conflicts {
+		if cur, ok := local[id]; ok && cur != h {
+			in.all["c "+id] = h
+		}
+	}
 	if err := r.noteMerged(name, in.all, failed, sig); err != nil {
 		r.warn(err)
 	}
@@ -198,7 +206,8 @@ func (r *Repo) records(ctx context.Context, commits []plumbing.Hash) ([]*run.Rec
 type incomingRefs struct {
 	runs, deleted map[string]plumbing.Hash // changed since, by id
 	allDeleted    map[string]bool          // every tombstone fetched
-	all           map[string]plumbing.Hash // every tracking ref, by "r <id>" or "d <id>"
+	conflicts     map[string]plumbing.Hash // runs whose copy there is in conflict with ours: its commit
+	all           map[string]plumbing.Hash // every tracking ref, by "r <id>" or "d <id>", and conflicts by "c <id>"
 }
 
 func (r *Repo) incoming(name string) (*incomingRefs, error) {
@@ -212,11 +221,14 @@ func (r *Repo) incoming(name string) (*incomingRefs, error) {
 	}
 	before := r.mergedState(name)
 	in := &incomingRefs{runs: map[string]plumbing.Hash{}, deleted: map[string]plumbing.Hash{},
-		allDeleted: map[string]bool{}, all: make(map[string]plumbing.Hash, len(runs)+len(deleted))}
+		allDeleted: map[string]bool{}, conflicts: map[string]plumbing.Hash{},
+		all: make(map[string]plumbing.Hash, len(runs)+len(deleted))}
 	for id, h := range runs {
 		in.all["r "+id] = h
 		if before["r "+id] != h {
 			in.runs[id] = h
+		} else if before["c "+id] == h {
+			in.conflicts[id] = h // still theirs, still unmerged
 		}
 	}
 	for id, h := range deleted {
@@ -229,8 +241,20 @@ func (r *Repo) incoming(name string) (*incomingRefs, error) {
 	return in, nil
 }
 
+// conflicted returns the runs in conflict with remote name's copy, with
+// the commit of that copy.
+func (r *Repo) conflicted(name string) map[string]plumbing.Hash {
+	m := map[string]plumbing.Hash{}
+	for k, h := range r.mergedState(name) {
+		if id, ok := strings.CutPrefix(k, "c "); ok {
+			m[id] = h
+		}
+	}
+	return m
+}
+
 // mergedState reads what the tracking refs of remote name were at the
-// last merge; empty when unknown, which makes the next merge look at
+// last merge, and the runs left in conflict; empty when unknown, which makes the next merge look at
 // every run (and change nothing that was merged before).
 func (r *Repo) mergedState(name string) map[string]plumbing.Hash {
 	data, err := os.ReadFile(filepath.Join(r.mergedDir(), name))

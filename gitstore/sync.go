@@ -124,6 +124,7 @@ func (r *Repo) planPush(remote string, ids []string) (*pushPlan, error) {
 	if err != nil {
 		return nil, err
 	}
+	conflicts := r.conflicted(trackingName(remote))
 	picked := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		picked[id] = true
@@ -138,8 +139,13 @@ func (r *Repo) planPush(remote string, ids []string) (*pushPlan, error) {
 		switch t, ok := tracked[id]; {
 		case ok && t == local[id]:
 			p.same = append(p.same, run.PushResult{ID: id, Status: "up to date"})
+		case ok && conflicts[id] == t:
+			// Pushing would replace their copy with ours: a conflict is for
+			// people to settle (docs/FORMAT.md).
+			p.same = append(p.same, run.PushResult{ID: id, Status: "rejected", Reason: "in conflict with the remote's copy; see git runs fetch --help"})
 		case ok:
-			p.updates = append(p.updates, refUpdate{id, "+" + ref + ":" + ref, ref + ":" + t.String()})
+			// No "+": it would override the lease.
+			p.updates = append(p.updates, refUpdate{id, ref + ":" + ref, ref + ":" + t.String()})
 		default:
 			// Not forced: git refuses it if the remote has the run, at a
 			// commit this one does not descend from, which is any.

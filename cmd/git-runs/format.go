@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/tracker"
 )
 
 // Output rules: tables and records go to stdout; errors and warnings go to
@@ -63,8 +64,20 @@ func (p painter) status(s run.Status) string {
 		return p.paint("31", string(s))
 	case run.Killed:
 		return p.paint("35", string(s))
+	case run.Stale:
+		return p.paint("2;33", string(s))
 	}
 	return string(s)
+}
+
+// runStatus is a run's status, with the age of its last checkpoint when
+// the run is stale.
+func (p painter) runStatus(r tracker.Run) string {
+	s := p.status(r.Record.Status)
+	if r.StaleFor > 0 {
+		s += p.dim(" " + span(r.StaleFor.Truncate(time.Second)))
+	}
+	return s
 }
 
 func (p painter) dim(s string) string { return p.paint("2", s) }

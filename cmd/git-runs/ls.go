@@ -139,7 +139,7 @@ func lsRows(e *env, rs *tracker.Runs, shown []tracker.Run, keys []query.Key) [][
 		if r.FetchedFrom != "" {
 			name += p.paint("36", " ⇣"+r.FetchedFrom)
 		}
-		row := []string{rs.Abbrev(r.ID), name, p.status(rec.Status), ago(rec.Started, now), span(rec.Duration(now).Truncate(time.Millisecond)), tracker.ShortCommit(rec.Source)}
+		row := []string{rs.Abbrev(r.ID), name, p.runStatus(r), ago(rec.Started, now), span(rec.Duration(now).Truncate(time.Millisecond)), tracker.ShortCommit(rec.Source)}
 		for _, k := range keys {
 			if v, ok := k.Value(rec); ok {
 				row = append(row, cell(v))

@@ -18,7 +18,13 @@ type pushCmd struct {
 func (c *pushCmd) Help() string {
 	return `Sends runs, with the code they ran, to a git remote, through your own git
 (so credentials, ssh configuration and insteadOf apply as for your code).
-A running run may be pushed; pushing it again later updates it.
+A running run may be pushed; pushing it again later updates it. Runs
+deleted here are deleted there too (their tombstones travel).
+
+Push never overwrites what a teammate pushed: a run is replaced on the
+remote only if it is still what your last fetch saw there. Otherwise
+push fetches, merges (see git runs fetch --help) and tries again, and
+says what it merged.
 
   git runs push
   git runs push origin @ brave-otter-42

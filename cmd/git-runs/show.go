@@ -63,6 +63,9 @@ func (c *showCmd) Run(e *env) error {
 	now := time.Now()
 	fmt.Fprintf(w, "%s %s  %s\n", p.paint("1", "run"), p.paint("1", rec.ID), rec.Name)
 	status := p.status(rec.Status)
+	if en.StaleFor > 0 {
+		status += fmt.Sprintf(" (last checkpoint %s ago; its recorder may have died)", span(en.StaleFor.Truncate(time.Second)))
+	}
 	if rec.ExitCode != nil {
 		status += fmt.Sprintf(" (exit %d)", *rec.ExitCode)
 	}

@@ -63,6 +63,11 @@ func Records(ours, theirs *run.Record) Result {
 	if maps.Equal(tags, b.Tags) && timesEqual(times, b.TagTimes) {
 		return Result{Record: b, Base: base, Same: true}
 	}
+	if base == Theirs && ours.Status != run.Running && maps.Equal(tags, ours.Tags) && timesEqual(times, ours.TagTimes) {
+		// Equal copies of which ours already has every edit: nothing to
+		// write here.
+		return Result{Record: ours, Base: Ours, Same: true}
+	}
 	m := *b
 	m.Tags, m.TagTimes = tags, times
 	return Result{Record: &m, Base: base}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gitruns/gitruns/run"
 	"github.com/gitruns/gitruns/run/capture"
@@ -54,16 +55,31 @@ func (t *Tracker) Attach(ctx context.Context, spec string) (*live.Run, error) {
 	return nil, fmt.Errorf("run %s (%s) is running, but not on this machine", short(id), en.Record.Name)
 }
 
-// Tag sets tags of the run spec names: through its journal while it is
-// recorded here, else by amending its committed record. A run that runs
-// on another machine is not ours to change.
+// Tag sets tags of the run spec names, as EditTags does.
 func (t *Tracker) Tag(ctx context.Context, spec string, tags map[string]string) error {
-	for k, v := range tags {
+	return t.EditTags(ctx, spec, tags, nil)
+}
+
+// EditTags sets the tags set and removes the tags named by remove, of the
+// run spec names: through its journal while it is recorded here, else by
+// amending its committed record. Each edit is stamped with its time, by
+// which it merges with edits of the same tag made on other clones. A run
+// that runs on another machine is not ours to change.
+func (t *Tracker) EditTags(ctx context.Context, spec string, set map[string]string, remove []string) error {
+	for k, v := range set {
 		if err := run.ValidateKey("tag", k); err != nil {
 			return err
 		}
 		if err := run.ValidateTagValue(k, v); err != nil {
 			return err
+		}
+	}
+	for _, k := range remove {
+		if err := run.ValidateKey("tag", k); err != nil {
+			return err
+		}
+		if _, ok := set[k]; ok {
+			return fmt.Errorf("tag %q is both set and removed", k)
 		}
 	}
 	id := spec
@@ -80,16 +96,19 @@ func (t *Tracker) Tag(ctx context.Context, spec string, tags map[string]string) 
 	}
 	lr, err := t.Attach(ctx, id)
 	if err == nil {
-		for _, k := range slices.Sorted(maps.Keys(tags)) {
-			if err := lr.SetTag(k, tags[k]); err != nil {
-				return closeAfter(lr, err)
-			}
-		}
-		return closeAfter(lr, nil)
+		return closeAfter(lr, editLive(lr, set, remove))
 	}
 	aerr := t.store.Amend(id, func(rec *run.Record) error {
-		for k, v := range tags {
-			rec.Tags[k] = v
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		if rec.TagTimes == nil {
+			rec.TagTimes = map[string]time.Time{}
+		}
+		for k, v := range set {
+			rec.Tags[k], rec.TagTimes[k] = v, now
+		}
+		for _, k := range remove {
+			delete(rec.Tags, k)
+			rec.TagTimes[k] = now
 		}
 		return nil
 	})
@@ -97,6 +116,20 @@ func (t *Tracker) Tag(ctx context.Context, spec string, tags map[string]string) 
 		return err // running elsewhere: Attach said so
 	}
 	return aerr
+}
+
+func editLive(lr *live.Run, set map[string]string, remove []string) error {
+	for _, k := range slices.Sorted(maps.Keys(set)) {
+		if err := lr.SetTag(k, set[k]); err != nil {
+			return err
+		}
+	}
+	for _, k := range remove {
+		if err := lr.RemoveTag(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // closeAfter closes an attached run whatever happened, keeping the first
