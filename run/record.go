@@ -34,17 +34,17 @@ func (s Status) Valid() bool {
 // Record is everything known about a run except its metric histories and
 // artifacts: the content of run.toml.
 type Record struct {
-	Format     int               // record format number, Format when written by this package
-	ID         string            // the run id, as in refs/runs/<id>
-	Name       string            // human-friendly name such as "brave-otter-42"
-	Experiment string            // "default" unless set
-	Status     Status            // see Status
-	Started    time.Time         // UTC, millisecond precision
-	Ended      time.Time         // zero while running
-	Command    []string          // argv of the command that ran, if any
-	ExitCode   *int              // nil unless the command exited
-	Signal     string            // name of the signal that ended the command ("SIGTERM"), "" if none
-	RerunOf    string            // id of the run this run repeats, "" if none
+	Format     int       // record format number, Format when written by this package
+	ID         string    // the run id, as in refs/runs/<id>
+	Name       string    // human-friendly name such as "brave-otter-42"
+	Experiment string    // "default" unless set
+	Status     Status    // see Status
+	Started    time.Time // UTC, millisecond precision
+	Ended      time.Time // zero while running
+	Command    []string  // argv of the command that ran, if any
+	ExitCode   *int      // nil unless the command exited
+	Signal     string    // name of the signal that ended the command ("SIGTERM"), "" if none
+	RerunOf    string    // id of the run this run repeats, "" if none
 	// Updated is when this state of the record was written; zero in
 	// records written before the field existed. Merges take the newest
 	// checkpoint of a live run by it, and other machines tell a stale
@@ -54,9 +54,9 @@ type Record struct {
 	// recorder means to wait before its next commit (whole seconds); zero
 	// otherwise.
 	CheckpointInterval time.Duration
-	Env        map[string]string // environment variables recorded for reproduction (never secrets), by name
-	Source     Source
-	Host       Host
+	Env                map[string]string // environment variables recorded for reproduction (never secrets), by name
+	Source             Source
+	Host               Host
 	// Params holds typed parameter values by dotted key ("optimizer.lr").
 	// Values are int64, float64, bool, string, or []any of those.
 	Params map[string]any

@@ -101,11 +101,11 @@ type PushResult struct {
 
 // FetchResult lists what merging the runs fetched from a remote did here.
 type FetchResult struct {
-	New       []string   // runs that came in, by id
-	Updated   []string   // runs here that the merge changed
-	Deleted   []string   // runs here deleted because the remote's copy was
+	New       []string        // runs that came in, by id
+	Updated   []string        // runs here that the merge changed
+	Deleted   []string        // runs here deleted because the remote's copy was
 	Conflicts []MergeConflict // runs whose copies could not be merged
-	Bad       []string   // fetched runs whose record could not be read, each "id: why"
+	Bad       []string        // fetched runs whose record could not be read, each "id: why"
 }
 
 // MergeConflict is a run of which two final copies differ in more than their

@@ -1,6 +1,5 @@
 package main
 
-
 type fetchCmd struct {
 	Remote string `arg:"" optional:"" name:"REMOTE" help:"Remote to fetch from (default: the branch's remote, else origin)."`
 }

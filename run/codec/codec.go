@@ -111,14 +111,14 @@ func AppendBinary(b []byte, r *run.Record) []byte {
 // that a group of them follows, in this order. A record that uses none of
 // them, as most do, costs one byte and one test.
 const (
-	binHasSignal  = 1 << iota // Signal
-	binHasRerunOf             // RerunOf
-	binHasEnv                 // Env is not nil: its length, then its entries
-	binHasHost                // the Host fields after Arch, all of them
-	binHasDir                 // Source.Dir
-	binHasUpdated             // Updated, then CheckpointInterval in seconds
-	binHasTagTimes            // TagTimes: its length, then its entries
-	binHasAll     = binHasSignal | binHasRerunOf | binHasEnv | binHasHost | binHasDir | binHasUpdated | binHasTagTimes
+	binHasSignal   = 1 << iota // Signal
+	binHasRerunOf              // RerunOf
+	binHasEnv                  // Env is not nil: its length, then its entries
+	binHasHost                 // the Host fields after Arch, all of them
+	binHasDir                  // Source.Dir
+	binHasUpdated              // Updated, then CheckpointInterval in seconds
+	binHasTagTimes             // TagTimes: its length, then its entries
+	binHasAll      = binHasSignal | binHasRerunOf | binHasEnv | binHasHost | binHasDir | binHasUpdated | binHasTagTimes
 )
 
 // appendBinExtras writes the fields added in version 2.
