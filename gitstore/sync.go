@@ -171,8 +171,16 @@ func (r *Repo) planPush(remote string, ids []string) (*pushPlan, error) {
 // Stale tells whether a push was rejected because the remote has an edit
 // of the run that was not fetched and merged here.
 func (r *Repo) Stale(reason string) bool {
-	return strings.HasPrefix(reason, "stale info") || strings.HasPrefix(reason, "fetch first") ||
-		strings.HasPrefix(reason, "non-fast-forward")
+	for _, s := range []string{
+		"stale info", "fetch first", "non-fast-forward",
+		// The remote's side of a push racing another one to the ref.
+		"cannot lock ref", "failed to update ref", "incorrect old value",
+	} {
+		if strings.Contains(reason, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // maxPushArgs bounds the bytes of refspecs and leases on one git push

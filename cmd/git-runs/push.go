@@ -94,7 +94,7 @@ func reportPush(e *env, remote string, rep *run.PushReport, verb string) error {
 		}
 	}
 	size := ""
-	if rep.Bytes != "" {
+	if rep.Bytes != "" && rep.Runs > 0 {
 		size = " (" + rep.Bytes + ")"
 	}
 	fmt.Fprintf(e.stdout, "%s: %d %s%s, %d already there, %d rejected\n", remote, counts[verb], verb, size, counts["up to date"], len(rejected))

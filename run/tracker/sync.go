@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"slices"
+	"time"
 
 	"github.com/gitruns/gitruns/run"
 )
@@ -21,7 +23,7 @@ func (t *Tracker) DefaultRemote() (string, error) {
 
 // pushAttempts bounds the rounds of push, fetch and merge that a push
 // makes while other clones keep pushing edits of the same runs.
-const pushAttempts = 5
+const pushAttempts = 10
 
 // Push sends runs to remote, with the code they ran: those given, or every
 // run when runs is nil, and the tombstones of runs deleted here. Runs
@@ -47,6 +49,15 @@ func (t *Tracker) Push(ctx context.Context, remote string, runs []Run, progress 
 				rep.Merged = merged
 			}
 			return rep, err
+		}
+		if try > 2 {
+			// Clones pushing edits of the same runs in lockstep would keep
+			// racing: a random pause lets one of them through at a time.
+			select {
+			case <-time.After(time.Duration(rand.Int64N(int64(try) * int64(100*time.Millisecond)))):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
 		}
 		res, err := t.Fetch(ctx, remote, nil)
 		if err != nil {
