@@ -44,13 +44,15 @@ func colorOn(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// painter colours git-runs' own words when colour is on, with sequences
+// marked as its own: termWriter shows any other escape as text.
 type painter bool
 
 func (p painter) paint(code, s string) string {
 	if !p || s == "" {
 		return s
 	}
-	return "\x1b[" + code + "m" + s + "\x1b[0m"
+	return ownSGR(code) + s + ownSGR("0")
 }
 
 func (p painter) status(s run.Status) string {
