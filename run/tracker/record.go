@@ -317,12 +317,12 @@ func (t *Tracker) sourceWorktree(ctx context.Context, src run.Source) (string, f
 // other than object ids is refused (run.CheckSource); branch is the
 // caller's, and must not look like an option.
 func (t *Tracker) Checkout(ctx context.Context, r Run, branch string, force bool) error {
+	if err := run.CheckSource(r.Record.Source); err != nil {
+		return fmt.Errorf("run %s (%s) records an %w; refusing to check it out", short(r.ID), r.Record.Name, err)
+	}
 	w, err := t.worktrees()
 	if err != nil {
 		return err
-	}
-	if err := run.CheckSource(r.Record.Source); err != nil {
-		return fmt.Errorf("run %s (%s) records an %w; refusing to check it out", short(r.ID), r.Record.Name, err)
 	}
 	return w.CheckoutSource(ctx, r.Record.Source, branch, force)
 }
