@@ -40,8 +40,11 @@ func (r *Repo) CheckoutSource(ctx context.Context, src run.Source, branch string
 	if r.WorkTree == "" {
 		return errors.New("check out run: a bare repository has no work tree")
 	}
-	if err := checkSource(src); err != nil {
+	if err := r.checkSource(ctx, src); err != nil {
 		return fmt.Errorf("check out run: %w", err)
+	}
+	if strings.HasPrefix(branch, "-") {
+		return fmt.Errorf("check out run: invalid branch name %q", branch)
 	}
 	if !force {
 		dirty, err := r.WorkTreeDirty(ctx)
@@ -105,7 +108,7 @@ func (r *Repo) restoreSnapshot(ctx context.Context, dir string, env []string, sn
 // exact source of a run, for running it again without touching the
 // user's work tree. remove deletes it.
 func (r *Repo) SourceWorktree(ctx context.Context, src run.Source, dir string) (remove func() error, err error) {
-	if err := checkSource(src); err != nil {
+	if err := r.checkSource(ctx, src); err != nil {
 		return nil, fmt.Errorf("prepare source: %w", err)
 	}
 	target := src.Commit
@@ -182,15 +185,23 @@ func (r *Repo) RelDir(dir string) string {
 	return filepath.ToSlash(rel)
 }
 
-// checkSource refuses a recorded source whose commits are not object ids:
-// a run fetched from someone else's repository could otherwise hand git
-// an option ("--orphan=x") where a commit belongs.
-func checkSource(src run.Source) error {
+// checkSource refuses a recorded source that would hand git anything but
+// the commits it names (run.CheckSource: a run fetched from someone
+// else's repository could otherwise hand git an option, "--orphan=x", or
+// a ref name where a commit belongs), or whose commits are not commits of
+// this repository, so that git is never asked to check out a tree, a
+// blob or nothing.
+func (r *Repo) checkSource(ctx context.Context, src run.Source) error {
+	if err := run.CheckSource(src); err != nil {
+		return err
+	}
 	for _, c := range []string{src.Commit, src.Snapshot} {
-		if c != "" {
-			if _, err := parseHash(c); err != nil {
-				return err
-			}
+		if c == "" {
+			continue
+		}
+		out, err := runGit(ctx, r.gitCwd(), r.gitEnv(), nil, "cat-file", "-t", c)
+		if err != nil || strings.TrimSpace(string(out)) != "commit" {
+			return fmt.Errorf("the run's source %s is not a commit of this repository", c)
 		}
 	}
 	return nil

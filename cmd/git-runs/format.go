@@ -45,13 +45,15 @@ func colorOn(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// painter colours git-runs' own words when colour is on, with sequences
+// marked as its own: termWriter shows any other escape as text.
 type painter bool
 
 func (p painter) paint(code, s string) string {
 	if !p || s == "" {
 		return s
 	}
-	return "\x1b[" + code + "m" + s + "\x1b[0m"
+	return ownSGR(code) + s + ownSGR("0")
 }
 
 func (p painter) status(s run.Status) string {
@@ -185,7 +187,7 @@ func sparkline(pts []run.Point, width int) string {
 }
 
 // table writes rows with columns padded to their widest cell, measuring
-// width in runes and ignoring colour escapes.
+// width as visible measures it.
 func table(w io.Writer, rows [][]string) {
 	var widths []int
 	for _, r := range rows {
@@ -209,20 +211,28 @@ func table(w io.Writer, rows [][]string) {
 	}
 }
 
+// visible is the width s takes on a terminal: git-runs' own colours take
+// none, and a control from a record takes the two cells termWriter shows
+// it in.
 func visible(s string) int {
 	n := 0
 	for i := 0; i < len(s); {
-		if s[i] == 0x1b {
-			j := strings.IndexByte(s[i:], 'm')
-			if j < 0 {
-				break
+		if strings.HasPrefix(s[i:], "\x1b["+ownKey+";") {
+			if j := strings.IndexByte(s[i:], 'm'); j >= 0 {
+				i += j + 1
+				continue
 			}
-			i += j + 1
-			continue
 		}
-		_, size := utf8.DecodeRuneInString(s[i:])
+		r, size := utf8.DecodeRuneInString(s[i:])
 		i += size
-		n++
+		switch {
+		case r < 0x20 || r == 0x7f:
+			n += 2 // ^X
+		case hidesText(r):
+			n += 6 // \uXXXX
+		default:
+			n++
+		}
 	}
 	return n
 }

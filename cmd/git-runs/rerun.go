@@ -1,7 +1,13 @@
 package main
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
 
 	"github.com/gitruns/gitruns/run"
 	"github.com/gitruns/gitruns/run/tracker"
@@ -11,6 +17,7 @@ type rerunCmd struct {
 	Target string `arg:"" name:"RUN" help:"Run to repeat."`
 	Here   bool   `help:"Run in the current work tree as it is, instead of the run's exact source."`
 	Name   string `short:"n" help:"Name of the new run (default: a generated one)."`
+	Yes    bool   `short:"y" help:"Run a run recorded elsewhere (fetched, or by another user or machine) without asking first."`
 }
 
 func (c *rerunCmd) Help() string {
@@ -18,6 +25,11 @@ func (c *rerunCmd) Help() string {
 temporary linked worktree (your work tree is not touched), records it as a
 new run that names the one it repeats (rerun_of), and prints how their
 metrics differ. With --here it runs in the current work tree instead.
+
+A run recorded elsewhere (fetched from a remote, or recorded by another
+user or on another machine) names a command someone else chose: rerun
+shows what it would run and asks first, or without a terminal to ask on
+refuses unless --yes.
 
   git runs rerun brave-otter-42`
 }
@@ -30,6 +42,12 @@ func (c *rerunCmd) Run(e *env) error {
 	old := en.Record
 	rec, res, err := t.Rerun(e.ctx, en, tracker.RerunOptions{
 		Name: c.Name, Here: c.Here,
+		Confirm: func(p tracker.RerunPlan) error {
+			if p.Elsewhere == "" || c.Yes {
+				return nil
+			}
+			return e.confirmRerun(en, p)
+		},
 		Starting: func(dir string) {
 			if !c.Here {
 				fmt.Fprintf(e.stderr, "git-runs: running %s again at %s in %s\n", old.Name, shortHash(firstNonEmpty(old.Source.Snapshot, old.Source.Commit)), dir)
@@ -48,6 +66,33 @@ func (c *rerunCmd) Run(e *env) error {
 	}
 	printMetricChange(e, old, rec)
 	return exitCode(code)
+}
+
+// confirmRerun shows what rerun would run and asks on the terminal
+// whether to run it. Without a terminal to show it on and read the
+// answer from, it refuses: nobody would see what runs.
+func (e *env) confirmRerun(r tracker.Run, p tracker.RerunPlan) error {
+	what := fmt.Sprintf("run %s (%s) was %s", short(r.ID), r.Record.Name, p.Elsewhere)
+	if e.ttyErr == nil || !term.IsTerminal(int(os.Stdin.Fd())) {
+		return fmt.Errorf("%s; pass --yes to run the command it records without asking", what)
+	}
+	dir := p.SourceDir
+	if dir == "" {
+		dir = "the top of its source"
+	}
+	fmt.Fprintf(e.stderr, "git-runs: %s; running it again runs:\n", what)
+	table(e.stderr, [][]string{
+		{"  command", shellJoin(p.Command)},
+		{"  in", dir + " (" + p.Dir + ")"},
+		{"  env", strings.Join(p.Env, " ")},
+	})
+	fmt.Fprint(e.stderr, "run it? [y/N] ")
+	answer, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "y", "yes":
+		return nil
+	}
+	return errors.New("not run: not confirmed")
 }
 
 func firstNonEmpty(a, b string) string {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -49,7 +50,15 @@ func (c *watchCmd) Run(e *env) error {
 
 	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt)
 	defer stop()
-	out := bufio.NewWriter(e.stdout)
+	// The run's output is a program's, replayed: its progress bars and
+	// plain colours are kept on a terminal, nothing that hides text.
+	var stdout io.Writer = e.stdout
+	if e.ttyOut != nil {
+		ow := newOutputWriter(e.ttyOut, e.color)
+		defer ow.End()
+		stdout = ow
+	}
+	out := bufio.NewWriter(stdout)
 	defer out.Flush()
 	last := map[string]int64{}
 	fmt.Fprintf(e.stderr, "git-runs: watching %s (%s)\n", short(en.ID), en.Record.Name)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -158,15 +157,46 @@ type RerunOptions struct {
 	// Here runs the command in the current work tree as it is, instead of
 	// a temporary worktree holding the old run's exact source.
 	Here bool
+	// Confirm, when set, is shown what is about to run, once everything
+	// from the record has been checked and just before the command
+	// starts; an error from it stops the rerun with nothing run or
+	// recorded. A run recorded elsewhere (Elsewhere) is not run without
+	// it: a record fetched from someone else's repository names the
+	// command.
+	Confirm func(RerunPlan) error
 	// Starting, when set, is told the directory the command runs in
 	// before it starts.
 	Starting func(dir string)
 }
 
+// RerunPlan is what Rerun is about to run.
+type RerunPlan struct {
+	Command []string // as recorded
+	// Dir is the directory the command runs in: SourceDir of the
+	// temporary worktree, or of the work tree with Here.
+	Dir       string
+	SourceDir string // as recorded, relative to the top of the source tree
+	// Env is what the command's environment has beyond the caller's:
+	// the variables Rerun sets. The recorded env is not set.
+	Env []string
+	// Elsewhere says where the run was recorded when not here, as
+	// Tracker.Elsewhere does; "" for a run recorded here.
+	Elsewhere string
+}
+
+// ErrNotConfirmed is returned by Rerun for a run recorded elsewhere when
+// no Confirm option was given.
+var ErrNotConfirmed = errors.New("what the run records was not confirmed")
+
 // Rerun runs old's recorded command again, at its recorded source in a
 // temporary linked worktree (the user's work tree is not touched), in
 // its recorded directory, and records it as a new run that names old
 // (rerun_of). It returns the new run's record with how the command ended.
+//
+// Everything the record gives that reaches git or a path is checked
+// first (run.CheckSource), and the directory once more in the source
+// checked out, where a symlink could lead it out of the worktree: such a
+// run is refused, with nothing run or recorded.
 func (t *Tracker) Rerun(ctx context.Context, old Run, o RerunOptions) (*run.Record, capture.ExecResult, error) {
 	src := old.Record.Source
 	if err := checkRerun(old); err != nil {
@@ -176,22 +206,41 @@ func (t *Tracker) Rerun(ctx context.Context, old Run, o RerunOptions) (*run.Reco
 		Options: live.Options{Name: o.Name, Experiment: old.Record.Experiment, RerunOf: old.ID, SourceDir: src.Dir},
 		Args:    old.Record.Command,
 	}
+	var top string
 	if o.Here {
 		w, err := t.worktrees()
 		if err != nil {
 			return nil, capture.ExecResult{}, err
 		}
-		opts.Dir = filepath.Join(w.Top(), filepath.FromSlash(src.Dir))
+		top = w.Top()
 	} else {
 		dir, remove, err := t.sourceWorktree(ctx, src)
 		if err != nil {
-			return nil, capture.ExecResult{}, err
+			return nil, capture.ExecResult{}, fmt.Errorf("run %s (%s) again: %w", short(old.ID), old.Record.Name, err)
 		}
 		defer remove()
 		// The new run ran exactly the old one's code: it has the same
 		// source, snapshot included.
 		opts.Source = &src
-		opts.Dir = filepath.Join(dir, filepath.FromSlash(src.Dir))
+		top = dir
+	}
+	dir, err := insideTree(top, src.Dir)
+	if err != nil {
+		return nil, capture.ExecResult{}, fmt.Errorf("run %s (%s) again: %w; refusing to run it", short(old.ID), old.Record.Name, err)
+	}
+	opts.Dir = dir
+	plan := RerunPlan{
+		Command: old.Record.Command, Dir: dir, SourceDir: src.Dir,
+		Env:       []string{"GITRUNS_RUN=<the new run's id>"},
+		Elsewhere: t.Elsewhere(old),
+	}
+	switch {
+	case o.Confirm != nil:
+		if err := o.Confirm(plan); err != nil {
+			return nil, capture.ExecResult{}, err
+		}
+	case plan.Elsewhere != "":
+		return nil, capture.ExecResult{}, fmt.Errorf("run %s (%s) again: it was %s: %w", short(old.ID), old.Record.Name, plan.Elsewhere, ErrNotConfirmed)
 	}
 	if o.Starting != nil {
 		o.Starting(opts.Dir)
@@ -207,10 +256,52 @@ func (t *Tracker) Rerun(ctx context.Context, old Run, o RerunOptions) (*run.Reco
 	return en.Record, res, err
 }
 
+// Elsewhere says where r was recorded when it was not recorded here, in
+// a few words ("fetched from origin", "recorded by bob@gpu-box"), and
+// returns "" for a run recorded here: one not marked as fetched whose
+// host and user are this machine's and this user's. The mark goes once
+// someone has looked at the run (MarkSeen), and host and user are what
+// the record says: the test tells a run from another machine or user,
+// and one fetched from a clone on this machine until it is looked at.
+func (t *Tracker) Elsewhere(r Run) string {
+	if r.FetchedFrom != "" {
+		return "fetched from " + r.FetchedFrom
+	}
+	h, here := r.Record.Host, live.ThisHost()
+	if h.Hostname != here.Hostname || h.User != here.User {
+		return "recorded by " + h.User + "@" + h.Hostname
+	}
+	return ""
+}
+
+// insideTree returns the directory rel (slash form, checked by
+// run.ValidSourceDir) names in the tree at top, refusing one that is not
+// a directory there or that a symlink leads out of it.
+func insideTree(top, rel string) (string, error) {
+	dir := filepath.Join(top, filepath.FromSlash(rel))
+	realTop, err := filepath.EvalSymlinks(top)
+	if err != nil {
+		return "", fmt.Errorf("resolve source tree: %w", err)
+	}
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return "", fmt.Errorf("the source has no directory %q", rel)
+	}
+	r, err := filepath.Rel(realTop, real)
+	if err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) || filepath.IsAbs(r) {
+		return "", fmt.Errorf("its directory %q leads out of its source tree, to %s", rel, real)
+	}
+	if fi, err := os.Stat(real); err != nil || !fi.IsDir() {
+		return "", fmt.Errorf("the source has no directory %q", rel)
+	}
+	return dir, nil
+}
+
 // checkRerun refuses to run again a run whose command cannot be run
-// again as recorded, or whose recorded directory would lead the command
-// out of its source tree: a run fetched from someone else's repository
-// must not run anything outside the worktree made for it.
+// again as recorded, or whose source would hand git or the file system
+// something other than what it names (run.CheckSource): a run fetched
+// from someone else's repository must not run anything outside the
+// worktree made for it.
 func checkRerun(old Run) error {
 	rec := old.Record
 	switch {
@@ -219,8 +310,8 @@ func checkRerun(old Run) error {
 	case containsRedacted(rec.Command):
 		return fmt.Errorf("run %s (%s) had secrets redacted from its command; run it again yourself", short(old.ID), rec.Name)
 	}
-	if d := rec.Source.Dir; d != "" && (path.IsAbs(d) || strings.HasPrefix(d, "/") || path.Clean(d) != d || d == ".." || strings.HasPrefix(d, "../") || strings.ContainsRune(d, '\\')) {
-		return fmt.Errorf("run %s (%s) records the directory %q, which is not inside its source tree; refusing to run it", short(old.ID), rec.Name, d)
+	if err := run.CheckSource(rec.Source); err != nil {
+		return fmt.Errorf("run %s (%s) records an %w; refusing to run it", short(old.ID), rec.Name, err)
 	}
 	return nil
 }
@@ -255,8 +346,13 @@ func (t *Tracker) sourceWorktree(ctx context.Context, src run.Source) (string, f
 }
 
 // Checkout puts r's exact source into the work tree, or with branch
-// creates that branch at it.
+// creates that branch at it. A source that would hand git something
+// other than object ids is refused (run.CheckSource); branch is the
+// caller's, and must not look like an option.
 func (t *Tracker) Checkout(ctx context.Context, r Run, branch string, force bool) error {
+	if err := run.CheckSource(r.Record.Source); err != nil {
+		return fmt.Errorf("run %s (%s) records an %w; refusing to check it out", short(r.ID), r.Record.Name, err)
+	}
 	w, err := t.worktrees()
 	if err != nil {
 		return err

@@ -224,13 +224,46 @@ func TestRerunRefusesUnsafeRecords(t *testing.T) {
 	}{
 		{nil, "", "recorded no command"},
 		{[]string{"train", "--key=[redacted]"}, "", "secrets redacted"},
-		{[]string{"true"}, "../../x", "not inside its source tree"},
-		{[]string{"true"}, "/etc", "not inside its source tree"},
-		{[]string{"true"}, "a/../../b", "not inside its source tree"},
+		{[]string{"true"}, "../../x", "invalid source directory \"../../x\": leads out of the source tree"},
+		{[]string{"true"}, "/etc", "invalid source directory \"/etc\": not relative"},
+		{[]string{"true"}, "a/../../b", "leads out of the source tree"},
+		{[]string{"true"}, "src\x1b[8m", "control characters"},
 	} {
 		old := tracker.Run{ID: run.NewID(), Record: &run.Record{Name: "old", Command: tc.cmd, Source: run.Source{Dir: tc.dir}}}
-		if _, _, err := tr.Rerun(ctx, old, tracker.RerunOptions{}); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("rerun of %v in %q: %v, want %q", tc.cmd, tc.dir, err, tc.want)
+		for _, here := range []bool{false, true} {
+			if _, _, err := tr.Rerun(ctx, old, tracker.RerunOptions{Here: here}); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("rerun (here %v) of %v in %q: %v, want %q", here, tc.cmd, tc.dir, err, tc.want)
+			}
+		}
+	}
+	for _, src := range []run.Source{{Commit: "--orphan=x"}, {Commit: "main"}, {Commit: "abc1234"}, {Commit: strings.Repeat("a", 40), Dirty: true, Snapshot: "-b"}} {
+		old := tracker.Run{ID: run.NewID(), Record: &run.Record{Name: "old", Command: []string{"true"}, Source: src}}
+		if _, _, err := tr.Rerun(ctx, old, tracker.RerunOptions{}); err == nil || !strings.Contains(err.Error(), "not a full object id") {
+			t.Errorf("rerun of a run at %+v: %v", src, err)
+		}
+		if err := tr.Checkout(ctx, old, "", false); err == nil || !strings.Contains(err.Error(), "not a full object id") {
+			t.Errorf("checkout of a run at %+v: %v", src, err)
+		}
+	}
+}
+
+// A run is recorded elsewhere when it is marked as fetched, or another
+// user or machine recorded it.
+func TestElsewhere(t *testing.T) {
+	tr, _ := newTracker(t)
+	here := live.ThisHost()
+	other := func(f func(*run.Host)) run.Host { h := here; f(&h); return h }
+	for _, tc := range []struct {
+		r    tracker.Run
+		want string
+	}{
+		{tracker.Run{Record: &run.Record{Host: here}}, ""},
+		{tracker.Run{Record: &run.Record{Host: here}, FetchedFrom: "origin"}, "fetched from origin"},
+		{tracker.Run{Record: &run.Record{Host: other(func(h *run.Host) { h.User = "mallory" })}}, "recorded by mallory@" + here.Hostname},
+		{tracker.Run{Record: &run.Record{Host: other(func(h *run.Host) { h.Hostname = "gpu-box" })}}, "recorded by " + here.User + "@gpu-box"},
+	} {
+		if got := tr.Elsewhere(tc.r); got != tc.want {
+			t.Errorf("Elsewhere(%+v, fetched from %q) = %q, want %q", tc.r.Record.Host, tc.r.FetchedFrom, got, tc.want)
 		}
 	}
 }
