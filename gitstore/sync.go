@@ -582,10 +582,12 @@ func (r *Repo) fetchedPath() string { return r.privateDir() + "/fetched" }
 
 // Fetched returns the runs marked as fetched, with the remote each came
 // from.
-func (r *Repo) Fetched() map[string]string {
-	data, err := readFileIfExists(r.fetchedPath())
+func (r *Repo) Fetched() map[string]string { return readMarks(r.fetchedPath()) }
+
+func readMarks(path string) map[string]string {
+	data, err := readFileIfExists(path)
 	if err != nil {
-		return nil
+		return map[string]string{}
 	}
 	m := map[string]string{}
 	for _, l := range strings.Split(string(data), "\n") {
@@ -596,9 +598,25 @@ func (r *Repo) Fetched() map[string]string {
 	return m
 }
 
+// cameFromPath lists every run ever marked as fetched: one "<id> <remote>"
+// line each, never cleared.
+func (r *Repo) cameFromPath() string { return r.privateDir() + "/came-from" }
+
+// CameFrom returns every run ever marked as fetched, with its remote.
+func (r *Repo) CameFrom() map[string]string { return readMarks(r.cameFromPath()) }
+
 // MarkFetched marks runs as fetched from remote; MarkSeen (ids from
 // nil remote) clears the mark.
 func (r *Repo) MarkFetched(remote string, ids []string) error {
+	if remote != "" && len(ids) > 0 {
+		from := r.CameFrom()
+		for _, id := range ids {
+			from[id] = remote
+		}
+		if err := writeMarks(r.cameFromPath(), from); err != nil {
+			return err
+		}
+	}
 	m := r.Fetched()
 	if m == nil {
 		m = map[string]string{}
@@ -610,11 +628,15 @@ func (r *Repo) MarkFetched(remote string, ids []string) error {
 			m[id] = remote
 		}
 	}
+	return writeMarks(r.fetchedPath(), m)
+}
+
+func writeMarks(path string, m map[string]string) error {
 	var b strings.Builder
 	for _, id := range sortedIDs(m) {
 		b.WriteString(id + " " + m[id] + "\n")
 	}
-	return writeFileAtomic(r.fetchedPath(), []byte(b.String()))
+	return writeFileAtomic(path, []byte(b.String()))
 }
 
 // MarkSeen clears the fetched mark of runs.

@@ -40,6 +40,7 @@ type Store struct {
 	commits map[string]*commit // by commit id
 	blobs   map[string][]byte  // by blob id
 	marks   map[string]string  // fetched runs -> remote
+	from    map[string]string  // every run ever marked fetched -> remote
 	seq     int
 }
 
@@ -324,10 +325,21 @@ func (s *Store) Fetched() map[string]string {
 func (s *Store) MarkFetched(remote string, ids []string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.from == nil {
+		s.from = map[string]string{}
+	}
 	for _, id := range ids {
 		s.marks[id] = remote
+		s.from[id] = remote
 	}
 	return nil
+}
+
+// CameFrom returns every run ever marked as fetched, with its remote.
+func (s *Store) CameFrom() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.from)
 }
 
 // MarkSeen clears the marks of runs.

@@ -258,14 +258,17 @@ func (t *Tracker) Rerun(ctx context.Context, old Run, o RerunOptions) (*run.Reco
 
 // Elsewhere says where r was recorded when it was not recorded here, in
 // a few words ("fetched from origin", "recorded by bob@gpu-box"), and
-// returns "" for a run recorded here: one not marked as fetched whose
-// host and user are this machine's and this user's. The mark goes once
-// someone has looked at the run (MarkSeen), and host and user are what
-// the record says: the test tells a run from another machine or user,
-// and one fetched from a clone on this machine until it is looked at.
+// returns "" for a run recorded here: one never fetched (CameFrom) whose
+// host and user are this machine's and this user's. Host and user are
+// what the record says; what was fetched is what a fetch or a merge of
+// git's own fetch brought, so a run that reached refs/runs/* by other
+// means (a hand-made refspec) is told by its host and user alone.
 func (t *Tracker) Elsewhere(r Run) string {
 	if r.FetchedFrom != "" {
 		return "fetched from " + r.FetchedFrom
+	}
+	if r.CameFrom != "" {
+		return "fetched from " + r.CameFrom
 	}
 	h, here := r.Record.Host, live.ThisHost()
 	if h.Hostname != here.Hostname || h.User != here.User {

@@ -25,6 +25,9 @@ type Run struct {
 	// FetchedFrom names the remote the run was fetched from while nobody
 	// has looked at it here; "" otherwise.
 	FetchedFrom string
+	// CameFrom names the remote the run was first fetched from, looked at
+	// since or not; "" for a run recorded here.
+	CameFrom string
 	// StaleFor is, for a run shown as run.Stale, how long ago it was last
 	// committed.
 	StaleFor time.Duration
@@ -66,7 +69,7 @@ func (t *Tracker) Runs(ctx context.Context) (*Runs, error) {
 			alive[l.ID] = l
 		}
 	}
-	fetched := t.store.Fetched()
+	fetched, from := t.store.Fetched(), t.store.CameFrom()
 	now := time.Now()
 	rs := &Runs{All: make([]Run, 0, len(entries)+len(alive))}
 	for _, en := range entries {
@@ -74,7 +77,7 @@ func (t *Tracker) Runs(ctx context.Context) (*Runs, error) {
 			t.warn(fmt.Errorf("skipping run %s: %w", en.ID, en.Err))
 			continue
 		}
-		r := Run{ID: en.ID, Commit: en.Commit, Record: en.Record, FetchedFrom: fetched[en.ID]}
+		r := Run{ID: en.ID, Commit: en.Commit, Record: en.Record, FetchedFrom: fetched[en.ID], CameFrom: from[en.ID]}
 		if l, ok := alive[en.ID]; ok {
 			delete(alive, en.ID)
 			if en.Record.Status == run.Running {

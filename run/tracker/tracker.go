@@ -71,6 +71,10 @@ type Marks interface {
 	MarkFetched(remote string, ids []string) error
 	// MarkSeen clears the marks of runs.
 	MarkSeen(ids ...string) error
+	// CameFrom returns every run ever marked as fetched, with the remote
+	// it came from: MarkSeen leaves these, as a run does not stop being
+	// someone else's once looked at.
+	CameFrom() map[string]string
 }
 
 // Store is what a Tracker needs of where runs are kept.
