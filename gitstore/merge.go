@@ -58,6 +58,7 @@ func (r *Repo) Merge(ctx context.Context, remote string) (*run.FetchResult, erro
 		}
 	}
 	var pairs []mergePair
+	var fresh []Ref
 	for _, id := range slices.Sorted(maps.Keys(in.runs)) {
 		theirs := in.runs[id]
 		ours, here := local[id]
@@ -65,16 +66,12 @@ func (r *Repo) Merge(ctx context.Context, remote string) (*run.FetchResult, erro
 		switch {
 		case deleted || in.allDeleted[id]:
 		case !here:
-			if err := r.UpdateRef(RefName(id), theirs, plumbing.ZeroHash); err != nil {
-				r.warn(fmt.Errorf("take run %s from %s: %w", id, remote, err))
-				failed["r "+id] = true
-				continue
-			}
-			res.New = append(res.New, id)
+			fresh = append(fresh, Ref{Name: RefName(id), Hash: theirs})
 		case ours != theirs:
 			pairs = append(pairs, mergePair{id: id, ours: ours, theirs: theirs})
 		}
 	}
+	r.takeNew(remote, fresh, res, failed)
 	if err := r.mergePairs(ctx, remote, pairs, res, failed); err != nil {
 		return nil, err
 	}
@@ -90,6 +87,41 @@ func (r *Repo) Merge(ctx context.Context, remote string) (*run.FetchResult, erro
 		r.warn(err)
 	}
 	return res, nil
+}
+
+// bulkNew is the number of runs new here from which a merge adds them to
+// packed-refs in one write rather than as a loose ref each.
+const bulkNew = 64
+
+// takeNew creates the refs of runs new here.
+func (r *Repo) takeNew(remote string, fresh []Ref, res *run.FetchResult, failed map[string]bool) {
+	if len(fresh) >= bulkNew {
+		created, err := r.createPacked(fresh)
+		if err == nil {
+			made := make(map[string]bool, len(created))
+			for _, ref := range created {
+				made[ref.Name] = true
+				res.New = append(res.New, strings.TrimPrefix(ref.Name, RunsPrefix))
+			}
+			for _, ref := range fresh {
+				if !made[ref.Name] {
+					// Created here meanwhile: the next merge merges the two.
+					failed["r "+strings.TrimPrefix(ref.Name, RunsPrefix)] = true
+				}
+			}
+			return
+		}
+		r.warn(fmt.Errorf("take %d runs from %s at once: %w", len(fresh), remote, err))
+	}
+	for _, ref := range fresh {
+		id := strings.TrimPrefix(ref.Name, RunsPrefix)
+		if err := r.UpdateRef(ref.Name, ref.Hash, plumbing.ZeroHash); err != nil {
+			r.warn(fmt.Errorf("take run %s from %s: %w", id, remote, err))
+			failed["r "+id] = true
+			continue
+		}
+		res.New = append(res.New, id)
+	}
 }
 
 // mergePair is a run of which the copy here and the one fetched differ.

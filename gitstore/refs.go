@@ -798,3 +798,59 @@ func (p *packedRefs) withPrefix(prefix string) []packedRef {
 	}
 	return p.refs[i:j]
 }
+
+// createPacked creates many refs at once by adding them to packed-refs in
+// one write, as git does for a clone: writing thousands of loose ref files
+// costs a lock file and a rename each. A ref that exists already, loose or
+// packed, is left as it is and not returned. The loose lock of each ref
+// is not taken, so this is for refs no other writer creates, such as runs
+// fetched from a remote under ids made there.
+func (r *Repo) createPacked(refs []Ref) ([]Ref, error) {
+	plock, err := r.lockPacked()
+	if err != nil {
+		return nil, err
+	}
+	defer plock.release()
+	p, err := r.loadPacked()
+	if err != nil {
+		return nil, err
+	}
+	todo := make([]Ref, 0, len(refs))
+	for _, ref := range refs {
+		if err := checkRefName(ref.Name); err != nil {
+			return nil, fmt.Errorf("create ref %s: %w", ref.Name, err)
+		}
+		if _, err := os.Lstat(r.refPath(ref.Name)); err == nil || p.find(ref.Name) >= 0 {
+			continue
+		}
+		if checkConflicts(p, ref.Name) != nil {
+			continue
+		}
+		todo = append(todo, ref)
+	}
+	if len(todo) == 0 {
+		return nil, nil
+	}
+	slices.SortFunc(todo, func(a, b Ref) int { return strings.Compare(a.Name, b.Name) })
+	var b strings.Builder
+	b.Grow(len(p.raw) + len(todo)*(42+len(todo[0].Name)))
+	if len(p.refs) == 0 {
+		b.WriteString("# pack-refs with: peeled fully-peeled sorted \n")
+	} else {
+		b.WriteString(p.raw[:p.refs[0].start])
+	}
+	i := 0
+	for _, e := range p.refs {
+		for ; i < len(todo) && todo[i].Name < e.Name; i++ {
+			b.WriteString(todo[i].Hash.String() + " " + todo[i].Name + "\n")
+		}
+		b.WriteString(p.raw[e.start:e.end])
+	}
+	for ; i < len(todo); i++ {
+		b.WriteString(todo[i].Hash.String() + " " + todo[i].Name + "\n")
+	}
+	if err := r.writePacked(b.String()); err != nil {
+		return nil, err
+	}
+	return todo, nil
+}
