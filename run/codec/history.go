@@ -292,7 +292,7 @@ func unescapeKey(s string) (string, error) {
 		}
 		i++
 		if i == len(s) {
-			return "", fmt.Errorf("invalid escape in key %q", s)
+			return "", fmt.Errorf("invalid escape in key %s", shortKey(s))
 		}
 		switch s[i] {
 		case 't':
@@ -304,7 +304,7 @@ func unescapeKey(s string) (string, error) {
 		case '\\':
 			b.WriteByte('\\')
 		default:
-			return "", fmt.Errorf("invalid escape in key %q", s)
+			return "", fmt.Errorf("invalid escape in key %s", shortKey(s))
 		}
 	}
 	return b.String(), nil

@@ -3,7 +3,7 @@ package codec
 import (
 	"errors"
 	"fmt"
-	"unicode/utf8"
+	"strings"
 
 	"github.com/gitruns/gitruns/run"
 )
@@ -288,16 +288,29 @@ func shortKey(s string) string {
 // megabyte long; a listing prints the error as one line.
 const maxErrorLen = 300
 
-// shortError cuts the text of err to maxErrorLen bytes, keeping err itself
-// when it is short enough.
+// shortError makes the text of err one line of at most maxErrorLen bytes,
+// escaping control characters (the decoder quotes what it read, newlines
+// included), and keeps err itself when its text is already such a line.
 func shortError(err error) error {
 	msg := err.Error()
-	if len(msg) <= maxErrorLen {
+	clean := len(msg) <= maxErrorLen
+	for i := 0; clean && i < len(msg); i++ {
+		clean = msg[i] >= 0x20 && msg[i] != 0x7f
+	}
+	if clean {
 		return err
 	}
-	cut := msg[:maxErrorLen]
-	for !utf8.ValidString(cut) {
-		cut = cut[:len(cut)-1]
+	var b strings.Builder
+	for _, r := range msg {
+		if b.Len() >= maxErrorLen {
+			b.WriteString("…")
+			break
+		}
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			fmt.Fprintf(&b, "\\x%02x", r)
+			continue
+		}
+		b.WriteRune(r)
 	}
-	return errors.New(cut + "…")
+	return errors.New(b.String())
 }
