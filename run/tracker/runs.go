@@ -110,6 +110,15 @@ func (rs *Runs) Resolve(spec string) (Run, error) {
 	}
 	i, err := run.Resolve(ids, names, spec)
 	if err != nil {
+		// A run that is there but cannot be read is reported as such,
+		// by the store's error, rather than as missing.
+		if len(spec) >= 4 && !strings.HasPrefix(spec, "@") {
+			for _, u := range rs.Unreadable {
+				if strings.HasPrefix(u.ID, spec) {
+					return Run{}, u.Err
+				}
+			}
+		}
 		return Run{}, err
 	}
 	return rs.All[i], nil
