@@ -132,14 +132,21 @@ func (r *Repo) readRecordsBatch(ctx context.Context, entries []listed, missed []
 			continue // "<name> missing": RecordAt will say why
 		}
 		size, err := strconv.Atoi(f[2])
-		if err != nil {
+		if err != nil || size < 0 {
 			break
+		}
+		if size > run.MaxRecordSize {
+			// Refused unread, by its size: RecordAt will say so.
+			if _, err := io.CopyN(io.Discard, br, int64(size)+1); err != nil {
+				break
+			}
+			continue
 		}
 		body := make([]byte, size+1) // and the newline after it
 		if _, err := io.ReadFull(br, body); err != nil {
 			break
 		}
-		if rec, err := codec.DecodeTOML(body[:size]); err == nil {
+		if rec, err := codec.DecodeTOML(body[:size]); err == nil && rec.ID == entries[i].id {
 			entries[i].rec = rec
 			batchRecords.Add(1)
 		}
@@ -149,8 +156,9 @@ func (r *Repo) readRecordsBatch(ctx context.Context, entries []listed, missed []
 }
 
 // List returns every run in the repository, newest first. A run whose
-// record cannot be read is listed with Err set rather than failing the
-// whole listing. ctx cancels a listing that reads many records.
+// record cannot be read, or names another run than its ref, is listed with
+// Err set rather than failing the whole listing, Err being one line that
+// starts with the ref. ctx cancels a listing that reads many records.
 func (r *Repo) List(ctx context.Context) ([]run.Entry, error) {
 	refs, err := r.ListRefs(RunsPrefix)
 	if err != nil {
@@ -166,7 +174,9 @@ func (r *Repo) List(ctx context.Context) ([]run.Entry, error) {
 		}
 		e := listed{id: id, commit: refs[i].Hash}
 		if b, ok := cache[e.commit]; ok {
-			if rec, err := codec.DecodeBinary(b); err == nil {
+			// The id is checked here too: one commit may sit under
+			// several refs.
+			if rec, err := codec.DecodeBinary(b); err == nil && rec.ID == id {
 				e.rec = rec
 			}
 		}
@@ -205,7 +215,13 @@ func (r *Repo) readMissed(ctx context.Context, entries []listed, missed []int) e
 			return fmt.Errorf("list runs: %w", ctx.Err())
 		}
 		if e := &entries[i]; e.rec == nil && e.err == nil {
-			e.rec, e.err = r.RecordAt(ctx, e.commit.String())
+			e.rec, e.err = r.recordAt(e.commit.String())
+			if e.err == nil {
+				e.err = checkRecordID(e.rec, e.id)
+			}
+			if e.err != nil {
+				e.rec, e.err = nil, fmt.Errorf("%s: %w", RefName(e.id), e.err)
+			}
 		}
 	}
 	return nil

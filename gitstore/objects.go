@@ -599,11 +599,32 @@ func (r *Repo) ReadBlob(h plumbing.Hash) ([]byte, error) {
 }
 
 func (r *Repo) readBlob(h plumbing.Hash) ([]byte, error) {
+	return r.readBlobMax(h, -1)
+}
+
+// readBlobMax reads a blob of at most max bytes (any size when max < 0),
+// refusing a bigger one by its size alone, before reading any of it: blobs
+// of fetched runs may be made to exhaust memory.
+func (r *Repo) readBlobMax(h plumbing.Hash, max int64) ([]byte, error) {
 	var data []byte
 	err := r.withStorage(func(st *filesystem.Storage) error {
+		if max >= 0 {
+			// The size is in the object's header, loose or packed, so
+			// this reads a few bytes where EncodedObject may read all.
+			n, err := r.objectSize(st, h)
+			if err != nil {
+				return err
+			}
+			if n > max {
+				return fmt.Errorf("%d bytes, more than %d", n, max)
+			}
+		}
 		o, err := st.EncodedObject(plumbing.BlobObject, h)
 		if err != nil {
 			return err
+		}
+		if max >= 0 && o.Size() > max {
+			return fmt.Errorf("%d bytes, more than %d", o.Size(), max)
 		}
 		rd, err := o.Reader()
 		if err != nil {
@@ -615,6 +636,49 @@ func (r *Repo) readBlob(h plumbing.Hash) ([]byte, error) {
 		return err
 	})
 	return data, notFound(err)
+}
+
+// zlibReaders recycles the decompressors of objectSize.
+var zlibReaders sync.Pool
+
+// objectSize returns the size of object h from its header. It reads loose
+// objects itself: go-git's EncodedObjectSize leaves their files open, one
+// descriptor per call, which a listing of thousands of runs runs out of.
+func (r *Repo) objectSize(st *filesystem.Storage, h plumbing.Hash) (int64, error) {
+	f, err := os.Open(r.objectPath(h))
+	if errors.Is(err, fs.ErrNotExist) {
+		return st.EncodedObjectSize(h)
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 64)
+	var zr io.ReadCloser
+	if z, ok := zlibReaders.Get().(io.ReadCloser); ok && z.(zlib.Resetter).Reset(br, nil) == nil {
+		zr = z
+	} else if zr, err = zlib.NewReader(br); err != nil {
+		return 0, fmt.Errorf("read object %s: %w", h, err)
+	}
+	defer zlibReaders.Put(zr)
+	// "<type> <size>\x00": 32 bytes hold any header git writes.
+	var buf [32]byte
+	n, err := io.ReadFull(zr, buf[:])
+	head := buf[:n]
+	if i := bytes.IndexByte(head, 0); i >= 0 {
+		head, err = head[:i], nil // an object shorter than buf ends early
+	} else if err == nil {
+		err = errors.New("header too long")
+	}
+	_, size, ok := strings.Cut(string(head), " ")
+	v, perr := strconv.ParseInt(size, 10, 64)
+	if err == nil && (!ok || perr != nil || v < 0) {
+		err = errors.New("malformed header")
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read object %s: %w", h, err)
+	}
+	return v, nil
 }
 
 // Tree reads the root tree of a commit.
@@ -633,6 +697,12 @@ func (r *Repo) Tree(commit plumbing.Hash) (*object.Tree, error) {
 // ReadPath reads the file at path ("a/b/run.toml") in a commit's tree. The
 // error wraps errNotFound when the commit has no such file.
 func (r *Repo) ReadPath(commit plumbing.Hash, path string) ([]byte, error) {
+	return r.readPathMax(commit, path, -1)
+}
+
+// readPathMax is ReadPath for a file of at most max bytes (any size when
+// max < 0); a bigger one is an error, found before reading it.
+func (r *Repo) readPathMax(commit plumbing.Hash, path string, max int64) ([]byte, error) {
 	t, err := r.Tree(commit)
 	if err != nil {
 		return nil, err
@@ -648,8 +718,11 @@ func (r *Repo) ReadPath(commit plumbing.Hash, path string) ([]byte, error) {
 		}
 		last := i == len(parts)-1
 		switch {
+		case last && e.Mode == filemode.Symlink:
+			// Run files are regular blobs; a link's target is not their text.
+			return nil, fmt.Errorf("read %s in %s: a symbolic link, not a file", path, commit)
 		case last && e.Mode.IsFile():
-			b, err := r.readBlob(e.Hash)
+			b, err := r.readBlobMax(e.Hash, max)
 			if err != nil {
 				return nil, fmt.Errorf("read %s in %s: %w", path, commit, err)
 			}

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 
 	"github.com/gitruns/gitruns/run"
 	"github.com/gitruns/gitruns/run/codec"
@@ -31,57 +33,87 @@ func (r *Repo) Head(id string) (string, error) {
 	return h.String(), nil
 }
 
-// Load returns the commit and record of run id.
+// Load returns the commit and record of run id. A record that cannot be
+// read, or that names another run than its ref, is an error that names the
+// ref, in one line.
 func (r *Repo) Load(ctx context.Context, id string) (run.Entry, error) {
 	c, err := r.Head(id)
 	if err != nil {
 		return run.Entry{}, err
 	}
-	rec, err := r.RecordAt(ctx, c)
+	rec, err := r.recordAt(c)
+	if err == nil {
+		err = checkRecordID(rec, id)
+	}
 	if err != nil {
-		return run.Entry{}, err
+		return run.Entry{}, fmt.Errorf("%s: %w", RefName(id), err)
 	}
 	return run.Entry{ID: id, Commit: c, Record: rec}, nil
 }
 
 // RecordAt reads the record stored in run commit c.
 func (r *Repo) RecordAt(ctx context.Context, c string) (*run.Record, error) {
-	text, err := r.readRunFile(c, RecordFile)
-	if err != nil {
-		return nil, fmt.Errorf("read run %s: %w", c, err)
-	}
-	rec, err := codec.DecodeTOML(text)
+	rec, err := r.recordAt(c)
 	if err != nil {
 		return nil, fmt.Errorf("read run %s: %w", c, err)
 	}
 	return rec, nil
 }
 
-// readRunFile reads the file at path in run commit c.
-func (r *Repo) readRunFile(c, path string) ([]byte, error) {
+// recordAt reads the record stored in run commit c, with errors that start
+// with the file's name, for callers to prefix with the run's.
+func (r *Repo) recordAt(c string) (*run.Record, error) {
+	text, err := r.readRunFile(c, RecordFile, run.MaxRecordSize)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := codec.DecodeTOML(text)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", RecordFile, err)
+	}
+	return rec, nil
+}
+
+// checkRecordID refuses a record read from the ref of run id that claims
+// another id: a fetched run could otherwise pass itself off as another, and
+// listings would show one run twice.
+func checkRecordID(rec *run.Record, id string) error {
+	if rec.ID != id {
+		return fmt.Errorf("%s: id %s does not match the ref", RecordFile, rec.ID)
+	}
+	return nil
+}
+
+// readRunFile reads the file at path in run commit c, of at most max bytes
+// (any size when max < 0).
+func (r *Repo) readRunFile(c, path string, max int64) ([]byte, error) {
 	h, err := parseHash(c)
 	if err != nil {
 		return nil, err
 	}
-	return r.ReadPath(h, path)
+	return r.readPathMax(h, path, max)
 }
 
 // History reads the metric histories stored in run commit c.
 func (r *Repo) History(ctx context.Context, c string) (run.History, error) {
-	text, err := r.readRunFile(c, HistoryFile)
+	text, err := r.readRunFile(c, HistoryFile, run.MaxHistorySize)
 	if errors.Is(err, errNoPath) {
 		return run.History{}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return codec.DecodeHistory(text)
+	h, err := codec.DecodeHistory(text)
+	if err != nil {
+		return nil, fmt.Errorf("read run %s: %s: %w", c, HistoryFile, err)
+	}
+	return h, nil
 }
 
 // Output reads the output log stored in run commit c; nil when the run
 // kept none.
 func (r *Repo) Output(ctx context.Context, c string) ([]byte, error) {
-	b, err := r.readRunFile(c, OutputFile)
+	b, err := r.readRunFile(c, OutputFile, run.MaxOutputSize)
 	if errors.Is(err, errNoPath) {
 		return nil, nil
 	}
@@ -98,22 +130,61 @@ func (r *Repo) Artifacts(ctx context.Context, c string) ([]run.ArtifactInfo, err
 	if err != nil {
 		return nil, err
 	}
-	sub, err := t.Tree(ArtifactsDir)
-	if errors.Is(err, object.ErrDirectoryNotFound) {
+	e := findEntry(t, ArtifactsDir)
+	if e == nil {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read artifacts of %s: %w", c, err)
+	if e.Mode != filemode.Dir {
+		return nil, fmt.Errorf("read artifacts of %s: %s is not a directory", c, ArtifactsDir)
 	}
 	var out []run.ArtifactInfo
-	err = sub.Files().ForEach(func(f *object.File) error {
-		out = append(out, run.ArtifactInfo{Path: f.Name, Size: f.Size})
-		return nil
-	})
-	if err != nil {
+	sizes := map[plumbing.Hash]int64{}
+	if err := r.listArtifacts(e.Hash, "", 0, sizes, &out); err != nil {
 		return nil, fmt.Errorf("read artifacts of %s: %w", c, err)
 	}
 	return out, nil
+}
+
+// listArtifacts appends the files of tree h, below dir, to out. A tree may
+// name one subtree many times, so a few small trees from a fetched run can
+// stand for billions of files: the walk stops at run.MaxArtifacts files and
+// run.MaxArtifactDepth directories deep. Only regular files are
+// artifacts; links and submodules are left out.
+func (r *Repo) listArtifacts(h plumbing.Hash, dir string, depth int, sizes map[plumbing.Hash]int64, out *[]run.ArtifactInfo) error {
+	if depth >= run.MaxArtifactDepth {
+		return fmt.Errorf("directories nest deeper than %d", run.MaxArtifactDepth)
+	}
+	t, err := object.GetTree(objectStore{r}, h)
+	if err != nil {
+		return notFound(err)
+	}
+	for _, e := range t.Entries {
+		name := dir + e.Name
+		switch e.Mode {
+		case filemode.Dir:
+			if err := r.listArtifacts(e.Hash, name+"/", depth+1, sizes, out); err != nil {
+				return err
+			}
+		case filemode.Regular, filemode.Executable, filemode.Deprecated:
+			if len(*out) >= run.MaxArtifacts {
+				return fmt.Errorf("more than %d files", run.MaxArtifacts)
+			}
+			size, ok := sizes[e.Hash]
+			if !ok {
+				err := r.withStorage(func(st *filesystem.Storage) error {
+					var err error
+					size, err = r.objectSize(st, e.Hash)
+					return err
+				})
+				if err != nil {
+					return notFound(err)
+				}
+				sizes[e.Hash] = size
+			}
+			*out = append(*out, run.ArtifactInfo{Path: name, Size: size})
+		}
+	}
+	return nil
 }
 
 // OpenArtifact opens the artifact at path (below artifacts/) of run
@@ -123,7 +194,7 @@ func (r *Repo) OpenArtifact(ctx context.Context, c, path string) (io.ReadCloser,
 	if err != nil {
 		return nil, err
 	}
-	b, err := r.readRunFile(c, ArtifactsDir+"/"+clean)
+	b, err := r.readRunFile(c, ArtifactsDir+"/"+clean, -1)
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,7 @@ func (c *rmCmd) Run(e *env) error {
 	}
 	// Resolve every name before deleting anything, so that one bad name
 	// changes nothing.
-	chosen, err := rs.Select(c.Runs, c.Where)
+	chosen, err := rs.SelectToDelete(c.Runs, c.Where)
 	if err != nil {
 		return err
 	}
@@ -50,7 +50,7 @@ func (c *rmCmd) Run(e *env) error {
 	}
 	if c.DryRun {
 		for _, r := range targets {
-			fmt.Fprintf(e.stdout, "would delete %s (%s), at %s\n", r.ID, r.Record.Name, orDash(r.Commit))
+			fmt.Fprintf(e.stdout, "would delete %s (%s), at %s\n", r.ID, rmLabel(r), orDash(r.Commit))
 		}
 		return nil
 	}
@@ -69,6 +69,15 @@ func (c *rmCmd) Run(e *env) error {
 
 func printDeleted(e *env, deleted []tracker.Run) {
 	for _, r := range deleted {
-		fmt.Fprintf(e.stdout, "deleted %s (%s), was %s\n", r.ID, r.Record.Name, orDash(r.Commit))
+		fmt.Fprintf(e.stdout, "deleted %s (%s), was %s\n", r.ID, rmLabel(r), orDash(r.Commit))
 	}
+}
+
+// rmLabel is what rm prints in parentheses after a run's id: its name, or
+// "unreadable" for a run whose record could not be read.
+func rmLabel(r tracker.Run) string {
+	if r.Record == nil {
+		return "unreadable"
+	}
+	return r.Record.Name
 }

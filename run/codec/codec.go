@@ -285,7 +285,11 @@ var errCorrupt = errors.New("decode binary record: truncated or corrupt data")
 // The strings of the record share one copy of b, which costs one allocation
 // instead of one per string, and keeps none of b itself.
 func DecodeBinary(b []byte) (*run.Record, error) {
-	if len(b) == 0 {
+	// The limits of run.toml hold here too, cheaply: entries are written
+	// from records that met them, so anything beyond them is corruption
+	// (or an entry written before they existed), and reading it on could
+	// cost every listing what the record would have.
+	if len(b) == 0 || len(b) > run.MaxRecordSize {
 		return nil, errCorrupt
 	}
 	version := b[0]
@@ -369,6 +373,9 @@ func DecodeBinary(b []byte) (*run.Record, error) {
 	if d.err == nil && d.off != len(d.s) {
 		d.fail()
 	}
+	if d.err == nil && (len(r.Name) > run.MaxKeyLen || len(r.Experiment) > run.MaxKeyLen) {
+		d.fail()
+	}
 	if d.err != nil {
 		return nil, d.err
 	}
@@ -390,7 +397,7 @@ func (d *binDecoder) extras(r *run.Record, has byte) {
 	}
 	if has&binHasEnv != 0 {
 		n := d.uvarint()
-		if n > uint64((len(d.s)-d.off)/2) {
+		if n > uint64((len(d.s)-d.off)/2) || n > run.MaxEntries {
 			d.fail()
 			return
 		}
@@ -528,7 +535,7 @@ func (d *binDecoder) float() float64 {
 
 func (d *binDecoder) str() string {
 	n := d.uvarint()
-	if n > uint64(len(d.s)-d.off) {
+	if n > uint64(len(d.s)-d.off) || n > run.MaxStringLen {
 		d.fail()
 		return ""
 	}
@@ -546,7 +553,7 @@ func (d *binDecoder) len(minSize int) (int, bool) {
 		return 0, false
 	}
 	n--
-	if n > uint64((len(d.s)-d.off)/minSize) {
+	if n > uint64((len(d.s)-d.off)/minSize) || n > run.MaxEntries {
 		d.fail()
 		return 0, false
 	}

@@ -295,7 +295,9 @@ func FuzzDecodeBinary(f *testing.F) {
 		f.Add(decodeHex(f, h))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := DecodeBinary(data)
+		var r *run.Record
+		var err error
+		checkAlloc(t, "DecodeBinary", len(data), binaryAllocPerByte, func() { r, err = DecodeBinary(data) })
 		if err != nil {
 			return
 		}

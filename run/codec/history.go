@@ -129,7 +129,14 @@ func appendEscapedKey(b []byte, k string) []byte {
 // the last line may lack its newline. Errors name the line at fault. The
 // points of all keys share one allocation, which is what makes reading
 // millions of points fast.
+//
+// Histories arrive from other repositories, so the text is held to the
+// limits of docs/FORMAT.md, and what decoding allocates stays within a few
+// times its size whatever it holds.
 func DecodeHistory(b []byte) (run.History, error) {
+	if len(b) > run.MaxHistorySize {
+		return nil, fmt.Errorf("decode history: %d bytes, more than %d", len(b), run.MaxHistorySize)
+	}
 	header := []byte(historyHeader)
 	if !bytes.HasPrefix(b, header) {
 		if bytes.Equal(b, header[:len(header)-1]) {
@@ -142,6 +149,9 @@ func DecodeHistory(b []byte) (run.History, error) {
 	if len(b) > 0 && b[len(b)-1] != '\n' {
 		n++
 	}
+	// A point's line takes at least 7 bytes ("\t0\t0\t0\n"), so a file of
+	// blank lines cannot make this allocate more than 24/7 of its size.
+	n = min(n, len(b)/7+1)
 	points := make([]run.Point, 0, n)
 
 	h := run.History{}
@@ -175,12 +185,21 @@ func DecodeHistory(b []byte) (run.History, error) {
 		if raw == nil || !bytes.Equal(k, raw) {
 			flush()
 			raw, start = k, len(points)
+			if len(k) > 2*run.MaxKeyLen {
+				return nil, fmt.Errorf("decode history: line %d: key longer than %d bytes", line, run.MaxKeyLen)
+			}
 			if bytes.IndexByte(k, '\\') >= 0 {
 				if key, err = unescapeKey(string(k)); err != nil {
 					return nil, fmt.Errorf("decode history: line %d: %w", line, err)
 				}
 			} else {
 				key = string(k)
+			}
+			if len(key) > run.MaxKeyLen {
+				return nil, fmt.Errorf("decode history: line %d: key longer than %d bytes", line, run.MaxKeyLen)
+			}
+			if _, ok := h[key]; !ok && len(h) >= run.MaxEntries {
+				return nil, fmt.Errorf("decode history: line %d: more than %d metrics", line, run.MaxEntries)
 			}
 		}
 		points = append(points, p)
@@ -212,13 +231,13 @@ func parseHistoryLine(l []byte) ([]byte, run.Point, error) {
 	ts, val := l[:i], l[i+1:]
 	var ok bool
 	if p.Step, ok = parseInt(step); !ok {
-		return nil, p, fmt.Errorf("invalid step %q", step)
+		return nil, p, fmt.Errorf("invalid step %s", shortKey(string(step)))
 	}
 	if p.Time, ok = parseInt(ts); !ok {
-		return nil, p, fmt.Errorf("invalid timestamp %q", ts)
+		return nil, p, fmt.Errorf("invalid timestamp %s", shortKey(string(ts)))
 	}
 	if p.Value, ok = parseHistoryValue(val); !ok {
-		return nil, p, fmt.Errorf("invalid value %q", val)
+		return nil, p, fmt.Errorf("invalid value %s", shortKey(string(val)))
 	}
 	return key, p, nil
 }
@@ -273,7 +292,7 @@ func unescapeKey(s string) (string, error) {
 		}
 		i++
 		if i == len(s) {
-			return "", fmt.Errorf("invalid escape in key %q", s)
+			return "", fmt.Errorf("invalid escape in key %s", shortKey(s))
 		}
 		switch s[i] {
 		case 't':
@@ -285,7 +304,7 @@ func unescapeKey(s string) (string, error) {
 		case '\\':
 			b.WriteByte('\\')
 		default:
-			return "", fmt.Errorf("invalid escape in key %q", s)
+			return "", fmt.Errorf("invalid escape in key %s", shortKey(s))
 		}
 	}
 	return b.String(), nil

@@ -227,9 +227,16 @@ func TestParseInt(t *testing.T) {
 func FuzzDecodeHistory(f *testing.F) {
 	f.Add(EncodeHistory(run.History{"loss": {{Step: 1, Time: 2, Value: 0.5}, {Step: 2, Time: 3, Value: math.NaN()}}, "a\\b": {{Step: -1, Time: -2, Value: math.Inf(-1)}}}))
 	f.Add([]byte("key\tstep\ttimestamp\tvalue\na\t1\t2\t3"))
+	f.Add([]byte(historyHeader + "\n\n\n\n"))
+	f.Add([]byte(historyHeader + "a\t1\t2\t3\nb\t1\t2\t3\na\t-9223372036854775808\t9223372036854775807\t-inf\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		h, err := DecodeHistory(data)
+		var h run.History
+		var err error
+		checkAlloc(t, "DecodeHistory", len(data), historyAllocPerByte, func() { h, err = DecodeHistory(data) })
 		if err != nil {
+			if len(err.Error()) > 400 {
+				t.Fatalf("error is %d bytes long", len(err.Error()))
+			}
 			return
 		}
 		h2, err := DecodeHistory(EncodeHistory(h))

@@ -559,10 +559,28 @@ func DecodeTOML(b []byte) (*run.Record, error) {
 	// Listings decode thousands of records, nearly all as EncodeTOML wrote
 	// them: a parser for that layout alone reads them some twenty times
 	// faster. Anything else, errors included, takes the general decoder.
-	if r, ok := decodeTOMLFast(b); ok {
-		return r, nil
+	//
+	// Records arrive from other repositories, so the text is held to the
+	// limits of docs/FORMAT.md: its size before anything is read, its
+	// nesting before the general decoder (whose cost grows with it) reads
+	// it, and the lengths and counts of what it holds after either.
+	if len(b) > run.MaxRecordSize {
+		return nil, fmt.Errorf("decode record: %d bytes, more than %d", len(b), run.MaxRecordSize)
 	}
-	return decodeTOMLGeneral(b)
+	r, ok := decodeTOMLFast(b)
+	if !ok {
+		if err := checkTOMLShape(b); err != nil {
+			return nil, err
+		}
+		var err error
+		if r, err = decodeTOMLGeneral(b); err != nil {
+			return nil, shortError(err)
+		}
+	}
+	if err := checkRecord(r); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // decodeTOMLGeneral is DecodeTOML for any TOML text.

@@ -549,6 +549,9 @@ func (p *fastParser) header(segs []string) (_ []string, array, ok bool) {
 			return segs, array, false
 		}
 		segs = append(segs, k)
+		if len(segs) > run.MaxKeyDepth {
+			return segs, array, false // the general decoder's error
+		}
 		switch p.s[p.i] {
 		case '.':
 			p.i++

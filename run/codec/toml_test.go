@@ -994,9 +994,19 @@ func FuzzDecodeTOML(f *testing.F) {
 	f.Add([]byte(head + "[metrics.\"x\"]\nlast = -nan\nmin = 1\n"))
 	f.Add([]byte(head + "signal = \"KILL\"\nrerun_of = \"" + rerunID + "\"\n[host]\ngpus = [{name = \"a\"}]\n[env]\nA = \"1\"\n"))
 	f.Add([]byte(head + "[[host.gpus]]\nmemory_mib = 1\n[host]\ncpus = 2\npython_packages = [\"a==1\"]\n"))
+	f.Add([]byte(hostileHead + "[params]\nx = " + strings.Repeat("{a = ", 40) + "1" + strings.Repeat("}", 40) + "\n"))
+	f.Add([]byte(hostileHead + "[params" + strings.Repeat(".a", 20) + "]\nb = 1\n"))
+	f.Add([]byte(hostileHead + "x = " + strings.Repeat("[{a = ", 20) + "1" + strings.Repeat("}]", 20) + "\n"))
+	f.Add([]byte(hostileHead + "name = '''\n" + strings.Repeat("{", 40) + "'''\n# [[\n\"a.b\" = {c.d = [1, {e = \"]}\"}]}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := DecodeTOML(data)
+		var r *run.Record
+		var err error
+		// Memory bounded by the input, whatever it holds.
+		checkAlloc(t, "DecodeTOML", len(data), tomlAllocPerByte, func() { r, err = DecodeTOML(data) })
 		if err != nil {
+			if len(err.Error()) > 400 || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error is not one short line: %q", err)
+			}
 			return
 		}
 		b, err := EncodeTOML(r)

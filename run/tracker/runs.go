@@ -31,6 +31,9 @@ type Run struct {
 	// StaleFor is, for a run shown as run.Stale, how long ago it was last
 	// committed.
 	StaleFor time.Duration
+	// Err tells why the record could not be read, for a run of
+	// Runs.Unreadable; Record is nil then.
+	Err error
 
 	history run.History // the journal's, for a live run
 }
@@ -38,6 +41,10 @@ type Run struct {
 // Runs is every run of a store at one moment, newest first.
 type Runs struct {
 	All []Run
+	// Unreadable holds the runs whose records could not be read (each has
+	// Err set and no Record), newest first: they are left out of All, and
+	// only SelectToDelete finds them, so that they can be removed.
+	Unreadable []Run
 
 	abbrev map[string]string
 }
@@ -74,7 +81,14 @@ func (t *Tracker) Runs(ctx context.Context) (*Runs, error) {
 	rs := &Runs{All: make([]Run, 0, len(entries)+len(alive))}
 	for _, en := range entries {
 		if en.Err != nil {
-			t.warn(fmt.Errorf("skipping run %s: %w", en.ID, en.Err))
+			// One line per run: the store's error names the run or is
+			// given its id here.
+			if strings.Contains(en.Err.Error(), en.ID) {
+				t.warn(fmt.Errorf("skipping %w", en.Err))
+			} else {
+				t.warn(fmt.Errorf("skipping run %s: %w", en.ID, en.Err))
+			}
+			rs.Unreadable = append(rs.Unreadable, Run{ID: en.ID, Commit: en.Commit, Err: en.Err})
 			continue
 		}
 		r := Run{ID: en.ID, Commit: en.Commit, Record: en.Record, FetchedFrom: fetched[en.ID], CameFrom: from[en.ID]}
@@ -140,6 +154,15 @@ func (rs *Runs) Resolve(spec string) (Run, error) {
 	}
 	i, err := run.Resolve(ids, names, spec)
 	if err != nil {
+		// A run that is there but cannot be read is reported as such,
+		// by the store's error, rather than as missing.
+		if len(spec) >= 4 && !strings.HasPrefix(spec, "@") {
+			for _, u := range rs.Unreadable {
+				if strings.HasPrefix(u.ID, spec) {
+					return Run{}, u.Err
+				}
+			}
+		}
 		return Run{}, err
 	}
 	return rs.All[i], nil
@@ -178,6 +201,46 @@ func (rs *Runs) Select(specs []string, expr string) ([]Run, error) {
 	var out []Run
 	for _, spec := range specs {
 		r, err := rs.Resolve(spec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	if expr != "" {
+		matched, err := where(rs.All, expr)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, matched...)
+	}
+	return out, nil
+}
+
+// SelectToDelete is Select for deleting runs: specs may also name, by
+// full id or unique id prefix, runs whose records cannot be read (a broken
+// or hostile fetched run must be removable), and those come back with Err
+// set and no Record.
+func (rs *Runs) SelectToDelete(specs []string, expr string) ([]Run, error) {
+	var out []Run
+	for _, spec := range specs {
+		r, err := rs.Resolve(spec)
+		if err != nil && len(rs.Unreadable) > 0 && !strings.HasPrefix(spec, "@") {
+			// Readable and unreadable ids together, so that a prefix
+			// shared by two runs of either kind is ambiguous; names are
+			// empty, which no spec is.
+			all := append(append([]Run(nil), rs.All...), rs.Unreadable...)
+			ids := make([]string, len(all))
+			names := make([]string, len(all))
+			for i, x := range all {
+				ids[i] = x.ID
+				if x.Record != nil {
+					names[i] = x.Record.Name
+				}
+			}
+			if i, err2 := run.Resolve(ids, names, spec); err2 == nil {
+				r, err = all[i], nil
+			}
+		}
 		if err != nil {
 			return nil, err
 		}
