@@ -132,11 +132,11 @@ type mergePair struct {
 
 // mergePairs merges two copies of each run of pairs.
 func (r *Repo) mergePairs(ctx context.Context, remote string, pairs []mergePair, res *run.FetchResult, failed map[string]bool) error {
-	commits := make([]plumbing.Hash, 0, 2*len(pairs))
+	entries := make([]listed, 0, 2*len(pairs))
 	for _, p := range pairs {
-		commits = append(commits, p.ours, p.theirs)
+		entries = append(entries, listed{id: p.id, commit: p.ours}, listed{id: p.id, commit: p.theirs})
 	}
-	recs, errs, err := r.records(ctx, commits)
+	recs, errs, err := r.records(ctx, entries)
 	if err != nil {
 		return err
 	}
@@ -203,16 +203,14 @@ func (r *Repo) takeTombstone(id string, tomb plumbing.Hash, tombs, local map[str
 	return nil
 }
 
-// records reads the records of commits, from the cache where it has
-// them: recs[i] or errs[i] for commits[i].
-func (r *Repo) records(ctx context.Context, commits []plumbing.Hash) ([]*run.Record, []error, error) {
-	entries := make([]listed, len(commits))
+// records reads the records of entries (run ids and commits), from the
+// cache where it has them: recs[i] or errs[i] for entries[i].
+func (r *Repo) records(ctx context.Context, entries []listed) ([]*run.Record, []error, error) {
 	var missed []int
 	cache := r.loadCache()
-	for i, c := range commits {
-		entries[i].commit = c
-		if b, ok := cache[c]; ok {
-			if rec, err := codec.DecodeBinary(b); err == nil {
+	for i, e := range entries {
+		if b, ok := cache[e.commit]; ok {
+			if rec, err := codec.DecodeBinary(b); err == nil && rec.ID == e.id {
 				entries[i].rec = rec
 				continue
 			}
@@ -222,8 +220,8 @@ func (r *Repo) records(ctx context.Context, commits []plumbing.Hash) ([]*run.Rec
 	if err := r.readMissed(ctx, entries, missed); err != nil {
 		return nil, nil, err
 	}
-	recs := make([]*run.Record, len(commits))
-	errs := make([]error, len(commits))
+	recs := make([]*run.Record, len(entries))
+	errs := make([]error, len(entries))
 	for i, e := range entries {
 		recs[i], errs[i] = e.rec, e.err
 		if e.rec == nil && e.err == nil {

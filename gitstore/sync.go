@@ -75,8 +75,8 @@ const oldRefspec = "+refs/runs/*:refs/runs/*"
 // is nil, with the tombstones of runs deleted here. A run the remote has
 // is replaced only if it is still what was last fetched from there; the
 // others come back rejected with a Reason for which Repo.Stale is true, to be
-// fetched, merged and pushed again. Runs already there as they are here
-// are not sent. Progress goes to progress when it is not nil. Rejections
+// fetched, merged and pushed again. A run in conflict with the remote's
+// copy is not sent. Progress goes to progress when it is not nil. Rejections
 // are results, not errors; an error means the push could not happen.
 func (r *Repo) Push(ctx context.Context, remote string, ids []string, progress io.Writer) (*run.PushReport, error) {
 	for _, id := range ids {
@@ -103,7 +103,7 @@ type refUpdate struct {
 
 type pushPlan struct {
 	updates []refUpdate
-	same    []run.PushResult // runs already there as they are here
+	same    []run.PushResult // runs not sent, with why
 }
 
 // planPush decides what a push to remote sends.
@@ -137,14 +137,15 @@ func (r *Repo) planPush(remote string, ids []string) (*pushPlan, error) {
 		}
 		ref := RefName(id)
 		switch t, ok := tracked[id]; {
-		case ok && t == local[id]:
-			p.same = append(p.same, run.PushResult{ID: id, Status: "up to date"})
-		case ok && conflicts[id] == t:
+		case ok && conflicts[id] == t && t != local[id]:
 			// Pushing would replace their copy with ours: a conflict is for
 			// people to settle (docs/FORMAT.md).
 			p.same = append(p.same, run.PushResult{ID: id, Status: "rejected", Reason: "in conflict with the remote's copy; see git runs fetch --help"})
 		case ok:
-			// No "+": it would override the lease.
+			// No "+": it would override the lease. A run the same here as
+			// there is still sent: git tells it is up to date from what
+			// the remote has now, where ours may be out of date (a remote
+			// made anew).
 			p.updates = append(p.updates, refUpdate{id, ref + ":" + ref, ref + ":" + t.String()})
 		default:
 			// Not forced: git refuses it if the remote has the run, at a

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -349,4 +350,51 @@ func BenchmarkSync(b *testing.B) {
 	m := median(times)
 	fmt.Printf("%-34s git-runs %8.1f ms   (target 1 s)\n", "push 10 new runs, remote has 10k", ms(m))
 	b.ReportMetric(ms(m), "ms-push-10")
+	benchMerge(b, bin, src, filepath.Join(dir, "c1"))
+}
+
+// benchMerge times merging what a plain git fetch brought into dst, a
+// clone holding the 10,000 runs of src: 1,000 of them retagged in src and
+// pushed, each round anew.
+func benchMerge(b *testing.B, bin, src, dst string) {
+	repo, err := gitstore.Open(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer repo.Close()
+	ids, err := repo.LocalRuns(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	sorted := slices.Sorted(maps.Keys(ids))[:1000]
+	clone, err := gitstore.Open(dst)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer clone.Close()
+	var times []time.Duration
+	for i := 0; i < benchReps; i++ {
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		for _, id := range sorted {
+			err := repo.Amend(id, func(rec *run.Record) error {
+				rec.Tags["round"] = strconv.Itoa(i)
+				rec.TagTimes = map[string]time.Time{"round": now}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		timeCmd(b, src, bin+" push ../r1.git > /dev/null")
+		timeCmd(b, dst, "git fetch -q origin '+refs/runs/*:refs/runs-remotes/origin/runs/*'")
+		start := time.Now()
+		res, err := clone.Merge(context.Background(), "origin")
+		times = append(times, time.Since(start))
+		if err != nil || len(res.Updated) != 1000 {
+			b.Fatalf("merge: %v, %d updated, want 1000", err, len(res.Updated))
+		}
+	}
+	m := median(times)
+	fmt.Printf("%-34s git-runs %8.1f ms   (target 1 s)\n", "merge 10k fetched, 1k changed", ms(m))
+	b.ReportMetric(ms(m), "ms-merge-1k")
 }

@@ -97,7 +97,7 @@ type Syncer interface {
 	// A run the remote has is replaced only if it is what was last
 	// fetched from there: otherwise it comes back rejected with a reason
 	// for which Stale is true. Runs already there as they are here are
-	// results "up to date" and not sent. Rejections are results; an error
+	// results "up to date". Rejections are results; an error
 	// means the push could not happen at all.
 	Push(ctx context.Context, remote string, ids []string, progress io.Writer) (*run.PushReport, error)
 	// Stale tells whether a push was rejected, for the reason given, because
