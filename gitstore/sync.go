@@ -232,12 +232,12 @@ func (r *Repo) noteTracking(remote string, res []pushed) error {
 	for _, pr := range res {
 		var err error
 		switch {
-		case pr.Status == "sent" && pr.ref == RefName(pr.ID):
+		case (pr.Status == "sent" || pr.Status == "up to date") && pr.ref == RefName(pr.ID):
 			var h plumbing.Hash
 			if h, err = r.ReadRef(pr.ref); err == nil {
 				err = r.UpdateRef(trackingRuns(remote)+pr.ID, h, AnyHash)
 			}
-		case pr.Status == "sent" && pr.ref == DeletedPrefix+pr.ID:
+		case (pr.Status == "sent" || pr.Status == "up to date") && pr.ref == DeletedPrefix+pr.ID:
 			var h plumbing.Hash
 			if h, err = r.ReadRef(pr.ref); err == nil {
 				err = r.UpdateRef(trackingDeleted(remote)+pr.ID, h, AnyHash)
@@ -438,6 +438,9 @@ func (r *Repo) Fetch(ctx context.Context, remote string, progress io.Writer) (*r
 	if err := CheckGit(); err != nil {
 		return nil, err
 	}
+	if err := r.dropOldRefspec(ctx, remote); err != nil {
+		return nil, err
+	}
 	args := []string{"fetch", "--no-write-fetch-head", "--prune"}
 	if progress != nil {
 		args = append(args, "--progress")
@@ -539,6 +542,18 @@ func (r *Repo) DefaultRemote() string {
 		}
 	}
 	return "origin"
+}
+
+// dropOldRefspec sets up again a remote that earlier versions set up to
+// fetch runs straight onto refs/runs/*, where a plain git fetch would
+// still overwrite the runs here.
+func (r *Repo) dropOldRefspec(ctx context.Context, remote string) error {
+	out, err := runGit(ctx, r.gitCwd(), r.gitEnv(), nil, "config", "--get-all", "remote."+remote+".fetch")
+	if err != nil || !slices.Contains(strings.Split(string(out), "\n"), oldRefspec) {
+		return nil // not a configured remote, or not set up that way
+	}
+	_, err = r.SetupRemote(ctx, remote)
+	return err
 }
 
 // SetupRemote configures remote's fetches to bring its runs and
