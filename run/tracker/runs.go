@@ -198,9 +198,21 @@ func (rs *Runs) Query(q Query) ([]Run, error) {
 // expression expr, in that order; nothing is returned when any spec names
 // no run.
 func (rs *Runs) Select(specs []string, expr string) ([]Run, error) {
+	return rs.selectBy(rs.Resolve, specs, expr)
+}
+
+// SelectToDelete is Select for deleting runs: specs may also name, by
+// full id or unique id prefix, runs whose records cannot be read (a broken
+// or hostile fetched run must be removable), and those come back with Err
+// set and no Record.
+func (rs *Runs) SelectToDelete(specs []string, expr string) ([]Run, error) {
+	return rs.selectBy(rs.resolveAny, specs, expr)
+}
+
+func (rs *Runs) selectBy(resolve func(string) (Run, error), specs []string, expr string) ([]Run, error) {
 	var out []Run
 	for _, spec := range specs {
-		r, err := rs.Resolve(spec)
+		r, err := resolve(spec)
 		if err != nil {
 			return nil, err
 		}
@@ -216,44 +228,27 @@ func (rs *Runs) Select(specs []string, expr string) ([]Run, error) {
 	return out, nil
 }
 
-// SelectToDelete is Select for deleting runs: specs may also name, by
-// full id or unique id prefix, runs whose records cannot be read (a broken
-// or hostile fetched run must be removable), and those come back with Err
-// set and no Record.
-func (rs *Runs) SelectToDelete(specs []string, expr string) ([]Run, error) {
-	var out []Run
-	for _, spec := range specs {
-		r, err := rs.Resolve(spec)
-		if err != nil && len(rs.Unreadable) > 0 && !strings.HasPrefix(spec, "@") {
-			// Readable and unreadable ids together, so that a prefix
-			// shared by two runs of either kind is ambiguous; names are
-			// empty, which no spec is.
-			all := append(append([]Run(nil), rs.All...), rs.Unreadable...)
-			ids := make([]string, len(all))
-			names := make([]string, len(all))
-			for i, x := range all {
-				ids[i] = x.ID
-				if x.Record != nil {
-					names[i] = x.Record.Name
-				}
-			}
-			if i, err2 := run.Resolve(ids, names, spec); err2 == nil {
-				r, err = all[i], nil
-			}
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
+// resolveAny is Resolve, falling back to the unreadable runs by id.
+func (rs *Runs) resolveAny(spec string) (Run, error) {
+	r, err := rs.Resolve(spec)
+	if err == nil || len(rs.Unreadable) == 0 || strings.HasPrefix(spec, "@") {
+		return r, err
 	}
-	if expr != "" {
-		matched, err := where(rs.All, expr)
-		if err != nil {
-			return nil, err
+	// Readable and unreadable ids together, so that a prefix shared by two
+	// runs of either kind is ambiguous; names are empty, which no spec is.
+	all := append(append([]Run(nil), rs.All...), rs.Unreadable...)
+	ids := make([]string, len(all))
+	names := make([]string, len(all))
+	for i, x := range all {
+		ids[i] = x.ID
+		if x.Record != nil {
+			names[i] = x.Record.Name
 		}
-		out = append(out, matched...)
 	}
-	return out, nil
+	if i, err2 := run.Resolve(ids, names, spec); err2 == nil {
+		return all[i], nil
+	}
+	return r, err
 }
 
 // Abbrev returns the shortest prefix of id, at least 8 characters, that no
