@@ -1,5 +1,7 @@
 package main
 
+import "github.com/gitruns/gitruns/run/live"
+
 type tagCmd struct {
 	Target string   `name:"run" placeholder:"RUN" help:"Run to tag (default: GITRUNS_RUN)."`
 	Tags   []string `arg:"" name:"KEY=VALUE" help:"Tags to set; an existing tag is replaced."`
@@ -24,6 +26,11 @@ func (c *tagCmd) Run(e *env) error {
 	t, err := e.tracker()
 	if err != nil {
 		return err
+	}
+	// A run that ended is tagged by amending its record, which does not
+	// pass through live's redaction: secrets are taken out here.
+	for k, v := range tags {
+		tags[k] = live.RedactTag(k, v)
 	}
 	return t.Tag(e.ctx, spec, tags)
 }

@@ -105,12 +105,14 @@ func (r *Run) LogParam(key string, v any) error {
 }
 
 // LogParams sets several params at once; nested maps become dotted keys.
+// Secrets in values are redacted, as RedactParam does.
 // Nothing is written if any of them is invalid or conflicts.
 func (r *Run) LogParams(m map[string]any) error {
 	flat, err := run.FlattenParams(m)
 	if err != nil {
 		return err
 	}
+	flat = redactParams(flat)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.live(); err != nil {
@@ -228,8 +230,10 @@ func (r *Run) pending() error {
 	return nil
 }
 
-// SetTag sets a tag, replacing any earlier value.
+// SetTag sets a tag, replacing any earlier value. Secrets in the value
+// are redacted, as RedactTag does.
 func (r *Run) SetTag(key, v string) error {
+	v = RedactTag(key, v)
 	if err := run.ValidateKey("tag", key); err != nil {
 		return err
 	}

@@ -120,7 +120,7 @@ func startEntries(ctx context.Context, s Store, o Options) ([]byte, *startEntry,
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(o.Tags)) {
-		b = appendTag(b, k, o.Tags[k])
+		b = appendTag(b, k, RedactTag(k, o.Tags[k]))
 	}
 	// The first commit may be a while away: a record that could not be
 	// written is refused now, not when the run ends.
@@ -138,6 +138,7 @@ func startParams(o Options) (params, defaults map[string]any, err error) {
 	if params, err = run.FlattenParams(o.Params); err != nil {
 		return nil, nil, err
 	}
+	params = redactParams(params)
 	for k := range params {
 		if err := run.CheckParamShape(params, k); err != nil {
 			return nil, nil, err
@@ -146,6 +147,7 @@ func startParams(o Options) (params, defaults map[string]any, err error) {
 	if defaults, err = run.FlattenParams(o.DefaultParams); err != nil {
 		return nil, nil, err
 	}
+	defaults = redactParams(defaults)
 	for k := range defaults {
 		// An explicit param wins, and a default never blocks one.
 		if _, set := params[k]; set || run.CheckParamShape(params, k) != nil {

@@ -266,7 +266,9 @@ func (r *Redactor) Spans(b []byte, dst []Span) []Span {
 // that goes on, may be cut in two parts redacted separately without
 // missing a secret: no secret, known or by shape, nor the text it is
 // recognised by (the key of password=..., the scheme of a URL), crosses
-// it, and it does not cut a word or an assignment's key from its value.
+// it. The cut must leave room after it for any secret's context to be
+// whole: a key or prefix that starts before the end of b is judged with
+// what has come of it.
 func (r *Redactor) SafeCut(b []byte, cut int) int {
 	cut = min(cut, len(b))
 	hits := scanShapes(b, true, nil)
@@ -287,18 +289,7 @@ func (r *Redactor) SafeCut(b []byte, cut int) int {
 			}
 		}
 	}
-	// Back over what may be a key, its separator and the start of its
-	// value, so that they are judged together.
-	for n := 0; cut > 0 && n < 128 && !cutsHere(b[cut-1]); n++ {
-		cut--
-	}
 	return cut
-}
-
-// cutsHere reports whether text may be cut after c: c ends no key or
-// token that what follows may continue.
-func cutsHere(c byte) bool {
-	return c == '\n' || c == '\r' || c == ',' || c == ';' || c == '|' || c == '(' || c == ')'
 }
 
 // findSpans appends to dst the stretches of b covered by secrets, in

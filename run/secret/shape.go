@@ -715,3 +715,15 @@ func entropy(v []byte) float64 {
 	}
 	return h
 }
+
+// IsSecretKey reports whether a key written in text ("password",
+// "api_key", "hfToken", "db.secret") names a secret, by its last word:
+// whether that ends with PASSWORD, PASSWD, PASSPHRASE, SECRET, KEY,
+// TOKEN, AUTH, COOKIE, SESSION, CREDENTIAL, PRIVATE or AUTHORIZATION (or
+// a plural of some). Printed numbers under such keys are not metrics:
+// "password: 987654" is a secret, not a measurement. Narrower than
+// IsSecretFlag, as it looks at the last word only: token_accuracy and
+// key_frames are metrics.
+func IsSecretKey(key string) bool {
+	return key != "" && keyStrength(asBytes(key), false) != notSecret
+}
