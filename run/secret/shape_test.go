@@ -172,3 +172,21 @@ func BenchmarkScanDenseOutput(b *testing.B) {
 		s.Redact(text)
 	}
 }
+
+func TestIsSecretFile(t *testing.T) {
+	for p, want := range map[string]bool{
+		".env": true, "config/.env": true, ".env.local": true, ".env.production": true, ".envrc": true,
+		"id_rsa": true, "keys/id_ed25519": true, "id_ecdsa.pub": true, "server.pem": true, "tls/server.key": true,
+		"cert.p12": true, "x.pfx": true, "vault.kdbx": true, "credentials.json": true, "CREDENTIALS.JSON": true,
+		".netrc": true, ".npmrc": true, ".pypirc": true, ".git-credentials": true, "home/.aws/credentials": true,
+		".docker/config.json": true, "gcloud/application_default_credentials.json": true,
+		"client_secret_1234.apps.googleusercontent.com.json": true, "infra/terraform.tfstate": true,
+		".env.example": false, ".env.sample": false, "train.py": false, "config.json": false, "keys.py": false,
+		"data/credentials.py": false, "aws/config": false, "docker/config.json": false, "README.md": false,
+		"environment.yml": false, "tokenizer.json": false, "model.safetensors": false, "notes.txt": false,
+	} {
+		if got := IsSecretFile(p); got != want {
+			t.Errorf("IsSecretFile(%q) = %v", p, got)
+		}
+	}
+}
