@@ -55,7 +55,7 @@ type Log struct {
 	tailLen int64 // bytes in the current tail, after its header
 	total   int64 // bytes written, all files together
 	pending []byte
-	err     error         // the first write error: the files are unusable after it
+	err     error // the first write error: the files are unusable after it
 	closed  bool
 	full    func() // called once the head is full, see WhenHeadFull
 }
