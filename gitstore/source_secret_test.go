@@ -95,3 +95,14 @@ func TestCaptureSourceTellsLargeSnapshot(t *testing.T) {
 		t.Errorf("warnings %q, want %q", warnings, want)
 	}
 }
+
+func TestPrivateSetting(t *testing.T) {
+	dir := newRepo(t)
+	if openRepo(t, dir).Private() {
+		t.Error("private without the setting")
+	}
+	git(t, dir, "config", "runs.private", "true")
+	if !openRepo(t, dir).Private() {
+		t.Error("runs.private = true is not private")
+	}
+}

@@ -47,6 +47,18 @@ func (r *Repo) snapshotMaxFile() int64 {
 	return int64(r.configInt("runs.snapshotMaxFile", DefaultMaxUntracked))
 }
 
+// Private reports whether git config runs.private is true: runs recorded
+// here then keep the host name, the user name and absolute paths out of
+// their records (live.Private says what is left out).
+func (r *Repo) Private() bool {
+	v, ok := r.config("runs.private")
+	if !ok {
+		return false
+	}
+	b, _ := parseBool(v)
+	return b
+}
+
 // RefName returns the ref of run id.
 func RefName(id string) string { return RunsPrefix + id }
 

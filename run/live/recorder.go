@@ -69,6 +69,7 @@ type Run struct {
 	head     string // commit the run is at, as far as we know; "" before the first
 	lastSave time.Time
 	deleted  error         // set once the run was found deleted
+	private  bool          // see Private
 	done     chan struct{} // closed when the run ends: stops the checkpointer
 	closed   bool
 }
@@ -113,6 +114,12 @@ func (r *Run) LogParams(m map[string]any) error {
 		return err
 	}
 	flat = redactParams(flat)
+	if r.private {
+		cwd, _ := os.Getwd()
+		for k, v := range flat {
+			flat[k] = privateParam(v, cwd)
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.live(); err != nil {
@@ -316,6 +323,9 @@ func (r *Run) storeFiles(src, dest string) ([]run.Artifact, error) {
 // SetHost records facts about the host learnt after the run started
 // (GPUs, the Python version); zero fields of h are left as they were.
 func (r *Run) SetHost(h run.Host) error {
+	if r.private {
+		h = privateHost(h)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.live(); err != nil {

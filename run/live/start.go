@@ -79,6 +79,7 @@ func (rc Recorder) Start(ctx context.Context, o Options) (*Run, error) {
 		return nil, fmt.Errorf("write journal: %w", err)
 	}
 	r := newRun(rc, e.ID, p, f)
+	r.private = Private(rc.Store)
 	r.off = int64(r.st.replay(b))
 	if e.Owner.PID == os.Getpid() {
 		go r.checkpointer(time.Duration(e.Checkpoint) * time.Millisecond)
@@ -92,6 +93,10 @@ func startEntries(ctx context.Context, s Store, o Options) ([]byte, *startEntry,
 	params, defaults, err := startParams(o)
 	if err != nil {
 		return nil, nil, err
+	}
+	private := Private(s)
+	if private {
+		makePrivate(&o, params, defaults)
 	}
 	for k, v := range o.Tags {
 		if err := run.ValidateKey("tag", k); err != nil {
@@ -107,6 +112,9 @@ func startEntries(ctx context.Context, s Store, o Options) ([]byte, *startEntry,
 	e, err := newStartEntry(ctx, s, o)
 	if err != nil {
 		return nil, nil, err
+	}
+	if private {
+		e.Host = privateHost(e.Host)
 	}
 	b := appendStart(nil, e)
 	for _, k := range slices.Sorted(maps.Keys(params)) {
@@ -249,6 +257,7 @@ func (rc Recorder) Attach(id string) (*Run, error) {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
 	r := newRun(rc, id, p, f)
+	r.private = Private(rc.Store)
 	if err := r.refresh(); err != nil {
 		f.Close()
 		return nil, err
