@@ -59,3 +59,24 @@ func TestPrivateRun(t *testing.T) {
 		}
 	}
 }
+
+func TestSetHostRedactsPackages(t *testing.T) {
+	t.Setenv(live.PrivateEnv, "0")
+	s := memstore.New(t.TempDir())
+	r, err := live.Recorder{Store: s, Dir: s.LiveDir()}.Start(context.Background(), live.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.End(run.Finished)
+	pkg := "mylib @ git+https://ada:ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z0A@github.com/ada/mylib"
+	if err := r.SetHost(run.Host{PythonPackages: []string{"numpy==1.26.4", pkg}}); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := r.Record()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(rec.Host.PythonPackages, " "); got != "numpy==1.26.4 mylib @ git+https://ada:[redacted]@github.com/ada/mylib" {
+		t.Errorf("packages %q", got)
+	}
+}

@@ -322,9 +322,20 @@ func (r *Run) storeFiles(src, dest string) ([]run.Artifact, error) {
 
 // SetHost records facts about the host learnt after the run started
 // (GPUs, the Python version); zero fields of h are left as they were.
+// Secrets in the package list are redacted, and a private run (see
+// Private) records no host name, user name or interpreter path.
 func (r *Run) SetHost(h run.Host) error {
 	if r.private {
 		h = privateHost(h)
+	}
+	if h.PythonPackages != nil {
+		// pip lists a package installed from a URL with the URL, which
+		// may carry a token (pkg @ git+https://user:TOKEN@host/...).
+		pkgs := make([]string, len(h.PythonPackages))
+		for i, p := range h.PythonPackages {
+			pkgs[i] = envRedactor().Redact(p)
+		}
+		h.PythonPackages = pkgs
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
