@@ -118,14 +118,32 @@ func (o *Log) Write(p []byte) (int, error) {
 	}
 	lines := p[:end]
 	if len(o.pending) > 0 {
-		o.pending = append(o.pending, lines...)
-		lines = o.pending
+		// The line held back is finished by p's first line: redacted
+		// alone, so that the rest of p is not copied.
+		first := indexLineEnd(lines) + 1
+		o.pending = append(o.pending, lines[:first]...)
+		if err := o.store(o.stream.Redact(o.pending)); err != nil {
+			return o.result(0, err)
+		}
+		lines = lines[first:]
 	}
 	if err := o.store(o.stream.Redact(lines)); err != nil {
 		return o.result(0, err)
 	}
 	o.pending = append(o.pending[:0], p[end:]...)
 	return o.result(len(p), o.flushPartial(false))
+}
+
+// indexLineEnd finds the first \n or \r in b, or returns -1.
+func indexLineEnd(b []byte) int {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return bytes.IndexByte(b, '\r')
+	}
+	if j := bytes.IndexByte(b[:i], '\r'); j >= 0 {
+		return j
+	}
+	return i
 }
 
 // result records err, the first error of the log, and returns the values

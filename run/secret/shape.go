@@ -3,6 +3,7 @@ package secret
 import (
 	"bytes"
 	"math"
+	"strings"
 	"unsafe"
 )
 
@@ -490,12 +491,24 @@ var (
 	weakEndings   = []string{"KEY", "TOKEN", "AUTH", "COOKIE", "SESSION", "CREDENTIAL", "CREDENTIALS", "PRIVATE", "AUTHORIZATION"}
 )
 
+// endPair holds the last two bytes, lower case, of the endings of
+// strongEndings and weakEndings, and of "sig".
+var endPairs = func() (t [1 << 16 / 64]uint64) {
+	for _, e := range append(append([]string{"sig"}, strongEndings...), weakEndings...) {
+		e = strings.ToLower(e)
+		pair := uint(e[len(e)-2])<<8 | uint(e[len(e)-1])
+		t[pair/64] |= 1 << (pair % 64)
+	}
+	return t
+}()
+
 // keyStrength says how strongly a key names a secret, by its last word.
 func keyStrength(key []byte, sepAfterQuery bool) int {
-	// The last byte of every ending, to turn most keys away at once.
-	switch key[len(key)-1] | 0x20 {
-	case 'y', 'n', 'h', 't', 's', 'd', 'e', 'l', 'g':
-	default:
+	// The last two bytes of every ending, to turn most keys away at once.
+	if len(key) < 3 {
+		return notSecret
+	}
+	if pair := uint(key[len(key)-2]|0x20)<<8 | uint(key[len(key)-1]|0x20); endPairs[pair/64]&(1<<(pair%64)) == 0 {
 		return notSecret
 	}
 	if sepAfterQuery && len(key) == 3 && string(key) == "sig" {
