@@ -14,6 +14,8 @@ import (
 	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/gitruns/gitruns/run/secret"
 )
 
 var errNoGit = errors.New("git-runs needs git on PATH")
@@ -96,18 +98,41 @@ func (r *Repo) headTree() (plumbing.Hash, error) {
 // SnapshotWorkTree returns a tree holding the work tree as it is: tracked
 // files with their current content and untracked files that are not
 // ignored. When nothing differs from HEAD, that is HEAD's tree and dirty is
-// false. Untracked files larger than maxUntracked bytes are left out and
-// listed in skipped (repository-relative, slash-separated); a negative
-// maxUntracked sets no limit. Submodules are recorded as the commit they
-// have checked out. The user's index is not touched: the snapshot is built
-// in a temporary copy of it. A bare repository is always clean.
+// false. Left out, and listed in skipped (repository-relative,
+// slash-separated), are untracked files larger than maxUntracked bytes (a
+// negative maxUntracked sets no limit) and files whose names say they
+// hold secrets (secret.IsSecretFile: .env, id_rsa, credentials.json, ...),
+// untracked or changed: a changed tracked one keeps its committed content
+// in the snapshot. Submodules are recorded as the commit they have checked
+// out. The user's index is not touched: the snapshot is built in a
+// temporary copy of it. A bare repository is always clean.
 func (r *Repo) SnapshotWorkTree(ctx context.Context, maxUntracked int64) (tree plumbing.Hash, dirty bool, skipped []string, err error) {
+	s, err := r.snapshot(ctx, func() int64 { return maxUntracked })
+	return s.tree, s.dirty, s.skipped, err
+}
+
+// A snapshotResult is what snapshot made, and what it left out.
+type snapshotResult struct {
+	tree    plumbing.Hash
+	dirty   bool
+	skipped []string // paths left out, in the order of notes
+	notes   []string // why each was left out, one line each
+	files   int      // files taken from the work tree
+	bytes   int64    // their size
+}
+
+// snapshot is SnapshotWorkTree, asking for the size limit only once git
+// status has answered, as the limit may come from config, which git is
+// asked for meanwhile.
+func (r *Repo) snapshot(ctx context.Context, maxUntracked func() int64) (snapshotResult, error) {
+	var res snapshotResult
 	if r.WorkTree == "" {
-		tree, err = r.headTree()
+		tree, err := r.headTree()
 		if err != nil {
-			return plumbing.ZeroHash, false, nil, fmt.Errorf("snapshot work tree: %w", err)
+			return res, fmt.Errorf("snapshot work tree: %w", err)
 		}
-		return tree, false, nil, nil
+		res.tree = tree
+		return res, nil
 	}
 	// No optional locks: status must not rewrite the user's index behind
 	// their back (and must not fail when they hold index.lock).
@@ -115,33 +140,76 @@ func (r *Repo) SnapshotWorkTree(ctx context.Context, maxUntracked int64) (tree p
 		"status", "--porcelain=v2", "-z", "--untracked-files=all", "--ignored=no",
 		"--no-renames", "--ignore-submodules=dirty")
 	if err != nil {
-		return plumbing.ZeroHash, false, nil, err
+		return res, err
 	}
-	changed, untracked, err := parseStatus(out)
+	changedTracked, untracked, err := parseStatus(out)
 	if err != nil {
-		return plumbing.ZeroHash, false, nil, fmt.Errorf("snapshot work tree: %w", err)
+		return res, fmt.Errorf("snapshot work tree: %w", err)
+	}
+	limit := maxUntracked()
+	var changed, reset []string
+	leaveOut := func(p, why string) {
+		res.skipped = append(res.skipped, p)
+		res.notes = append(res.notes, "snapshot leaves out "+p+": "+why)
+	}
+	for _, p := range changedTracked {
+		if secret.IsSecretFile(p) {
+			// Its committed content, if any, is in HEAD already; what
+			// changed stays here.
+			leaveOut(p, "its name says it may hold secrets (its committed content is kept)")
+			reset = append(reset, p)
+			continue
+		}
+		changed = append(changed, p)
+		if fi, err := os.Lstat(filepath.Join(r.WorkTree, filepath.FromSlash(p))); err == nil && fi.Mode().IsRegular() {
+			res.files++
+			res.bytes += fi.Size()
+		}
 	}
 	for _, p := range untracked {
+		if secret.IsSecretFile(p) {
+			leaveOut(p, "its name says it may hold secrets")
+			continue
+		}
 		fi, err := os.Lstat(filepath.Join(r.WorkTree, filepath.FromSlash(p)))
-		if err == nil && maxUntracked >= 0 && fi.Mode().IsRegular() && fi.Size() > maxUntracked {
-			skipped = append(skipped, p)
-		} else {
-			changed = append(changed, p)
+		if err == nil && limit >= 0 && fi.Mode().IsRegular() && fi.Size() > limit {
+			leaveOut(p, fmt.Sprintf("%s, larger than runs.snapshotMaxFile (%s)", formatSize(fi.Size()), formatSize(limit)))
+			continue
+		}
+		changed = append(changed, p)
+		if err == nil && fi.Mode().IsRegular() {
+			res.files++
+			res.bytes += fi.Size()
 		}
 	}
-	if len(changed) == 0 {
+	if len(changed) == 0 && len(reset) == 0 {
 		// Nothing that would enter the snapshot differs from HEAD.
-		tree, err = r.headTree()
+		tree, err := r.headTree()
 		if err != nil {
-			return plumbing.ZeroHash, false, nil, fmt.Errorf("snapshot work tree: %w", err)
+			return res, fmt.Errorf("snapshot work tree: %w", err)
 		}
-		return tree, len(untracked) > 0, skipped, nil
+		res.tree, res.dirty = tree, len(untracked) > 0 || len(changedTracked) > 0
+		return res, nil
 	}
-	tree, err = r.writeWorkTree(ctx, changed, skipped)
+	tree, err := r.writeWorkTree(ctx, changed, res.skipped, reset)
 	if err != nil {
-		return plumbing.ZeroHash, false, nil, err
+		return res, err
 	}
-	return tree, true, skipped, nil
+	res.tree, res.dirty = tree, true
+	return res, nil
+}
+
+// formatSize writes n bytes as people read sizes: 512 B, 3.2 KiB, 24.1 MiB.
+func formatSize(n int64) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	case n < 1<<30:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
 }
 
 // parseStatus reads `git status --porcelain=v2 -z` output: the tracked
@@ -197,7 +265,7 @@ var maxTargetedPaths = 1000
 // skipped paths, into a temporary copy of the index and writes it as a
 // tree. The copy lives in GitDir so that a split index finds its shared
 // index file next to it.
-func (r *Repo) writeWorkTree(ctx context.Context, changed, skipped []string) (plumbing.Hash, error) {
+func (r *Repo) writeWorkTree(ctx context.Context, changed, skipped, reset []string) (plumbing.Hash, error) {
 	tmpDir, err := os.MkdirTemp(r.GitDir, "runs-index-")
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("snapshot work tree: %w", err)
@@ -209,7 +277,12 @@ func (r *Repo) writeWorkTree(ctx context.Context, changed, skipped []string) (pl
 	}
 	env := r.gitEnv("GIT_INDEX_FILE=" + index)
 
-	if err := stage(ctx, r.WorkTree, env, changed, skipped); err != nil {
+	if len(changed) > 0 {
+		if err := stage(ctx, r.WorkTree, env, changed, skipped); err != nil {
+			return plumbing.ZeroHash, err
+		}
+	}
+	if err := r.resetPaths(ctx, env, reset); err != nil {
 		return plumbing.ZeroHash, err
 	}
 	out, err := runGit(ctx, r.WorkTree, env, nil, "write-tree")
@@ -221,6 +294,31 @@ func (r *Repo) writeWorkTree(ctx context.Context, changed, skipped []string) (pl
 		return plumbing.ZeroHash, fmt.Errorf("git write-tree: unexpected output %q", out)
 	}
 	return h, nil
+}
+
+// resetPaths sets the paths in the index env names back to HEAD's
+// content, removing those HEAD has not: a changed file left out of a
+// snapshot must not enter it from what the user has staged either.
+func (r *Repo) resetPaths(ctx context.Context, env []string, paths []string) error {
+	if len(paths) == 0 {
+		return nil
+	}
+	var list bytes.Buffer
+	head, err := r.headTree()
+	if err != nil {
+		return err
+	}
+	for _, p := range paths {
+		list.WriteString(p)
+		list.WriteByte(0)
+	}
+	if head.IsZero() {
+		_, err := runGit(ctx, r.WorkTree, env, &list, "update-index", "--force-remove", "-z", "--stdin")
+		return err
+	}
+	_, err = runGit(ctx, r.WorkTree, env, &list, "reset", "-q", "--no-refresh", "HEAD",
+		"--pathspec-from-file=-", "--pathspec-file-nul", "--")
+	return err
 }
 
 // stage brings the changed paths of the work tree into the index env

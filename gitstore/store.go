@@ -36,6 +36,29 @@ const (
 // which would bloat the repository and every push of the run.
 const DefaultMaxUntracked = 10 << 20
 
+// snapshotNoteSize is the size of uncommitted files above which starting
+// a run says how much its snapshot holds: every push of the run carries it.
+const snapshotNoteSize = 1 << 20
+
+// snapshotMaxFile is the size above which an untracked file is left out
+// of a snapshot: git config runs.snapshotMaxFile, in bytes with git's k,
+// m and g suffixes (-1 for no limit), else DefaultMaxUntracked.
+func (r *Repo) snapshotMaxFile() int64 {
+	return int64(r.configInt("runs.snapshotMaxFile", DefaultMaxUntracked))
+}
+
+// Private reports whether git config runs.private is true: runs recorded
+// here then keep the host name, the user name and absolute paths out of
+// their records (live.Private says what is left out).
+func (r *Repo) Private() bool {
+	v, ok := r.config("runs.private")
+	if !ok {
+		return false
+	}
+	b, _ := parseBool(v)
+	return b
+}
+
 // RefName returns the ref of run id.
 func RefName(id string) string { return RunsPrefix + id }
 
@@ -60,11 +83,24 @@ func (r *Repo) CaptureSource(ctx context.Context) (run.Source, error) {
 	if r.WorkTree == "" {
 		return src, nil
 	}
-	tree, dirty, skipped, err := r.SnapshotWorkTree(ctx, DefaultMaxUntracked)
+	snap, err := r.snapshot(ctx, r.snapshotMaxFile)
 	if err != nil {
 		return run.Source{}, err
 	}
-	src.Skipped = skipped
+	src.Skipped = snap.skipped
+	if r.Warn != nil {
+		for _, n := range snap.notes {
+			r.Warn(errors.New(n))
+		}
+		if snap.dirty && snap.bytes > snapshotNoteSize {
+			files := "files"
+			if snap.files == 1 {
+				files = "file"
+			}
+			r.Warn(fmt.Errorf("snapshot of uncommitted files: %d %s, %s", snap.files, files, formatSize(snap.bytes)))
+		}
+	}
+	tree, dirty := snap.tree, snap.dirty
 	if !dirty {
 		return src, nil
 	}

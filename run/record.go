@@ -75,7 +75,7 @@ type Source struct {
 	Branch   string   // the branch HEAD named, "" when detached
 	Dirty    bool     // the work tree had uncommitted changes
 	Snapshot string   // the commit snapshotting the whole work tree when Dirty
-	Skipped  []string // untracked files left out of the snapshot for their size
+	Skipped  []string // files left out of the snapshot: untracked ones over the size limit, and those whose names say they hold secrets
 	Dir      string   // the command's working directory relative to the top of the work tree; "" for the top
 }
 

@@ -30,7 +30,10 @@ step from "epoch 3" or "step=1200" on the same line), the host, chosen
 environment variables, and how it ended. Secrets are never recorded: a
 variable whose name contains KEY, TOKEN, SECRET, PASSWORD, PASSWD,
 CREDENTIAL, AUTH, COOKIE, SESSION or PRIVATE is left out, and its value
-is redacted wherever it would appear.
+is redacted wherever it would appear, as are tokens, keys and passwords
+recognised by their shape (ghp_..., sk-..., AKIA..., https://u:pw@host,
+password: ...); files such as .env, id_rsa and credentials.json stay out
+of the snapshot. See docs/CAPTURE.md.
 
 The command sees GITRUNS_RUN set to the run's id, so "git runs metric" and
 the SDKs log into this run. Ctrl-C or SIGTERM reaches the command, the run

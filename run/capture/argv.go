@@ -51,7 +51,8 @@ import (
 //
 // Values that may be secrets are recorded as the string "[redacted]": the
 // value of every flag or override whose key IsSecretFlag ("--api-key",
-// "--token=..."), and any value in which red finds a known secret. A lone
+// "--token=..."), and any value in which red finds a secret, known or by
+// its shape (a token, a URL with a password; red may be nil). A lone
 // flag has no value to hide and stays true. red may be nil.
 func ArgParams(args []string, red *secret.Redactor) map[string]any {
 	out := make(map[string]any)
@@ -78,7 +79,8 @@ func ArgSecrets(args []string) []string {
 // RedactArgs returns a copy of args, a command as for ArgParams, fit to be
 // recorded: the values of flags and overrides whose keys IsSecretFlag are
 // replaced by secret.Redacted, whatever their length ("--password=[redacted]"),
-// and every known secret elsewhere is redacted by red, which may be nil.
+// and every secret elsewhere, known to red or recognised by its shape, is
+// redacted; red may be nil.
 func RedactArgs(args []string, red *secret.Redactor) []string {
 	out := make([]string, len(args))
 	for i, a := range args {

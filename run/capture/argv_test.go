@@ -118,3 +118,17 @@ func TestRedactArgs(t *testing.T) {
 		t.Errorf("ArgSecrets = %q, want %q", got, want)
 	}
 }
+
+// Secrets recognised by their shape are redacted under any flag name.
+func TestArgsSecretsByShape(t *testing.T) {
+	tok := "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z0A"
+	args := []string{"python", "train.py", "--x", tok, "--url=https://ada:Pw0rdPw0rd@db.example/x", "cfg.k=" + tok, "--lr", "0.1", "--commit", "3f2a9c1e5b7d4a6f8e0c2b4d6f8a0c2e4b6d8f0a"}
+	got := strings.Join(RedactArgs(args, nil), " ")
+	if want := "python train.py --x [redacted] --url=https://ada:[redacted]@db.example/x cfg.k=[redacted] --lr 0.1 --commit 3f2a9c1e5b7d4a6f8e0c2b4d6f8a0c2e4b6d8f0a"; got != want {
+		t.Errorf("RedactArgs = %q", got)
+	}
+	p := ArgParams(args, nil)
+	if p["x"] != secret.Redacted || p["url"] != secret.Redacted || p["cfg.k"] != secret.Redacted || p["lr"] != 0.1 || p["commit"] != "3f2a9c1e5b7d4a6f8e0c2b4d6f8a0c2e4b6d8f0a" {
+		t.Errorf("ArgParams = %v", p)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"time"
 
@@ -210,10 +211,14 @@ type lineSplitter struct {
 	partial []byte
 	long    bool // the line in progress is too long to be a metric line
 	points  []Point
+	// secretKeys remembers which keys name secrets (secret.IsSecretKey):
+	// a printed "password: 987654" is not a metric, and a metric's value
+	// reaches the commit's subject. Keys repeat, so each is judged once.
+	secretKeys map[string]bool
 }
 
 func newLineSplitter(p *Parser, emit func(Point, time.Time)) *lineSplitter {
-	return &lineSplitter{p: p, emit: emit}
+	return &lineSplitter{p: p, emit: emit, secretKeys: map[string]bool{}}
 }
 
 // logTo returns the function that logs points into r.
@@ -308,8 +313,24 @@ func (l *lineSplitter) flush() {
 func (l *lineSplitter) line(b []byte) {
 	l.points = l.p.Parse(b, l.points[:0])
 	for _, pt := range l.points {
-		l.emit(pt, l.now)
+		secret, ok := l.secretKeys[pt.Key]
+		if !ok {
+			secret = isSecretKey(pt.Key)
+			l.secretKeys[pt.Key] = secret
+		}
+		if !secret {
+			l.emit(pt, l.now)
+		}
 	}
+}
+
+// isSecretKey reports whether a metric key read from output names a
+// secret, by the last part of its path ("train/api_key").
+func isSecretKey(key string) bool {
+	if i := strings.LastIndexByte(key, '/'); i >= 0 {
+		key = key[i+1:]
+	}
+	return secret.IsSecretKey(key)
 }
 
 // indexLineEnd finds the first \n or \r, with the vectorised IndexByte:

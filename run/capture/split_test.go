@@ -77,3 +77,19 @@ func TestLineSplitterMatchesLineByLine(t *testing.T) {
 		}
 	}
 }
+
+// A number printed under a key that names a secret is not a metric: it
+// would be recorded, and its value shown in the commit's subject.
+func TestLineSplitterSecretKeysAreNotMetrics(t *testing.T) {
+	p, err := NewParser("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	l := newLineSplitter(p, func(pt Point, _ time.Time) { got = append(got, pt.Key) })
+	l.write([]byte("password: 987654\napi_key=123456789\ntrain/token_accuracy=0.5 loss=0.3\nPIN secret=4242\nval/session: 3 num_tokens=7\n"))
+	l.flush()
+	if want := "[train/token_accuracy loss num_tokens]"; fmt.Sprint(got) != want {
+		t.Errorf("metrics %v, want %s", got, want)
+	}
+}

@@ -69,6 +69,7 @@ type Run struct {
 	head     string // commit the run is at, as far as we know; "" before the first
 	lastSave time.Time
 	deleted  error         // set once the run was found deleted
+	private  bool          // see Private
 	done     chan struct{} // closed when the run ends: stops the checkpointer
 	closed   bool
 }
@@ -105,11 +106,19 @@ func (r *Run) LogParam(key string, v any) error {
 }
 
 // LogParams sets several params at once; nested maps become dotted keys.
+// Secrets in values are redacted, as RedactParam does.
 // Nothing is written if any of them is invalid or conflicts.
 func (r *Run) LogParams(m map[string]any) error {
 	flat, err := run.FlattenParams(m)
 	if err != nil {
 		return err
+	}
+	flat = redactParams(flat)
+	if r.private {
+		cwd, _ := os.Getwd()
+		for k, v := range flat {
+			flat[k] = privateParam(v, cwd)
+		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -228,8 +237,10 @@ func (r *Run) pending() error {
 	return nil
 }
 
-// SetTag sets a tag, replacing any earlier value.
+// SetTag sets a tag, replacing any earlier value. Secrets in the value
+// are redacted, as RedactTag does.
 func (r *Run) SetTag(key, v string) error {
+	v = RedactTag(key, v)
 	if err := run.ValidateKey("tag", key); err != nil {
 		return err
 	}
@@ -324,7 +335,21 @@ func (r *Run) storeFiles(src, dest string) ([]run.Artifact, error) {
 
 // SetHost records facts about the host learnt after the run started
 // (GPUs, the Python version); zero fields of h are left as they were.
+// Secrets in the package list are redacted, and a private run (see
+// Private) records no host name, user name or interpreter path.
 func (r *Run) SetHost(h run.Host) error {
+	if r.private {
+		h = privateHost(h)
+	}
+	if h.PythonPackages != nil {
+		// pip lists a package installed from a URL with the URL, which
+		// may carry a token (pkg @ git+https://user:TOKEN@host/...).
+		pkgs := make([]string, len(h.PythonPackages))
+		for i, p := range h.PythonPackages {
+			pkgs[i] = envRedactor().Redact(p)
+		}
+		h.PythonPackages = pkgs
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.live(); err != nil {

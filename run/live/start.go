@@ -79,6 +79,7 @@ func (rc Recorder) Start(ctx context.Context, o Options) (*Run, error) {
 		return nil, fmt.Errorf("write journal: %w", err)
 	}
 	r := newRun(rc, e.ID, p, f)
+	r.private = Private(rc.Store)
 	r.off = int64(r.st.replay(b))
 	if e.Owner.PID == os.Getpid() {
 		go r.checkpointer(time.Duration(e.Checkpoint) * time.Millisecond)
@@ -92,6 +93,10 @@ func startEntries(ctx context.Context, s Store, o Options) ([]byte, *startEntry,
 	params, defaults, err := startParams(o)
 	if err != nil {
 		return nil, nil, err
+	}
+	private := Private(s)
+	if private {
+		makePrivate(&o, params, defaults)
 	}
 	for k, v := range o.Tags {
 		if err := run.ValidateKey("tag", k); err != nil {
@@ -108,6 +113,9 @@ func startEntries(ctx context.Context, s Store, o Options) ([]byte, *startEntry,
 	if err != nil {
 		return nil, nil, err
 	}
+	if private {
+		e.Host = privateHost(e.Host)
+	}
 	b := appendStart(nil, e)
 	for _, k := range slices.Sorted(maps.Keys(params)) {
 		if b, err = appendParam(b, k, params[k], false); err != nil {
@@ -120,7 +128,7 @@ func startEntries(ctx context.Context, s Store, o Options) ([]byte, *startEntry,
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(o.Tags)) {
-		b = appendTag(b, k, o.Tags[k])
+		b = appendTag(b, k, RedactTag(k, o.Tags[k]))
 	}
 	// The first commit may be a while away: a record that could not be
 	// written is refused now, not when the run ends.
@@ -138,6 +146,7 @@ func startParams(o Options) (params, defaults map[string]any, err error) {
 	if params, err = run.FlattenParams(o.Params); err != nil {
 		return nil, nil, err
 	}
+	params = redactParams(params)
 	for k := range params {
 		if err := run.CheckParamShape(params, k); err != nil {
 			return nil, nil, err
@@ -146,6 +155,7 @@ func startParams(o Options) (params, defaults map[string]any, err error) {
 	if defaults, err = run.FlattenParams(o.DefaultParams); err != nil {
 		return nil, nil, err
 	}
+	defaults = redactParams(defaults)
 	for k := range defaults {
 		// An explicit param wins, and a default never blocks one.
 		if _, set := params[k]; set || run.CheckParamShape(params, k) != nil {
@@ -247,6 +257,7 @@ func (rc Recorder) Attach(id string) (*Run, error) {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
 	r := newRun(rc, id, p, f)
+	r.private = Private(rc.Store)
 	if err := r.refresh(); err != nil {
 		f.Close()
 		return nil, err

@@ -47,6 +47,7 @@ type Log struct {
 	prefix  string
 	half    int64
 	red     *secret.Redactor
+	stream  *secret.Stream // red's view of the output, across writes
 	head    *os.File
 	tails   [2]*os.File
 	cur     int   // index of the current tail, -1 until one is used
@@ -54,8 +55,7 @@ type Log struct {
 	tailLen int64 // bytes in the current tail, after its header
 	total   int64 // bytes written, all files together
 	pending []byte
-	spans   []secret.Span // scratch for flushPartial
-	err     error         // the first write error: the files are unusable after it
+	err     error // the first write error: the files are unusable after it
 	closed  bool
 	full    func() // called once the head is full, see WhenHeadFull
 }
@@ -65,12 +65,14 @@ type Log struct {
 // replacing any files of that name, and redacts with red, which may be
 // nil. The directory of prefix must exist.
 //
-// Secrets known to red never reach the files, even when split across
-// writes: the Log redacts output a line at a time (up to \n or \r)
-// and so holds back the text after the last line end, up to 4 KiB more
-// than the longest secret; beyond that it writes what it holds, keeping
-// back only what may be the start of a secret. Without secrets, nothing is
-// held back.
+// Secrets known to red, and those recognised by their shape (see
+// secret.Redactor.Find; red may be nil for those alone), never reach the
+// files, even when split across writes: the Log redacts output a line at
+// a time (up to \n or \r) and so holds back the text after the last line
+// end, up to 4 KiB more than the longest secret; beyond that it writes
+// what it holds, keeping back only what may be the start of a secret or
+// of the text it is recognised by. A private key is hidden from its BEGIN
+// line through its END line, in however many writes it comes.
 func Create(prefix string, limit int64, red *secret.Redactor) (*Log, error) {
 	if limit <= 0 {
 		limit = DefaultLimit
@@ -85,7 +87,7 @@ func Create(prefix string, limit int64, red *secret.Redactor) (*Log, error) {
 			return nil, fmt.Errorf("create output log: %w", err)
 		}
 	}
-	return &Log{prefix: prefix, half: max(limit/2, 1), red: red, head: head, cur: -1}, nil
+	return &Log{prefix: prefix, half: max(limit/2, 1), red: red, stream: red.NewStream(), head: head, cur: -1}, nil
 }
 
 // WhenHeadFull arranges for f to be called, once, when the head has all
@@ -109,24 +111,39 @@ func (o *Log) Write(p []byte) (int, error) {
 	if o.err != nil {
 		return 0, o.err
 	}
-	if o.red.Empty() {
-		return o.result(len(p), o.store(p))
-	}
-	end := bytes.LastIndexAny(p, "\n\r") + 1
+	end := lastLineEnd(p) + 1
 	if end == 0 {
 		o.pending = append(o.pending, p...)
 		return o.result(len(p), o.flushPartial(false))
 	}
 	lines := p[:end]
 	if len(o.pending) > 0 {
-		o.pending = append(o.pending, lines...)
-		lines = o.pending
+		// The line held back is finished by p's first line: redacted
+		// alone, so that the rest of p is not copied.
+		first := indexLineEnd(lines) + 1
+		o.pending = append(o.pending, lines[:first]...)
+		if err := o.store(o.stream.Redact(o.pending)); err != nil {
+			return o.result(0, err)
+		}
+		lines = lines[first:]
 	}
-	if err := o.store(o.red.RedactBytes(lines)); err != nil {
+	if err := o.store(o.stream.Redact(lines)); err != nil {
 		return o.result(0, err)
 	}
 	o.pending = append(o.pending[:0], p[end:]...)
 	return o.result(len(p), o.flushPartial(false))
+}
+
+// indexLineEnd finds the first \n or \r in b, or returns -1.
+func indexLineEnd(b []byte) int {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return bytes.IndexByte(b, '\r')
+	}
+	if j := bytes.IndexByte(b[:i], '\r'); j >= 0 {
+		return j
+	}
+	return i
 }
 
 // result records err, the first error of the log, and returns the values
@@ -144,33 +161,39 @@ func (o *Log) result(n int, err error) (int, error) {
 // may hold the beginning of a secret whose rest is still to come.
 func (o *Log) flushPartial(final bool) error {
 	if final {
-		err := o.store(o.red.RedactBytes(o.pending))
+		err := o.store(o.stream.Redact(o.pending))
 		o.pending = o.pending[:0]
 		return err
 	}
-	keep := o.red.MaxLen() - 1
+	keep := max(o.red.MaxLen()-1, minKeep)
 	if len(o.pending) <= maxPartial+keep {
 		return nil
 	}
-	// Every secret starting before cut lies wholly in pending, and so is
-	// found; cut moves back to the start of one that crosses it, so that
-	// no secret is split between what is written and what is kept.
-	cut := len(o.pending) - keep
-	o.spans = o.red.Spans(o.pending, o.spans[:0])
-	for _, sp := range o.spans {
-		if sp.Start < cut && cut < sp.End {
-			cut = sp.Start
-			break
-		}
-	}
+	cut := o.red.SafeCut(o.pending, len(o.pending)-keep)
 	if cut == 0 {
 		return nil
 	}
-	if err := o.store(o.red.RedactBytes(o.pending[:cut])); err != nil {
+	if err := o.store(o.stream.Redact(o.pending[:cut])); err != nil {
 		return err
 	}
 	o.pending = o.pending[:copy(o.pending, o.pending[cut:])]
 	return nil
+}
+
+// minKeep is the least an unfinished line keeps back when it is written
+// in part: room for a secret's key and separator, or a token's prefix,
+// to stay with what follows.
+const minKeep = 256
+
+// lastLineEnd finds the last \n or \r in b, or returns -1: from the end,
+// as output comes in lines and the last line end is near it.
+func lastLineEnd(b []byte) int {
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] == '\n' || b[i] == '\r' {
+			return i
+		}
+	}
+	return -1
 }
 
 // store writes b to the head, then to the tails.

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/gitruns/gitruns/internal/secretcorpus"
 	"github.com/gitruns/gitruns/run/secret"
 )
 
@@ -205,13 +206,44 @@ func TestOutputRedactLongLine(t *testing.T) {
 	}
 }
 
-func TestOutputNoSecretsWritesThrough(t *testing.T) {
+// Without secret values, an unfinished line is held back all the same:
+// it may be the start of a secret recognised by its shape.
+func TestOutputPartialLineHeldBack(t *testing.T) {
 	o, prefix := newLog(t, 1<<20, secret.NewRedactor(nil))
-	write(t, o, "partial line without end")
-	if b, _ := os.ReadFile(prefix + ".head"); string(b) != "partial line without end" {
+	write(t, o, "partial line, token ghp_")
+	if b, _ := os.ReadFile(prefix + ".head"); string(b) != "" {
 		t.Errorf("on disk: %q", b)
 	}
+	write(t, o, "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z0AbC\n")
 	o.Close()
+	if got, _ := read(t, prefix, 1<<20); got != "partial line, token [redacted]\n" {
+		t.Errorf("got %q", got)
+	}
+}
+
+// Secrets recognised by shape never reach the files, however the output
+// is cut into writes: every split of a text holding one of each family.
+func TestOutputShapesSplit(t *testing.T) {
+	var text strings.Builder
+	for _, s := range secretcorpus.All() {
+		fmt.Fprintf(&text, "step 1 loss=0.5 %s\n", s.Line)
+	}
+	pem, _ := secretcorpus.PrivateKey()
+	text.WriteString("key:\n" + pem + "done\n")
+	want := (*secret.Redactor)(nil).Redact(text.String())
+	for _, size := range []int{1, 3, 7, 64, 4096} {
+		o, prefix := newLog(t, 1<<20, nil)
+		s := text.String()
+		for len(s) > 0 {
+			n := min(size, len(s))
+			write(t, o, s[:n])
+			s = s[n:]
+		}
+		o.Close()
+		if got, _ := read(t, prefix, 1<<20); got != want {
+			t.Errorf("writes of %d bytes: got\n%s\nwant\n%s", size, got, want)
+		}
+	}
 }
 
 func TestOutputConcurrent(t *testing.T) {

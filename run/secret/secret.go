@@ -1,6 +1,7 @@
 package secret
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 	"unicode"
@@ -165,13 +166,15 @@ func (r *Redactor) Add(values ...string) {
 	r.maxLen = len(r.secrets[0])
 }
 
-// Redact returns s with every occurrence of every known secret replaced by
-// Redacted. Where occurrences overlap, or one secret contains another, the
+// Redact returns s with every secret replaced by Redacted: every
+// occurrence of every known secret, and every secret recognised by its
+// shape (see Find). Where secrets overlap, or one contains another, the
 // whole stretch they cover becomes one Redacted, so that no part of any
 // secret is left. When s holds no secret it is returned as is, without
-// allocating.
+// allocating. A nil *Redactor knows no values, but still recognises
+// shapes.
 func (r *Redactor) Redact(s string) string {
-	spans := findSpans(r, s, nil)
+	spans, _ := findSpans(r, asBytes(s), nil, false)
 	if spans == nil {
 		return s
 	}
@@ -190,7 +193,13 @@ func (r *Redactor) Redact(s string) string {
 // RedactBytes is Redact for byte slices. When b holds no secret, b itself
 // is returned; otherwise the result is a new slice and b is not modified.
 func (r *Redactor) RedactBytes(b []byte) []byte {
-	spans := findSpans(r, b, nil)
+	spans, _ := findSpans(r, b, nil, false)
+	return replaceSpans(b, spans)
+}
+
+// replaceSpans returns b with each span replaced by Redacted; b itself
+// when there is none.
+func replaceSpans(b []byte, spans []Span) []byte {
 	if spans == nil {
 		return b
 	}
@@ -204,9 +213,12 @@ func (r *Redactor) RedactBytes(b []byte) []byte {
 	return append(out, b[last:]...)
 }
 
-// Contains reports whether s holds any known secret.
+// Contains reports whether s holds any secret, known or by shape.
 func (r *Redactor) Contains(s string) bool {
-	if r == nil || len(r.secrets) == 0 {
+	if len(scanShapes(asBytes(s), false, nil)) > 0 {
+		return true
+	}
+	if r.Empty() {
 		return false
 	}
 	for i := 0; i+minSecretLen <= len(s); i++ {
@@ -223,8 +235,8 @@ func (r *Redactor) maybeAt(a, b byte) bool {
 	return r.pairs[pair/64]&(1<<(pair%64)) != 0
 }
 
-// Empty reports whether r knows no secret, so that callers can skip the
-// work redaction needs, such as holding back partial lines.
+// Empty reports whether r knows no secret value. Secrets recognised by
+// their shape are looked for all the same.
 func (r *Redactor) Empty() bool {
 	return r == nil || len(r.secrets) == 0
 }
@@ -232,7 +244,7 @@ func (r *Redactor) Empty() bool {
 // Span is a stretch [Start, End) of text covered by secrets.
 type Span struct{ Start, End int }
 
-// MaxLen is the length of the longest secret r knows; 0 when none.
+// MaxLen is the length of the longest secret value r knows; 0 when none.
 func (r *Redactor) MaxLen() int {
 	if r == nil {
 		return 0
@@ -240,16 +252,92 @@ func (r *Redactor) MaxLen() int {
 	return r.maxLen
 }
 
-// Spans appends to dst the stretches of b covered by known secrets, in
-// order, merged where they overlap; it returns nil when there are none.
-func (r *Redactor) Spans(b []byte, dst []Span) []Span { return findSpans(r, b, dst) }
+// Spans appends to dst the stretches of b covered by secrets, known or by
+// shape, in order, merged where they overlap; it returns nil when there
+// are none. b is taken to be text that may go on: a secret that may
+// continue past its end, or an assignment whose value is still to come,
+// is taken to reach it.
+func (r *Redactor) Spans(b []byte, dst []Span) []Span {
+	spans, _ := findSpans(r, b, dst, true)
+	return spans
+}
 
-// findSpans appends to dst the stretches of s covered by known secrets, in
-// order, merged where they overlap; it returns nil when there are none.
-func findSpans[T string | []byte](r *Redactor, s T, dst []Span) []Span {
-	if r == nil || len(r.secrets) == 0 {
-		return nil
+// SafeCut returns the largest position at or before cut where b, text
+// that goes on, may be cut in two parts redacted separately without
+// missing a secret: no secret, known or by shape, nor the text it is
+// recognised by (the key of password=..., the scheme of a URL), crosses
+// it. The cut must leave room after it for any secret's context to be
+// whole: a key or prefix that starts before the end of b is judged with
+// what has come of it.
+func (r *Redactor) SafeCut(b []byte, cut int) int {
+	cut = min(cut, len(b))
+	hits := scanShapes(b, true, nil)
+	var values []Span
+	if !r.Empty() {
+		values = valueSpans(r, b, nil)
 	}
+	for changed := true; changed; {
+		changed = false
+		for _, h := range hits {
+			if h.ctx < cut && cut < h.end {
+				cut, changed = h.ctx, true
+			}
+		}
+		for _, sp := range values {
+			if sp.Start < cut && cut < sp.End {
+				cut, changed = sp.Start, true
+			}
+		}
+	}
+	return cut
+}
+
+// findSpans appends to dst the stretches of b covered by secrets, in
+// order, merged where they overlap; it returns nil when there are none.
+// open tells that the last of them is a private key whose END line is
+// not in b. more is as for scanShapes.
+func findSpans(r *Redactor, b []byte, dst []Span, more bool) (spans []Span, open bool) {
+	var stack [8]hit
+	hits := scanShapes(b, more, stack[:0])
+	if len(hits) > 0 {
+		open = hits[len(hits)-1].kind == kOpenKey
+	}
+	if r.Empty() {
+		for _, h := range hits {
+			dst = append(dst, Span{h.start, h.end})
+		}
+		return dst, open
+	}
+	base := len(dst)
+	dst = valueSpans(r, b, dst)
+	if len(hits) == 0 {
+		return dst, open
+	}
+	// Merge the two ordered lists.
+	values := append([]Span(nil), dst[base:]...)
+	dst = dst[:base]
+	add := func(sp Span) {
+		if k := len(dst) - 1; k >= base && sp.Start < dst[k].End {
+			dst[k].End = max(dst[k].End, sp.End)
+		} else {
+			dst = append(dst, sp)
+		}
+	}
+	for len(values) > 0 || len(hits) > 0 {
+		if len(hits) == 0 || (len(values) > 0 && values[0].Start <= hits[0].start) {
+			add(values[0])
+			values = values[1:]
+		} else {
+			add(Span{hits[0].start, hits[0].end})
+			hits = hits[1:]
+		}
+	}
+	return dst, open
+}
+
+// valueSpans appends to dst the stretches of b covered by known secrets,
+// in order, merged where they overlap.
+func valueSpans(r *Redactor, s []byte, dst []Span) []Span {
 	for i := 0; i+minSecretLen <= len(s); i++ {
 		if !r.maybeAt(s[i], s[i+1]) {
 			continue
@@ -277,4 +365,78 @@ func matchAt[T string | []byte](cands []string, s T, i int) int {
 		}
 	}
 	return 0
+}
+
+// A Stream redacts text that arrives in parts, such as a command's
+// output, with r: each part is whole lines (or the last of the text), and
+// a private key whose BEGIN line is in one part is hidden through its END
+// line, however many parts later. A Stream is not safe for use by several
+// goroutines at once.
+type Stream struct {
+	r     *Redactor
+	inKey bool // inside a private key whose END line is still to come
+}
+
+// NewStream returns a Stream that redacts with r, which may be nil.
+func (r *Redactor) NewStream() *Stream { return &Stream{r: r} }
+
+// Redact returns b, whole lines, redacted: b itself, or a part of it, when
+// it holds no secret, else a new slice; b is not modified.
+func (s *Stream) Redact(b []byte) []byte {
+	if s.inKey {
+		b = s.skipKey(b)
+		if s.inKey {
+			return b[:0]
+		}
+	}
+	spans, open := findSpans(s.r, b, nil, false)
+	s.inKey = open
+	return replaceSpans(b, spans)
+}
+
+// skipKey drops the lines of a private key at the start of b, through its
+// END line, and returns the rest. A line that cannot be part of a key
+// ends it too, so that a key left unfinished hides little else.
+func (s *Stream) skipKey(b []byte) []byte {
+	for len(b) > 0 {
+		e := bytes.IndexAny(b, "\n\r")
+		line := b
+		if e >= 0 {
+			line = b[:e]
+		}
+		if k := bytes.Index(line, []byte("-----END ")); k >= 0 {
+			s.inKey = false
+			if c := bytes.Index(line[k+9:], []byte("-----")); c >= 0 {
+				return b[k+9+c+5:]
+			}
+			return b[len(line):]
+		}
+		if !keyLine(line) {
+			s.inKey = false
+			return b
+		}
+		if e < 0 {
+			return b[:0]
+		}
+		b = b[e+1:]
+	}
+	return b
+}
+
+// keyLine reports whether line may be inside a PEM block: base64, a
+// header ("Proc-Type: 4,ENCRYPTED") or empty.
+func keyLine(line []byte) bool {
+	line = bytes.TrimSpace(line)
+	if len(line) > 128 {
+		return false
+	}
+	if k := bytes.Index(line, []byte(": ")); k > 0 && bytes.IndexByte(line[:k], ' ') < 0 {
+		return true
+	}
+	for _, c := range line {
+		if class[c]&(alnum|cB64) == 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -65,6 +65,7 @@ func (t *Tracker) Tag(ctx context.Context, spec string, tags map[string]string) 
 // which it merges with edits of the same tag made on other clones. A run
 // that runs on another machine is not ours to change.
 func (t *Tracker) EditTags(ctx context.Context, spec string, set map[string]string, remove []string) error {
+	set = maps.Clone(set)
 	for k, v := range set {
 		if err := run.ValidateKey("tag", k); err != nil {
 			return err
@@ -72,6 +73,9 @@ func (t *Tracker) EditTags(ctx context.Context, spec string, set map[string]stri
 		if err := run.ValidateTagValue(k, v); err != nil {
 			return err
 		}
+		// The journal redacts what it is given; an amended record is
+		// redacted here.
+		set[k] = live.RedactTag(k, v)
 	}
 	for _, k := range remove {
 		if err := run.ValidateKey("tag", k); err != nil {
