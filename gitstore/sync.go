@@ -520,6 +520,20 @@ func (r *Repo) RemoteRuns(ctx context.Context, remote string) (map[string]string
 	return m, nil
 }
 
+// Tracked lists the runs as last fetched from (or pushed to) remote: the
+// commit of each, by id.
+func (r *Repo) Tracked(remote string) (map[string]string, error) {
+	refs, err := r.idRefs(trackingRuns(remote))
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]string, len(refs))
+	for id, h := range refs {
+		m[id] = h.String()
+	}
+	return m, nil
+}
+
 // LocalRuns lists the runs here: the commit of each, by id.
 func (r *Repo) LocalRuns(ctx context.Context) (map[string]string, error) {
 	refs, err := r.runRefs()

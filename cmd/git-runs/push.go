@@ -13,6 +13,8 @@ type pushCmd struct {
 	Remote string   `arg:"" optional:"" name:"REMOTE" help:"Remote to push to (default: the branch's remote, else origin)."`
 	Runs   []string `arg:"" optional:"" name:"RUN" help:"Runs to push (default: all)."`
 	Where  string   `placeholder:"EXPR" help:"Push the runs matching EXPR."`
+
+	AllowSecrets bool `help:"Push even runs in which secrets were found (see above)."`
 }
 
 func (c *pushCmd) Help() string {
@@ -20,6 +22,12 @@ func (c *pushCmd) Help() string {
 (so credentials, ssh configuration and insteadOf apply as for your code).
 A running run may be pushed; pushing it again later updates it. Runs
 deleted here are deleted there too (their tombstones travel).
+
+Before sending, push scans what it would send (records, output, artifacts
+and the uncommitted files of each run's snapshot) for secrets: tokens and
+keys by their shape, passwords in URLs, private keys, files like .env. It
+refuses to push when it finds one, naming the run and the place; pass
+--allow-secrets to push anyway.
 
 Push never overwrites what a teammate pushed: a run is replaced on the
 remote only if it is still what your last fetch saw there. Otherwise
@@ -58,7 +66,14 @@ func (c *pushCmd) Run(e *env) error {
 			return errors.New("push: no run matches")
 		}
 	}
-	res, err := t.Push(e.ctx, remote, picked, progressTo(e))
+	res, err := t.Push(e.ctx, remote, picked, tracker.PushOptions{Progress: progressTo(e), AllowSecrets: c.AllowSecrets})
+	var secrets *tracker.SecretsError
+	if errors.As(err, &secrets) {
+		for _, f := range secrets.Findings {
+			fmt.Fprintf(e.stderr, "git-runs: %s\n", tracker.FormatSecretFinding(f))
+		}
+		return fmt.Errorf("push: refused: %d secret(s) found in what would be sent to %s; remove them (git runs rm), or pass --allow-secrets", len(secrets.Findings), remote)
+	}
 	if err != nil {
 		return err
 	}

@@ -92,6 +92,6 @@ func (t *Tracker) DeleteRemote(ctx context.Context, remote string, runs []Run, f
 	if len(deleted) == 0 {
 		return deleted, &run.PushReport{}, nil
 	}
-	rep, err := t.Push(ctx, remote, deleted, nil)
+	rep, err := t.Push(ctx, remote, deleted, PushOptions{AllowSecrets: true}) // tombstones only
 	return deleted, rep, err
 }

@@ -25,14 +25,32 @@ func (t *Tracker) DefaultRemote() (string, error) {
 // makes while other clones keep pushing edits of the same runs.
 const pushAttempts = 10
 
+// PushOptions tune a push.
+type PushOptions struct {
+	Progress io.Writer // where git's progress goes; nil for nowhere
+	// AllowSecrets sends runs in which ScanSecrets finds secrets; without
+	// it the push refuses with a *SecretsError and sends nothing.
+	AllowSecrets bool
+}
+
+// SecretsError refuses a push of runs that hold secrets.
+type SecretsError struct {
+	Findings []SecretFinding
+}
+
+func (e *SecretsError) Error() string {
+	return fmt.Sprintf("push: %d secret(s) in what would be sent, the first: %s", len(e.Findings), FormatSecretFinding(e.Findings[0]))
+}
+
 // Push sends runs to remote, with the code they ran: those given, or every
 // run when runs is nil, and the tombstones of runs deleted here. Runs
 // whose recording process died are committed as crashed first, and runs
 // being recorded here are committed as their journals have them, so that
-// what travels is up to date. A run the remote holds an unmerged edit of
-// is not overwritten: the push fetches, merges and tries again, and the
-// report says what the merges did.
-func (t *Tracker) Push(ctx context.Context, remote string, runs []Run, progress io.Writer) (*run.PushReport, error) {
+// what travels is up to date. What would be sent is scanned for secrets
+// first (ScanSecrets), unless o.AllowSecrets. A run the remote holds an
+// unmerged edit of is not overwritten: the push fetches, merges and tries
+// again, and the report says what the merges did.
+func (t *Tracker) Push(ctx context.Context, remote string, runs []Run, o PushOptions) (*run.PushReport, error) {
 	s, err := t.syncer()
 	if err != nil {
 		return nil, err
@@ -41,6 +59,12 @@ func (t *Tracker) Push(ctx context.Context, remote string, runs []Run, progress 
 		return nil, err
 	}
 	ids := t.checkpointForPush(runs)
+	if !o.AllowSecrets {
+		if err := t.refuseSecrets(ctx, s, remote, ids); err != nil {
+			return nil, err
+		}
+	}
+	progress := o.Progress
 	var merged *run.FetchResult
 	for try := 1; ; try++ {
 		rep, err := s.Push(ctx, remote, ids, progress)
@@ -65,6 +89,33 @@ func (t *Tracker) Push(ctx context.Context, remote string, runs []Run, progress 
 		}
 		merged = addFetch(merged, res)
 	}
+}
+
+// refuseSecrets scans the runs of ids (all for nil) that remote does not
+// have as they are here, and refuses them with a *SecretsError.
+func (t *Tracker) refuseSecrets(ctx context.Context, s Syncer, remote string, ids []string) error {
+	rs, err := t.Runs(ctx)
+	if err != nil {
+		return err
+	}
+	there, err := s.Tracked(remote)
+	if err != nil {
+		return err
+	}
+	var todo []Run
+	for _, r := range rs.All {
+		if there[r.ID] != r.Commit && (ids == nil || slices.Contains(ids, r.ID)) {
+			todo = append(todo, r)
+		}
+	}
+	found, err := t.ScanSecrets(ctx, todo)
+	if err != nil {
+		return err
+	}
+	if len(found) > 0 {
+		return &SecretsError{Findings: found}
+	}
+	return nil
 }
 
 // checkpointForPush commits crashed runs and the live runs among runs (all

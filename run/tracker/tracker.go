@@ -113,6 +113,9 @@ type Syncer interface {
 	// Unmerged lists the remotes fetched from (by git itself, too) since
 	// their last merge. It must be cheap when there are none.
 	Unmerged() []string
+	// Tracked lists the runs as last fetched from or pushed to remote:
+	// the commit of each, by id.
+	Tracked(remote string) (map[string]string, error)
 	// RemoteRuns and LocalRuns list the runs there and here: the commit
 	// of each, by id.
 	RemoteRuns(ctx context.Context, remote string) (map[string]string, error)
