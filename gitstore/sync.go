@@ -88,7 +88,7 @@ func (r *Repo) Push(ctx context.Context, remote string, ids []string, progress i
 	if err != nil {
 		return nil, err
 	}
-	rep, err := r.push(ctx, remote, plan.updates, progress)
+	rep, err := r.push(ctx, remote, plan, progress)
 	if rep != nil {
 		rep.Results = append(plan.same, rep.Results...)
 	}
@@ -102,8 +102,16 @@ type refUpdate struct {
 }
 
 type pushPlan struct {
-	updates []refUpdate
-	same    []run.PushResult // runs not sent, with why
+	// wildcard pushes every run and tombstone here, without force: what
+	// the remote lacks is created, what it has the same is up to date,
+	// and what it has otherwise is refused, so it never overwrites. git
+	// matches each explicit refspec against every ref, here and there,
+	// which made a push of 10,000 runs by name take minutes (2,000 took
+	// 25 s); one pattern costs what plain git costs.
+	wildcard bool
+	updates  []refUpdate     // explicit refspecs, with a lease where needed
+	skip     map[string]bool // runs whose wildcard results are not theirs to tell
+	same     []run.PushResult // runs not sent, with why
 }
 
 // planPush decides what a push to remote sends.
@@ -130,24 +138,25 @@ func (r *Repo) planPush(remote string, ids []string) (*pushPlan, error) {
 		picked[id] = true
 	}
 	want := func(id string) bool { return ids == nil || picked[id] }
-	p := &pushPlan{}
+	p := &pushPlan{wildcard: ids == nil, skip: map[string]bool{}}
 	for _, id := range slices.Sorted(maps.Keys(local)) {
 		if !want(id) || tombs[id] != (plumbing.Hash{}) {
 			continue
 		}
 		ref := RefName(id)
-		switch t, ok := tracked[id]; {
-		case ok && conflicts[id] == t && t != local[id]:
+		t, ok := tracked[id]
+		switch {
+		case ok && t != local[id] && conflicts[id] == t:
 			// Pushing would replace their copy with ours: a conflict is for
 			// people to settle (docs/FORMAT.md).
+			p.skip[id] = true
 			p.same = append(p.same, run.PushResult{ID: id, Status: "rejected", Reason: "in conflict with the remote's copy; see git runs fetch --help"})
-		case ok:
-			// No "+": it would override the lease. A run the same here as
-			// there is still sent: git tells it is up to date from what
-			// the remote has now, where ours may be out of date (a remote
-			// made anew).
+		case ok && t != local[id]:
+			// Changed here since the remote was last seen: replaced there
+			// only if still as seen. No "+", which would override the lease.
+			p.skip[id] = true
 			p.updates = append(p.updates, refUpdate{id, ref + ":" + ref, ref + ":" + t.String()})
-		default:
+		case !p.wildcard:
 			// Not forced: git refuses it if the remote has the run, at a
 			// commit this one does not descend from, which is any.
 			p.updates = append(p.updates, refUpdate{id, ref + ":" + ref, ""})
@@ -157,7 +166,7 @@ func (r *Repo) planPush(remote string, ids []string) (*pushPlan, error) {
 		if !want(id) {
 			continue
 		}
-		if _, ok := trackedTombs[id]; !ok {
+		if _, ok := trackedTombs[id]; !ok && !p.wildcard {
 			ref := DeletedPrefix + id
 			p.updates = append(p.updates, refUpdate{id, ref + ":" + ref, ""})
 		}
@@ -188,10 +197,29 @@ func (r *Repo) Stale(reason string) bool {
 // command line, well within the system's limit on arguments.
 const maxPushArgs = 512 << 10
 
-func (r *Repo) push(ctx context.Context, remote string, updates []refUpdate, progress io.Writer) (*run.PushReport, error) {
+func (r *Repo) push(ctx context.Context, remote string, plan *pushPlan, progress io.Writer) (*run.PushReport, error) {
 	rep := &run.PushReport{}
 	var all []pushed
 	var sent []float64
+	if plan.wildcard {
+		res, bytes, err := r.pushChunk(ctx, remote, []refUpdate{
+			{spec: RunsPrefix + "*:" + RunsPrefix + "*"},
+			{spec: DeletedPrefix + "*:" + DeletedPrefix + "*"},
+		}, progress)
+		for _, p := range res {
+			if !plan.skip[p.ID] || p.ref != RefName(p.ID) {
+				all = append(all, p)
+			}
+		}
+		if bytes > 0 {
+			sent = append(sent, bytes)
+		}
+		if err != nil {
+			rep.Results = results(all)
+			return rep, err
+		}
+	}
+	updates := plan.updates
 	for len(updates) > 0 {
 		n, size := 0, 0
 		for n < len(updates) && (n == 0 || size+len(updates[n].spec)+len(updates[n].lease)+24 < maxPushArgs) {
