@@ -166,7 +166,7 @@ func TestHostileRecords(t *testing.T) {
 		t.Skip("builds the binary and some hundred megabytes of objects")
 	}
 	if _, err := exec.LookPath("prlimit"); err != nil {
-		t.Skip("needs prlimit")
+		t.Fatal("needs prlimit (util-linux), which .ci/run installs")
 	}
 	top := t.TempDir()
 	bin := filepath.Join(top, "bin", "git-runs")
