@@ -26,7 +26,7 @@ import (
 // snapshot keeps, which the push scan must report.
 func TestSecretsCorpus(t *testing.T) {
 	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("no python3")
+		t.Fatal("needs python3, which .ci/run installs")
 	}
 	corpus := secretcorpus.All()
 	pem, _ := secretcorpus.PrivateKey()
