@@ -16,6 +16,7 @@ var (
 	_ tracker.Store     = (*Repo)(nil)
 	_ tracker.Syncer    = (*Repo)(nil)
 	_ tracker.Worktrees = (*Repo)(nil)
+	_ tracker.ScanMarks = (*Repo)(nil)
 	_ diff.Code         = (*Repo)(nil)
 	_ live.Preparer     = (*Repo)(nil)
 )

@@ -46,6 +46,17 @@ func TestFetchMergesManyNewRunsAtOnce(t *testing.T) {
 	if err != nil || rep.Runs != n {
 		t.Fatalf("push: %v, %d runs sent, want %d", err, rep.Runs, n)
 	}
+	// What was pushed is noted as the remote's, in one write.
+	tracked := forEachRef(t, srcDir, trackingRuns(bare))
+	if len(tracked) != n {
+		t.Errorf("%d runs noted as pushed, want %d", len(tracked), n)
+	}
+	for name, h := range forEachRef(t, srcDir, RunsPrefix) {
+		if tracked[trackingRuns(bare)+strings.TrimPrefix(name, RunsPrefix)] != h {
+			t.Errorf("%s at %s, not noted as pushed", name, h)
+		}
+	}
+	fsck(t, srcDir)
 	dstDir := newRepoWithCommit(t)
 	dst := openRepo(t, dstDir)
 	res, err := dst.Fetch(ctx, bare, nil)

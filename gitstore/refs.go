@@ -806,6 +806,18 @@ func (p *packedRefs) withPrefix(prefix string) []packedRef {
 // is not taken, so this is for refs no other writer creates, such as runs
 // fetched from a remote under ids made there.
 func (r *Repo) createPacked(refs []Ref) ([]Ref, error) {
+	return r.writeManyPacked(refs, false)
+}
+
+// setPacked points many refs at new values in one write of packed-refs,
+// removing their loose files: for refs that only git-runs and git fetch
+// write, such as the remote-tracking runs.
+func (r *Repo) setPacked(refs []Ref) error {
+	_, err := r.writeManyPacked(refs, true)
+	return err
+}
+
+func (r *Repo) writeManyPacked(refs []Ref, replace bool) ([]Ref, error) {
 	plock, err := r.lockPacked()
 	if err != nil {
 		return nil, err
@@ -816,15 +828,20 @@ func (r *Repo) createPacked(refs []Ref) ([]Ref, error) {
 		return nil, err
 	}
 	todo := make([]Ref, 0, len(refs))
+	var loose []string
 	for _, ref := range refs {
 		if err := checkRefName(ref.Name); err != nil {
-			return nil, fmt.Errorf("create ref %s: %w", ref.Name, err)
+			return nil, fmt.Errorf("write ref %s: %w", ref.Name, err)
 		}
-		if _, err := os.Lstat(r.refPath(ref.Name)); err == nil || p.find(ref.Name) >= 0 {
+		_, lerr := os.Lstat(r.refPath(ref.Name))
+		packed := p.find(ref.Name) >= 0
+		switch {
+		case (lerr == nil || packed) && !replace:
 			continue
-		}
-		if checkConflicts(p, ref.Name) != nil {
+		case !packed && checkConflicts(p, ref.Name) != nil:
 			continue
+		case lerr == nil:
+			loose = append(loose, r.refPath(ref.Name))
 		}
 		todo = append(todo, ref)
 	}
@@ -844,6 +861,11 @@ func (r *Repo) createPacked(refs []Ref) ([]Ref, error) {
 		for ; i < len(todo) && todo[i].Name < e.Name; i++ {
 			b.WriteString(todo[i].Hash.String() + " " + todo[i].Name + "\n")
 		}
+		if i < len(todo) && todo[i].Name == e.Name {
+			b.WriteString(todo[i].Hash.String() + " " + todo[i].Name + "\n")
+			i++
+			continue
+		}
 		b.WriteString(p.raw[e.start:e.end])
 	}
 	for ; i < len(todo); i++ {
@@ -851,6 +873,11 @@ func (r *Repo) createPacked(refs []Ref) ([]Ref, error) {
 	}
 	if err := r.writePacked(b.String()); err != nil {
 		return nil, err
+	}
+	for _, path := range loose {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return todo, fmt.Errorf("write refs: %w", err)
+		}
 	}
 	return todo, nil
 }

@@ -109,8 +109,8 @@ type pushPlan struct {
 	// which made a push of 10,000 runs by name take minutes (2,000 took
 	// 25 s); one pattern costs what plain git costs.
 	wildcard bool
-	updates  []refUpdate     // explicit refspecs, with a lease where needed
-	skip     map[string]bool // runs whose wildcard results are not theirs to tell
+	updates  []refUpdate      // explicit refspecs, with a lease where needed
+	skip     map[string]bool  // runs whose wildcard results are not theirs to tell
 	same     []run.PushResult // runs not sent, with why
 }
 
@@ -257,27 +257,51 @@ func (r *Repo) push(ctx context.Context, remote string, plan *pushPlan, progress
 // there, so that the next push leases on it. (git does so itself for a
 // remote set up with fetchRefspecs.)
 func (r *Repo) noteTracking(remote string, res []pushed) error {
+	runs, err := r.idRefs(trackingRuns(remote))
+	if err != nil {
+		return err
+	}
+	tombs, err := r.idRefs(trackingDeleted(remote))
+	if err != nil {
+		return err
+	}
+	var set []Ref
+	var gone []string
 	for _, pr := range res {
-		var err error
+		ok := pr.Status == "sent" || pr.Status == "up to date"
 		switch {
-		case (pr.Status == "sent" || pr.Status == "up to date") && pr.ref == RefName(pr.ID):
-			var h plumbing.Hash
-			if h, err = r.ReadRef(pr.ref); err == nil {
-				err = r.UpdateRef(trackingRuns(remote)+pr.ID, h, AnyHash)
+		case ok && pr.ref == RefName(pr.ID):
+			if h, err := r.ReadRef(pr.ref); err == nil && runs[pr.ID] != h {
+				set = append(set, Ref{Name: trackingRuns(remote) + pr.ID, Hash: h})
 			}
-		case (pr.Status == "sent" || pr.Status == "up to date") && pr.ref == DeletedPrefix+pr.ID:
-			var h plumbing.Hash
-			if h, err = r.ReadRef(pr.ref); err == nil {
-				err = r.UpdateRef(trackingDeleted(remote)+pr.ID, h, AnyHash)
+		case ok && pr.ref == DeletedPrefix+pr.ID:
+			if h, err := r.ReadRef(pr.ref); err == nil && tombs[pr.ID] != h {
+				set = append(set, Ref{Name: trackingDeleted(remote) + pr.ID, Hash: h})
 			}
-		case pr.Status == "deleted":
-			err = r.DeleteRef(trackingRuns(remote)+pr.ID, AnyHash)
-			if errors.Is(err, errNotFound) {
-				err = nil
-			}
+		case pr.Status == "deleted" && runs[pr.ID] != (plumbing.Hash{}):
+			gone = append(gone, trackingRuns(remote)+pr.ID)
 		}
-		if err != nil {
+	}
+	if err := r.setRefs(set); err != nil {
+		return fmt.Errorf("note what was pushed to %s: %w", remote, err)
+	}
+	for _, name := range gone {
+		if err := r.DeleteRef(name, AnyHash); err != nil && !errors.Is(err, errNotFound) {
 			return fmt.Errorf("note what was pushed to %s: %w", remote, err)
+		}
+	}
+	return nil
+}
+
+// setRefs points refs at their values: one by one when they are few, in
+// one write of packed-refs when they are many.
+func (r *Repo) setRefs(refs []Ref) error {
+	if len(refs) >= bulkNew {
+		return r.setPacked(refs)
+	}
+	for _, ref := range refs {
+		if err := r.UpdateRef(ref.Name, ref.Hash, AnyHash); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -548,20 +572,6 @@ func (r *Repo) RemoteRuns(ctx context.Context, remote string) (map[string]string
 	return m, nil
 }
 
-// Tracked lists the runs as last fetched from (or pushed to) remote: the
-// commit of each, by id.
-func (r *Repo) Tracked(remote string) (map[string]string, error) {
-	refs, err := r.idRefs(trackingRuns(remote))
-	if err != nil {
-		return nil, err
-	}
-	m := make(map[string]string, len(refs))
-	for id, h := range refs {
-		m[id] = h.String()
-	}
-	return m, nil
-}
-
 // LocalRuns lists the runs here: the commit of each, by id.
 func (r *Repo) LocalRuns(ctx context.Context) (map[string]string, error) {
 	refs, err := r.runRefs()
@@ -654,6 +664,52 @@ func readMarks(path string) map[string]string {
 		}
 	}
 	return m
+}
+
+// scannedPath lists the run commits a push scanned and found no secret
+// in, one hex id a line.
+func (r *Repo) scannedPath() string { return r.privateDir() + "/scanned" }
+
+// Scanned returns the run commits marked as scanned clean.
+func (r *Repo) Scanned() map[string]bool {
+	data, err := readFileIfExists(r.scannedPath())
+	m := map[string]bool{}
+	if err != nil {
+		return m
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if len(l) == 40 {
+			m[l] = true
+		}
+	}
+	return m
+}
+
+// MarkScanned marks run commits as scanned clean. Commits of runs no
+// longer here are dropped, so the file does not grow without end.
+func (r *Repo) MarkScanned(commits []string) error {
+	if len(commits) == 0 {
+		return nil
+	}
+	m := r.Scanned()
+	for _, c := range commits {
+		m[c] = true
+	}
+	live, err := r.runRefs()
+	if err != nil {
+		return err
+	}
+	keep := make(map[plumbing.Hash]bool, len(live))
+	for _, h := range live {
+		keep[h] = true
+	}
+	var b strings.Builder
+	for _, c := range slices.Sorted(maps.Keys(m)) {
+		if h, err := parseHash(c); err == nil && keep[h] {
+			b.WriteString(c + "\n")
+		}
+	}
+	return writeFileAtomic(r.scannedPath(), []byte(b.String()))
 }
 
 // cameFromPath lists every run ever marked as fetched: one "<id> <remote>"

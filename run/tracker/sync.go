@@ -60,7 +60,7 @@ func (t *Tracker) Push(ctx context.Context, remote string, runs []Run, o PushOpt
 	}
 	ids := t.checkpointForPush(runs)
 	if !o.AllowSecrets {
-		if err := t.refuseSecrets(ctx, s, remote, ids); err != nil {
+		if err := t.refuseSecrets(ctx, ids); err != nil {
 			return nil, err
 		}
 	}
@@ -91,26 +91,42 @@ func (t *Tracker) Push(ctx context.Context, remote string, runs []Run, o PushOpt
 	}
 }
 
-// refuseSecrets scans the runs of ids (all for nil) that remote does not
-// have as they are here, and refuses them with a *SecretsError.
-func (t *Tracker) refuseSecrets(ctx context.Context, s Syncer, remote string, ids []string) error {
+// refuseSecrets scans the runs of ids (all for nil) not scanned before
+// (ScanMarks), and refuses them with a *SecretsError.
+func (t *Tracker) refuseSecrets(ctx context.Context, ids []string) error {
 	rs, err := t.Runs(ctx)
 	if err != nil {
 		return err
 	}
-	there, err := s.Tracked(remote)
-	if err != nil {
-		return err
+	marks, _ := t.store.(ScanMarks)
+	var scanned map[string]bool
+	if marks != nil {
+		scanned = marks.Scanned()
 	}
 	var todo []Run
 	for _, r := range rs.All {
-		if there[r.ID] != r.Commit && (ids == nil || slices.Contains(ids, r.ID)) {
+		if r.Commit != "" && !scanned[r.Commit] && (ids == nil || slices.Contains(ids, r.ID)) {
 			todo = append(todo, r)
 		}
 	}
 	found, err := t.ScanSecrets(ctx, todo)
 	if err != nil {
 		return err
+	}
+	if marks != nil {
+		dirty := map[string]bool{}
+		for _, f := range found {
+			dirty[f.Run] = true
+		}
+		var clean []string
+		for _, r := range todo {
+			if !dirty[r.ID] {
+				clean = append(clean, r.Commit)
+			}
+		}
+		if err := marks.MarkScanned(clean); err != nil {
+			t.warn(err)
+		}
 	}
 	if len(found) > 0 {
 		return &SecretsError{Findings: found}

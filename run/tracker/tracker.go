@@ -113,9 +113,6 @@ type Syncer interface {
 	// Unmerged lists the remotes fetched from (by git itself, too) since
 	// their last merge. It must be cheap when there are none.
 	Unmerged() []string
-	// Tracked lists the runs as last fetched from or pushed to remote:
-	// the commit of each, by id.
-	Tracked(remote string) (map[string]string, error)
 	// RemoteRuns and LocalRuns list the runs there and here: the commit
 	// of each, by id.
 	RemoteRuns(ctx context.Context, remote string) (map[string]string, error)
@@ -125,6 +122,15 @@ type Syncer interface {
 	SetupRemote(ctx context.Context, remote string) (bool, error)
 	// DefaultRemote is the remote to use when none is named.
 	DefaultRemote() string
+}
+
+// ScanMarks remembers the run commits that ScanSecrets found nothing in,
+// so that a push scans each commit once: a commit never changes.
+type ScanMarks interface {
+	// Scanned returns the commits marked.
+	Scanned() map[string]bool
+	// MarkScanned marks commits.
+	MarkScanned(commits []string) error
 }
 
 // Worktrees puts the code of runs back into work trees.
