@@ -265,17 +265,25 @@ func (r *Repo) noteTracking(remote string, res []pushed) error {
 	if err != nil {
 		return err
 	}
+	local, err := r.runRefs()
+	if err != nil {
+		return err
+	}
+	localTombs, err := r.Tombstones()
+	if err != nil {
+		return err
+	}
 	var set []Ref
 	var gone []string
 	for _, pr := range res {
 		ok := pr.Status == "sent" || pr.Status == "up to date"
 		switch {
 		case ok && pr.ref == RefName(pr.ID):
-			if h, err := r.ReadRef(pr.ref); err == nil && runs[pr.ID] != h {
+			if h, here := local[pr.ID]; here && runs[pr.ID] != h {
 				set = append(set, Ref{Name: trackingRuns(remote) + pr.ID, Hash: h})
 			}
 		case ok && pr.ref == DeletedPrefix+pr.ID:
-			if h, err := r.ReadRef(pr.ref); err == nil && tombs[pr.ID] != h {
+			if h, here := localTombs[pr.ID]; here && tombs[pr.ID] != h {
 				set = append(set, Ref{Name: trackingDeleted(remote) + pr.ID, Hash: h})
 			}
 		case pr.Status == "deleted" && runs[pr.ID] != (plumbing.Hash{}):
