@@ -42,6 +42,13 @@ func (r *Repo) Merge(ctx context.Context, remote string) (*run.FetchResult, erro
 		return nil, err
 	}
 	res := &run.FetchResult{}
+	if len(in.runs) == 0 && len(in.deleted) == 0 {
+		// Nothing came in: the runs here need not be listed.
+		for id, h := range in.conflicts {
+			in.all["c "+id] = h
+		}
+		return res, r.noteMerged(name, in.all, nil, sig)
+	}
 	local, err := r.runRefs()
 	if err != nil {
 		return nil, err
@@ -328,6 +335,41 @@ func (r *Repo) noteMerged(name string, all map[string]plumbing.Hash, failed map[
 		sig = ""
 	}
 	return writeFileAtomic(filepath.Join(r.mergedDir(), name+".sig"), []byte(sig))
+}
+
+// noteSent records remote-tracking refs that a push set (to what is
+// here) or deleted as merged already, so that the next merge need not
+// look at the runs here for them.
+func (r *Repo) noteSent(name string, set []Ref, gone []string) error {
+	if len(set) == 0 && len(gone) == 0 {
+		return nil
+	}
+	state := r.mergedState(name)
+	if len(state) == 0 {
+		return nil // never merged: the first merge looks at everything anyway
+	}
+	prefixes := map[string]string{TrackingPrefix + name + "/runs/": "r ", TrackingPrefix + name + "/deleted/": "d "}
+	key := func(ref string) string {
+		for p, k := range prefixes {
+			if id, ok := strings.CutPrefix(ref, p); ok {
+				return k + id
+			}
+		}
+		return ""
+	}
+	for _, ref := range set {
+		if k := key(ref.Name); k != "" {
+			state[k] = ref.Hash
+		}
+	}
+	for _, ref := range gone {
+		delete(state, key(ref))
+	}
+	var b bytes.Buffer
+	for _, k := range slices.Sorted(maps.Keys(state)) {
+		b.WriteString(k + " " + state[k].String() + "\n")
+	}
+	return writeFileAtomic(filepath.Join(r.mergedDir(), name), b.Bytes())
 }
 
 // racyWindow is how long after a file changed its time stamp may not yet

@@ -112,6 +112,9 @@ type pushPlan struct {
 	updates  []refUpdate      // explicit refspecs, with a lease where needed
 	skip     map[string]bool  // runs whose wildcard results are not theirs to tell
 	same     []run.PushResult // runs not sent, with why
+	// The refs as planned from, for noting what was pushed without
+	// listing them again.
+	local, tracked, tombs, trackedTombs map[string]plumbing.Hash
 }
 
 // planPush decides what a push to remote sends.
@@ -138,7 +141,8 @@ func (r *Repo) planPush(remote string, ids []string) (*pushPlan, error) {
 		picked[id] = true
 	}
 	want := func(id string) bool { return ids == nil || picked[id] }
-	p := &pushPlan{wildcard: ids == nil, skip: map[string]bool{}}
+	p := &pushPlan{wildcard: ids == nil, skip: map[string]bool{},
+		local: local, tracked: tracked, tombs: tombs, trackedTombs: trackedTombs}
 	for _, id := range slices.Sorted(maps.Keys(local)) {
 		if !want(id) || tombs[id] != (plumbing.Hash{}) {
 			continue
@@ -250,29 +254,14 @@ func (r *Repo) push(ctx context.Context, remote string, plan *pushPlan, progress
 	if total > 0 {
 		rep.Bytes = formatBytes(total)
 	}
-	return rep, r.noteTracking(remote, all)
+	return rep, r.noteTracking(remote, plan, all)
 }
 
 // noteTracking records what a push left on remote as last fetched from
 // there, so that the next push leases on it. (git does so itself for a
 // remote set up with fetchRefspecs.)
-func (r *Repo) noteTracking(remote string, res []pushed) error {
-	runs, err := r.idRefs(trackingRuns(remote))
-	if err != nil {
-		return err
-	}
-	tombs, err := r.idRefs(trackingDeleted(remote))
-	if err != nil {
-		return err
-	}
-	local, err := r.runRefs()
-	if err != nil {
-		return err
-	}
-	localTombs, err := r.Tombstones()
-	if err != nil {
-		return err
-	}
+func (r *Repo) noteTracking(remote string, plan *pushPlan, res []pushed) error {
+	local, localTombs, runs, tombs := plan.local, plan.tombs, plan.tracked, plan.trackedTombs
 	var set []Ref
 	var gone []string
 	for _, pr := range res {
@@ -291,6 +280,9 @@ func (r *Repo) noteTracking(remote string, res []pushed) error {
 		}
 	}
 	if err := r.setRefs(set); err != nil {
+		return fmt.Errorf("note what was pushed to %s: %w", remote, err)
+	}
+	if err := r.noteSent(trackingName(remote), set, gone); err != nil {
 		return fmt.Errorf("note what was pushed to %s: %w", remote, err)
 	}
 	for _, name := range gone {
@@ -693,11 +685,25 @@ func (r *Repo) Scanned() map[string]bool {
 	return m
 }
 
-// MarkScanned marks run commits as scanned clean. Commits of runs no
-// longer here are dropped, so the file does not grow without end.
+// maxScanned is the size from which MarkScanned, rather than append to
+// the list, writes it anew without the commits of runs no longer here.
+const maxScanned = 4 << 20
+
+// MarkScanned marks run commits as scanned clean.
 func (r *Repo) MarkScanned(commits []string) error {
 	if len(commits) == 0 {
 		return nil
+	}
+	if fi, err := os.Stat(r.scannedPath()); err != nil || fi.Size() < maxScanned {
+		f, err := os.OpenFile(r.scannedPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666)
+		if err != nil {
+			return err
+		}
+		_, err = f.WriteString(strings.Join(commits, "\n") + "\n")
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return err
 	}
 	m := r.Scanned()
 	for _, c := range commits {
