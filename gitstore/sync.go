@@ -667,10 +667,10 @@ func readMarks(path string) map[string]string {
 }
 
 // scannedPath lists the run commits a push scanned and found no secret
-// in, one hex id a line.
+// in, or sent with secrets allowed, one hex id a line.
 func (r *Repo) scannedPath() string { return r.privateDir() + "/scanned" }
 
-// Scanned returns the run commits marked as scanned clean.
+// Scanned returns the run commits marked as scanned (clean, or accepted).
 func (r *Repo) Scanned() map[string]bool {
 	data, err := readFileIfExists(r.scannedPath())
 	m := map[string]bool{}
@@ -689,7 +689,7 @@ func (r *Repo) Scanned() map[string]bool {
 // the list, writes it anew without the commits of runs no longer here.
 const maxScanned = 4 << 20
 
-// MarkScanned marks run commits as scanned clean.
+// MarkScanned marks run commits as scanned (clean, or accepted).
 func (r *Repo) MarkScanned(commits []string) error {
 	if len(commits) == 0 {
 		return nil

@@ -60,9 +60,12 @@ func (t *Tracker) Push(ctx context.Context, remote string, runs []Run, o PushOpt
 	}
 	ids := t.checkpointForPush(runs)
 	if !o.AllowSecrets {
-		if err := t.refuseSecrets(ctx, ids); err != nil {
+		if err := t.refuseSecrets(ctx, s, ids); err != nil {
 			return nil, err
 		}
+	}
+	if o.AllowSecrets {
+		defer t.markAccepted(ctx, s, ids)
 	}
 	progress := o.Progress
 	var merged *run.FetchResult
@@ -93,21 +96,15 @@ func (t *Tracker) Push(ctx context.Context, remote string, runs []Run, o PushOpt
 
 // refuseSecrets scans the runs of ids (all for nil) not scanned before
 // (ScanMarks), and refuses them with a *SecretsError.
-func (t *Tracker) refuseSecrets(ctx context.Context, ids []string) error {
-	rs, err := t.Runs(ctx)
-	if err != nil {
-		return err
-	}
+func (t *Tracker) refuseSecrets(ctx context.Context, s Syncer, ids []string) error {
 	marks, _ := t.store.(ScanMarks)
 	var scanned map[string]bool
 	if marks != nil {
 		scanned = marks.Scanned()
 	}
-	var todo []Run
-	for _, r := range rs.All {
-		if r.Commit != "" && !scanned[r.Commit] && (ids == nil || slices.Contains(ids, r.ID)) {
-			todo = append(todo, r)
-		}
+	todo, err := t.unscanned(ctx, s, ids, scanned)
+	if err != nil {
+		return err
 	}
 	found, err := t.ScanSecrets(ctx, todo)
 	if err != nil {
@@ -132,6 +129,74 @@ func (t *Tracker) refuseSecrets(ctx context.Context, ids []string) error {
 		return &SecretsError{Findings: found}
 	}
 	return nil
+}
+
+// markAccepted marks the commits of the runs of ids (all for nil) as
+// scanned: pushed with AllowSecrets, they were accepted as they are, and
+// later pushes need not refuse them again.
+func (t *Tracker) markAccepted(ctx context.Context, s Syncer, ids []string) {
+	marks, ok := t.store.(ScanMarks)
+	if !ok {
+		return
+	}
+	heads, err := s.LocalRuns(ctx)
+	if err != nil {
+		t.warn(err)
+		return
+	}
+	var commits []string
+	for id, c := range heads {
+		if ids == nil || slices.Contains(ids, id) {
+			commits = append(commits, c)
+		}
+	}
+	if err := marks.MarkScanned(commits); err != nil {
+		t.warn(err)
+	}
+}
+
+// fewUnscanned is the number of runs to scan up to which they are read
+// one by one rather than listed with every other run.
+const fewUnscanned = 64
+
+// unscanned returns the committed runs of ids (all for nil) whose commits
+// are not in scanned.
+func (t *Tracker) unscanned(ctx context.Context, s Syncer, ids []string, scanned map[string]bool) ([]Run, error) {
+	heads, err := s.LocalRuns(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var todo []string
+	for id, c := range heads {
+		if !scanned[c] && (ids == nil || slices.Contains(ids, id)) {
+			todo = append(todo, id)
+		}
+	}
+	if len(todo) > fewUnscanned {
+		rs, err := t.Runs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var runs []Run
+		for _, r := range rs.All {
+			if r.Commit != "" && !scanned[r.Commit] && (ids == nil || slices.Contains(ids, r.ID)) {
+				runs = append(runs, r)
+			}
+		}
+		return runs, nil
+	}
+	slices.Sort(todo)
+	runs := make([]Run, 0, len(todo))
+	for _, id := range todo {
+		en, err := t.store.Load(ctx, id)
+		if err != nil {
+			// As a listing does: an unreadable run is told, not fatal.
+			t.warn(fmt.Errorf("skipping run %s: %w", id, err))
+			continue
+		}
+		runs = append(runs, Run{ID: en.ID, Commit: en.Commit, Record: en.Record})
+	}
+	return runs, nil
 }
 
 // checkpointForPush commits crashed runs and the live runs among runs (all

@@ -125,7 +125,8 @@ type Syncer interface {
 }
 
 // ScanMarks remembers the run commits that ScanSecrets found nothing in,
-// so that a push scans each commit once: a commit never changes.
+// or that were pushed with secrets allowed, so that a push scans each
+// commit once: a commit never changes.
 type ScanMarks interface {
 	// Scanned returns the commits marked.
 	Scanned() map[string]bool
