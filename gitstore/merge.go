@@ -150,13 +150,10 @@ func (r *Repo) mergePairs(ctx context.Context, remote string, pairs []mergePair,
 	for i, p := range pairs {
 		ours, theirs := recs[2*i], recs[2*i+1]
 		switch {
-		case errs[2*i+1] != nil:
+		case errs[2*i+1] != nil: // records refuses a record claiming another id
 			res.Bad = append(res.Bad, p.id+": "+errs[2*i+1].Error())
 			continue
-		case theirs.ID != p.id:
-			res.Bad = append(res.Bad, fmt.Sprintf("%s: its record claims id %s", p.id, theirs.ID))
-			continue
-		case errs[2*i] != nil || ours.ID != p.id:
+		case errs[2*i] != nil:
 			// Ours is unreadable: theirs, which reads, replaces it.
 			ours = &run.Record{ID: p.id, Status: run.Running}
 		}

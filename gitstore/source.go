@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 
+	"github.com/gitruns/gitruns/run"
 	"github.com/gitruns/gitruns/run/secret"
 )
 
@@ -173,7 +174,7 @@ func (r *Repo) snapshot(ctx context.Context, maxUntracked func() int64) (snapsho
 		}
 		fi, err := os.Lstat(filepath.Join(r.WorkTree, filepath.FromSlash(p)))
 		if err == nil && limit >= 0 && fi.Mode().IsRegular() && fi.Size() > limit {
-			leaveOut(p, fmt.Sprintf("%s, larger than runs.snapshotMaxFile (%s)", formatSize(fi.Size()), formatSize(limit)))
+			leaveOut(p, fmt.Sprintf("%s, larger than runs.snapshotMaxFile (%s)", run.FormatSize(fi.Size()), run.FormatSize(limit)))
 			continue
 		}
 		changed = append(changed, p)
@@ -197,19 +198,6 @@ func (r *Repo) snapshot(ctx context.Context, maxUntracked func() int64) (snapsho
 	}
 	res.tree, res.dirty = tree, true
 	return res, nil
-}
-
-// formatSize writes n bytes as people read sizes: 512 B, 3.2 KiB, 24.1 MiB.
-func formatSize(n int64) string {
-	switch {
-	case n < 1<<10:
-		return fmt.Sprintf("%d B", n)
-	case n < 1<<20:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	case n < 1<<30:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
 }
 
 // parseStatus reads `git status --porcelain=v2 -z` output: the tracked

@@ -97,7 +97,7 @@ func (r *Repo) CaptureSource(ctx context.Context) (run.Source, error) {
 			if snap.files == 1 {
 				files = "file"
 			}
-			r.Warn(fmt.Errorf("snapshot of uncommitted files: %d %s, %s", snap.files, files, formatSize(snap.bytes)))
+			r.Warn(fmt.Errorf("snapshot of uncommitted files: %d %s, %s", snap.files, files, run.FormatSize(snap.bytes)))
 		}
 	}
 	tree, dirty := snap.tree, snap.dirty

@@ -251,9 +251,7 @@ func (r *Repo) push(ctx context.Context, remote string, plan *pushPlan, progress
 	for _, b := range sent {
 		total += b
 	}
-	if total > 0 {
-		rep.Bytes = formatBytes(total)
-	}
+	rep.Bytes = int64(total)
 	return rep, r.noteTracking(remote, plan, all)
 }
 
@@ -377,19 +375,6 @@ func sentBytes(stderr []byte) float64 {
 	}
 	unit := map[string]float64{"bytes": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}[strings.TrimSuffix(f[1], ",")]
 	return n * unit
-}
-
-// formatBytes writes a size as git does.
-func formatBytes(n float64) string {
-	switch {
-	case n >= 1<<30:
-		return strconv.FormatFloat(n/(1<<30), 'f', 2, 64) + " GiB"
-	case n >= 1<<20:
-		return strconv.FormatFloat(n/(1<<20), 'f', 2, 64) + " MiB"
-	case n >= 1<<10:
-		return strconv.FormatFloat(n/(1<<10), 'f', 2, 64) + " KiB"
-	}
-	return strconv.FormatFloat(n, 'f', 0, 64) + " bytes"
 }
 
 func (r *Repo) gitCwd() string {

@@ -121,8 +121,8 @@ type PushReport struct {
 	// Merged is what the fetches and merges that rejected pushes called
 	// for did here; nil when none was needed.
 	Merged *FetchResult
-	Runs   int    // runs sent or deleted
-	Bytes  string // the size git sent, as git prints it ("1.21 MiB"); "" when it sent nothing
+	Runs   int   // runs sent or deleted
+	Bytes  int64 // the size git sent, as its progress told; 0 when it sent nothing
 }
 
 // CodeEntry is one entry of a tree of the code a run ran, as a store

@@ -109,8 +109,8 @@ func reportPush(e *env, remote string, rep *run.PushReport, verb string) error {
 		}
 	}
 	size := ""
-	if rep.Bytes != "" && rep.Runs > 0 {
-		size = " (" + rep.Bytes + ")"
+	if rep.Bytes > 0 && rep.Runs > 0 {
+		size = " (" + run.FormatSize(rep.Bytes) + ")"
 	}
 	fmt.Fprintf(e.stdout, "%s: %d %s%s, %d already there, %d rejected\n", remote, counts[verb], verb, size, counts["up to date"], len(rejected))
 	for _, r := range rejected {

@@ -144,7 +144,7 @@ func (c *showCmd) Run(e *env) error {
 		fmt.Fprintf(w, "\n%s\n", p.paint("1", "artifacts"))
 		var rows [][]string
 		for _, a := range arts {
-			rows = append(rows, []string{"  " + a.Path, size(a.Size)})
+			rows = append(rows, []string{"  " + a.Path, run.FormatSize(a.Size)})
 		}
 		table(w, rows)
 	}
@@ -158,24 +158,12 @@ func hostLine(h *run.Host) string {
 		s += fmt.Sprintf(", %d CPUs", h.CPUs)
 	}
 	if h.MemoryMiB > 0 {
-		s += ", " + size(h.MemoryMiB<<20) + " memory"
+		s += ", " + run.FormatSize(h.MemoryMiB<<20) + " memory"
 	}
 	if h.Python != "" {
 		s += ", Python " + h.Python
 	}
 	return s + ")"
-}
-
-func size(n int64) string {
-	switch {
-	case n < 1<<10:
-		return fmt.Sprintf("%d B", n)
-	case n < 1<<20:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	case n < 1<<30:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
 }
 
 // shellJoin quotes a command so that it could be pasted into a shell.

@@ -237,7 +237,7 @@ func (l *lineSplitter) write(b []byte) {
 	// in milliseconds, and a read takes far less.
 	l.now = time.Now()
 	if len(l.partial) > 0 || l.long {
-		i := indexLineEnd(b)
+		i := outlog.IndexLineEnd(b)
 		if i < 0 {
 			l.keep(b)
 			return
@@ -270,7 +270,7 @@ func (l *lineSplitter) keep(b []byte) {
 func (l *lineSplitter) lines(b []byte) {
 	if l.p.re != nil {
 		for len(b) > 0 {
-			i := indexLineEnd(b)
+			i := outlog.IndexLineEnd(b)
 			l.line(b[:i])
 			b = b[i+1:]
 		}
@@ -296,7 +296,7 @@ func (l *lineSplitter) lines(b []byte) {
 			return
 		}
 		start := pos + lastLineEnd(b[pos:first]) + 1
-		end := first + indexLineEnd(b[first:])
+		end := first + outlog.IndexLineEnd(b[first:])
 		l.line(b[start:end])
 		pos = end + 1
 	}
@@ -331,19 +331,6 @@ func isSecretKey(key string) bool {
 		key = key[i+1:]
 	}
 	return secret.IsSecretKey(key)
-}
-
-// indexLineEnd finds the first \n or \r, with the vectorised IndexByte:
-// this runs over every byte a command prints.
-func indexLineEnd(b []byte) int {
-	i := bytes.IndexByte(b, '\n')
-	if i < 0 {
-		return bytes.IndexByte(b, '\r')
-	}
-	if j := bytes.IndexByte(b[:i], '\r'); j >= 0 {
-		return j
-	}
-	return i
 }
 
 // lastLineEnd finds the last \n or \r in b, or returns -1.

@@ -120,7 +120,7 @@ func (o *Log) Write(p []byte) (int, error) {
 	if len(o.pending) > 0 {
 		// The line held back is finished by p's first line: redacted
 		// alone, so that the rest of p is not copied.
-		first := indexLineEnd(lines) + 1
+		first := IndexLineEnd(lines) + 1
 		o.pending = append(o.pending, lines[:first]...)
 		if err := o.store(o.stream.Redact(o.pending)); err != nil {
 			return o.result(0, err)
@@ -134,8 +134,9 @@ func (o *Log) Write(p []byte) (int, error) {
 	return o.result(len(p), o.flushPartial(false))
 }
 
-// indexLineEnd finds the first \n or \r in b, or returns -1.
-func indexLineEnd(b []byte) int {
+// IndexLineEnd finds the first \n or \r in b, or returns -1, with the
+// vectorised IndexByte: it runs over every byte a command prints.
+func IndexLineEnd(b []byte) int {
 	i := bytes.IndexByte(b, '\n')
 	if i < 0 {
 		return bytes.IndexByte(b, '\r')
