@@ -35,4 +35,10 @@ const (
 	// listing.
 	MaxArtifacts     = 100_000
 	MaxArtifactDepth = 64
+	// MaxExperimentSize bounds experiment.toml, in bytes: a name, a few
+	// former names and tags. Its names are held to MaxKeyLen, its tag
+	// keys too, and its tag values to MaxStringLen.
+	MaxExperimentSize = 64 << 10
+	// MaxFormerNames bounds the former names of an experiment.
+	MaxFormerNames = 1 << 10
 )

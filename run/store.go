@@ -18,6 +18,9 @@ var (
 	// ErrLive means the operation needs a run that has ended, and the run
 	// is still running: a live run changes only through its journal.
 	ErrLive = errors.New("run is still running")
+	// ErrExists means a thing with that name or id already exists, such
+	// as an experiment of the name asked for.
+	ErrExists = errors.New("already exists")
 )
 
 // Person is who records a run, as a commit names its author.
@@ -80,6 +83,13 @@ func Live(format string, args ...any) error {
 // to another writer, and wraps ErrConflict.
 func Conflict(format string, args ...any) error {
 	return kindError{fmt.Sprintf(format, args...), ErrConflict}
+}
+
+// Exists returns an error that says in its own words what exists
+// already, such as `experiment "churn" already exists (id 0)`, and wraps
+// ErrExists.
+func Exists(format string, args ...any) error {
+	return kindError{fmt.Sprintf(format, args...), ErrExists}
 }
 
 // kindError is an error with a message of its own that counts as one of
