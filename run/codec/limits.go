@@ -15,7 +15,11 @@ import (
 // deep took it past 11 GB). The scan knows just enough TOML to tell keys
 // from values and to skip strings and comments; everything else it leaves
 // to the decoder, including the errors of malformed text.
-func checkTOMLShape(b []byte) error {
+func checkTOMLShape(b []byte) error { return checkTOMLShapeOf(b, "record") }
+
+// checkTOMLShapeOf is checkTOMLShape for a file holding what ("record",
+// "experiment"), which its errors name.
+func checkTOMLShapeOf(b []byte, what string) error {
 	type level struct {
 		table bool // an inline table, whose keys nest below base
 		base  int  // the depth of the key holding the table
@@ -46,7 +50,7 @@ func checkTOMLShape(b []byte) error {
 			if inKey {
 				depth = max(depth, base+1)
 				if depth > run.MaxKeyDepth {
-					return fmt.Errorf("decode record: keys nest deeper than %d", run.MaxKeyDepth)
+					return fmt.Errorf("decode %s: keys nest deeper than %d", what, run.MaxKeyDepth)
 				}
 			}
 			lineStart = false
@@ -66,7 +70,7 @@ func checkTOMLShape(b []byte) error {
 				end++
 			}
 			if n > run.MaxKeyDepth {
-				return fmt.Errorf("decode record: keys nest deeper than %d", run.MaxKeyDepth)
+				return fmt.Errorf("decode %s: keys nest deeper than %d", what, run.MaxKeyDepth)
 			}
 			base, depth, inKey = n, n, true
 			for end < len(b) && b[end] != '\n' && b[end] != '#' {
@@ -90,7 +94,7 @@ func checkTOMLShape(b []byte) error {
 				depth = max(depth, base+1)
 			}
 			if depth > run.MaxKeyDepth {
-				return fmt.Errorf("decode record: keys nest deeper than %d", run.MaxKeyDepth)
+				return fmt.Errorf("decode %s: keys nest deeper than %d", what, run.MaxKeyDepth)
 			}
 			if c != '}' {
 				continue
@@ -99,7 +103,7 @@ func checkTOMLShape(b []byte) error {
 		switch c {
 		case '[', '{':
 			if len(stack) >= maxValueDepth {
-				return fmt.Errorf("decode record: values nest deeper than %d", maxValueDepth)
+				return fmt.Errorf("decode %s: values nest deeper than %d", what, maxValueDepth)
 			}
 			stack = append(stack, level{table: c == '{', base: base})
 			if c == '{' {

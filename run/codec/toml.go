@@ -746,13 +746,21 @@ func decodeTOMLGeneral(b []byte) (*run.Record, error) {
 // tomlDecoder keeps the first type error met while reading fields, so that
 // reading a record is a flat list of field reads.
 type tomlDecoder struct {
-	err error
+	err  error
+	what string // what the file holds, for errors: "" for a record
 }
 
 func (d *tomlDecoder) fail(key, want string, v any) {
 	if d.err == nil {
-		d.err = fmt.Errorf("decode record: %s is %s, not %s", key, tomlType(v), want)
+		d.err = fmt.Errorf("decode %s: %s is %s, not %s", d.noun(), key, tomlType(v), want)
 	}
+}
+
+func (d *tomlDecoder) noun() string {
+	if d.what == "" {
+		return "record"
+	}
+	return d.what
 }
 
 func (d *tomlDecoder) str(m map[string]any, key string) string {
@@ -823,7 +831,7 @@ func (d *tomlDecoder) time(m map[string]any, key string) time.Time {
 	t = t.Add(-time.Duration(t.Nanosecond() % int(time.Millisecond)))
 	if !tomlTimeOK(t) {
 		if d.err == nil {
-			d.err = fmt.Errorf("decode record: %s %v is out of range", key, t)
+			d.err = fmt.Errorf("decode %s: %s %v is out of range", d.noun(), key, t)
 		}
 		return time.Time{}
 	}
