@@ -42,6 +42,11 @@ type Store struct {
 	marks   map[string]string  // fetched runs -> remote
 	from    map[string]string  // every run ever marked fetched -> remote
 	seq     int
+
+	exps map[string]string // experiment id -> commit
+	// expText holds experiment.toml of each experiment commit, so that a
+	// reader never shares memory with a writer.
+	expText map[string][]byte
 }
 
 // commit is one stored state of a run.
