@@ -63,6 +63,8 @@ type Repo struct {
 	vars varsState // see gitVars
 
 	gc gcState
+
+	exps experimentCache // see Experiments
 }
 
 // Open finds the repository that contains dir the way git does and opens it.
