@@ -29,11 +29,12 @@ import (
 
 func (r *Repo) mergedDir() string { return filepath.Join(r.privateDir(), "merged") }
 
-// Merge brings the runs and tombstones last fetched from remote into the
-// runs here, by the rules of package merge: a run new here is taken as it
-// is; a tombstone deletes the run here; two copies of a run become one,
-// which may be either copy or a new commit with the tags of both. Only
-// what changed since the last merge from remote is looked at.
+// Merge brings the runs, tombstones and experiments last fetched from
+// remote into those here. Runs merge by the rules of package merge: a run
+// new here is taken as it is; a tombstone deletes the run here; two copies
+// of a run become one, which may be either copy or a new commit with the
+// tags of both. Only the runs that changed since the last merge from
+// remote are looked at. Experiments merge as mergeExperiments says.
 func (r *Repo) Merge(ctx context.Context, remote string) (*run.FetchResult, error) {
 	name := trackingName(remote)
 	sig := r.trackingSig(name)
@@ -42,6 +43,9 @@ func (r *Repo) Merge(ctx context.Context, remote string) (*run.FetchResult, erro
 		return nil, err
 	}
 	res := &run.FetchResult{}
+	if err := r.mergeExperiments(remote, res); err != nil {
+		return nil, err
+	}
 	if len(in.runs) == 0 && len(in.deleted) == 0 {
 		// Nothing came in: the runs here need not be listed.
 		for id, h := range in.conflicts {
@@ -385,6 +389,7 @@ func (r *Repo) trackingSig(name string) string {
 	for _, p := range []string{
 		r.refPath(TrackingPrefix + name + "/runs"),
 		r.refPath(TrackingPrefix + name + "/deleted"),
+		r.refPath(TrackingPrefix + name + "/experiments"),
 		filepath.Join(r.CommonDir, "packed-refs"),
 	} {
 		fi, err := os.Stat(p)
@@ -425,6 +430,175 @@ func (r *Repo) Unmerged() []string {
 	for _, n := range slices.Sorted(maps.Keys(names)) {
 		old, err := os.ReadFile(filepath.Join(r.mergedDir(), n+".sig"))
 		if sig := r.trackingSig(n); err != nil || sig == "" || string(old) != sig {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// mergeExperiments brings the experiments last fetched from remote into
+// those here, each by how the two commits relate: one new here is taken;
+// one here that the remote's descends from moves to it (a fast-forward);
+// one the remote's is an ancestor of stays; two that diverged become a
+// merge commit of both (mergeDiverged). Experiments are few, so every one
+// is looked at each time; the commits compared are equal for all but the
+// ones edited since the last exchange. What cannot be merged is told and
+// left for the next merge; an error means the refs could not be listed.
+func (r *Repo) mergeExperiments(remote string, res *run.FetchResult) error {
+	theirs, err := r.experimentRefs(trackingExperiments(remote))
+	if err != nil || len(theirs) == 0 {
+		return err
+	}
+	ours, err := r.experimentRefs(ExperimentsPrefix)
+	if err != nil {
+		return err
+	}
+	for _, id := range slices.Sorted(maps.Keys(theirs)) {
+		t := theirs[id]
+		o, here := ours[id]
+		next := t
+		if here {
+			if o == t {
+				continue
+			}
+			if next, err = r.mergedExperiment(id, o, t); err != nil {
+				r.warn(fmt.Errorf("merge experiment %s from %s: %w", id, remote, err))
+				continue
+			}
+			if next == o {
+				continue
+			}
+		}
+		if err := r.UpdateRef(ExperimentRef(id), next, o); err != nil {
+			// Saved here meanwhile: the next merge looks again.
+			r.warn(fmt.Errorf("merge experiment %s from %s: %w", id, remote, err))
+			continue
+		}
+		res.Experiments = append(res.Experiments, id)
+	}
+	return nil
+}
+
+// mergedExperiment returns the commit experiment id should be at, given
+// the commit here, ours, and the remote's, theirs.
+func (r *Repo) mergedExperiment(id string, ours, theirs plumbing.Hash) (plumbing.Hash, error) {
+	switch r.descent(ours, theirs) {
+	case theirsDescends:
+		return theirs, nil
+	case oursDescends:
+		return ours, nil
+	}
+	return r.mergeDiverged(id, ours, theirs)
+}
+
+// maxAncestorWalk bounds the commits descent reads. Beyond it two commits
+// are taken for diverged, which is safe: their merge descends from both,
+// whatever they are.
+const maxAncestorWalk = 100_000
+
+// How two commits of an experiment relate.
+const (
+	diverged = iota
+	theirsDescends
+	oursDescends
+)
+
+// descent tells which of two different commits descends from the other,
+// if either does. It walks back from both at once, a commit from each in
+// turn, so that it reads about twice the commits between them rather
+// than the whole history of the one that is not the descendant: after an
+// edit here, ours is a commit or two ahead of theirs.
+func (r *Repo) descent(ours, theirs plumbing.Hash) int {
+	type walk struct {
+		todo   []plumbing.Hash
+		seen   map[plumbing.Hash]bool
+		target plumbing.Hash // the other start: reaching it ends the walk
+		found  int
+	}
+	walks := [2]*walk{
+		{todo: []plumbing.Hash{ours}, seen: map[plumbing.Hash]bool{ours: true}, target: theirs, found: oursDescends},
+		{todo: []plumbing.Hash{theirs}, seen: map[plumbing.Hash]bool{theirs: true}, target: ours, found: theirsDescends},
+	}
+	for read := 0; read < maxAncestorWalk && (len(walks[0].todo) > 0 || len(walks[1].todo) > 0); {
+		for _, w := range walks {
+			if len(w.todo) == 0 {
+				continue
+			}
+			h := w.todo[0]
+			w.todo = w.todo[1:]
+			read++
+			c, err := r.ReadCommit(h)
+			if err != nil {
+				continue // missing history (a shallow clone): no path through it
+			}
+			for _, p := range c.ParentHashes {
+				if p == w.target {
+					return w.found
+				}
+				if !w.seen[p] {
+					w.seen[p] = true
+					w.todo = append(w.todo, p)
+				}
+			}
+		}
+	}
+	return diverged
+}
+
+// mergeDiverged writes the merge of two copies of experiment id of which
+// neither descends from the other: a commit with both as parents, holding
+// the copy updated last (on equal times, the one whose commit id is
+// smaller), with that copy's author and committer. The loser's name and
+// former names join the winner's former names, so that runs recorded
+// under either name on either clone stay in the experiment. The commit
+// depends on the two copies alone, so that every clone that merges the
+// same two writes the same commit, and clones that exchange their merges
+// converge on it. A copy that cannot be read loses to one that can.
+func (r *Repo) mergeDiverged(id string, ours, theirs plumbing.Hash) (plumbing.Hash, error) {
+	a, b := ours, theirs
+	if b.String() < a.String() {
+		a, b = b, a
+	}
+	ea, errA := r.experimentAt(id, a)
+	eb, errB := r.experimentAt(id, b)
+	win, w, l := a, ea, eb
+	switch {
+	case errA != nil && errB != nil:
+		return plumbing.ZeroHash, errA
+	case errA != nil, errB == nil && eb.Updated.After(ea.Updated):
+		win, w, l = b, eb, ea
+	}
+	c, err := r.ReadCommit(win)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	merged := w.Clone()
+	if l != nil {
+		merged.Former = unionNames(w.Former, append(slices.Clone(l.Former), l.Name), w.Name)
+	}
+	tree := c.TreeHash
+	if !slices.Equal(merged.Former, w.Former) {
+		text, err := codec.EncodeExperiment(&merged)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		if tree, err = r.experimentTree(text); err != nil {
+			return plumbing.ZeroHash, err
+		}
+	}
+	return r.WriteCommit(CommitSpec{
+		Tree: tree, Parents: []plumbing.Hash{a, b},
+		Author: c.Author, Committer: c.Committer,
+		Message: experimentMessage(&merged, "merged"),
+	})
+}
+
+// unionNames returns names and then the names of more it lacks, without
+// name, at most run.MaxFormerNames of them.
+func unionNames(names, more []string, name string) []string {
+	out := slices.Clone(names)
+	for _, n := range more {
+		if n != name && !slices.Contains(out, n) && len(out) < run.MaxFormerNames {
 			out = append(out, n)
 		}
 	}

@@ -26,15 +26,17 @@ import (
 // credentials, credential helpers, ssh configuration, insteadOf and
 // proxies apply exactly as for their code.
 //
-// Nothing fetched lands on refs/runs/* directly: a remote's runs and
-// tombstones land under TrackingPrefix, and Merge brings them into
-// refs/runs/* by the rules of package merge. Pushes carry a lease on
-// what was last fetched, so that they never overwrite an edit they have
+// Nothing fetched lands on refs/runs/* directly: a remote's runs,
+// tombstones and experiments land under TrackingPrefix, and Merge brings
+// them into refs/runs/* (by the rules of package merge) and
+// refs/runs-experiments/*. Pushes carry a lease on what was last fetched,
+// or are fast-forwards, so that they never overwrite an edit they have
 // not merged.
 
-// TrackingPrefix is where the runs and tombstones fetched from remotes
-// are kept: refs/runs-remotes/<remote>/runs/<id> and
-// refs/runs-remotes/<remote>/deleted/<id>.
+// TrackingPrefix is where the runs, tombstones and experiments fetched
+// from remotes are kept: refs/runs-remotes/<remote>/runs/<id>,
+// refs/runs-remotes/<remote>/deleted/<id> and
+// refs/runs-remotes/<remote>/experiments/<id>.
 const TrackingPrefix = "refs/runs-remotes/"
 
 // trackingName is the name under TrackingPrefix of remote: the remote's
@@ -57,6 +59,9 @@ func trackingRuns(remote string) string { return TrackingPrefix + trackingName(r
 func trackingDeleted(remote string) string {
 	return TrackingPrefix + trackingName(remote) + "/deleted/"
 }
+func trackingExperiments(remote string) string {
+	return TrackingPrefix + trackingName(remote) + "/experiments/"
+}
 
 // fetchRefspecs are what a fetch from remote asks for, and what remote
 // setup configures.
@@ -64,6 +69,7 @@ func fetchRefspecs(remote string) []string {
 	return []string{
 		"+" + RunsPrefix + "*:" + trackingRuns(remote) + "*",
 		"+" + DeletedPrefix + "*:" + trackingDeleted(remote) + "*",
+		"+" + ExperimentsPrefix + "*:" + trackingExperiments(remote) + "*",
 	}
 }
 
@@ -72,12 +78,15 @@ func fetchRefspecs(remote string) []string {
 const oldRefspec = "+refs/runs/*:refs/runs/*"
 
 // Push sends runs to remote: those named by ids, or all of them when ids
-// is nil, with the tombstones of runs deleted here. A run the remote has
-// is replaced only if it is still what was last fetched from there; the
-// others come back rejected with a Reason for which Repo.Stale is true, to be
-// fetched, merged and pushed again. A run in conflict with the remote's
-// copy is not sent. Progress goes to progress when it is not nil. Rejections
-// are results, not errors; an error means the push could not happen.
+// is nil, with the tombstones of runs deleted here and every experiment.
+// A run the remote has is replaced only if it is still what was last
+// fetched from there; the others come back rejected with a Reason for
+// which Repo.Stale is true, to be fetched, merged and pushed again. A run
+// in conflict with the remote's copy is not sent. Experiments are pushed
+// without force: one the remote holds an edit of that is not here is
+// rejected as stale too (non-fast-forward), in the report's Experiments.
+// Progress goes to progress when it is not nil. Rejections are results,
+// not errors; an error means the push could not happen.
 func (r *Repo) Push(ctx context.Context, remote string, ids []string, progress io.Writer) (*run.PushReport, error) {
 	for _, id := range ids {
 		if !run.ValidID(id) {
@@ -115,6 +124,7 @@ type pushPlan struct {
 	// The refs as planned from, for noting what was pushed without
 	// listing them again.
 	local, tracked, tombs, trackedTombs map[string]plumbing.Hash
+	exps, trackedExps                   map[string]plumbing.Hash // experiments, by id
 }
 
 // planPush decides what a push to remote sends.
@@ -135,6 +145,14 @@ func (r *Repo) planPush(remote string, ids []string) (*pushPlan, error) {
 	if err != nil {
 		return nil, err
 	}
+	exps, err := r.experimentRefs(ExperimentsPrefix)
+	if err != nil {
+		return nil, err
+	}
+	trackedExps, err := r.experimentRefs(trackingExperiments(remote))
+	if err != nil {
+		return nil, err
+	}
 	conflicts := r.conflicted(trackingName(remote))
 	picked := make(map[string]bool, len(ids))
 	for _, id := range ids {
@@ -142,7 +160,8 @@ func (r *Repo) planPush(remote string, ids []string) (*pushPlan, error) {
 	}
 	want := func(id string) bool { return ids == nil || picked[id] }
 	p := &pushPlan{wildcard: ids == nil, skip: map[string]bool{},
-		local: local, tracked: tracked, tombs: tombs, trackedTombs: trackedTombs}
+		local: local, tracked: tracked, tombs: tombs, trackedTombs: trackedTombs,
+		exps: exps, trackedExps: trackedExps}
 	for _, id := range slices.Sorted(maps.Keys(local)) {
 		if !want(id) || tombs[id] != (plumbing.Hash{}) {
 			continue
@@ -165,6 +184,12 @@ func (r *Repo) planPush(remote string, ids []string) (*pushPlan, error) {
 			// commit this one does not descend from, which is any.
 			p.updates = append(p.updates, refUpdate{id, ref + ":" + ref, ""})
 		}
+	}
+	if len(exps) > 0 && !p.wildcard {
+		// Every experiment travels with any run: a run's experiment may be
+		// one, and there are few. No "+": an edit there not merged here
+		// is refused, as a non-fast-forward.
+		p.updates = append(p.updates, refUpdate{spec: ExperimentsPrefix + "*:" + ExperimentsPrefix + "*"})
 	}
 	for _, id := range slices.Sorted(maps.Keys(tombs)) {
 		if !want(id) {
@@ -206,10 +231,14 @@ func (r *Repo) push(ctx context.Context, remote string, plan *pushPlan, progress
 	var all []pushed
 	var sent []float64
 	if plan.wildcard {
-		res, bytes, err := r.pushChunk(ctx, remote, []refUpdate{
+		specs := []refUpdate{
 			{spec: RunsPrefix + "*:" + RunsPrefix + "*"},
 			{spec: DeletedPrefix + "*:" + DeletedPrefix + "*"},
-		}, progress)
+		}
+		if len(plan.exps) > 0 {
+			specs = append(specs, refUpdate{spec: ExperimentsPrefix + "*:" + ExperimentsPrefix + "*"})
+		}
+		res, bytes, err := r.pushChunk(ctx, remote, specs, progress)
 		for _, p := range res {
 			if !plan.skip[p.ID] || p.ref != RefName(p.ID) {
 				all = append(all, p)
@@ -219,7 +248,7 @@ func (r *Repo) push(ctx context.Context, remote string, plan *pushPlan, progress
 			sent = append(sent, bytes)
 		}
 		if err != nil {
-			rep.Results = results(all)
+			rep.Results, rep.Experiments = results(all)
 			return rep, err
 		}
 	}
@@ -236,12 +265,12 @@ func (r *Repo) push(ctx context.Context, remote string, plan *pushPlan, progress
 			sent = append(sent, bytes)
 		}
 		if err != nil {
-			rep.Results = results(all)
+			rep.Results, rep.Experiments = results(all)
 			return rep, err
 		}
 		updates = updates[n:]
 	}
-	rep.Results = results(all)
+	rep.Results, rep.Experiments = results(all)
 	for _, res := range rep.Results {
 		if res.Status == "sent" || res.Status == "deleted" {
 			rep.Runs++
@@ -272,6 +301,10 @@ func (r *Repo) noteTracking(remote string, plan *pushPlan, res []pushed) error {
 		case ok && pr.ref == DeletedPrefix+pr.ID:
 			if h, here := localTombs[pr.ID]; here && tombs[pr.ID] != h {
 				set = append(set, Ref{Name: trackingDeleted(remote) + pr.ID, Hash: h})
+			}
+		case ok && pr.ref == ExperimentRef(pr.ID):
+			if h, here := plan.exps[pr.ID]; here && plan.trackedExps[pr.ID] != h {
+				set = append(set, Ref{Name: trackingExperiments(remote) + pr.ID, Hash: h})
 			}
 		case pr.Status == "deleted" && runs[pr.ID] != (plumbing.Hash{}):
 			gone = append(gone, trackingRuns(remote)+pr.ID)
@@ -409,11 +442,14 @@ func parsePorcelain(out []byte) (res []pushed, done bool) {
 		if len(f) == 2 {
 			summary = f[1]
 		}
-		id, ok := strings.CutPrefix(to, RunsPrefix)
-		if !ok {
-			if id, ok = strings.CutPrefix(to, DeletedPrefix); !ok {
-				continue
+		id, ok := "", false
+		for _, prefix := range []string{RunsPrefix, DeletedPrefix, ExperimentsPrefix} {
+			if id, ok = strings.CutPrefix(to, prefix); ok {
+				break
 			}
+		}
+		if !ok {
+			continue
 		}
 		pr := pushed{run.PushResult{ID: id}, to}
 		switch line[0] {
@@ -435,16 +471,20 @@ func parsePorcelain(out []byte) (res []pushed, done bool) {
 	return res, done
 }
 
-// results are the push results of runs: a tombstone sent is told by the
-// deletion of its run, and shown only when refused.
-func results(res []pushed) []run.PushResult {
-	out := make([]run.PushResult, 0, len(res))
+// results are the push results of runs, and apart those of experiments:
+// a tombstone sent is told by the deletion of its run, and shown only
+// when refused.
+func results(res []pushed) (runs, exps []run.PushResult) {
+	runs = make([]run.PushResult, 0, len(res))
 	for _, p := range res {
-		if p.ref == RefName(p.ID) || p.Status == "rejected" {
-			out = append(out, p.PushResult)
+		switch {
+		case strings.HasPrefix(p.ref, ExperimentsPrefix):
+			exps = append(exps, p.PushResult)
+		case p.ref == RefName(p.ID) || p.Status == "rejected":
+			runs = append(runs, p.PushResult)
 		}
 	}
-	return out
+	return runs, exps
 }
 
 func hasRejection(res []pushed) bool {
@@ -468,14 +508,14 @@ func remoteMessage(stderr []byte) string {
 	return strings.Join(msgs, " / ")
 }
 
-// Fetch brings remote's runs and tombstones (and, through the runs'
-// parents, the code they ran) under TrackingPrefix, then merges them into
-// the runs here, as Merge does.
+// Fetch brings remote's runs, tombstones and experiments (and, through
+// the runs' parents, the code they ran) under TrackingPrefix, then merges
+// them into those here, as Merge does.
 func (r *Repo) Fetch(ctx context.Context, remote string, progress io.Writer) (*run.FetchResult, error) {
 	if err := CheckGit(); err != nil {
 		return nil, err
 	}
-	if err := r.dropOldRefspec(ctx, remote); err != nil {
+	if err := r.upgradeRemote(ctx, remote); err != nil {
 		return nil, err
 	}
 	args := []string{"fetch", "--no-write-fetch-head", "--prune"}
@@ -581,20 +621,28 @@ func (r *Repo) DefaultRemote() string {
 	return "origin"
 }
 
-// dropOldRefspec sets up again a remote that earlier versions set up to
+// upgradeRemote sets up again a remote that earlier versions set up: to
 // fetch runs straight onto refs/runs/*, where a plain git fetch would
-// still overwrite the runs here.
-func (r *Repo) dropOldRefspec(ctx context.Context, remote string) error {
+// still overwrite the runs here, or to fetch runs and tombstones without
+// experiments, which a plain git fetch would then leave behind.
+func (r *Repo) upgradeRemote(ctx context.Context, remote string) error {
 	out, err := runGit(ctx, r.gitCwd(), r.gitEnv(), nil, "config", "--get-all", "remote."+remote+".fetch")
-	if err != nil || !slices.Contains(strings.Split(string(out), "\n"), oldRefspec) {
-		return nil // not a configured remote, or not set up that way
+	if err != nil {
+		return nil // not a configured remote
+	}
+	have := strings.Split(string(out), "\n")
+	specs := fetchRefspecs(remote)
+	setUp := slices.Contains(have, specs[0])
+	partly := slices.ContainsFunc(specs, func(s string) bool { return !slices.Contains(have, s) })
+	if !slices.Contains(have, oldRefspec) && !(setUp && partly) {
+		return nil // not set up, or set up as now
 	}
 	_, err = r.SetupRemote(ctx, remote)
 	return err
 }
 
-// SetupRemote configures remote's fetches to bring its runs and
-// tombstones under TrackingPrefix, so that a plain git fetch or git pull
+// SetupRemote configures remote's fetches to bring its runs, tombstones
+// and experiments under TrackingPrefix, so that a plain git fetch or git pull
 // brings runs too, for the next git-runs command to merge; it replaces
 // the forced mapping onto refs/runs/* that earlier versions configured.
 // It reports whether it changed anything.

@@ -116,6 +116,9 @@ type FetchResult struct {
 	Deleted   []string        // runs here deleted because the remote's copy was
 	Conflicts []MergeConflict // runs whose copies could not be merged
 	Bad       []string        // fetched runs whose record could not be read, each "id: why"
+	// Experiments lists the experiments, by id, that the merge created
+	// here or changed.
+	Experiments []string
 }
 
 // MergeConflict is a run of which two final copies differ in more than their
@@ -133,6 +136,10 @@ type PushReport struct {
 	Merged *FetchResult
 	Runs   int   // runs sent or deleted
 	Bytes  int64 // the size git sent, as its progress told; 0 when it sent nothing
+	// Experiments is what became of each experiment the push sent or
+	// found there already, with the experiment's id as ID. They are
+	// apart from Results, which are runs only.
+	Experiments []PushResult
 }
 
 // CodeEntry is one entry of a tree of the code a run ran, as a store

@@ -43,7 +43,9 @@ func (e *SecretsError) Error() string {
 }
 
 // Push sends runs to remote, with the code they ran: those given, or every
-// run when runs is nil, and the tombstones of runs deleted here. Runs
+// run when runs is nil, the tombstones of runs deleted here, and the
+// experiments stored here (an experiment the remote holds an edit of not
+// merged here is fetched and merged like a run). Runs
 // whose recording process died are committed as crashed first, and runs
 // being recorded here are committed as their journals have them, so that
 // what travels is up to date. What would be sent is scanned for secrets
@@ -71,7 +73,7 @@ func (t *Tracker) Push(ctx context.Context, remote string, runs []Run, o PushOpt
 	var merged *run.FetchResult
 	for try := 1; ; try++ {
 		rep, err := s.Push(ctx, remote, ids, progress)
-		if err != nil || try == pushAttempts || !anyStale(s, rep.Results) {
+		if err != nil || try == pushAttempts || !anyStale(s, rep.Results) && !anyStale(s, rep.Experiments) {
 			if rep != nil {
 				rep.Merged = merged
 			}
@@ -245,6 +247,7 @@ func addFetch(sum, res *run.FetchResult) *run.FetchResult {
 	sum.Deleted = append(sum.Deleted, res.Deleted...)
 	sum.Conflicts = append(sum.Conflicts, res.Conflicts...)
 	sum.Bad = append(sum.Bad, res.Bad...)
+	sum.Experiments = append(sum.Experiments, res.Experiments...)
 	return sum
 }
 

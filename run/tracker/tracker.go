@@ -9,8 +9,9 @@
 // A Tracker works on a Store, declared below with the contract of each
 // method. gitstore.Repo is the store of a git repository; memstore.Store
 // keeps runs in memory. Both pass the conformance suite in run/storetest.
-// Optional abilities (sync with remotes, work trees, code) are found on
-// the store by type assertion, so that a store offers what it can.
+// Optional abilities (sync with remotes, work trees, code, experiments)
+// are found on the store by type assertion, so that a store offers what
+// it can.
 package tracker
 
 import (
@@ -93,7 +94,9 @@ type Store interface {
 // through the user's own git.
 type Syncer interface {
 	// Push sends the runs named by ids (all of them for nil) to remote,
-	// with the code they ran, and the tombstones of those deleted here.
+	// with the code they ran, the tombstones of those deleted here, and
+	// the experiments, if the store keeps any (their results are the
+	// report's Experiments, stale as runs are).
 	// A run the remote has is replaced only if it is what was last
 	// fetched from there: otherwise it comes back rejected with a reason
 	// for which Stale is true. Runs already there as they are here are
@@ -103,8 +106,8 @@ type Syncer interface {
 	// Stale tells whether a push was rejected, for the reason given, because
 	// the remote holds an edit not yet fetched and merged here.
 	Stale(reason string) bool
-	// Fetch brings remote's runs and tombstones, and merges them here as
-	// Merge does.
+	// Fetch brings remote's runs and tombstones (and experiments, if the
+	// store keeps any), and merges them here as Merge does.
 	Fetch(ctx context.Context, remote string, progress io.Writer) (*run.FetchResult, error)
 	// Merge brings what was last fetched from remote into the runs here,
 	// by the rules of package merge (docs/FORMAT.md), looking only at what
