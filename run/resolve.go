@@ -25,9 +25,9 @@ func Resolve(ids, names []string, spec string) (int, error) {
 		}
 		if n >= len(ids) {
 			if len(ids) == 0 {
-				return -1, fmt.Errorf("no run %s: there are no runs", spec)
+				return -1, NotFound("no run %s: there are no runs", spec)
 			}
-			return -1, fmt.Errorf("no run %s: there are only %d runs", spec, len(ids))
+			return -1, NotFound("no run %s: there are only %d runs", spec, len(ids))
 		}
 		return n, nil
 	}
@@ -62,9 +62,9 @@ func Resolve(ids, names []string, spec string) (int, error) {
 			return -1, ambiguous(spec, ids, names, byPrefix)
 		}
 	} else if isIDPrefix(spec) {
-		return -1, fmt.Errorf("no run %q: an id prefix needs at least 4 characters", spec)
+		return -1, NotFound("no run %q: an id prefix needs at least 4 characters", spec)
 	}
-	return -1, fmt.Errorf("no run %q", spec)
+	return -1, NotFound("no run %q", spec)
 }
 
 func isIDPrefix(s string) bool {

@@ -149,3 +149,14 @@ type CodeEntry struct {
 	Mode uint32 // git's: 040000 directory, 0100644 file, 0100755 executable, 0120000 link, 0160000 submodule
 	ID   string // the object id, 40 hex digits in the git store
 }
+
+// DeletedTag is the tag that marks a run put aside, as MLflow deletes runs:
+// listed only when asked for, and restored by removing the tag. Its value
+// is the time it was set (RFC 3339). Being a tag, it merges between clones
+// as tags do; a run removed for good has a tombstone instead.
+const DeletedTag = "gitruns.deleted"
+
+// ParentTag names, in a run's tags, the run it is part of: a trial of a
+// sweep names the sweep's run. It is MLflow's tag for nested runs, which
+// git runs serve records as a full run id.
+const ParentTag = "mlflow.parentRunId"

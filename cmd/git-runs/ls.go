@@ -136,6 +136,9 @@ func lsRows(e *env, rs *tracker.Runs, shown []tracker.Run, keys []query.Key) [][
 	for _, r := range shown {
 		rec := r.Record
 		name := rec.Name
+		if parent, ok := rs.Parent(r); ok {
+			name += p.dim(" ⊂ " + parent.Record.Name)
+		}
 		if r.FetchedFrom != "" {
 			name += p.paint("36", " ⇣"+r.FetchedFrom)
 		}

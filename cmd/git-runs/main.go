@@ -57,6 +57,7 @@ type cli struct {
 	Fetch    fetchCmd    `cmd:"" help:"Bring runs from a git remote."`
 	Pull     pullCmd     `cmd:"" help:"Same as fetch."`
 	Remote   remoteCmd   `cmd:"" help:"Set up a remote for runs, or compare runs with it."`
+	Serve    serveCmd    `cmd:"" help:"Serve MLflow's tracking API over this repository."`
 }
 
 const description = `Record machine-learning runs in your git repository.

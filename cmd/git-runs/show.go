@@ -17,7 +17,7 @@ type showCmd struct {
 }
 
 func (c *showCmd) Run(e *env) error {
-	t, _, en, err := e.resolve(c.Target)
+	t, rs, en, err := e.resolve(c.Target)
 	if err != nil {
 		return err
 	}
@@ -106,6 +106,19 @@ func (c *showCmd) Run(e *env) error {
 	}
 	if rec.RerunOf != "" {
 		rows = append(rows, []string{p.dim("rerun of"), rec.RerunOf})
+	}
+	if parent, ok := rs.Parent(en); ok {
+		rows = append(rows, []string{p.dim("parent"), rs.Abbrev(parent.ID) + " " + parent.Record.Name})
+	}
+	if kids := rs.Children(en); len(kids) > 0 {
+		names := make([]string, 0, min(len(kids), 10))
+		for _, k := range kids[:min(len(kids), 10)] {
+			names = append(names, k.Record.Name)
+		}
+		if len(kids) > 10 {
+			names = append(names, fmt.Sprintf("and %d more", len(kids)-10))
+		}
+		rows = append(rows, []string{p.dim("children"), fmt.Sprintf("%d: %s", len(kids), strings.Join(names, ", "))})
 	}
 	for _, k := range sortedKeys(rec.Env) {
 		rows = append(rows, []string{p.dim("env"), k + "=" + rec.Env[k]})

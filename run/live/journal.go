@@ -24,9 +24,11 @@ import (
 //	M <key> <step> <ms> <value>    metric point logged by the program
 //	m <key> <step> <ms> <value>    metric point read from its output
 //	A <path> <blob> <mode>         artifact already stored as a blob
+//	A <path> - -                   the artifact at path, or below it, removed
 //	H <json>                       facts about the host learnt after the start
 //	C <ms> <commit>                the run was committed, as of the entries before
 //	X <ms> <status> <exit code> [<signal>]   end ("-" for no exit code)
+//	N <json string>                the run renamed
 //
 // Fields are separated by tabs; keys cannot contain tabs or newlines. The
 // Python package (python/gitruns) appends M entries itself, so this is a
@@ -36,13 +38,18 @@ import (
 // inside the joined line (see state.replay).
 
 // entryKinds are the first bytes of journal entries.
-const entryKinds = "SPpTMmAHCX"
+const entryKinds = "SPpTMmAHCXN"
 
 // Owner identifies the process whose death means the run crashed.
 type Owner struct {
 	PID   int    `json:"pid"`
 	Start uint64 `json:"start,omitempty"` // process start time, to tell a reused pid apart
 	Host  string `json:"host"`
+	// Lease, for a run owned by a long-lived service (git runs serve), is
+	// how long the run outlives its owner's death without a write to its
+	// journal (ms): a restarted service takes such runs back, and their
+	// clients go on logging into them. Zero: the run crashed with its owner.
+	Lease int64 `json:"lease_ms,omitempty"`
 }
 
 type startEntry struct {

@@ -11,6 +11,7 @@
 package live
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -294,6 +295,57 @@ func (r *Run) LogArtifact(src, dest string) error {
 	return r.write(b)
 }
 
+// Rename gives the run a new name.
+func (r *Run) Rename(name string) error {
+	if err := run.ValidateName(name); err != nil {
+		return err
+	}
+	j, _ := json.Marshal(name)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.live(); err != nil {
+		return err
+	}
+	return r.write(append(append([]byte("N\t"), j...), '\n'))
+}
+
+// RemoveArtifact removes the artifact at dest, or every artifact below the
+// directory dest, from the run.
+func (r *Run) RemoveArtifact(dest string) error {
+	dest, err := run.CleanArtifactPath(dest)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.live(); err != nil {
+		return err
+	}
+	return r.write([]byte("A\t" + dest + "\t-\t-\n"))
+}
+
+// Artifacts returns the files stored with the run so far, by any
+// process, in no set order.
+func (r *Run) Artifacts() ([]run.Artifact, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.sync(); err != nil {
+		return nil, err
+	}
+	return r.st.artifacts(), nil
+}
+
+// History returns every metric's points so far, logged by any process.
+// The slices are shared with the run and must not be changed.
+func (r *Run) History() (run.History, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.sync(); err != nil {
+		return nil, err
+	}
+	return r.st.history(), nil
+}
+
 // storeFiles stores the file src, or the regular files below the
 // directory src, as artifacts at dest.
 func (r *Run) storeFiles(src, dest string) ([]run.Artifact, error) {
@@ -389,6 +441,21 @@ func (r *Run) EndWithCode(status run.Status, code *int) error { return r.Finish(
 // end entry included: the next git-runs command on this machine commits
 // it, with this status, once this process has exited.
 func (r *Run) Finish(status run.Status, code *int, signal string) error {
+	return r.finish(status, code, signal, time.Now())
+}
+
+// EndAt is End with the time the run ended, as its client says: a client
+// over the network reports when it ended, a moment before its call
+// arrives. A time before the run's start, or in the future, is taken as
+// now.
+func (r *Run) EndAt(status run.Status, end time.Time) error {
+	if end.IsZero() || end.After(time.Now()) {
+		end = time.Now()
+	}
+	return r.finish(status, nil, "", end)
+}
+
+func (r *Run) finish(status run.Status, code *int, signal string, end time.Time) error {
 	if !status.Valid() || status == run.Running {
 		return fmt.Errorf("end run: invalid status %q (want finished, failed, killed or crashed)", status)
 	}
@@ -400,7 +467,10 @@ func (r *Run) Finish(status run.Status, code *int, signal string) error {
 	r.mu.Lock()
 	err := r.live()
 	if err == nil {
-		err = r.write(appendEnd(nil, time.Now().UnixMilli(), status, code, signal))
+		if started := r.st.rec.Started; end.Before(started) {
+			end = started
+		}
+		err = r.write(appendEnd(nil, end.UnixMilli(), status, code, signal))
 	}
 	r.mu.Unlock()
 	if err != nil {

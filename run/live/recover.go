@@ -20,7 +20,9 @@ const staleRecovery = time.Minute
 type Info struct {
 	ID    string
 	Owner Owner
-	Alive bool // the owning process still runs
+	Alive bool // the owning process still runs, or the run's lease lasts
+	// Written is when the journal was last written to.
+	Written time.Time
 	// Record and History are the run as its journal has it now, which
 	// may be ahead of its last commit.
 	Record  *run.Record
@@ -29,6 +31,13 @@ type Info struct {
 
 // List returns the runs whose journals are in rc.Dir, in no set order.
 func (rc Recorder) List() ([]Info, error) {
+	return rc.ListExcept(nil)
+}
+
+// ListExcept is List, leaving out the runs for which known returns an
+// Info: a process that records runs itself knows them better than their
+// journals on disk, and need not read them.
+func (rc Recorder) ListExcept(known func(id string) (Info, bool)) ([]Info, error) {
 	ents, err := os.ReadDir(rc.Dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -42,20 +51,47 @@ func (rc Recorder) List() ([]Info, error) {
 		if !ok || !run.ValidID(id) {
 			continue
 		}
-		st, _, err := readJournal(rc.journalPath(id))
-		if err != nil || !st.started {
-			continue
+		if known != nil {
+			if l, ok := known(id); ok {
+				out = append(out, l)
+				continue
+			}
 		}
-		out = append(out, Info{ID: id, Owner: st.owner, Alive: ownerAlive(st.owner), Record: st.record(), History: st.history()})
+		if l, ok := rc.info(id); ok {
+			out = append(out, l)
+		}
 	}
 	return out, nil
 }
 
-func ownerAlive(o Owner) bool {
+// Info returns live run id as its journal has it; false when it has no
+// journal here.
+func (rc Recorder) Info(id string) (Info, bool) {
+	if !run.ValidID(id) {
+		return Info{}, false
+	}
+	return rc.info(id)
+}
+
+func (rc Recorder) info(id string) (Info, bool) {
+	st, mtime, err := readJournal(rc.journalPath(id))
+	if err != nil || !st.started {
+		return Info{}, false
+	}
+	return Info{ID: id, Owner: st.owner, Alive: ownerAlive(st.owner, mtime, time.Now()), Written: mtime, Record: st.record(), History: st.history()}, true
+}
+
+// ownerAlive tells whether the run whose journal was last written at
+// mtime still has someone to record it: its owner, or, for a leased run,
+// a service that will take it back while the lease lasts.
+func ownerAlive(o Owner, mtime, now time.Time) bool {
 	if o.Host != hostname() {
 		return true // not ours to judge: the owner runs elsewhere
 	}
-	return proc.Alive(o.PID, o.Start)
+	if proc.Alive(o.PID, o.Start) {
+		return true
+	}
+	return o.Lease > 0 && now.Sub(mtime) < time.Duration(o.Lease)*time.Millisecond
 }
 
 func readJournal(p string) (*state, time.Time, error) {
@@ -179,4 +215,10 @@ func (rc Recorder) Checkpoint(id string) error {
 	r.close()
 	r.mu.Unlock()
 	return err
+}
+
+// OwnerRuns tells whether the process that owns a run still runs (or runs
+// on another machine, where it is not ours to judge), leases aside.
+func OwnerRuns(o Owner) bool {
+	return o.Host != hostname() || proc.Alive(o.PID, o.Start)
 }

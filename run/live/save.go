@@ -219,3 +219,7 @@ func (r *Run) checkpointer(every time.Duration) {
 		}
 	}
 }
+
+// CheckpointIfDue commits the run if its last commit is older than its
+// checkpoint interval.
+func (r *Run) CheckpointIfDue() error { return r.saveIfDue() }

@@ -52,6 +52,10 @@ type Options struct {
 	// SourceDir is the command's working directory relative to the top of
 	// the work tree, recorded so that the run can be repeated there.
 	SourceDir string
+	// Lease keeps the run alive for this long after its owner died, as
+	// long as its journal is written to within it (see Owner.Lease): for
+	// runs owned by a service whose clients log over the network.
+	Lease time.Duration
 }
 
 // Start begins a new run: it captures the source and writes the journal's
@@ -172,7 +176,7 @@ func newStartEntry(ctx context.Context, s Store, o Options) (*startEntry, error)
 	if exp == "" {
 		exp = "default"
 	}
-	if err := run.ValidateKey("tag", exp); err != nil {
+	if err := run.ValidateExperimentName(exp); err != nil {
 		return nil, err
 	}
 	name := o.Name
@@ -216,7 +220,7 @@ func newStartEntry(ctx context.Context, s Store, o Options) (*startEntry, error)
 		Command:     o.Command,
 		Source:      src,
 		Host:        ThisHost(),
-		Owner:       Owner{PID: pid, Start: proc.StartTime(pid), Host: hostname()},
+		Owner:       Owner{PID: pid, Start: proc.StartTime(pid), Host: hostname(), Lease: o.Lease.Milliseconds()},
 		Author:      s.Author(),
 		Checkpoint:  cp.Milliseconds(),
 		Env:         recordableEnv(o.Env),
@@ -272,6 +276,25 @@ func (rc Recorder) Attach(id string) (*Run, error) {
 		return nil, err
 	}
 	r.head = head // "" until the run's first commit
+	return r, nil
+}
+
+// Adopt is Attach for a process that takes over a run whose owner died
+// while its lease lasts (Options.Lease): the returned Run checkpoints
+// itself in the background, as its owner's did, until it ends or is
+// closed.
+func (rc Recorder) Adopt(id string) (*Run, error) {
+	r, err := rc.Attach(id)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	every := r.st.checkpoint
+	r.mu.Unlock()
+	if every <= 0 {
+		every = DefaultCheckpoint
+	}
+	go r.checkpointer(every)
 	return r, nil
 }
 

@@ -123,9 +123,19 @@ func (st *state) apply(line []byte) error {
 		return st.applyParam(f, kind == 'p')
 	case 'T':
 		return st.applyTag(f)
+	case 'N':
+		var name string
+		if len(f) != 1 || json.Unmarshal([]byte(f[0]), &name) != nil || run.ValidateName(name) != nil {
+			return errBadEntry
+		}
+		st.rec.Name = name
 	case 'A':
 		if len(f) != 3 {
 			return errBadEntry
+		}
+		if f[1] == "-" {
+			st.removeArtifacts(f[0])
+			break
 		}
 		st.arts[f[0]] = run.Artifact{Path: f[0], Blob: f[1], Exec: f[2] == "755"}
 	case 'C':
@@ -358,6 +368,17 @@ func (st *state) history() run.History {
 		h[k] = s.points[:len(s.points):len(s.points)]
 	}
 	return h
+}
+
+// removeArtifacts drops the artifact at p, or every artifact below the
+// directory p.
+func (st *state) removeArtifacts(p string) {
+	delete(st.arts, p)
+	for k := range st.arts {
+		if strings.HasPrefix(k, p+"/") {
+			delete(st.arts, k)
+		}
+	}
 }
 
 func (st *state) artifacts() []run.Artifact {

@@ -46,6 +46,9 @@ var attrNames = map[string]attr{
 	"status":     aStatus,
 	"started":    aStarted, "start_time": aStarted,
 	"ended": aEnded, "end_time": aEnded,
+	// The times of MLflow's experiments, which filters of experiments
+	// name (see tracker.FilterExperiments).
+	"creation_time": aStarted, "last_update_time": aEnded,
 	"duration": aDuration,
 	"commit":   aCommit,
 	"branch":   aBranch,

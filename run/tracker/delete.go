@@ -3,6 +3,7 @@ package tracker
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/gitruns/gitruns/run"
 )
@@ -94,4 +95,18 @@ func (t *Tracker) DeleteRemote(ctx context.Context, remote string, runs []Run, f
 	}
 	rep, err := t.Push(ctx, remote, deleted, PushOptions{AllowSecrets: true}) // tombstones only
 	return deleted, rep, err
+}
+
+// SoftDelete puts the run spec names aside, as MLflow deletes a run: it
+// keeps everything, is left out of queries unless asked for
+// (Query.Deleted), and comes back with Restore. It is a tag
+// (run.DeletedTag), so it travels and merges as tags do.
+func (t *Tracker) SoftDelete(ctx context.Context, spec string) error {
+	now := time.Now().UTC().Format(time.RFC3339)
+	return t.EditTags(ctx, spec, map[string]string{run.DeletedTag: now}, nil)
+}
+
+// Restore brings back a run put aside with SoftDelete.
+func (t *Tracker) Restore(ctx context.Context, spec string) error {
+	return t.EditTags(ctx, spec, nil, []string{run.DeletedTag})
 }

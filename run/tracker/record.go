@@ -373,3 +373,50 @@ func short(id string) string {
 	}
 	return id
 }
+
+// Rename gives the run spec names a new name: through its journal while
+// it is recorded here, else by amending its record.
+func (t *Tracker) Rename(ctx context.Context, spec, name string) error {
+	if err := run.ValidateName(name); err != nil {
+		return err
+	}
+	r, err := t.Get(ctx, spec)
+	if err != nil {
+		return err
+	}
+	if lr, err := t.recorder.Attach(r.ID); err == nil {
+		return closeAfter(lr, lr.Rename(name))
+	}
+	return t.store.Amend(r.ID, func(rec *run.Record) error {
+		rec.Name = name
+		return nil
+	})
+}
+
+// Top is the top of the work tree of the store's repository; "" when it
+// has none.
+func (t *Tracker) Top() string {
+	if w, err := t.worktrees(); err == nil {
+		return w.Top()
+	}
+	return ""
+}
+
+// RelDir returns dir relative to the top of the work tree, in slash
+// form; "" for the top or a directory outside it.
+func (t *Tracker) RelDir(dir string) string {
+	if w, err := t.worktrees(); err == nil {
+		return w.RelDir(dir)
+	}
+	return ""
+}
+
+// HasCommit tells whether the store holds code commit c.
+func (t *Tracker) HasCommit(c string) bool {
+	code, ok := t.code()
+	if !ok || c == "" {
+		return false
+	}
+	_, err := code.CodeTree(c)
+	return err == nil
+}

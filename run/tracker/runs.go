@@ -47,6 +47,24 @@ type Runs struct {
 	Unreadable []Run
 
 	abbrev map[string]string
+	byID   map[string]int // index in All, for Parent
+	// expOf names the experiment id of a record, for Query.Experiments;
+	// set by Tracker.Runs.
+	expOf func(*run.Record) string
+}
+
+// inExperiments keeps the runs of the experiments ids.
+func (rs *Runs) inExperiments(all []Run, ids []string) []Run {
+	if rs.expOf == nil {
+		return all
+	}
+	out := all[:0:0]
+	for _, r := range all {
+		if slices.Contains(ids, rs.expOf(r.Record)) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // Runs lists every run, newest first. Runs whose recording process died
@@ -59,7 +77,7 @@ func (t *Tracker) Runs(ctx context.Context) (*Runs, error) {
 			t.warn(err)
 		}
 	}
-	lives, err := t.recorder.List()
+	lives, err := t.recorder.ListExcept(t.hostedInfo)
 	if err != nil {
 		return nil, err
 	}
@@ -109,6 +127,11 @@ func (t *Tracker) Runs(ctx context.Context) (*Runs, error) {
 	}
 	if len(alive) > 0 {
 		slices.SortFunc(rs.All, func(a, b Run) int { return strings.Compare(b.ID, a.ID) })
+	}
+	if of, err := t.ExperimentResolver(ctx); err == nil {
+		rs.expOf = of
+	} else {
+		t.warn(err)
 	}
 	return rs, nil
 }
@@ -173,8 +196,34 @@ type Query struct {
 	Where string // an expression of the query language (docs/QUERY.md); "" for all
 	Sort  string // a key to sort by (metrics.acc, params.lr, started); "" keeps newest first
 	Desc  bool   // sort in descending order
-	Limit int    // at most this many runs; 0 for all
+	// Order sorts by several keys, the first deciding first, after Sort
+	// if both are given.
+	Order []Order
+	Limit int // at most this many runs; 0 for all
+	// Deleted says whether runs put aside with Tracker.SoftDelete are
+	// left out (the zero value), kept, or the only ones.
+	Deleted DeletedView
+	// Experiments, when not empty, keeps the runs of these experiment
+	// ids only (see Tracker.ExperimentOf).
+	Experiments []string
 }
+
+// Order is one key runs are sorted by.
+type Order struct {
+	Key  string
+	Desc bool
+}
+
+// DeletedView says which runs a Query shows, by whether they were put
+// aside with Tracker.SoftDelete.
+type DeletedView int
+
+// The views of DeletedView.
+const (
+	HideDeleted DeletedView = iota
+	AlsoDeleted
+	OnlyDeleted
+)
 
 // Query returns the runs that q selects, in its order. Runs lacking the
 // sort key come last.
@@ -183,8 +232,18 @@ func (rs *Runs) Query(q Query) ([]Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	out = byDeleted(out, q.Deleted)
+	if len(q.Experiments) > 0 {
+		out = rs.inExperiments(out, q.Experiments)
+	}
+	order := q.Order
 	if q.Sort != "" {
-		if out, err = sortRuns(out, q.Sort, q.Desc); err != nil {
+		order = append([]Order{{q.Sort, q.Desc}}, order...)
+	}
+	// The sort is stable: sorting by the last key first leaves the first
+	// key deciding.
+	for i := len(order) - 1; i >= 0; i-- {
+		if out, err = sortRuns(out, order[i].Key, order[i].Desc); err != nil {
 			return nil, err
 		}
 	}
@@ -192,6 +251,26 @@ func (rs *Runs) Query(q Query) ([]Run, error) {
 		out = out[:q.Limit]
 	}
 	return out, nil
+}
+
+// byDeleted keeps the runs that view shows.
+func byDeleted(all []Run, view DeletedView) []Run {
+	if view == AlsoDeleted {
+		return all
+	}
+	out := all[:0:0]
+	for _, r := range all {
+		if r.Deleted() == (view == OnlyDeleted) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Deleted tells whether r was put aside with Tracker.SoftDelete.
+func (r Run) Deleted() bool {
+	_, ok := r.Record.Tags[run.DeletedTag]
+	return ok
 }
 
 // Select returns the runs named by specs, then those matching the
@@ -351,4 +430,83 @@ func (t *Tracker) MarkSeen(r Run) error {
 		return nil
 	}
 	return t.store.MarkSeen(r.ID)
+}
+
+// Get returns the run spec names, as Runs and Resolve would, without
+// listing every run when spec is a full id: a server answers calls for
+// one run at a time.
+func (t *Tracker) Get(ctx context.Context, spec string) (Run, error) {
+	if !run.ValidID(spec) {
+		rs, err := t.Runs(ctx)
+		if err != nil {
+			return Run{}, err
+		}
+		return rs.Resolve(spec)
+	}
+	l, isLive := t.recorder.Info(spec)
+	if isLive && l.Alive {
+		r := Run{ID: spec, Record: l.Record, Live: true, history: l.History}
+		if en, err := t.store.Load(ctx, spec); err == nil {
+			r.Commit = en.Commit
+		}
+		return r, nil
+	}
+	if isLive {
+		// Its recorder died: recovered as every listing does first.
+		if _, err := t.recorder.Recover([]live.Info{l}); err != nil {
+			t.warn(err)
+		}
+	}
+	en, err := t.store.Load(ctx, spec)
+	if err != nil {
+		return Run{}, err
+	}
+	if en.Err != nil {
+		return Run{}, en.Err
+	}
+	r := Run{ID: spec, Commit: en.Commit, Record: en.Record}
+	if r.Record.Status == run.Running {
+		r.markStale(time.Now())
+	}
+	return r, nil
+}
+
+// Blob returns the content of a blob the store holds, such as an artifact
+// of a live run (live.Run.Artifacts names them), or an error wrapping
+// run.ErrNotFound.
+func (t *Tracker) Blob(id string) ([]byte, error) {
+	code, ok := t.code()
+	if !ok {
+		return nil, run.NotFound("no blob %s", id)
+	}
+	return code.CodeBlob(id)
+}
+
+// Parent returns the run r is part of (run.ParentTag), if it is there.
+func (rs *Runs) Parent(r Run) (Run, bool) {
+	id := r.Record.Tags[run.ParentTag]
+	if id == "" {
+		return Run{}, false
+	}
+	if rs.byID == nil {
+		rs.byID = make(map[string]int, len(rs.All))
+		for i, x := range rs.All {
+			rs.byID[x.ID] = i
+		}
+	}
+	if i, ok := rs.byID[id]; ok {
+		return rs.All[i], true
+	}
+	return Run{}, false
+}
+
+// Children returns the runs that name r as their parent, newest first.
+func (rs *Runs) Children(r Run) []Run {
+	var out []Run
+	for _, c := range rs.All {
+		if c.Record.Tags[run.ParentTag] == r.ID {
+			out = append(out, c)
+		}
+	}
+	return out
 }

@@ -17,6 +17,7 @@ package tracker
 import (
 	"context"
 	"io"
+	"sync/atomic"
 
 	"github.com/gitruns/gitruns/diff"
 	"github.com/gitruns/gitruns/run"
@@ -167,6 +168,7 @@ type Tracker struct {
 	store    Store
 	recorder live.Recorder
 	warn     func(error)
+	hosted   atomic.Pointer[Hosted] // the runs this process hosts, if it does
 }
 
 // New returns the Tracker of store s.

@@ -1,0 +1,184 @@
+package mlflow
+
+import (
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/codec"
+)
+
+// The shapes of MLflow's messages, as JSON.
+
+type kv struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+type metricJSON struct {
+	Key       string    `json:"key"`
+	Value     jsonFloat `json:"value"`
+	Timestamp int64     `json:"timestamp"`
+	Step      int64     `json:"step"`
+	RunID     string    `json:"run_id,omitempty"`
+}
+
+type runInfoJSON struct {
+	RunID          string `json:"run_id"`
+	RunUUID        string `json:"run_uuid"`
+	RunName        string `json:"run_name"`
+	ExperimentID   string `json:"experiment_id"`
+	UserID         string `json:"user_id"`
+	Status         string `json:"status"`
+	StartTime      int64  `json:"start_time"`
+	EndTime        *int64 `json:"end_time,omitempty"`
+	ArtifactURI    string `json:"artifact_uri"`
+	LifecycleStage string `json:"lifecycle_stage"`
+}
+
+type runDataJSON struct {
+	Metrics []metricJSON `json:"metrics"`
+	Params  []kv         `json:"params"`
+	Tags    []kv         `json:"tags"`
+}
+
+type runJSON struct {
+	Info    runInfoJSON `json:"info"`
+	Data    runDataJSON `json:"data"`
+	Inputs  any         `json:"inputs"`
+	Outputs any         `json:"outputs,omitempty"`
+}
+
+// The system tags of MLflow that are fields of the record.
+const (
+	tagRunName = "mlflow.runName"
+	tagUser    = "mlflow.user"
+	tagCommit  = "mlflow.source.git.commit"
+	tagSource  = "mlflow.source.name"
+	tagParent  = "mlflow.parentRunId"
+)
+
+// statusName is the MLflow RunStatus of a git-runs status. A crashed run
+// is KILLED, as MLflow reports a run whose process went away.
+func statusName(s run.Status) string {
+	switch s {
+	case run.Finished:
+		return "FINISHED"
+	case run.Failed:
+		return "FAILED"
+	case run.Killed, run.Crashed:
+		return "KILLED"
+	}
+	return "RUNNING"
+}
+
+// parseStatus reads a RunStatus by name or number.
+func parseStatus(s string) (run.Status, error) {
+	switch strings.ToUpper(s) {
+	case "RUNNING", "1", "SCHEDULED", "2":
+		return run.Running, nil
+	case "FINISHED", "3":
+		return run.Finished, nil
+	case "FAILED", "4":
+		return run.Failed, nil
+	case "KILLED", "5":
+		return run.Killed, nil
+	}
+	return "", invalid("invalid run status %q: want RUNNING, FINISHED, FAILED or KILLED", s)
+}
+
+// artifactURI is where a run's artifacts go: through this server's
+// artifact proxy, into the run.
+func artifactURI(exp, id string) string {
+	return "mlflow-artifacts:/" + exp + "/" + id + "/artifacts"
+}
+
+// runInfo is the RunInfo of a record in experiment exp.
+func runInfo(rec *run.Record, exp string) runInfoJSON {
+	info := runInfoJSON{
+		RunID: rec.ID, RunUUID: rec.ID, RunName: rec.Name, ExperimentID: exp,
+		UserID: rec.Host.User, Status: statusName(rec.Status),
+		StartTime:   rec.Started.UnixMilli(),
+		ArtifactURI: artifactURI(exp, rec.ID), LifecycleStage: "active",
+	}
+	if u := rec.Tags[tagUser]; u != "" {
+		info.UserID = u
+	}
+	if !rec.Ended.IsZero() {
+		end := rec.Ended.UnixMilli()
+		info.EndTime = &end
+	}
+	if _, ok := rec.Tags[run.DeletedTag]; ok {
+		info.LifecycleStage = "deleted"
+	}
+	return info
+}
+
+// runData is the RunData of a record: the latest value of each metric,
+// params as MLflow's strings, and the tags with the system tags that are
+// fields of the record.
+func runData(rec *run.Record) runDataJSON {
+	d := runDataJSON{Metrics: []metricJSON{}, Params: []kv{}, Tags: []kv{}}
+	// A summary keeps no time: the record's last write stands for it.
+	ts := rec.Updated
+	if !rec.Ended.IsZero() {
+		ts = rec.Ended
+	}
+	if ts.IsZero() {
+		ts = rec.Started
+	}
+	for _, k := range slices.Sorted(maps.Keys(rec.Metrics)) {
+		m := rec.Metrics[k]
+		d.Metrics = append(d.Metrics, metricJSON{Key: k, Value: jsonFloat(m.Last), Timestamp: ts.UnixMilli(), Step: m.Step})
+	}
+	for _, k := range slices.Sorted(maps.Keys(rec.Params)) {
+		d.Params = append(d.Params, kv{k, paramString(rec.Params[k])})
+	}
+	tags := maps.Clone(rec.Tags)
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	// The server's own bookkeeping (gitruns.*) is no tag of the client's.
+	for k := range tags {
+		if strings.HasPrefix(k, "gitruns.") {
+			delete(tags, k)
+		}
+	}
+	tags[tagRunName] = rec.Name
+	if _, ok := tags[tagUser]; !ok && rec.Host.User != "" {
+		tags[tagUser] = rec.Host.User
+	}
+	if _, ok := tags[tagCommit]; !ok && rec.Source.Commit != "" {
+		tags[tagCommit] = rec.Source.Commit
+	}
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		d.Tags = append(d.Tags, kv{k, tags[k]})
+	}
+	return d
+}
+
+// paramValue types a param as the command line does ("100" is an
+// integer), unless its text would not come back the same: MLflow's
+// clients get back the string they sent.
+func paramValue(s string) any {
+	v := codec.ParseValue(s)
+	if _, ok := v.(string); ok || paramString(v) != s {
+		return s
+	}
+	return v
+}
+
+// paramString is the text MLflow shows of a typed param.
+func paramString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return run.FormatValue(v)
+}
