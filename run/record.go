@@ -109,6 +109,9 @@ type Summary struct {
 	Min   float64 // smallest value, NaN ignored (NaN when every value is NaN)
 	Max   float64 // largest value, NaN ignored
 	Count int64   // number of points
+	// Time is when the point of Last was logged (Unix milliseconds); zero
+	// in records written before it was kept.
+	Time int64
 }
 
 // Point is one logged value of a metric.

@@ -23,7 +23,7 @@ func (s *Summary) Add(p Point) {
 	}
 	s.Count++
 	if p.Step >= s.Step {
-		s.Last, s.Step = p.Value, p.Step
+		s.Last, s.Step, s.Time = p.Value, p.Step, p.Time
 	}
 	v := p.Value
 	if v != v {

@@ -104,7 +104,22 @@ func AppendBinary(b []byte, r *run.Record) []byte {
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(s.Max))
 		b = binary.AppendVarint(b, s.Count)
 	}
+	if metricTimes(r) {
+		for _, m := range sortedEntries(r.Metrics, metricBuf[:0]) {
+			b = binary.AppendVarint(b, m.val.Time)
+		}
+	}
 	return b
+}
+
+// metricTimes tells whether any summary of r keeps its time.
+func metricTimes(r *run.Record) bool {
+	for _, s := range r.Metrics {
+		if s.Time != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Bits of the byte that starts the fields added in version 2, each telling
@@ -118,7 +133,10 @@ const (
 	binHasDir                  // Source.Dir
 	binHasUpdated              // Updated, then CheckpointInterval in seconds
 	binHasTagTimes             // TagTimes: its length, then its entries
-	binHasAll      = binHasSignal | binHasRerunOf | binHasEnv | binHasHost | binHasDir | binHasUpdated | binHasTagTimes
+	// The Time of each metric's summary, in the order of the metrics,
+	// after them: at the end of the record.
+	binHasMetricTimes
+	binHasAll = binHasSignal | binHasRerunOf | binHasEnv | binHasHost | binHasDir | binHasUpdated | binHasTagTimes | binHasMetricTimes
 )
 
 // appendBinExtras writes the fields added in version 2.
@@ -146,6 +164,9 @@ func appendBinExtras(b []byte, r *run.Record) []byte {
 	}
 	if len(r.TagTimes) > 0 {
 		has |= binHasTagTimes
+	}
+	if metricTimes(r) {
+		has |= binHasMetricTimes
 	}
 	b = append(b, has)
 	if has == 0 {
@@ -335,8 +356,9 @@ func DecodeBinary(b []byte) (*run.Record, error) {
 	r.Host.User = d.str()
 	r.Host.OS = d.str()
 	r.Host.Arch = d.str()
+	var has byte
 	if version >= 2 {
-		if has := d.byte(); has != 0 {
+		if has = d.byte(); has != 0 {
 			d.extras(r, has)
 		}
 	} else {
@@ -359,6 +381,7 @@ func DecodeBinary(b []byte) (*run.Record, error) {
 	}
 	if n, ok := d.len(28); ok {
 		r.Metrics = make(map[string]run.Summary, n)
+		var keys []string
 		for i := 0; i < n && d.err == nil; i++ {
 			k := d.str()
 			r.Metrics[k] = run.Summary{
@@ -368,6 +391,14 @@ func DecodeBinary(b []byte) (*run.Record, error) {
 				Max:   d.float(),
 				Count: d.varint(),
 			}
+			if has&binHasMetricTimes != 0 {
+				keys = append(keys, k)
+			}
+		}
+		for _, k := range keys {
+			s := r.Metrics[k]
+			s.Time = d.varint()
+			r.Metrics[k] = s
 		}
 	}
 	if d.err == nil && d.off != len(d.s) {

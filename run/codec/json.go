@@ -136,6 +136,10 @@ func AppendJSON(b []byte, r *run.Record) []byte {
 		b = appendJSONFloat(b, s.Max)
 		b = append(b, `,"count":`...)
 		b = strconv.AppendInt(b, s.Count, 10)
+		if s.Time != 0 {
+			b = append(b, `,"time":`...)
+			b = strconv.AppendInt(b, s.Time, 10)
+		}
 		b = append(b, '}')
 	}
 	return append(b, "}}"...)

@@ -149,6 +149,10 @@ func EncodeTOML(r *run.Record) ([]byte, error) {
 		e.b = appendTOMLFloat(e.b, s.Max)
 		e.b = append(e.b, "\ncount = "...)
 		e.b = strconv.AppendInt(e.b, s.Count, 10)
+		if s.Time != 0 {
+			e.b = append(e.b, "\ntime = "...)
+			e.b = strconv.AppendInt(e.b, s.Time, 10)
+		}
 		e.b = append(e.b, '\n')
 	}
 
@@ -735,6 +739,7 @@ func decodeTOMLGeneral(b []byte) (*run.Record, error) {
 			Min:   d.float(m, "min"),
 			Max:   d.float(m, "max"),
 			Count: d.int(m, "count"),
+			Time:  d.int(m, "time"),
 		}
 	}
 	if d.err != nil {

@@ -509,6 +509,9 @@ func (p *fastParser) summary() (run.Summary, bool) {
 		case "count":
 			s.Count, ok = p.integer()
 			return 4, ok
+		case "time":
+			s.Time, ok = p.integer()
+			return 5, ok
 		}
 		return 0, false
 	})

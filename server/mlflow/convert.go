@@ -121,7 +121,8 @@ func runInfo(rec *run.Record, exp string) runInfoJSON {
 // fields of the record.
 func runData(rec *run.Record) runDataJSON {
 	d := runDataJSON{Metrics: []metricJSON{}, Params: []kv{}, Tags: []kv{}}
-	// A summary keeps no time: the record's last write stands for it.
+	// A summary written before summaries kept their time has none: the
+	// record's last write stands for it.
 	ts := rec.Updated
 	if !rec.Ended.IsZero() {
 		ts = rec.Ended
@@ -131,7 +132,11 @@ func runData(rec *run.Record) runDataJSON {
 	}
 	for _, k := range slices.Sorted(maps.Keys(rec.Metrics)) {
 		m := rec.Metrics[k]
-		d.Metrics = append(d.Metrics, metricJSON{Key: k, Value: jsonFloat(m.Last), Timestamp: ts.UnixMilli(), Step: m.Step})
+		t := m.Time
+		if t == 0 {
+			t = ts.UnixMilli()
+		}
+		d.Metrics = append(d.Metrics, metricJSON{Key: k, Value: jsonFloat(m.Last), Timestamp: t, Step: m.Step})
 	}
 	for _, k := range slices.Sorted(maps.Keys(rec.Params)) {
 		d.Params = append(d.Params, kv{k, paramString(rec.Params[k])})
