@@ -315,7 +315,7 @@ func (k Key) Value(r *run.Record) (any, bool) {
 		v, ok := r.Params[k.name]
 		return v, ok
 	case kTag:
-		if v, ok := r.Tags[k.name]; ok {
+		if v, ok := tagValue(r, k.name); ok {
 			return v, true
 		}
 		return nil, false
@@ -438,4 +438,19 @@ func column(s string, pos int) int {
 		pos = len(s)
 	}
 	return utf8.RuneCountInString(s[:pos]) + 1
+}
+
+// runNameTag is MLflow's tag for a run's name, which records keep as their
+// name: MLflow's filters and sorts name it.
+const runNameTag = "mlflow.runName"
+
+// tagValue is tag name of r, MLflow's run-name tag being the run's name.
+func tagValue(r *run.Record, name string) (string, bool) {
+	if v, ok := r.Tags[name]; ok {
+		return v, true
+	}
+	if name == runNameTag {
+		return r.Name, true
+	}
+	return "", false
 }

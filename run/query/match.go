@@ -109,7 +109,7 @@ func compare(k *Key, o op, v *lit, r *run.Record, now time.Time) (bool, error) {
 		}
 		return compareParam(k, x, o, v)
 	case kTag:
-		x, ok := r.Tags[k.name]
+		x, ok := tagValue(r, k.name)
 		return ok && order(strings.Compare(x, v.text), o), nil
 	}
 	switch k.attr {
@@ -269,8 +269,7 @@ func likeText(k *Key, r *run.Record) (string, bool) {
 		}
 		return run.FormatPlain(x), true
 	case kTag:
-		s, ok := r.Tags[k.name]
-		return s, ok
+		return tagValue(r, k.name)
 	case kAttr:
 		return k.attrString(r)
 	}
