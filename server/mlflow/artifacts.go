@@ -1,7 +1,6 @@
 package mlflow
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -20,7 +19,6 @@ import (
 
 	"github.com/gitruns/gitruns/run"
 	"github.com/gitruns/gitruns/run/live"
-	"github.com/gitruns/gitruns/run/tracker"
 )
 
 // The proxied artifact API (mlflow_artifacts.proto): runs' artifact_uri
@@ -539,6 +537,3 @@ func (s *Server) mpuDrop(id string) {
 		os.RemoveAll(up.dir)
 	}
 }
-
-var _ = bytes.NewReader
-var _ = tracker.Run{}

@@ -11,9 +11,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/gitruns/gitruns/run"
-	"github.com/gitruns/gitruns/run/tracker"
 )
 
 // Logged models (MLflow 3): a model a run logged, with its own id, status,
@@ -398,6 +395,3 @@ func modelArtifacts(s *Server, r *http.Request) (any, error) {
 	}
 	return map[string]any{"root_uri": "mlflow-artifacts:/" + m.ExperimentID + "/models/" + m.ID + "/artifacts", "files": list}, nil
 }
-
-var _ = run.Running
-var _ = tracker.Run{}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -407,5 +406,3 @@ func (s *Server) wrote() {
 	s.gen++
 	s.runsMu.Unlock()
 }
-
-var _ = fmt.Sprint
