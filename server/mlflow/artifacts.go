@@ -206,12 +206,7 @@ func (s *Server) artifactList(ctx context.Context, id string) ([]run.ArtifactInf
 	if err != nil {
 		return nil, err
 	}
-	if s.h.Live(ru.ID) {
-		lr, err := s.h.Run(ctx, ru.ID)
-		if err != nil {
-			return nil, err
-		}
-		arts, err := lr.Artifacts()
+	if arts, ok, err := s.liveArtifacts(ctx, ru.ID); ok || err != nil {
 		if err != nil {
 			return nil, err
 		}
@@ -226,6 +221,20 @@ func (s *Server) artifactList(ctx context.Context, id string) ([]run.ArtifactInf
 		return out, nil
 	}
 	return s.t.Artifacts(ctx, ru)
+}
+
+// liveArtifacts returns the artifacts of run id while it is hosted here,
+// which its journal has and no commit yet; false when it is not hosted.
+func (s *Server) liveArtifacts(ctx context.Context, id string) ([]run.Artifact, bool, error) {
+	if !s.h.Live(id) {
+		return nil, false, nil
+	}
+	lr, err := s.h.Run(ctx, id)
+	if err != nil {
+		return nil, false, err
+	}
+	arts, err := lr.Artifacts()
+	return arts, true, err
 }
 
 // children lists what lies directly in directory dir of the files, with
@@ -319,12 +328,7 @@ func (s *Server) readArtifact(ctx context.Context, id, p string) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	if s.h.Live(ru.ID) {
-		lr, err := s.h.Run(ctx, ru.ID)
-		if err != nil {
-			return nil, err
-		}
-		arts, err := lr.Artifacts()
+	if arts, ok, err := s.liveArtifacts(ctx, ru.ID); ok || err != nil {
 		if err != nil {
 			return nil, err
 		}

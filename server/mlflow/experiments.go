@@ -179,14 +179,7 @@ func searchExperiments(s *Server, r *http.Request) (any, error) {
 	if err := decode(r, &req); err != nil {
 		return nil, err
 	}
-	limit := int64(1000)
-	if req.MaxResults.Set {
-		limit = req.MaxResults.V
-	}
-	if limit <= 0 || limit > maxSearchResults {
-		return nil, invalid("invalid value %d for parameter 'max_results' supplied: it must be between 1 and %d", limit, maxSearchResults)
-	}
-	off, err := pageOffset(req.PageToken)
+	limit, off, err := paging(req.MaxResults, req.PageToken)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +195,7 @@ func searchExperiments(s *Server, r *http.Request) (any, error) {
 	if err := sortExperiments(found, req.OrderBy); err != nil {
 		return nil, err
 	}
-	page, next := pageOf(found, off, int(limit))
+	page, next := pageOf(found, off, limit)
 	out := make([]experimentJSON, len(page))
 	for i, e := range page {
 		out[i] = experimentOut(e)

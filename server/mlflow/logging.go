@@ -358,17 +358,14 @@ func logInputs(s *Server, r *http.Request) (any, error) {
 	if err := decode(r, &req); err != nil {
 		return nil, err
 	}
-	ctx := r.Context()
-	ru, err := s.get(ctx, req.RunID)
-	if err != nil {
-		return nil, err
-	}
-	in := decodeInputs(ru.Record.Tags[tagInputs])
-	in["dataset_inputs"] = appendUnique(in["dataset_inputs"], req.Datasets)
-	if len(req.Models) > 0 {
-		in["model_inputs"] = appendUnique(in["model_inputs"], req.Models)
-	}
-	return nil, s.saveJSONTag(ctx, ru.ID, tagInputs, in)
+	return nil, s.editJSONTag(r.Context(), req.RunID, tagInputs, func(cur string) any {
+		in := decodeInputs(cur)
+		in["dataset_inputs"] = appendUnique(in["dataset_inputs"], req.Datasets)
+		if len(req.Models) > 0 {
+			in["model_inputs"] = appendUnique(in["model_inputs"], req.Models)
+		}
+		return in
+	})
 }
 
 type logOutputsReq struct {
@@ -381,14 +378,11 @@ func logOutputs(s *Server, r *http.Request) (any, error) {
 	if err := decode(r, &req); err != nil {
 		return nil, err
 	}
-	ctx := r.Context()
-	ru, err := s.get(ctx, req.RunID)
-	if err != nil {
-		return nil, err
-	}
-	out := decodeOutputs(ru.Record.Tags[tagOutputs])
-	out["model_outputs"] = appendUnique(out["model_outputs"], req.Models)
-	return nil, s.saveJSONTag(ctx, ru.ID, tagOutputs, out)
+	return nil, s.editJSONTag(r.Context(), req.RunID, tagOutputs, func(cur string) any {
+		out := decodeOutputs(cur)
+		out["model_outputs"] = appendUnique(out["model_outputs"], req.Models)
+		return out
+	})
 }
 
 type logModelReq struct {
@@ -407,17 +401,25 @@ func logModel(s *Server, r *http.Request) (any, error) {
 	if err := json.Unmarshal([]byte(req.ModelJSON), &model); err != nil {
 		return nil, invalid("model_json is not JSON: %v", err)
 	}
-	ctx := r.Context()
-	ru, err := s.get(ctx, req.RunID)
+	return nil, s.editJSONTag(r.Context(), req.RunID, tagModelLog, func(cur string) any {
+		var hist []json.RawMessage
+		if cur != "" {
+			json.Unmarshal([]byte(cur), &hist)
+		}
+		return appendUnique(hist, []json.RawMessage{model})
+	})
+}
+
+// editJSONTag replaces the JSON tag key of run id by what edit makes of
+// its value, one edit at a time, so that two calls at once lose neither.
+func (s *Server) editJSONTag(ctx context.Context, id, key string, edit func(cur string) any) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ru, err := s.get(ctx, id)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var hist []json.RawMessage
-	if h := ru.Record.Tags[tagModelLog]; h != "" {
-		json.Unmarshal([]byte(h), &hist)
-	}
-	hist = appendUnique(hist, []json.RawMessage{model})
-	return nil, s.saveJSONTag(ctx, ru.ID, tagModelLog, hist)
+	return s.saveJSONTag(ctx, ru.ID, key, edit(ru.Record.Tags[key]))
 }
 
 func (s *Server) saveJSONTag(ctx context.Context, id, key string, v any) error {

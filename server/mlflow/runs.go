@@ -274,14 +274,7 @@ func searchRuns(s *Server, r *http.Request) (any, error) {
 	if err := decode(r, &req); err != nil {
 		return nil, err
 	}
-	limit := int64(1000)
-	if req.MaxResults.Set {
-		limit = req.MaxResults.V
-	}
-	if limit <= 0 || limit > maxSearchResults {
-		return nil, invalid("invalid value %d for parameter 'max_results' supplied: it must be between 1 and %d", limit, maxSearchResults)
-	}
-	off, err := pageOffset(req.PageToken)
+	limit, off, err := paging(req.MaxResults, req.PageToken)
 	if err != nil {
 		return nil, err
 	}
@@ -302,7 +295,7 @@ func searchRuns(s *Server, r *http.Request) (any, error) {
 	if err != nil {
 		return nil, invalid("invalid filter or order: %v", err)
 	}
-	page, next := pageOf(found, off, int(limit))
+	page, next := pageOf(found, off, limit)
 	exps := s.expIndex(ctx)
 	out := make([]runJSON, len(page))
 	for i, ru := range page {
@@ -342,6 +335,20 @@ func parseOrder(s string) (tracker.Order, error) {
 		return o, invalid("invalid order_by clause %q", s)
 	}
 	return o, nil
+}
+
+// paging reads the max_results and page_token of a search: MLflow's
+// default of 1,000 results, up to maxSearchResults.
+func paging(max i64, tok string) (limit, off int, err error) {
+	n := int64(1000)
+	if max.Set {
+		n = max.V
+	}
+	if n <= 0 || n > maxSearchResults {
+		return 0, 0, invalid("invalid value %d for parameter 'max_results' supplied: it must be between 1 and %d", n, maxSearchResults)
+	}
+	off, err = pageOffset(tok)
+	return int(n), off, err
 }
 
 // pageOffset reads a page token: the offset of the page in the results,
