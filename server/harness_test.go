@@ -65,6 +65,9 @@ func newRepo(t testing.TB) string {
 	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
 	t.Setenv("USER", "ada")
 	git(t, root, "init", "-q", dir)
+	// The detached git gc --auto that gitstore may start on Close would
+	// outlive the test and write into the directory as it is removed.
+	git(t, dir, "config", "gc.auto", "0")
 	os.WriteFile(filepath.Join(dir, "train.py"), []byte("print('hello')\n"), 0o644)
 	git(t, dir, "add", "train.py")
 	git(t, dir, "commit", "-qm", "first")

@@ -78,7 +78,14 @@ func (rc Recorder) info(id string) (Info, bool) {
 	if err != nil || !st.started {
 		return Info{}, false
 	}
-	return Info{ID: id, Owner: st.owner, Alive: ownerAlive(st.owner, mtime, time.Now()), Written: mtime, Record: st.record(), History: st.history()}, true
+	alive := ownerAlive(st.owner, mtime, time.Now())
+	if st.ended && alive && !OwnerRuns(st.owner) {
+		// A lease keeps a run for a server to take back and log into; a
+		// run that ended has nothing more coming, and its owner died
+		// before committing the end: commit it now.
+		alive = false
+	}
+	return Info{ID: id, Owner: st.owner, Alive: alive, Written: mtime, Record: st.record(), History: st.history()}, true
 }
 
 // ownerAlive tells whether the run whose journal was last written at

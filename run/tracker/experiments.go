@@ -555,3 +555,25 @@ func checkExperimentTags(tags, before map[string]string) error {
 	}
 	return nil
 }
+
+// ExperimentToRecordIn returns experiment id as a run started in it needs
+// it (its name, and whether it is deleted), reading no run unless id is
+// an implicit experiment's: a server creating thousands of runs in
+// Default should not list every run for each. The times of an
+// unstored Default are zero here.
+func (t *Tracker) ExperimentToRecordIn(ctx context.Context, id string) (run.Experiment, error) {
+	if !run.ValidExperimentID(id) {
+		return run.Experiment{}, run.NotFound("no experiment %q", id)
+	}
+	v, err := t.storedExperiments(ctx)
+	if err != nil {
+		return run.Experiment{}, err
+	}
+	if err := v.broken[id]; err != nil {
+		return run.Experiment{}, fmt.Errorf("read experiment %s: %w", id, err)
+	}
+	if e := v.find(id); e != nil {
+		return *e, nil
+	}
+	return t.Experiment(ctx, id)
+}

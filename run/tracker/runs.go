@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gitruns/gitruns/run"
@@ -393,8 +394,56 @@ func sortRuns(all []Run, key string, desc bool) ([]Run, error) {
 	return out, nil
 }
 
+// histCache keeps the last few histories read, by run commit: a commit
+// never changes, and a server is asked for one run's history page after
+// page. Histories are shared: callers must not change them.
+type histCache struct {
+	mu      sync.Mutex
+	entries []histEntry // most recent last
+}
+
+type histEntry struct {
+	commit string
+	h      run.History
+}
+
+// The bounds of histCache: entries, and points in one history.
+const (
+	histCacheLen    = 4
+	histCachePoints = 2_000_000
+)
+
+func (c *histCache) get(commit string) run.History {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, e := range c.entries {
+		if e.commit == commit {
+			c.entries = append(append(c.entries[:i:i], c.entries[i+1:]...), e)
+			return e.h
+		}
+	}
+	return nil
+}
+
+func (c *histCache) put(commit string, h run.History) {
+	n := 0
+	for _, pts := range h {
+		n += len(pts)
+	}
+	if n > histCachePoints {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= histCacheLen {
+		c.entries = c.entries[1:]
+	}
+	c.entries = append(c.entries, histEntry{commit, h})
+}
+
 // History returns the metric histories of r: from its journal while it is
-// recorded here, else from its commit.
+// recorded here, else from its commit. Histories are shared with other
+// callers: they must not be changed.
 func (t *Tracker) History(ctx context.Context, r Run) (run.History, error) {
 	if r.Live && r.history != nil {
 		return r.history, nil
@@ -402,7 +451,14 @@ func (t *Tracker) History(ctx context.Context, r Run) (run.History, error) {
 	if r.Commit == "" {
 		return run.History{}, nil
 	}
-	return t.store.History(ctx, r.Commit)
+	if h := t.hist.get(r.Commit); h != nil {
+		return h, nil
+	}
+	h, err := t.store.History(ctx, r.Commit)
+	if err == nil {
+		t.hist.put(r.Commit, h)
+	}
+	return h, err
 }
 
 // Output returns the output log of r as committed; nil when it kept none
@@ -443,7 +499,10 @@ func (t *Tracker) Get(ctx context.Context, spec string) (Run, error) {
 		}
 		return rs.Resolve(spec)
 	}
-	l, isLive := t.recorder.Info(spec)
+	l, isLive := t.hostedInfo(spec)
+	if !isLive {
+		l, isLive = t.recorder.Info(spec)
+	}
 	if isLive && l.Alive {
 		r := Run{ID: spec, Record: l.Record, Live: true, history: l.History}
 		if en, err := t.store.Load(ctx, spec); err == nil {

@@ -169,6 +169,7 @@ type Tracker struct {
 	recorder live.Recorder
 	warn     func(error)
 	hosted   atomic.Pointer[Hosted] // the runs this process hosts, if it does
+	hist     histCache
 }
 
 // New returns the Tracker of store s.

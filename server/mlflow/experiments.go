@@ -52,12 +52,13 @@ func (e hostedExperiment) runName() string {
 	return e.Name
 }
 
-// experiment returns experiment id ("" for Default).
+// experiment returns experiment id ("" for Default), as runs are
+// created in it.
 func (s *Server) experiment(ctx context.Context, id string) (hostedExperiment, error) {
 	if id == "" {
 		id = run.DefaultExperimentID
 	}
-	e, err := s.t.Experiment(ctx, id)
+	e, err := s.t.ExperimentToRecordIn(ctx, id)
 	if errors.Is(err, run.ErrNotFound) {
 		return hostedExperiment{}, notFound("No Experiment with id=%s exists", id)
 	}
@@ -137,11 +138,14 @@ func getExperiment(s *Server, r *http.Request) (any, error) {
 	if req.ExperimentID == "" {
 		return nil, invalid("missing value for required parameter 'experiment_id'")
 	}
-	e, err := s.experiment(r.Context(), req.ExperimentID)
+	e, err := s.t.Experiment(r.Context(), req.ExperimentID)
+	if errors.Is(err, run.ErrNotFound) {
+		return nil, notFound("No Experiment with id=%s exists", req.ExperimentID)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"experiment": experimentOut(e.Experiment)}, nil
+	return map[string]any{"experiment": experimentOut(e)}, nil
 }
 
 type experimentNameReq struct {

@@ -116,18 +116,60 @@ func checkKey(kind, key string) error {
 // logPoints appends points to the run's journal and writes them out
 // before the call is answered: an answered point survives the death of
 // the server.
+//
+// A point the run already ends with (same key, step, time and value) is
+// not logged again: a client that resends a call whose answer it did not
+// get, as MLflow's do after a server died, would otherwise record it
+// twice. MLflow's own stores drop such duplicates too.
 func logPoints(lr *live.Run, ms []metricReq) error {
 	now := time.Now()
+	seen, err := tails(lr, ms)
+	if err != nil {
+		return err
+	}
 	for _, m := range ms {
 		t := now
 		if m.Timestamp.Set && m.Timestamp.V > 0 {
 			t = time.UnixMilli(m.Timestamp.V)
+		}
+		p := keyedPoint{m.Key, run.Point{Step: m.Step.V, Time: t.UnixMilli(), Value: m.Value.V}}
+		if seen[p] {
+			continue
 		}
 		if err := lr.LogMetricAt(m.Key, m.Value.V, m.Step.V, t); err != nil {
 			return badValue(err)
 		}
 	}
 	return lr.Flush()
+}
+
+type keyedPoint struct {
+	key string
+	run.Point
+}
+
+// tails returns the last points of each key of ms, as many as ms has of
+// the key: what a resent call would find already there.
+func tails(lr *live.Run, ms []metricReq) (map[keyedPoint]bool, error) {
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	h, err := lr.History()
+	if err != nil {
+		return nil, err
+	}
+	per := map[string]int{}
+	for _, m := range ms {
+		per[m.Key]++
+	}
+	seen := map[keyedPoint]bool{}
+	for k, n := range per {
+		pts := h[k]
+		for _, p := range pts[max(0, len(pts)-n):] {
+			seen[keyedPoint{k, p}] = true
+		}
+	}
+	return seen, nil
 }
 
 type logParamReq struct {

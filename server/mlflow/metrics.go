@@ -2,8 +2,10 @@ package mlflow
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/gitruns/gitruns/run"
 	"github.com/gitruns/gitruns/run/tracker"
@@ -51,15 +53,34 @@ func getHistory(s *Server, r *http.Request) (any, error) {
 		return nil, err
 	}
 	page, next := pageOf(points, off, int(limit))
-	out := make([]metricJSON, len(page))
+	return historyJSON(req.MetricKey, page, next), nil
+}
+
+// historyJSON writes a page of a history as get-history answers it.
+func historyJSON(key string, page []run.Point, next string) rawJSON {
+	k, _ := json.Marshal(key)
+	b := make([]byte, 0, 64+len(page)*(len(k)+64))
+	b = append(b, `{"metrics":[`...)
 	for i, p := range page {
-		out[i] = metricJSON{Key: req.MetricKey, Value: jsonFloat(p.Value), Timestamp: p.Time, Step: p.Step}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"key":`...)
+		b = append(b, k...)
+		b = append(b, `,"value":`...)
+		b = appendJSONFloat(b, p.Value)
+		b = append(b, `,"timestamp":`...)
+		b = strconv.AppendInt(b, p.Time, 10)
+		b = append(b, `,"step":`...)
+		b = strconv.AppendInt(b, p.Step, 10)
+		b = append(b, '}')
 	}
-	res := map[string]any{"metrics": out}
+	b = append(b, ']')
 	if next != "" {
-		res["next_page_token"] = next
+		b = append(b, `,"next_page_token":`...)
+		b = strconv.AppendQuote(b, next)
 	}
-	return res, nil
+	return append(b, '}')
 }
 
 // points returns the history of metric key of run ru: from the hosted
