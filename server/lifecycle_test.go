@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -179,5 +180,63 @@ func TestExperimentsTravel(t *testing.T) {
 	got := s.api(200, "GET", "runs/get?run_id="+id, nil)
 	if got.Str("run.info.experiment_id") != exp {
 		t.Errorf("run's experiment: %s", got.Body)
+	}
+}
+
+// TestRelativeSourceName: MLflow's clients name their source file as the
+// program was started (train.py). The server finds a client on this
+// machine by its connection, reads where it runs, and records the code
+// as exec would.
+func TestRelativeSourceName(t *testing.T) {
+	s := startServer(t, server.Options{})
+	head := strings.TrimSpace(git(t, s.Dir, "rev-parse", "HEAD"))
+	src := filepath.Join(s.Dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "train.py"), []byte("print('train')\n"), 0o644)
+	client := `import json, sys, urllib.request
+body = json.dumps({"experiment_id": "0", "tags": [{"key": "mlflow.source.name", "value": "train.py"}]}).encode()
+req = urllib.request.Request(sys.argv[1] + "/api/2.0/mlflow/runs/create", data=body, headers={"Content-Type": "application/json"})
+print(json.load(urllib.request.urlopen(req))["run"]["info"]["run_id"])
+`
+	cmd := exec.Command("python3", "-c", client, s.URL)
+	cmd.Dir = src
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("client: %v", err)
+	}
+	id := strings.TrimSpace(string(out))
+	s.api(200, "POST", "runs/update", map[string]any{"run_id": id, "status": "FINISHED"})
+	got := show(t, s.Dir, id)
+	if got.Source.Commit != head || got.Source.Dir != "src" || !got.Source.Dirty || got.Source.Snapshot == "" {
+		t.Errorf("source of a client in src/ naming train.py: %+v", got.Source)
+	}
+}
+
+// TestClientDeathEndsRun: a client on this machine that dies without
+// ending its run (killed, out of memory) has its run ended as crashed
+// soon after, not after the idle time.
+func TestClientDeathEndsRun(t *testing.T) {
+	s := startServer(t, server.Options{Idle: time.Hour, ClientGrace: time.Second})
+	client := `import json, sys, urllib.request
+def call(route, body):
+    req = urllib.request.Request(sys.argv[1] + "/api/2.0/mlflow/" + route, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(req))
+run = call("runs/create", {"experiment_id": "0", "tags": [{"key": "mlflow.source.name", "value": "train.py"}]})
+rid = run["run"]["info"]["run_id"]
+call("runs/log-metric", {"run_id": rid, "key": "loss", "value": 0.5, "timestamp": 1, "step": 0})
+print(rid)
+`
+	cmd := exec.Command("python3", "-c", client, s.URL)
+	cmd.Dir = s.Dir
+	out, err := cmd.Output() // exits without ending its run
+	if err != nil {
+		t.Fatalf("client: %v", err)
+	}
+	id := strings.TrimSpace(string(out))
+	waitFor(t, 30*time.Second, "the run of the dead client to end", func() bool {
+		return s.api(200, "GET", "runs/get?run_id="+id, nil).Str("run.info.status") == "KILLED"
+	})
+	if got := show(t, s.Dir, id); got.Status != "crashed" || got.Metrics["loss"].Count != 1 {
+		t.Errorf("run of the dead client: %+v", got)
 	}
 }

@@ -28,6 +28,10 @@ type Options struct {
 	// Idle is how long a run may go without a call from its client before
 	// it is ended as crashed; tracker.DefaultIdle when zero.
 	Idle time.Duration
+	// ClientGrace is how long a run whose client process (on this
+	// machine, when it was found) died may stay silent before it is
+	// ended; tracker.DefaultClientGrace when zero.
+	ClientGrace time.Duration
 	// MLflow tunes the API.
 	MLflow mlflow.Options
 }
@@ -60,7 +64,7 @@ func New(t *tracker.Tracker, o Options) (*Server, error) {
 	if !Loopback(host) && o.Token == "" {
 		return nil, ErrTokenRequired
 	}
-	h, err := t.Host(o.Idle)
+	h, err := t.Host(tracker.HostOptions{Idle: o.Idle, ClientGrace: o.ClientGrace})
 	if err != nil {
 		return nil, err
 	}
@@ -123,8 +127,7 @@ func (s *Server) Serve(ctx context.Context) error {
 // sweep ends abandoned runs now and then.
 func (s *Server) sweep(ctx context.Context) {
 	defer close(s.sweepC)
-	every := min(time.Minute, max(s.idle()/10, time.Second))
-	tick := time.NewTicker(every)
+	tick := time.NewTicker(s.h.SweepEvery())
 	defer tick.Stop()
 	for {
 		select {
@@ -134,13 +137,6 @@ func (s *Server) sweep(ctx context.Context) {
 			s.h.Sweep(now)
 		}
 	}
-}
-
-func (s *Server) idle() time.Duration {
-	if s.o.Idle > 0 {
-		return s.o.Idle
-	}
-	return tracker.DefaultIdle
 }
 
 // guard refuses requests without the token, when there is one, and

@@ -4,6 +4,7 @@ package proc
 
 import (
 	"errors"
+	"net/netip"
 	"os"
 	"syscall"
 )
@@ -17,3 +18,9 @@ func Alive(pid int, start uint64) bool {
 
 // CallerPID returns the parent process.
 func CallerPID() int { return os.Getppid() }
+
+// Peer finds the process at the other end of a connection only on Linux.
+func Peer(local, remote netip.AddrPort) (int, bool) { return 0, false }
+
+// Cwd is known only on Linux.
+func Cwd(pid int) (string, bool) { return "", false }

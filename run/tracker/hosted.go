@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gitruns/gitruns/run/proc"
+
 	"github.com/gitruns/gitruns/run"
 	"github.com/gitruns/gitruns/run/live"
 )
@@ -29,8 +31,9 @@ const DefaultIdle = time.Hour
 // ends it as crashed. A run none of whose clients calls for the idle
 // time is ended as crashed by Sweep.
 type Hosted struct {
-	t    *Tracker
-	idle time.Duration
+	t     *Tracker
+	idle  time.Duration
+	grace time.Duration
 
 	mu   sync.Mutex
 	runs map[string]*hostedRun
@@ -39,16 +42,38 @@ type Hosted struct {
 type hostedRun struct {
 	r    *live.Run
 	last time.Time // the last call for the run
+	// client is the process on this machine that created the run, when
+	// known: once it has died and gone silent for clientGrace, the run
+	// is over, without waiting for the idle time.
+	client      int
+	clientStart uint64
+}
+
+// DefaultClientGrace is how long a run whose client process died may
+// still get calls (from another process given its id) before it is
+// ended.
+const DefaultClientGrace = 30 * time.Second
+
+// HostOptions tune Hosted.
+type HostOptions struct {
+	// Idle is the time after which a silent run is ended; DefaultIdle
+	// when zero.
+	Idle time.Duration
+	// ClientGrace is the time after which a silent run whose client
+	// process died is ended; DefaultClientGrace when zero.
+	ClientGrace time.Duration
 }
 
 // Host returns the hosted runs of t, taking back the runs an earlier
-// Hosted of the store left live when it died. idle is the time after
-// which a silent run is ended (DefaultIdle when zero).
-func (t *Tracker) Host(idle time.Duration) (*Hosted, error) {
-	if idle <= 0 {
-		idle = DefaultIdle
+// Hosted of the store left live when it died.
+func (t *Tracker) Host(o HostOptions) (*Hosted, error) {
+	if o.Idle <= 0 {
+		o.Idle = DefaultIdle
 	}
-	h := &Hosted{t: t, idle: idle, runs: map[string]*hostedRun{}}
+	if o.ClientGrace <= 0 {
+		o.ClientGrace = DefaultClientGrace
+	}
+	h := &Hosted{t: t, idle: o.Idle, grace: o.ClientGrace, runs: map[string]*hostedRun{}}
 	lives, err := t.recorder.List()
 	if err != nil {
 		return nil, err
@@ -95,16 +120,21 @@ func (t *Tracker) hostedInfo(id string) (live.Info, bool) {
 	return live.Info{ID: id, Alive: true, Record: rec, History: hist}, true
 }
 
-// Start begins a run owned by h, as Tracker.Start does.
-func (h *Hosted) Start(ctx context.Context, o live.Options) (*live.Run, error) {
+// Start begins a run owned by h, as Tracker.Start does, for the process
+// client on this machine (0 when unknown, or not on this machine).
+func (h *Hosted) Start(ctx context.Context, o live.Options, client int) (*live.Run, error) {
 	o.Lease = h.idle
 	o.OwnerPID = 0
 	r, err := h.t.Start(ctx, o)
 	if err != nil {
 		return nil, err
 	}
+	hr := &hostedRun{r: r, last: time.Now()}
+	if client > 0 {
+		hr.client, hr.clientStart = client, proc.StartTime(client)
+	}
 	h.mu.Lock()
-	h.runs[r.ID()] = &hostedRun{r: r, last: time.Now()}
+	h.runs[r.ID()] = hr
 	h.mu.Unlock()
 	return r, nil
 }
@@ -182,13 +212,16 @@ func (h *Hosted) Forget(id string) {
 }
 
 // Sweep ends, as crashed, the runs whose clients have not called for the
-// idle time before now, and returns their ids.
+// idle time before now, or whose client process died and has been silent
+// for a little while, and returns their ids.
 func (h *Hosted) Sweep(now time.Time) []string {
 	h.mu.Lock()
 	var idle []*hostedRun
 	var ids []string
 	for id, hr := range h.runs {
-		if now.Sub(hr.last) >= h.idle {
+		silent := now.Sub(hr.last)
+		gone := hr.client > 0 && silent >= h.grace && !proc.Alive(hr.client, hr.clientStart)
+		if silent >= h.idle || gone {
 			idle = append(idle, hr)
 			ids = append(ids, id)
 			delete(h.runs, id)
@@ -216,4 +249,10 @@ func (h *Hosted) Close() error {
 		errs = append(errs, hr.r.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// SweepEvery is how often Sweep should be called to end runs near their
+// time.
+func (h *Hosted) SweepEvery() time.Duration {
+	return min(time.Minute, max(min(h.idle, h.grace)/4, time.Second))
 }

@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gitruns/gitruns/run/proc"
 
 	"github.com/gitruns/gitruns/run"
 	"github.com/gitruns/gitruns/run/live"
@@ -59,12 +63,9 @@ func createRun(s *Server, r *http.Request) (any, error) {
 	if req.StartTime.Set && req.StartTime.V > 0 {
 		o.Now = time.UnixMilli(req.StartTime.V)
 	}
-	src, err := s.source(ctx, tags)
-	if err != nil {
-		return nil, err
-	}
-	o.Source, o.SourceDir = src, sourceDir(s.t, tags[tagSource])
-	lr, err := s.h.Start(ctx, o)
+	file, client := clientFile(r, tags[tagSource])
+	o.Source, o.SourceDir = s.source(file, tags[tagCommit]), sourceDir(s.t, file)
+	lr, err := s.h.Start(ctx, o, client)
 	if err != nil {
 		return nil, badValue(err)
 	}
@@ -76,20 +77,47 @@ func createRun(s *Server, r *http.Request) (any, error) {
 	return map[string]any{"run": s.runJSON(ctx, tracker.Run{ID: lr.ID(), Record: rec, Live: true}, nil)}, nil
 }
 
-// source is the code a run created with tags ran: the work tree's, as exec
-// records it, when the client's source file lies inside the work tree of
-// the served repository; else the commit the client names, when the
-// repository has it; else none. A nil Source with no error means the
-// work tree's.
-func (s *Server) source(ctx context.Context, tags map[string]string) (*run.Source, error) {
-	file := tags[tagSource]
+// source is the code a run ran whose client's source file is file: the
+// work tree's, as exec records it, when file lies inside the work tree
+// of the served repository; else commit, the one the client names, when
+// the repository has it; else none. Nil means the work tree's.
+func (s *Server) source(file, commit string) *run.Source {
 	if top := s.t.Top(); top != "" && filepath.IsAbs(file) && insideDir(top, file) {
-		return nil, nil
+		return nil
 	}
-	if c := tags[tagCommit]; c != "" && s.t.HasCommit(c) {
-		return &run.Source{Commit: c}, nil
+	if commit != "" && s.t.HasCommit(commit) {
+		return &run.Source{Commit: commit}
 	}
-	return &run.Source{}, nil
+	return &run.Source{}
+}
+
+// clientFile makes the client's source file absolute: MLflow's clients
+// name it as the program was started (train.py), relative to a directory
+// the server is not told. A client on this machine is found by its
+// connection (a few milliseconds, so only when needed), and its working
+// directory read; its pid comes back too, 0 when it was not found.
+func clientFile(r *http.Request, file string) (string, int) {
+	if file == "" || filepath.IsAbs(file) {
+		return file, 0
+	}
+	remote, err := netip.ParseAddrPort(r.RemoteAddr)
+	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if err != nil || !ok || !remote.Addr().Unmap().IsLoopback() {
+		return file, 0
+	}
+	l, err := netip.ParseAddrPort(local.String())
+	if err != nil {
+		return file, 0
+	}
+	pid, ok := proc.Peer(l, remote)
+	if !ok {
+		return file, 0
+	}
+	dir, ok := proc.Cwd(pid)
+	if !ok {
+		return file, pid
+	}
+	return filepath.Join(dir, file), pid
 }
 
 func insideDir(dir, file string) bool {
