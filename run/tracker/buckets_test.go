@@ -1,0 +1,74 @@
+package tracker
+
+import (
+	"math"
+	"testing"
+
+	"github.com/gitruns/gitruns/run"
+)
+
+func TestBucketsKeepSpikes(t *testing.T) {
+	var pts []run.Point
+	for i := 0; i < 100000; i++ {
+		v := 1.0
+		if i == 54321 {
+			v = 99 // one spike among 100,000
+		}
+		pts = append(pts, run.Point{Step: int64(i), Time: int64(1000 + i), Value: v})
+	}
+	bs := Buckets(pts, ByStep, 0, 0, 500)
+	if len(bs) != 500 {
+		t.Fatalf("%d buckets, want 500", len(bs))
+	}
+	total, spikes := 0, 0
+	for _, b := range bs {
+		total += b.Count
+		if b.Max == 99 {
+			spikes++
+		}
+	}
+	if total != 100000 || spikes != 1 {
+		t.Errorf("buckets hold %d points, %d with the spike", total, spikes)
+	}
+	if last := bs[len(bs)-1]; last.X != 99999 || last.Last != 1 {
+		t.Errorf("last bucket %+v", last)
+	}
+	// Zoomed in around the spike: finer buckets, the spike itself a point.
+	zoom := Buckets(pts, ByStep, 54300, 54340, 500)
+	if len(zoom) != 41 {
+		t.Fatalf("zoomed: %d buckets, want 41 (one a point)", len(zoom))
+	}
+	if zoom[21].X != 54321 || zoom[21].Last != 99 {
+		t.Errorf("zoomed spike bucket %+v", zoom[21])
+	}
+	rel := Buckets(pts[:3], ByRelative, 0, 0, 10)
+	if len(rel) != 3 || rel[0].X != 0 || rel[2].X != 2 {
+		t.Errorf("relative time: %+v", rel)
+	}
+}
+
+func TestBucketsNaN(t *testing.T) {
+	pts := []run.Point{{Step: 0, Value: math.NaN()}, {Step: 0, Value: 2}, {Step: 1, Value: math.NaN()}}
+	bs := Buckets(pts, ByStep, 0, 0, 1)
+	if len(bs) != 1 || bs[0].Min != 2 || bs[0].Max != 2 || !math.IsNaN(bs[0].Last) || bs[0].Count != 3 {
+		t.Errorf("%+v", bs)
+	}
+}
+
+func TestGroupBy(t *testing.T) {
+	mk := func(lr float64, acc float64) Run {
+		return Run{Record: &run.Record{Params: map[string]any{"lr": lr}, Metrics: map[string]run.Summary{"acc": {Last: acc}}}}
+	}
+	runs := []Run{mk(0.1, 0.8), mk(0.01, 0.5), mk(0.1, 0.6), {Record: &run.Record{}}}
+	gs, err := GroupBy(runs, "params.lr", "acc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gs) != 3 || gs[0].Value != "0.1" || len(gs[0].Runs) != 2 || gs[0].N != 2 ||
+		math.Abs(gs[0].Mean-0.7) > 1e-12 || math.Abs(gs[0].Std-0.1) > 1e-12 || gs[2].Value != "" || !math.IsNaN(gs[2].Mean) {
+		t.Errorf("%+v", gs)
+	}
+	if _, err := GroupBy(runs, "params.", "acc"); err == nil {
+		t.Error("a bad key is no error")
+	}
+}
