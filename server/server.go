@@ -1,6 +1,7 @@
 // Package server is git-runs' HTTP server: MLflow's tracking API over a
-// repository's runs (package server/mlflow), bound to loopback unless told
-// otherwise, and behind a token whenever it is not.
+// repository's runs (package server/mlflow) and the web UI's API
+// (server/ui), bound to loopback unless told otherwise, and behind a token
+// whenever it is not.
 package server
 
 import (
@@ -15,6 +16,7 @@ import (
 
 	"github.com/gitruns/gitruns/run/tracker"
 	"github.com/gitruns/gitruns/server/mlflow"
+	"github.com/gitruns/gitruns/server/ui"
 )
 
 // Options configure a Server.
@@ -75,8 +77,18 @@ func New(t *tracker.Tracker, o Options) (*Server, error) {
 	}
 	s := &Server{t: t, h: h, o: o, ln: ln, sweepC: make(chan struct{})}
 	s.api = mlflow.New(t, h, o.MLflow)
+	uiAPI := ui.New(t)
+	// Dispatched by prefix, not by http.ServeMux: it would clean paths and
+	// redirect, and artifact paths must reach their validator as sent.
+	route := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, ui.Prefix) {
+			uiAPI.ServeHTTP(w, r)
+			return
+		}
+		s.api.ServeHTTP(w, r)
+	})
 	s.http = &http.Server{
-		Handler:           s.guard(s.api),
+		Handler:           s.guard(route),
 		ReadHeaderTimeout: 10 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}

@@ -1,0 +1,243 @@
+// Package ui is the JSON API behind git-runs' web UI, served under
+// /ui/api/ by the same server as MLflow's API: the runs table (queried,
+// sorted and paged on the server), one run, histories condensed per pixel,
+// groups, output, and the diff of two runs. Records are written as the
+// command line's --json writes them: the UI, the CLI and the MLflow API
+// agree because they read one library.
+package ui
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/codec"
+	"github.com/gitruns/gitruns/run/tracker"
+)
+
+// Prefix is where the API is served.
+const Prefix = "/ui/api/"
+
+// API answers the UI's calls from a tracker.
+type API struct {
+	t *tracker.Tracker
+}
+
+// New returns the API of t's runs.
+func New(t *tracker.Tracker) *API { return &API{t: t} }
+
+// Limits on what one call asks for.
+const (
+	maxPage    = 10000 // runs in a page of the table
+	maxColumns = 10000 // param and metric columns offered
+	maxSeries  = 50    // runs on one chart
+	maxWidth   = 8192  // buckets of one series
+	maxOutput  = 1 << 20
+)
+
+// ServeHTTP answers one call of the API.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		fail(w, http.StatusMethodNotAllowed, "the UI's API is read-only: GET only")
+		return
+	}
+	route := strings.TrimPrefix(r.URL.Path, Prefix)
+	var res any
+	var err error
+	switch {
+	case route == "runs":
+		res, err = a.runs(r)
+	case strings.HasPrefix(route, "runs/"):
+		res, err = a.run(r, strings.TrimPrefix(route, "runs/"))
+	case route == "history":
+		res, err = a.history(r)
+	case route == "groups":
+		res, err = a.groups(r)
+	case route == "output":
+		res, err = a.output(r)
+	case route == "diff":
+		res, err = a.diff(r)
+	default:
+		fail(w, http.StatusNotFound, "no endpoint "+r.URL.Path)
+		return
+	}
+	if err != nil {
+		status := http.StatusBadRequest
+		if errors.Is(err, run.ErrNotFound) {
+			status = http.StatusNotFound
+		}
+		fail(w, status, err.Error())
+		return
+	}
+	raw, ok := res.(json.RawMessage)
+	if !ok {
+		raw, _ = json.Marshal(res)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Write(htmlSafe(raw))
+}
+
+// htmlSafe escapes <, > and & in JSON (they can only stand inside its
+// strings), so that no answer holds markup however it is taken: records
+// come from teammates' pushes.
+func htmlSafe(b []byte) []byte {
+	if !bytes.ContainsAny(b, "<>&") {
+		return b
+	}
+	out := make([]byte, 0, len(b)+64)
+	for _, c := range b {
+		switch c {
+		case '<':
+			out = append(out, `\u003c`...)
+		case '>':
+			out = append(out, `\u003e`...)
+		case '&':
+			out = append(out, `\u0026`...)
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func fail(w http.ResponseWriter, status int, msg string) {
+	if i := strings.IndexAny(msg, "\r\n"); i >= 0 {
+		msg = msg[:i]
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
+
+// intArg reads a whole-number query parameter within [lo, hi], def when
+// absent.
+func intArg(r *http.Request, name string, def, lo, hi int) (int, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		return 0, errors.New(name + " must be a whole number from " + strconv.Itoa(lo) + " to " + strconv.Itoa(hi))
+	}
+	return n, nil
+}
+
+// runs answers the table: ?where=&sort=&desc=&offset=&limit=&deleted=,
+// with the total for a virtualized table, and the param and metric keys of
+// the runs that match, those that differ between them first.
+func (a *API) runs(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	off, err := intArg(r, "offset", 0, 0, math.MaxInt32)
+	if err != nil {
+		return nil, err
+	}
+	limit, err := intArg(r, "limit", 100, 1, maxPage)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := a.t.Runs(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	query := tracker.Query{Where: q.Get("where"), Sort: q.Get("sort"), Desc: q.Get("desc") == "1"}
+	switch q.Get("deleted") {
+	case "1":
+		query.Deleted = tracker.OnlyDeleted
+	case "all":
+		query.Deleted = tracker.AlsoDeleted
+	}
+	if e := q.Get("experiment"); e != "" {
+		query.Experiments = []string{e}
+	}
+	found, err := rs.Query(query)
+	if err != nil {
+		return nil, err
+	}
+	params, metrics := columns(found)
+	page := found[min(off, len(found)):min(off+limit, len(found))]
+	b := []byte(`{"total":`)
+	b = strconv.AppendInt(b, int64(len(found)), 10)
+	b = append(b, `,"offset":`...)
+	b = strconv.AppendInt(b, int64(off), 10)
+	b = append(b, `,"params":`...)
+	b = appendJSON(b, params)
+	b = append(b, `,"metrics":`...)
+	b = appendJSON(b, metrics)
+	b = append(b, `,"runs":[`...)
+	for i, x := range page {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendRun(b, rs, x)
+	}
+	return json.RawMessage(append(b, "]}\n"...)), nil
+}
+
+// columns offers the keys of the runs: those whose values differ across
+// them first, as git runs ls chooses its columns, then the others.
+func columns(runs []tracker.Run) (params, metrics []string) {
+	dp, dm := tracker.Differing(runs, maxColumns)
+	params, metrics = dp, dm
+	seenP, seenM := set(dp), set(dm)
+	for _, x := range runs {
+		for k := range x.Record.Params {
+			if !seenP[k] && len(params) < maxColumns {
+				seenP[k] = true
+				params = append(params, k)
+			}
+		}
+		for k := range x.Record.Metrics {
+			if !seenM[k] && len(metrics) < maxColumns {
+				seenM[k] = true
+				metrics = append(metrics, k)
+			}
+		}
+	}
+	return params, metrics
+}
+
+func set(keys []string) map[string]bool {
+	m := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		m[k] = true
+	}
+	return m
+}
+
+func appendJSON(b []byte, v any) []byte {
+	j, _ := json.Marshal(v)
+	return append(b, j...)
+}
+
+// appendRun writes a run as git runs ls --json does, with what the table
+// shows beside the record: live, stale, the parent, the fetched mark.
+func appendRun(b []byte, rs *tracker.Runs, x tracker.Run) []byte {
+	b = codec.AppendJSON(b, x.Record)
+	b = b[:len(b)-1] // reopen the object
+	b = append(b, `,"commit":`...)
+	b = appendJSON(b, x.Commit)
+	b = append(b, `,"live":`...)
+	b = strconv.AppendBool(b, x.Live)
+	if x.StaleFor > 0 {
+		b = append(b, `,"stale_seconds":`...)
+		b = strconv.AppendInt(b, int64(x.StaleFor/time.Second), 10)
+	}
+	if p, ok := rs.Parent(x); ok {
+		b = append(b, `,"parent":`...)
+		b = appendJSON(b, map[string]string{"id": p.ID, "name": p.Record.Name})
+	}
+	if x.FetchedFrom != "" {
+		b = append(b, `,"fetched_from":`...)
+		b = appendJSON(b, x.FetchedFrom)
+	}
+	return append(b, '}')
+}

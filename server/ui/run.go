@@ -1,0 +1,264 @@
+package ui
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/gitruns/gitruns/run/tracker"
+)
+
+// run answers one run: its record as git runs show --json has it (without
+// the histories, which charts ask for per pixel), its artifacts, parent
+// and children.
+func (a *API) run(r *http.Request, spec string) (any, error) {
+	rs, err := a.t.Runs(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	x, err := rs.Resolve(spec)
+	if err != nil {
+		return nil, err
+	}
+	arts, err := a.t.Artifacts(r.Context(), x)
+	if err != nil {
+		return nil, err
+	}
+	b := appendRun(nil, rs, x)
+	b = b[:len(b)-1]
+	type art struct {
+		Path string `json:"path"`
+		Size int64  `json:"size"`
+	}
+	list := make([]art, len(arts))
+	for i, f := range arts {
+		list[i] = art{f.Path, f.Size}
+	}
+	b = append(b, `,"artifacts":`...)
+	b = appendJSON(b, list)
+	type ref struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}
+	var kids []ref
+	for _, c := range rs.Children(x) {
+		kids = append(kids, ref{c.ID, c.Record.Name})
+	}
+	b = append(b, `,"children":`...)
+	b = appendJSON(b, kids)
+	return json.RawMessage(append(b, "}\n"...)), nil
+}
+
+// series is one run's history of a metric, condensed to buckets, in
+// columns as a chart library takes them.
+type series struct {
+	Run   string    `json:"run"`
+	Name  string    `json:"name"`
+	X     []float64 `json:"x"`
+	Min   []jsonNum `json:"min"`
+	Max   []jsonNum `json:"max"`
+	Last  []jsonNum `json:"last"`
+	Count []int     `json:"count"`
+	// Points is how many points the history has in the range asked for.
+	Points int `json:"points"`
+}
+
+// jsonNum is a float that JSON can hold: NaN and the infinities are null.
+type jsonNum float64
+
+func (n jsonNum) MarshalJSON() ([]byte, error) {
+	v := float64(n)
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, v, 'g', -1, 64), nil
+}
+
+// history answers ?run=A&run=B&key=loss&x=step|time|relative&from=&to=&width=:
+// each run's history of key in at most width buckets over [from, to].
+func (a *API) history(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	specs, key := q["run"], q.Get("key")
+	if len(specs) == 0 || key == "" {
+		return nil, errors.New("history needs run= (one or more) and key=")
+	}
+	if len(specs) > maxSeries {
+		return nil, errors.New("at most " + strconv.Itoa(maxSeries) + " runs on one chart")
+	}
+	width, err := intArg(r, "width", 1000, 1, maxWidth)
+	if err != nil {
+		return nil, err
+	}
+	axis, err := parseAxis(q.Get("x"))
+	if err != nil {
+		return nil, err
+	}
+	from, to, err := rangeArgs(r)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := a.t.Runs(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	out := []series{}
+	for _, spec := range specs {
+		x, err := rs.Resolve(spec)
+		if err != nil {
+			return nil, err
+		}
+		h, err := a.t.History(r.Context(), x)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, toSeries(x, tracker.Buckets(h[key], axis, from, to, width)))
+	}
+	return map[string]any{"key": key, "series": out}, nil
+}
+
+func toSeries(x tracker.Run, bs []tracker.Bucket) series {
+	s := series{Run: x.ID, Name: x.Record.Name, X: make([]float64, len(bs)), Min: make([]jsonNum, len(bs)),
+		Max: make([]jsonNum, len(bs)), Last: make([]jsonNum, len(bs)), Count: make([]int, len(bs))}
+	for i, b := range bs {
+		s.X[i], s.Min[i], s.Max[i], s.Last[i], s.Count[i] = b.X, jsonNum(b.Min), jsonNum(b.Max), jsonNum(b.Last), b.Count
+		s.Points += b.Count
+	}
+	return s
+}
+
+func parseAxis(s string) (tracker.Axis, error) {
+	switch s {
+	case "", "step":
+		return tracker.ByStep, nil
+	case "time":
+		return tracker.ByTime, nil
+	case "relative":
+		return tracker.ByRelative, nil
+	}
+	return 0, errors.New("x must be step, time or relative")
+}
+
+// rangeArgs reads from= and to=, both or neither.
+func rangeArgs(r *http.Request) (from, to float64, err error) {
+	q := r.URL.Query()
+	fs, ts := q.Get("from"), q.Get("to")
+	if fs == "" && ts == "" {
+		return 0, 0, nil
+	}
+	from, err1 := strconv.ParseFloat(fs, 64)
+	to, err2 := strconv.ParseFloat(ts, 64)
+	if err1 != nil || err2 != nil || !(from < to) {
+		return 0, 0, errors.New("from and to must be numbers, from below to")
+	}
+	return from, to, nil
+}
+
+// groups answers ?by=params.lr&metric=acc&where=: the runs that match,
+// grouped by a param or tag, with the mean and std of a metric.
+func (a *API) groups(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	if q.Get("by") == "" {
+		return nil, errors.New("groups needs by= (a param or tag, such as params.lr)")
+	}
+	rs, err := a.t.Runs(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	found, err := rs.Query(tracker.Query{Where: q.Get("where")})
+	if err != nil {
+		return nil, err
+	}
+	gs, err := tracker.GroupBy(found, q.Get("by"), q.Get("metric"))
+	if err != nil {
+		return nil, err
+	}
+	type group struct {
+		Value string   `json:"value"`
+		Runs  []string `json:"runs"`
+		N     int      `json:"n"`
+		Mean  jsonNum  `json:"mean"`
+		Std   jsonNum  `json:"std"`
+	}
+	out := make([]group, len(gs))
+	for i, g := range gs {
+		ids := make([]string, len(g.Runs))
+		for j, x := range g.Runs {
+			ids[j] = x.ID
+		}
+		out[i] = group{g.Value, ids, g.N, jsonNum(g.Mean), jsonNum(g.Std)}
+	}
+	return map[string]any{"by": q.Get("by"), "metric": q.Get("metric"), "groups": out}, nil
+}
+
+// output answers ?run=&offset=&limit=: a page of a run's output log, cut
+// at line ends, as text; the page renders it, escaped.
+func (a *API) output(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	off, err := intArg(r, "offset", 0, 0, math.MaxInt32)
+	if err != nil {
+		return nil, err
+	}
+	limit, err := intArg(r, "limit", 256<<10, 1, maxOutput)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := a.t.Runs(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	x, err := rs.Resolve(q.Get("run"))
+	if err != nil {
+		return nil, err
+	}
+	out, err := a.t.Output(r.Context(), x)
+	if err != nil {
+		return nil, err
+	}
+	page := out[min(off, len(out)):]
+	next := -1
+	if len(page) > limit {
+		end := limit
+		for end > 0 && page[end-1] != '\n' {
+			end--
+		}
+		if end == 0 {
+			end = limit
+			for end > 0 && !utf8.RuneStart(page[end]) {
+				end--
+			}
+		}
+		page = page[:end]
+		next = off + end
+	}
+	return map[string]any{"run": x.ID, "size": len(out), "offset": off, "next": next, "text": string(page)}, nil
+}
+
+// diff answers ?a=&b=: what differs between two runs, code included, as
+// git runs diff --code does.
+func (a *API) diff(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	rs, err := a.t.Runs(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	ra, err := rs.Resolve(q.Get("a"))
+	if err != nil {
+		return nil, err
+	}
+	var rb *tracker.Run
+	if q.Get("b") != "worktree" {
+		x, err := rs.Resolve(q.Get("b"))
+		if err != nil {
+			return nil, err
+		}
+		rb = &x
+	}
+	d, err := a.t.Diff(r.Context(), ra, rb, tracker.DiffOptions{Code: true})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"a": ra.ID, "b": q.Get("b"), "diff": d.Result, "code": d.Code}, nil
+}
