@@ -77,12 +77,16 @@ func New(t *tracker.Tracker, o Options) (*Server, error) {
 	}
 	s := &Server{t: t, h: h, o: o, ln: ln, sweepC: make(chan struct{})}
 	s.api = mlflow.New(t, h, o.MLflow)
-	uiAPI := ui.New(t)
+	uiAPI, pages := ui.New(t), ui.NewPages()
 	// Dispatched by prefix, not by http.ServeMux: it would clean paths and
 	// redirect, and artifact paths must reach their validator as sent.
 	route := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, ui.Prefix) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, ui.Prefix):
 			uiAPI.ServeHTTP(w, r)
+			return
+		case pages.Serves(r.URL.Path):
+			pages.ServeHTTP(w, r)
 			return
 		}
 		s.api.ServeHTTP(w, r)

@@ -12,7 +12,7 @@ import (
 // testdata/help, so that a change to the CLI's words is a deliberate diff.
 // Rewrite them with go test -run TestHelp -update.
 func TestHelp(t *testing.T) {
-	commands := []string{"", "exec", "start", "end", "param", "metric", "tag", "artifact", "ls", "show", "rm", "watch", "checkout", "rerun", "diff", "compare", "best", "export", "plot", "push", "fetch", "pull", "remote", "serve"}
+	commands := []string{"", "exec", "start", "end", "param", "metric", "tag", "artifact", "ls", "show", "rm", "watch", "checkout", "rerun", "diff", "compare", "best", "export", "plot", "push", "fetch", "pull", "remote", "serve", "ui"}
 	for _, c := range commands {
 		name := c
 		if name == "" {

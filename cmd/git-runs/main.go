@@ -58,6 +58,7 @@ type cli struct {
 	Pull     pullCmd     `cmd:"" help:"Same as fetch."`
 	Remote   remoteCmd   `cmd:"" help:"Set up a remote for runs, or compare runs with it."`
 	Serve    serveCmd    `cmd:"" help:"Serve MLflow's tracking API over this repository."`
+	UI       uiCmd       `cmd:"" name:"ui" help:"Serve the web UI of this repository's runs and open it."`
 }
 
 const description = `Record machine-learning runs in your git repository.

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -37,6 +39,12 @@ model registry is not served (ENDPOINT_NOT_FOUND).`
 }
 
 func (c *serveCmd) Run(e *env) error {
+	return c.serve(e, nil)
+}
+
+// serve serves until interrupted, calling started with the server's
+// address once it listens.
+func (c *serveCmd) serve(e *env, started func(url string)) error {
 	t, err := e.tracker()
 	if err != nil {
 		return err
@@ -54,7 +62,50 @@ func (c *serveCmd) Run(e *env) error {
 		fmt.Fprintf(e.stdout, "git-runs: every request needs the token (MLFLOW_TRACKING_TOKEN on the client)\n")
 	}
 	fmt.Fprintf(e.stdout, "hint: MLFLOW_TRACKING_URI=%s python train.py\n", s.URL())
+	if started != nil {
+		started(s.URL())
+	}
 	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return s.Serve(ctx)
+}
+
+type uiCmd struct {
+	serveCmd
+	NoOpen bool `help:"Do not open the browser."`
+}
+
+func (c *uiCmd) Help() string {
+	return `Serves the web UI of this repository's runs, with MLflow's API beside
+it, and opens it in the browser: the runs table (filter with the syntax
+of --where, sort, pick columns, group), a page per run (params, charts of
+every metric, output, artifacts, the code and its diff), and the
+comparison of runs (curves overlaid, only the params that differ).
+
+  git runs ui
+  git runs ui --no-open --port 8080`
+}
+
+func (c *uiCmd) Run(e *env) error {
+	return c.serve(e, func(url string) {
+		fmt.Fprintf(e.stdout, "git-runs: the UI is at %s/\n", url)
+		if !c.NoOpen {
+			openBrowser(e, url+"/")
+		}
+	})
+}
+
+// openBrowser opens url with the desktop's opener, saying so when there is
+// none.
+func openBrowser(e *env, url string) {
+	opener := "xdg-open"
+	if runtime.GOOS == "darwin" {
+		opener = "open"
+	}
+	cmd := exec.Command(opener, url)
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(e.stderr, "hint: open %s in a browser (%s: %v)\n", url, opener, err)
+		return
+	}
+	go cmd.Wait()
 }

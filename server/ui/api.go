@@ -12,6 +12,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -162,7 +163,7 @@ func (a *API) runs(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	params, metrics := columns(found)
+	params, metrics, dp, dm := columns(found)
 	page := found[min(off, len(found)):min(off+limit, len(found))]
 	b := []byte(`{"total":`)
 	b = strconv.AppendInt(b, int64(len(found)), 10)
@@ -172,6 +173,8 @@ func (a *API) runs(r *http.Request) (any, error) {
 	b = appendJSON(b, params)
 	b = append(b, `,"metrics":`...)
 	b = appendJSON(b, metrics)
+	b = append(b, `,"differing":`...)
+	b = appendJSON(b, map[string]int{"params": len(dp), "metrics": len(dm)})
 	b = append(b, `,"runs":[`...)
 	for i, x := range page {
 		if i > 0 {
@@ -183,10 +186,11 @@ func (a *API) runs(r *http.Request) (any, error) {
 }
 
 // columns offers the keys of the runs: those whose values differ across
-// them first, as git runs ls chooses its columns, then the others.
-func columns(runs []tracker.Run) (params, metrics []string) {
-	dp, dm := tracker.Differing(runs, maxColumns)
-	params, metrics = dp, dm
+// them (dp, dm) first, as git runs ls chooses its columns, then the
+// others.
+func columns(runs []tracker.Run) (params, metrics, dp, dm []string) {
+	dp, dm = tracker.Differing(runs, maxColumns)
+	params, metrics = append([]string{}, dp...), append([]string{}, dm...)
 	seenP, seenM := set(dp), set(dm)
 	for _, x := range runs {
 		for k := range x.Record.Params {
@@ -202,7 +206,9 @@ func columns(runs []tracker.Run) (params, metrics []string) {
 			}
 		}
 	}
-	return params, metrics
+	sort.Strings(params[len(dp):])
+	sort.Strings(metrics[len(dm):])
+	return params, metrics, dp, dm
 }
 
 func set(keys []string) map[string]bool {
