@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -182,4 +183,50 @@ func TestBrowserHostileRecord(t *testing.T) {
 	if imgs != 0 {
 		t.Errorf("the table made %d elements of a hostile value", imgs)
 	}
+}
+
+// TestBrowserLiveGroupsOutput: a live run's row updates in place without
+// a reload; the runs group by a param with the mean of a metric; a run's
+// output shows its terminal colours as classes, and searches.
+func TestBrowserLiveGroupsOutput(t *testing.T) {
+	s := startServer(t, server.Options{})
+	logRuns(s, 4, 2)
+	liveID := s.createRun("0", "live-one")
+	s.api(200, "POST", "runs/log-metric", map[string]any{"run_id": liveID, "key": "loss", "value": 9, "timestamp": 1, "step": 0})
+	cli(t, s.Dir, "exec", "--name", "colourful", "--", "sh", "-c", `printf '\033[31mred\033[0m plain\nsecond line\n'`)
+	ctx := browser(t)
+	drive(t, ctx, "the table shows the live run",
+		chromedp.Navigate(s.URL+"/"),
+		chromedp.WaitVisible(`#runs .row[data-id="`+liveID+`"]`),
+		chromedp.Poll(`document.querySelector('#runs .row[data-id="`+liveID+`"]').textContent.includes("9")`, nil, chromedp.WithPollingTimeout(10*time.Second)))
+	s.api(200, "POST", "runs/log-metric", map[string]any{"run_id": liveID, "key": "loss", "value": 7.5, "timestamp": 2, "step": 1})
+	drive(t, ctx, "the live run's row updates in place",
+		chromedp.Poll(`document.querySelector('#runs .row[data-id="`+liveID+`"]').textContent.includes("7.5")`, nil, chromedp.WithPollingTimeout(20*time.Second)))
+
+	var rows [][]string
+	drive(t, ctx, "group by lr with the mean of loss",
+		chromedp.SetValue(`#group-metric`, "loss"),
+		chromedp.SetValue(`#group-by`, "params.lr"),
+		chromedp.Evaluate(`document.querySelector("#group-by").dispatchEvent(new Event("change"))`, nil),
+		chromedp.WaitVisible(`#groups-table`),
+		chromedp.Evaluate(`[...document.querySelectorAll("#groups-table tr")].slice(1).map(tr => [...tr.children].map(td => td.textContent))`, &rows))
+	// Newest first: the two runs without lr (the live one has loss 7.5),
+	// then lr 0.01 (runs 3 and 1: 3.5 and 1.5), then 0.1 (2.5 and 0.5).
+	want := [][]string{{"(none)", "2", "7.5 ± 0 (1)"}, {"0.01", "2", "2.5 ± 1 (2)"}, {"0.1", "2", "1.5 ± 1 (2)"}}
+	if fmt.Sprint(rows) != fmt.Sprint(want) {
+		t.Errorf("groups: %v, want %v", rows, want)
+	}
+
+	var red string
+	var shown int
+	drive(t, ctx, "the output of a run, in colour",
+		chromedp.Navigate(s.URL+"/#/run/colourful"),
+		chromedp.WaitVisible(`#output .ansi-fg-1`),
+		chromedp.Text(`#output .ansi-fg-1`, &red),
+		chromedp.SendKeys(`#output-search`, "second"),
+		chromedp.Evaluate(`document.querySelectorAll("#output > span").length`, &shown))
+	if red != "red" || shown != 1 {
+		t.Errorf("output: red span %q, %d lines found for 'second'", red, shown)
+	}
+	screenshot(t, ctx, "output")
 }

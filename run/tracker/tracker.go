@@ -170,6 +170,7 @@ type Tracker struct {
 	warn     func(error)
 	hosted   atomic.Pointer[Hosted] // the runs this process hosts, if it does
 	hist     histCache
+	recent   recent
 }
 
 // New returns the Tracker of store s.

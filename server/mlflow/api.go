@@ -18,7 +18,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/gitruns/gitruns/run"
 	"github.com/gitruns/gitruns/run/tracker"
@@ -52,12 +51,7 @@ type Server struct {
 	// that the uploads of a model's files find it without a listing.
 	modelRuns sync.Map
 
-	mu      sync.Mutex // serialises edits of experiments and logged models
-	runsMu  sync.Mutex
-	runs    *tracker.Runs // the last listing, see listing
-	runsAt  time.Time
-	runsGen uint64 // bumped by every write, so that a listing after it is fresh
-	gen     uint64
+	mu sync.Mutex // serialises edits of experiments and logged models
 }
 
 // endpoint is one route of the API.

@@ -416,28 +416,13 @@ func pageOf[T any](items []T, off, n int) ([]T, string) {
 // than a moment ago: a client paging through a search, or a UI polling,
 // asks many times a second.
 func (s *Server) listing(ctx context.Context) (*tracker.Runs, error) {
-	s.runsMu.Lock()
-	defer s.runsMu.Unlock()
-	if s.runs != nil && s.runsGen == s.gen && time.Since(s.runsAt) < listingTTL {
-		return s.runs, nil
-	}
-	gen := s.gen
-	rs, err := s.t.Runs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s.runs, s.runsAt, s.runsGen = rs, time.Now(), gen
-	return rs, nil
+	return s.t.RecentRuns(ctx, ListingTTL)
 }
 
-// listingTTL is how long a listing serves searches when nothing was
+// ListingTTL is how long a listing serves searches when nothing was
 // written through the server: what other processes wrote shows after it.
-const listingTTL = 250 * time.Millisecond
+const ListingTTL = 250 * time.Millisecond
 
 // wrote notes that a run changed through the server, so that the next
 // search lists afresh.
-func (s *Server) wrote() {
-	s.runsMu.Lock()
-	s.gen++
-	s.runsMu.Unlock()
-}
+func (s *Server) wrote() { s.t.NoteChange() }

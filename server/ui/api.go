@@ -145,7 +145,7 @@ func (a *API) runs(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs, err := a.t.Runs(r.Context())
+	rs, err := a.t.RecentRuns(r.Context(), listingAge)
 	if err != nil {
 		return nil, err
 	}
@@ -247,3 +247,8 @@ func appendRun(b []byte, rs *tracker.Runs, x tracker.Run) []byte {
 	}
 	return append(b, '}')
 }
+
+// listingAge is how old a listing of runs may be when nothing was written
+// through this server since: a table polling for live runs, or scrolling
+// through pages, asks many times a second.
+const listingAge = 250 * time.Millisecond

@@ -15,7 +15,7 @@ import (
 // the histories, which charts ask for per pixel), its artifacts, parent
 // and children.
 func (a *API) run(r *http.Request, spec string) (any, error) {
-	rs, err := a.t.Runs(r.Context())
+	rs, err := a.t.RecentRuns(r.Context(), listingAge)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +100,7 @@ func (a *API) history(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs, err := a.t.Runs(r.Context())
+	rs, err := a.t.RecentRuns(r.Context(), listingAge)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +163,7 @@ func (a *API) groups(r *http.Request) (any, error) {
 	if q.Get("by") == "" {
 		return nil, errors.New("groups needs by= (a param or tag, such as params.lr)")
 	}
-	rs, err := a.t.Runs(r.Context())
+	rs, err := a.t.RecentRuns(r.Context(), listingAge)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +205,7 @@ func (a *API) output(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs, err := a.t.Runs(r.Context())
+	rs, err := a.t.RecentRuns(r.Context(), listingAge)
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +240,7 @@ func (a *API) output(r *http.Request) (any, error) {
 // git runs diff --code does.
 func (a *API) diff(r *http.Request) (any, error) {
 	q := r.URL.Query()
-	rs, err := a.t.Runs(r.Context())
+	rs, err := a.t.RecentRuns(r.Context(), listingAge)
 	if err != nil {
 		return nil, err
 	}

@@ -99,7 +99,26 @@ async function viewRuns(params) {
   const compare = h("button", { id: "compare", disabled: true }, "Compare");
   const colsBtn = h("button", { id: "columns-button", "aria-expanded": "false" }, "Columns");
   const table = h("div", { class: "table", role: "grid", "aria-label": "Runs", id: "runs" });
-  show(h("div", { class: "bar" }, box, colsBtn, compare, count), err, table);
+  const groupSel = h("select", { "aria-label": "group by", id: "group-by" }, h("option", { value: "" }, "no grouping"));
+  const groupMetric = h("select", { "aria-label": "metric of the groups", id: "group-metric" });
+  const groups = h("div", { id: "groups" });
+  show(h("div", { class: "bar" }, box, colsBtn, compare, count, h("label", {}, "group by ", groupSel), h("label", {}, "mean of ", groupMetric)), err, groups, table);
+  let groupsAsked = 0;
+  const showGroups = async () => {
+    const n = ++groupsAsked; // an older answer arriving late is dropped
+    if (!groupSel.value) { groups.replaceChildren(); return; }
+    let view;
+    try {
+      const g = await api("groups", { by: groupSel.value, metric: groupMetric.value, where: state.where });
+      view = h("table", { class: "kv", id: "groups-table" },
+        h("tr", {}, h("th", { scope: "col" }, groupSel.value), h("th", { scope: "col" }, "runs"), h("th", { scope: "col" }, groupMetric.value ? "mean ± std of " + groupMetric.value : "")),
+        g.groups.map(x => h("tr", {}, h("td", {}, x.value === "" ? "(none)" : x.value), h("td", {}, String(x.runs.length)),
+          h("td", {}, x.n ? fmt(x.mean) + " ± " + fmt(x.std) + " (" + x.n + ")" : ""))));
+    } catch (e) { view = h("p", { class: "error" }, e.message); }
+    if (n === groupsAsked) groups.replaceChildren(view);
+  };
+  groupSel.addEventListener("change", showGroups);
+  groupMetric.addEventListener("change", showGroups);
 
   const update = () => {
     const p = new URLSearchParams();
@@ -117,17 +136,24 @@ async function viewRuns(params) {
   refreshCompare();
   compare.addEventListener("click", () => go("/compare", new URLSearchParams({ runs: [...state.selected].join(",") })));
 
-  let grid;
+  let grid, poll;
   const load = async () => {
     err.textContent = "";
     try {
       const first = await api("runs", { where: state.where, sort: state.sort, desc: state.desc ? "1" : "", limit: PAGE });
+      const keep = groupSel.value, keepM = groupMetric.value;
+      groupSel.replaceChildren(h("option", { value: "" }, "no grouping"), ...first.params.map(k => h("option", { value: "params." + k, selected: "params." + k === keep }, k)));
+      groupMetric.replaceChildren(h("option", { value: "" }, ""), ...first.metrics.map(k => h("option", { value: k, selected: k === keepM }, k)));
+      showGroups();
       grid = new RunGrid(table, first, state, { onSort: key => {
         if (state.sort === key) state.desc = !state.desc; else { state.sort = key; state.desc = true; }
         update(); load();
       }, onSelect: () => { refreshCompare(); update(); } });
       count.textContent = first.total + (first.total === 1 ? " run" : " runs");
       box.removeAttribute("aria-invalid");
+      clearInterval(poll);
+      // Live runs update in place: the pages in view are fetched again.
+      poll = setInterval(() => { if (!document.getElementById("runs")) clearInterval(poll); else if (grid.hasLive()) grid.refresh(); }, 2000);
     } catch (e) {
       err.textContent = e.message;
       box.setAttribute("aria-invalid", "true");
@@ -163,6 +189,18 @@ class RunGrid {
     this.body.style.width = this.width() + "px";
     el.onscroll = () => this.render();
     el.onkeydown = e => this.key(e);
+    this.render();
+  }
+  hasLive() {
+    for (const [k, page] of this.pages) if (typeof k === "number" && page.some(r => r.status === "running")) return true;
+    return false;
+  }
+  async refresh() {
+    for (const k of [...this.pages.keys()].filter(k => typeof k === "number")) {
+      const res = await api("runs", { where: this.state.where, sort: this.state.sort, desc: this.state.desc ? "1" : "", offset: k, limit: PAGE });
+      this.pages.set(k, res.runs);
+      if (res.total !== this.total) { this.total = res.total; this.body.style.height = this.total * ROW + "px"; }
+    }
     this.render();
   }
   width() { return this.columns.reduce((w, c) => w + (c.cls === "sel" ? 34 : c.cls === "name" ? 200 : COL), 0); }
@@ -292,6 +330,7 @@ async function viewRun(id, params) {
   if (r.parent) attrs.parent = r.parent.name;
   const charts = h("div", { class: "charts", id: "charts" });
   const out = h("pre", { id: "output", "aria-label": "output" });
+  const outSearch = h("input", { type: "search", id: "output-search", placeholder: "find in the output", "aria-label": "find in the output" });
   const arts = h("ul", {}, (r.artifacts || []).map(a => {
     const url = "/get-artifact?" + new URLSearchParams({ run_uuid: r.id, path: a.path });
     const item = h("li", {}, h("a", { href: url, download: a.path.split("/").pop() }, a.path), " " + a.size + " B");
@@ -299,7 +338,9 @@ async function viewRun(id, params) {
     return item;
   }));
   const diffBox = h("pre", { id: "diff" });
-  const diffBtn = h("button", {}, "Diff against the work tree");
+  const diffBtn = h("button", { id: "diff-worktree" }, "Diff against the work tree");
+  const other = h("input", { type: "text", id: "diff-other", placeholder: "another run (id, prefix, name, @~1)", "aria-label": "run to diff against" });
+  const otherBtn = h("button", { id: "diff-run" }, "Diff against it");
   show(
     h("h2", {}, r.name + " ", h("span", { class: "muted" }, r.id)),
     h("section", {}, kv(attrs)),
@@ -307,20 +348,77 @@ async function viewRun(id, params) {
     h("section", {}, h("h3", {}, "Tags"), kv(r.tags)),
     h("section", {}, h("h3", {}, "Metrics"), charts),
     h("section", {}, h("h3", {}, "Artifacts"), arts),
-    h("section", {}, h("h3", {}, "Output"), out),
-    h("section", {}, h("h3", {}, "Code"), diffBtn, diffBox),
+    h("section", {}, h("h3", {}, "Output"), outSearch, out),
+    h("section", {}, h("h3", {}, "Code"), h("div", { class: "bar" }, diffBtn, other, otherBtn), diffBox),
   );
   for (const key of Object.keys(r.metrics || {}).sort().slice(0, 50)) {
     const box = h("div", { class: "chart", "data-metric": key }, h("h3", {}, key));
     charts.append(box);
     chart(box, [r.id], key, { width: 420, height: 220 });
   }
-  const o = await api("output", { run: r.id });
-  out.textContent = o.text || "(no output kept)";
-  diffBtn.addEventListener("click", async () => {
-    const d = await api("diff", { a: r.id, b: "worktree" });
-    renderDiff(diffBox, d.code || "(no change)");
-  });
+  await showOutput(r.id, out, outSearch);
+  const diffWith = async b => {
+    try {
+      const d = await api("diff", { a: r.id, b });
+      renderDiff(diffBox, d.code || "(no change in the code)");
+    } catch (e) { diffBox.replaceChildren(h("span", { class: "error" }, e.message)); }
+  };
+  diffBtn.addEventListener("click", () => diffWith("worktree"));
+  otherBtn.addEventListener("click", () => other.value.trim() && diffWith(other.value.trim()));
+  if (r.status === "running") {
+    // A live run's page follows it: its charts and record, every 5 s.
+    const timer = setInterval(() => {
+      if (!document.getElementById("charts")) { clearInterval(timer); return; }
+      route();
+    }, 5000);
+  }
+}
+
+// showOutput puts a run's output log into pre, a page at a time, its
+// terminal colours as classes, as text; search keeps the lines that hold
+// what is typed.
+async function showOutput(id, pre, search) {
+  let text = "", next = 0;
+  const more = h("button", { id: "output-more" }, "Load more");
+  const draw = () => {
+    const q = search.value;
+    const lines = text.split("\n").filter(l => !q || stripANSI(l).includes(q));
+    pre.replaceChildren(...lines.map(l => h("span", {}, ...ansiSpans(l), "\n")));
+    if (!text) pre.textContent = "(no output kept)";
+    if (next >= 0) pre.append(more);
+  };
+  const page = async () => {
+    const o = await api("output", { run: id, offset: next });
+    text += o.text; next = o.next;
+    draw();
+  };
+  more.addEventListener("click", page);
+  search.addEventListener("input", draw);
+  await page();
+}
+
+const ESC = String.fromCharCode(27);
+const SGR = new RegExp(ESC + "\\[([0-9;]*)m", "g");
+const CSI = new RegExp(ESC + "\\[[0-9;?]*[A-Za-z]|" + ESC + "\\][^" + String.fromCharCode(7) + "]*" + String.fromCharCode(7) + "?", "g");
+
+function stripANSI(s) { return s.replace(CSI, ""); }
+
+// ansiSpans turns a line with SGR colour codes into spans of classes
+// (ansi-fg-1, ansi-bold): text only, the codes never reach the page.
+function ansiSpans(line) {
+  const out = []; let cls = [], last = 0, m;
+  SGR.lastIndex = 0;
+  while ((m = SGR.exec(line)) !== null) {
+    if (m.index > last) out.push(h("span", { class: cls.join(" ") || null }, stripANSI(line.slice(last, m.index))));
+    for (const code of (m[1] || "0").split(";").map(Number)) {
+      if (code === 0) cls = [];
+      else if (code === 1) cls.push("ansi-bold");
+      else if ((code >= 30 && code <= 37) || (code >= 90 && code <= 97)) cls = cls.filter(c => !c.startsWith("ansi-fg")).concat("ansi-fg-" + (code % 10 + (code >= 90 ? 8 : 0)));
+    }
+    last = SGR.lastIndex;
+  }
+  out.push(h("span", { class: cls.join(" ") || null }, stripANSI(line.slice(last))));
+  return out;
 }
 
 function renderDiff(pre, text) {
