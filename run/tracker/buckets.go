@@ -38,64 +38,98 @@ func Buckets(points []run.Point, x Axis, from, to float64, n int) []Bucket {
 	if len(points) == 0 || n <= 0 {
 		return nil
 	}
-	xs := make([]float64, len(points))
 	first := points[0].Time
 	for _, p := range points {
 		first = min(first, p.Time)
 	}
+	xs := make([]float64, len(points))
+	inOrder := true
 	for i, p := range points {
 		xs[i] = axisValue(p, x, first)
-	}
-	idx := make([]int, 0, len(points))
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for i, v := range xs {
-		if from < to && (v < from || v > to) {
-			continue
+		if i > 0 && xs[i] < xs[i-1] {
+			inOrder = false
 		}
-		idx = append(idx, i)
-		lo, hi = min(lo, v), max(hi, v)
 	}
-	// Stable, so that among equal x the later logged is the last.
-	slices.SortStableFunc(idx, func(a, b int) int {
-		switch {
-		case xs[a] < xs[b]:
-			return -1
-		case xs[a] > xs[b]:
-			return 1
+	// Histories are almost always logged in x order: then the points in
+	// range are one slice of them, found by binary search, and nothing is
+	// sorted.
+	var idx []int
+	lo, hi := 0, len(xs)
+	if inOrder {
+		if from < to {
+			lo = sortSearch(xs, from)
+			hi = sortSearch(xs, math.Nextafter(to, math.Inf(1)))
 		}
-		return 0
-	})
+	} else {
+		idx = make([]int, 0, len(points))
+		for i, v := range xs {
+			if !(from < to) || (v >= from && v <= to) {
+				idx = append(idx, i)
+			}
+		}
+		// Stable, so that among equal x the later logged is the last.
+		slices.SortStableFunc(idx, func(a, b int) int { return cmpFloat(xs[a], xs[b]) })
+		lo, hi = 0, len(idx)
+	}
+	at := func(k int) int {
+		if idx == nil {
+			return k
+		}
+		return idx[k]
+	}
+	if hi <= lo {
+		return nil
+	}
+	xlo, xhi := xs[at(lo)], xs[at(hi-1)]
 	if from < to {
-		lo, hi = from, to
+		xlo, xhi = from, to
 	}
-	width := (hi - lo) / float64(n)
-	var out []Bucket
+	width := (xhi - xlo) / float64(n)
+	many := hi-lo > n && width > 0
+	out := make([]Bucket, 0, min(n, hi-lo))
 	cur := -1
-	for _, i := range idx {
-		k := 0
-		if width > 0 && len(idx) > n {
-			k = min(int((xs[i]-lo)/width), n-1)
-		} else {
-			k = len(out) // few points: one bucket each
+	for k := lo; k < hi; k++ {
+		i := at(k)
+		b := len(out) // few points: one bucket each
+		if many {
+			b = min(int((xs[i]-xlo)/width), n-1)
 		}
-		if k != cur || len(out) == 0 {
+		if b != cur {
 			out = append(out, Bucket{Min: math.NaN(), Max: math.NaN()})
-			cur = k
+			cur = b
 		}
-		b := &out[len(out)-1]
-		v := points[i].Value
-		b.X, b.Last = xs[i], v
-		b.Count++
-		if !math.IsNaN(v) {
-			if !(v >= b.Min) {
-				b.Min = v
-			}
-			if !(v <= b.Max) {
-				b.Max = v
-			}
-		}
+		add(&out[len(out)-1], xs[i], points[i].Value)
 	}
 	return out
+}
+
+func add(b *Bucket, x, v float64) {
+	b.X, b.Last = x, v
+	b.Count++
+	if v == v { // not NaN
+		if !(v >= b.Min) {
+			b.Min = v
+		}
+		if !(v <= b.Max) {
+			b.Max = v
+		}
+	}
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// sortSearch is the index of the first of the sorted xs not below v.
+func sortSearch(xs []float64, v float64) int {
+	i, _ := slices.BinarySearch(xs, v)
+	return i
 }
 
 func axisValue(p run.Point, x Axis, first int64) float64 {

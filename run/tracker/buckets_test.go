@@ -72,3 +72,24 @@ func TestGroupBy(t *testing.T) {
 		t.Error("a bad key is no error")
 	}
 }
+
+func TestBucketsOutOfOrder(t *testing.T) {
+	pts := []run.Point{{Step: 5, Value: 5}, {Step: 1, Value: 1}, {Step: 3, Value: 3}, {Step: 1, Value: 10}}
+	bs := Buckets(pts, ByStep, 0, 0, 10)
+	if len(bs) != 4 || bs[0].X != 1 || bs[0].Last != 1 || bs[1].Last != 10 || bs[3].X != 5 {
+		t.Errorf("out of order: %+v", bs)
+	}
+	if bs := Buckets(pts, ByStep, 2, 4, 10); len(bs) != 1 || bs[0].X != 3 {
+		t.Errorf("range of out-of-order points: %+v", bs)
+	}
+}
+
+func BenchmarkBuckets1M(b *testing.B) {
+	pts := make([]run.Point, 1_000_000)
+	for i := range pts {
+		pts[i] = run.Point{Step: int64(i), Time: int64(i), Value: float64(i % 977)}
+	}
+	for b.Loop() {
+		Buckets(pts, ByStep, 0, 0, 1000)
+	}
+}

@@ -407,10 +407,11 @@ type histEntry struct {
 	h      run.History
 }
 
-// The bounds of histCache: entries, and points in one history.
+// The bounds of histCache: entries, and points in all (about 24 bytes
+// each): enough for a chart of ten runs of a million points.
 const (
-	histCacheLen    = 4
-	histCachePoints = 2_000_000
+	histCacheLen    = 16
+	histCachePoints = 12_000_000
 )
 
 func (c *histCache) get(commit string) run.History {
@@ -426,19 +427,29 @@ func (c *histCache) get(commit string) run.History {
 }
 
 func (c *histCache) put(commit string, h run.History) {
-	n := 0
-	for _, pts := range h {
-		n += len(pts)
-	}
+	n := points(h)
 	if n > histCachePoints {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.entries) >= histCacheLen {
+	total := n
+	for _, e := range c.entries {
+		total += points(e.h)
+	}
+	for len(c.entries) > 0 && (len(c.entries) >= histCacheLen || total > histCachePoints) {
+		total -= points(c.entries[0].h)
 		c.entries = c.entries[1:]
 	}
 	c.entries = append(c.entries, histEntry{commit, h})
+}
+
+func points(h run.History) int {
+	n := 0
+	for _, pts := range h {
+		n += len(pts)
+	}
+	return n
 }
 
 // History returns the metric histories of r: from its journal while it is

@@ -138,6 +138,9 @@ async function viewRuns(params) {
 
   let grid, poll;
   const load = async () => {
+    // Marks in the page's performance timeline, which the browser
+    // benchmarks read: when a query was asked, and when its rows showed.
+    performance.mark("gitruns:query");
     err.textContent = "";
     try {
       const first = await api("runs", { where: state.where, sort: state.sort, desc: state.desc ? "1" : "", limit: PAGE });
@@ -236,6 +239,7 @@ class RunGrid {
       rows.push(r ? this.row(r, i, cols) : this.placeholder(i));
     }
     this.body.replaceChildren(...rows);
+    if (rows.length && !this.painted) { this.painted = true; performance.mark("gitruns:rows"); }
   }
   runAt(i) {
     const p = Math.floor(i / PAGE) * PAGE, page = this.pages.get(p);
@@ -446,6 +450,7 @@ async function chart(box, runs, key, o) {
     cursor: { drag: { x: true, y: false } },
     hooks: { setScale: [(u, k) => { if (k === "x") refine(u); }] },
   }, data, box);
+  performance.mark("gitruns:chart");
   box.dataset.series = String(res.series.length);
   box.dataset.last = res.series.map(s => { const l = s.last[s.last.length - 1]; return l === null ? "" : String(l); }).join(",");
   let pending = false;

@@ -1,0 +1,198 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/gitruns/gitruns/gitstore"
+	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/live"
+	"github.com/gitruns/gitruns/run/tracker"
+	"github.com/gitruns/gitruns/server"
+)
+
+// The browser benchmarks drive headless Chromium against a server of a
+// large repository and read the page's own performance marks (set by
+// app.js): navigation start to the first rows painted, a query asked to
+// its rows shown, a chart drawn. Each figure is the median of
+// b.N rounds; the same-run baseline is a fetch of /health from the page.
+
+// benchBrowser is browser for a benchmark.
+func benchBrowser(b *testing.B) context.Context {
+	b.Helper()
+	exe, err := exec.LookPath("chromium")
+	if err != nil {
+		b.Fatal("no chromium on PATH: apt-get install chromium")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
+		chromedp.WindowSize(1280, 900), chromedp.UserDataDir(b.TempDir()))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	b.Cleanup(func() { cancelC(); cancelA() })
+	if err := chromedp.Run(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return ctx
+}
+
+// pageMs evaluates a JavaScript expression giving milliseconds.
+func pageMs(b *testing.B, ctx context.Context, expr string) float64 {
+	b.Helper()
+	var ms float64
+	await := func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }
+	if err := chromedp.Run(ctx, chromedp.Evaluate(expr, &ms, await)); err != nil {
+		b.Fatal(err)
+	}
+	return ms
+}
+
+// healthMs is the baseline: one fetch of /health from the page.
+func healthMs(b *testing.B, ctx context.Context) float64 {
+	return pageMs(b, ctx, `(async () => { const t = performance.now(); await fetch("/health"); return performance.now() - t; })()`)
+}
+
+func medianMs(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// makeManyRuns records n finished runs quickly, as makeRuns does, then
+// packs the repository as one used for a while is.
+func makeManyRuns(b *testing.B, dir string, n int) {
+	b.Helper()
+	makeRuns(b, dir, n)
+	git(b, dir, "gc", "-q")
+}
+
+// BenchmarkBrowserTable times the runs table over many runs (100,000, or
+// GITRUNS_UI_BENCH_RUNS): navigation to its first rows painted, and a
+// filter and a sort from asked to shown.
+func BenchmarkBrowserTable(b *testing.B) {
+	n := 100_000
+	if v, err := strconv.Atoi(os.Getenv("GITRUNS_UI_BENCH_RUNS")); err == nil && v > 0 {
+		n = v
+	}
+	dir := newRepo(b)
+	makeManyRuns(b, dir, n)
+	s := serveRepo(b, dir, server.Options{})
+	ctx := benchBrowser(b)
+	var first, filter, sorted, health []float64
+	wait := chromedp.WithPollingTimeout(60 * time.Second)
+	for b.Loop() {
+		if err := chromedp.Run(ctx, chromedp.Navigate(s.URL+"/?r="+strconv.Itoa(len(first))+"#/"),
+			chromedp.Poll(`performance.getEntriesByName("gitruns:rows").length > 0`, nil, wait)); err != nil {
+			b.Fatal(err)
+		}
+		first = append(first, pageMs(b, ctx, `performance.getEntriesByName("gitruns:rows")[0].startTime`))
+		health = append(health, healthMs(b, ctx))
+		filter = append(filter, pageQuery(b, ctx, `document.querySelector("#where").value = "metrics.acc > 0.5 and params.lr < 0.1"; document.querySelector("#where").dispatchEvent(new Event("input"))`, 250))
+		sorted = append(sorted, pageQuery(b, ctx, `document.querySelector('.head .cell[title="metrics.acc"]').click()`, 0))
+	}
+	b.ReportMetric(medianMs(first), "first-rows-ms")
+	b.ReportMetric(medianMs(filter), "filter-ms")
+	b.ReportMetric(medianMs(sorted), "sort-ms")
+	b.ReportMetric(medianMs(health), "health-ms")
+	b.ReportMetric(float64(n), "runs")
+}
+
+// pageQuery runs js, which starts a query of the table, and returns the
+// time from the query's mark to its rows painted, less debounce (the
+// filter box waits for typing to stop).
+func pageQuery(b *testing.B, ctx context.Context, js string, debounce float64) float64 {
+	b.Helper()
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`performance.clearMarks(); `+js, nil),
+		chromedp.Poll(`performance.getEntriesByName("gitruns:rows").length > 0 && performance.getEntriesByName("gitruns:query").length > 0`, nil, chromedp.WithPollingTimeout(60*time.Second))); err != nil {
+		b.Fatal(err)
+	}
+	return pageMs(b, ctx, `performance.getEntriesByName("gitruns:rows")[0].startTime - performance.getEntriesByName("gitruns:query")[0].startTime`)
+}
+
+// BenchmarkBrowserChart times a chart of 10 runs of 1,000,000 points
+// each: the server's answer in buckets sized to the chart, and the
+// compare page from navigation to the chart drawn.
+func BenchmarkBrowserChart(b *testing.B) {
+	dir := newRepo(b)
+	ids := makeLongRuns(b, dir, 10, 1_000_000)
+	s := serveRepo(b, dir, server.Options{})
+	ctx := benchBrowser(b)
+	q := s.URL + "/ui/api/history?key=loss&width=1100"
+	for _, id := range ids {
+		q += "&run=" + id
+	}
+	get := func() float64 {
+		t := time.Now()
+		res, err := http.Get(q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			b.Fatalf("history: %s", res.Status)
+		}
+		return float64(time.Since(t).Microseconds()) / 1000
+	}
+	get() // the histories are read once, then kept by commit
+	var answer, paint, health []float64
+	for b.Loop() {
+		answer = append(answer, get())
+		if err := chromedp.Run(ctx, chromedp.Navigate(s.URL+"/?r="+strconv.Itoa(len(paint))+"#/compare?metric=loss&runs="+joinIDs(ids)),
+			chromedp.Poll(`performance.getEntriesByName("gitruns:chart").length > 0`, nil, chromedp.WithPollingTimeout(60*time.Second))); err != nil {
+			b.Fatal(err)
+		}
+		paint = append(paint, pageMs(b, ctx, `performance.getEntriesByName("gitruns:chart")[0].startTime`))
+		health = append(health, healthMs(b, ctx))
+	}
+	b.ReportMetric(medianMs(answer), "answer-ms")
+	b.ReportMetric(medianMs(paint), "chart-ms")
+	b.ReportMetric(medianMs(health), "health-ms")
+}
+
+func joinIDs(ids []string) string {
+	out := ""
+	for i, id := range ids {
+		if i > 0 {
+			out += ","
+		}
+		out += id
+	}
+	return out
+}
+
+// makeLongRuns records n finished runs of points points of loss each.
+func makeLongRuns(b *testing.B, dir string, n, points int) []string {
+	b.Helper()
+	repo, err := gitstore.Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer repo.Close()
+	tr := tracker.New(repo, tracker.Options{})
+	ctx := context.Background()
+	var ids []string
+	for i := range n {
+		lr, err := tr.Start(ctx, live.Options{Name: "long-" + strconv.Itoa(i), Checkpoint: time.Hour})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for st := range points {
+			if err := lr.LogMetric("loss", float64(i)+1/float64(st+1), int64(st)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := lr.End(run.Finished); err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, lr.ID())
+	}
+	return ids
+}
