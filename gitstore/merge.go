@@ -376,7 +376,7 @@ func (r *Repo) noteSent(name string, set []Ref, gone []string) error {
 // racyWindow is how long after a file changed its time stamp may not yet
 // tell it from a later change (coarse file system clocks): a signature
 // that recent is not trusted.
-const racyWindow = 2 * time.Second
+var racyWindow = 2 * time.Second
 
 // trackingSig describes the files that hold remote name's tracking refs:
 // the times their directories last changed and those of packed-refs.
