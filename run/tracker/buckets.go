@@ -3,6 +3,7 @@ package tracker
 import (
 	"math"
 	"slices"
+	"sort"
 
 	"github.com/gitruns/gitruns/run"
 	"github.com/gitruns/gitruns/run/query"
@@ -39,36 +40,45 @@ func Buckets(points []run.Point, x Axis, from, to float64, n int) []Bucket {
 		return nil
 	}
 	first := points[0].Time
-	for _, p := range points {
-		first = min(first, p.Time)
+	if x == ByRelative {
+		for _, p := range points {
+			first = min(first, p.Time)
+		}
 	}
-	xs := make([]float64, len(points))
+	xf := func(i int) float64 { return float64(points[i].Step) }
+	switch x {
+	case ByTime:
+		xf = func(i int) float64 { return float64(points[i].Time) }
+	case ByRelative:
+		xf = func(i int) float64 { return float64(points[i].Time - first) }
+	}
 	inOrder := true
-	for i, p := range points {
-		xs[i] = axisValue(p, x, first)
-		if i > 0 && xs[i] < xs[i-1] {
-			inOrder = false
+	for i := 1; i < len(points) && inOrder; i++ {
+		if x == ByStep {
+			inOrder = points[i].Step >= points[i-1].Step
+		} else {
+			inOrder = points[i].Time >= points[i-1].Time
 		}
 	}
 	// Histories are almost always logged in x order: then the points in
 	// range are one slice of them, found by binary search, and nothing is
-	// sorted.
+	// sorted or copied.
 	var idx []int
-	lo, hi := 0, len(xs)
+	lo, hi := 0, len(points)
 	if inOrder {
 		if from < to {
-			lo = sortSearch(xs, from)
-			hi = sortSearch(xs, math.Nextafter(to, math.Inf(1)))
+			lo = sort.Search(len(points), func(i int) bool { return xf(i) >= from })
+			hi = sort.Search(len(points), func(i int) bool { return xf(i) > to })
 		}
 	} else {
 		idx = make([]int, 0, len(points))
-		for i, v := range xs {
-			if !(from < to) || (v >= from && v <= to) {
+		for i := range points {
+			if v := xf(i); !(from < to) || (v >= from && v <= to) {
 				idx = append(idx, i)
 			}
 		}
 		// Stable, so that among equal x the later logged is the last.
-		slices.SortStableFunc(idx, func(a, b int) int { return cmpFloat(xs[a], xs[b]) })
+		slices.SortStableFunc(idx, func(a, b int) int { return cmpFloat(xf(a), xf(b)) })
 		lo, hi = 0, len(idx)
 	}
 	at := func(k int) int {
@@ -80,7 +90,7 @@ func Buckets(points []run.Point, x Axis, from, to float64, n int) []Bucket {
 	if hi <= lo {
 		return nil
 	}
-	xlo, xhi := xs[at(lo)], xs[at(hi-1)]
+	xlo, xhi := xf(at(lo)), xf(at(hi-1))
 	if from < to {
 		xlo, xhi = from, to
 	}
@@ -90,15 +100,16 @@ func Buckets(points []run.Point, x Axis, from, to float64, n int) []Bucket {
 	cur := -1
 	for k := lo; k < hi; k++ {
 		i := at(k)
+		xi := xf(i)
 		b := len(out) // few points: one bucket each
 		if many {
-			b = min(int((xs[i]-xlo)/width), n-1)
+			b = min(int((xi-xlo)/width), n-1)
 		}
 		if b != cur {
 			out = append(out, Bucket{Min: math.NaN(), Max: math.NaN()})
 			cur = b
 		}
-		add(&out[len(out)-1], xs[i], points[i].Value)
+		add(&out[len(out)-1], xi, points[i].Value)
 	}
 	return out
 }
@@ -124,22 +135,6 @@ func cmpFloat(a, b float64) int {
 		return 1
 	}
 	return 0
-}
-
-// sortSearch is the index of the first of the sorted xs not below v.
-func sortSearch(xs []float64, v float64) int {
-	i, _ := slices.BinarySearch(xs, v)
-	return i
-}
-
-func axisValue(p run.Point, x Axis, first int64) float64 {
-	switch x {
-	case ByTime:
-		return float64(p.Time)
-	case ByRelative:
-		return float64(p.Time - first)
-	}
-	return float64(p.Step)
 }
 
 // Group is the runs that share one value of a param or tag, with the mean

@@ -135,7 +135,7 @@ func (a *API) history(r *http.Request) (any, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return map[string]any{"key": key, "series": out}, nil
+	return seriesJSON(key, out), nil
 }
 
 func toSeries(x tracker.Run, bs []tracker.Bucket) series {
@@ -280,4 +280,71 @@ func (a *API) diff(r *http.Request) (any, error) {
 		return nil, err
 	}
 	return map[string]any{"a": ra.ID, "b": q.Get("b"), "diff": d.Result, "code": d.Code}, nil
+}
+
+// seriesJSON writes the answer of history by hand: tens of thousands of
+// numbers cost a third of what encoding/json takes for them.
+func seriesJSON(key string, out []series) json.RawMessage {
+	b := []byte(`{"key":`)
+	b = appendJSON(b, key)
+	b = append(b, `,"series":[`...)
+	for i, s := range out {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"run":`...)
+		b = appendJSON(b, s.Run)
+		b = append(b, `,"name":`...)
+		b = appendJSON(b, s.Name)
+		b = append(b, `,"points":`...)
+		b = strconv.AppendInt(b, int64(s.Points), 10)
+		b = append(b, `,"x":`...)
+		b = appendFloats(b, s.X)
+		for _, col := range []struct {
+			name string
+			v    []jsonNum
+		}{{"min", s.Min}, {"max", s.Max}, {"last", s.Last}} {
+			b = append(b, `,"`+col.name+`":`...)
+			b = appendNums(b, col.v)
+		}
+		b = append(b, `,"count":[`...)
+		for j, c := range s.Count {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, int64(c), 10)
+		}
+		b = append(b, "]}"...)
+	}
+	return append(b, "]}\n"...)
+}
+
+func appendFloats(b []byte, xs []float64) []byte {
+	b = append(b, '[')
+	for i, v := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendNum(b, v)
+	}
+	return append(b, ']')
+}
+
+func appendNums(b []byte, xs []jsonNum) []byte {
+	b = append(b, '[')
+	for i, v := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendNum(b, float64(v))
+	}
+	return append(b, ']')
+}
+
+// appendNum writes a number, null for what JSON cannot hold.
+func appendNum(b []byte, v float64) []byte {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return append(b, "null"...)
+	}
+	return strconv.AppendFloat(b, v, 'g', -1, 64)
 }
