@@ -17,33 +17,54 @@ import (
 // some runs lack (all of them for a single run), at most max of each
 // kind (0 for no limit), in key order.
 func Differing(runs []Run, max int) (params, metrics []string) {
-	pv := map[string][]any{}
-	mv := map[string][]any{}
+	// One pass keeping, per key, its first value and whether another
+	// differs: a table over 100,000 runs asks this at every query.
+	type seen struct {
+		first  any
+		firstM float64
+		n      int
+		differ bool
+	}
+	pv := map[string]*seen{}
+	mv := map[string]*seen{}
 	for _, r := range runs {
 		for k, v := range r.Record.Params {
-			pv[k] = append(pv[k], v)
+			s := pv[k]
+			if s == nil {
+				pv[k] = &seen{first: v, n: 1}
+				continue
+			}
+			s.n++
+			if !s.differ && !run.SameValue(v, s.first) {
+				s.differ = true
+			}
 		}
 		for k, m := range r.Record.Metrics {
-			mv[k] = append(mv[k], m.Last)
+			s := mv[k]
+			if s == nil {
+				mv[k] = &seen{firstM: m.Last, n: 1}
+				continue
+			}
+			s.n++
+			if !s.differ && !(m.Last == s.firstM || m.Last != m.Last && s.firstM != s.firstM) {
+				s.differ = true
+			}
 		}
 	}
-	return differ(pv, len(runs), max), differ(mv, len(runs), max)
-}
-
-// differ returns the keys of values whose values are not all the same
-// across n runs, at most max.
-func differ(values map[string][]any, n, max int) []string {
-	var keys []string
-	for _, k := range slices.Sorted(maps.Keys(values)) {
-		vs := values[k]
-		if n == 1 || len(vs) < n || slices.ContainsFunc(vs[1:], func(v any) bool { return !run.SameValue(v, vs[0]) }) {
-			keys = append(keys, k)
+	pick := func(m map[string]*seen) []string {
+		var keys []string
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			s := m[k]
+			if len(runs) == 1 || s.n < len(runs) || s.differ {
+				keys = append(keys, k)
+			}
+			if max > 0 && len(keys) == max {
+				break
+			}
 		}
-		if max > 0 && len(keys) == max {
-			break
-		}
+		return keys
 	}
-	return keys
+	return pick(pv), pick(mv)
 }
 
 // CompareRow is one row of runs laid side by side: a key and each run's

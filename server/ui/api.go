@@ -163,7 +163,12 @@ func (a *API) runs(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	params, metrics, dp, dm := columns(found)
+	// Later pages of the same query need no columns: they came with the
+	// first (columns=0).
+	var params, metrics, dp, dm []string
+	if q.Get("columns") != "0" {
+		params, metrics, dp, dm = columns(found)
+	}
 	page := found[min(off, len(found)):min(off+limit, len(found))]
 	b := []byte(`{"total":`)
 	b = strconv.AppendInt(b, int64(len(found)), 10)

@@ -200,7 +200,7 @@ class RunGrid {
   }
   async refresh() {
     for (const k of [...this.pages.keys()].filter(k => typeof k === "number")) {
-      const res = await api("runs", { where: this.state.where, sort: this.state.sort, desc: this.state.desc ? "1" : "", offset: k, limit: PAGE });
+      const res = await api("runs", { where: this.state.where, sort: this.state.sort, desc: this.state.desc ? "1" : "", offset: k, limit: PAGE, columns: "0" });
       this.pages.set(k, res.runs);
       if (res.total !== this.total) { this.total = res.total; this.body.style.height = this.total * ROW + "px"; }
     }
@@ -246,7 +246,7 @@ class RunGrid {
     if (page) return page[i - p];
     if (!this.pages.has("loading" + p)) {
       this.pages.set("loading" + p, true);
-      api("runs", { where: this.state.where, sort: this.state.sort, desc: this.state.desc ? "1" : "", offset: p, limit: PAGE })
+      api("runs", { where: this.state.where, sort: this.state.sort, desc: this.state.desc ? "1" : "", offset: p, limit: PAGE, columns: "0" })
         .then(res => { this.pages.set(p, res.runs); this.render(); });
     }
     return null;
