@@ -381,15 +381,12 @@ func sortRuns(all []Run, key string, desc bool) ([]Run, error) {
 		return nil, err
 	}
 	recs := make([]*run.Record, len(all))
-	byRec := make(map[*run.Record]Run, len(all))
 	for i, r := range all {
 		recs[i] = r.Record
-		byRec[r.Record] = r
 	}
-	query.Sort(recs, k, desc)
-	out := make([]Run, len(recs))
-	for i, rec := range recs {
-		out[i] = byRec[rec]
+	out := make([]Run, len(all))
+	for i, j := range query.SortOrder(recs, k, desc) {
+		out[i] = all[j]
 	}
 	return out, nil
 }
