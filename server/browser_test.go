@@ -230,3 +230,35 @@ func TestBrowserLiveGroupsOutput(t *testing.T) {
 	}
 	screenshot(t, ctx, "output")
 }
+
+// TestBrowserCodeDiffAndTextArtifact: the compare view diffs the code of
+// two runs, as git runs diff --code does; a text artifact shows inline.
+func TestBrowserCodeDiffAndTextArtifact(t *testing.T) {
+	s := startServer(t, server.Options{})
+	cli(t, s.Dir, "exec", "--name", "before", "--", "sh", "-c", "echo note > note.txt && "+binary+" artifact note.txt")
+	os.WriteFile(filepath.Join(s.Dir, "train.py"), []byte("print('hello')\nprint('changed')\n"), 0o644)
+	git(t, s.Dir, "commit", "-qam", "change")
+	cli(t, s.Dir, "exec", "--name", "after", "--", "true")
+	var listed []struct {
+		ID string `json:"id"`
+	}
+	json.Unmarshal([]byte(cli(t, s.Dir, "ls", "--json")), &listed)
+	ctx := browser(t)
+	var diff, note string
+	drive(t, ctx, "the code diff of two compared runs",
+		chromedp.Navigate(s.URL+"/#/compare?runs="+listed[1].ID+","+listed[0].ID),
+		chromedp.WaitVisible(`#diff-compare`),
+		chromedp.Click(`#diff-compare`),
+		chromedp.WaitVisible(`#compare-diff .diff-add`),
+		chromedp.Evaluate(`document.querySelector("#compare-diff").textContent`, &diff))
+	if !strings.Contains(diff, "+print('changed')") {
+		t.Errorf("compare diff:\n%s", diff)
+	}
+	drive(t, ctx, "a text artifact inline",
+		chromedp.Navigate(s.URL+"/#/run/before"),
+		chromedp.Poll(`(document.querySelector('.artifact-text[data-path="note.txt"]') || {}).textContent === "note\n"`, nil, chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.Text(`.artifact-text`, &note))
+	if strings.TrimSpace(note) != "note" {
+		t.Errorf("artifact text %q", note)
+	}
+}

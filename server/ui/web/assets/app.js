@@ -339,6 +339,11 @@ async function viewRun(id, params) {
     const url = "/get-artifact?" + new URLSearchParams({ run_uuid: r.id, path: a.path });
     const item = h("li", {}, h("a", { href: url, download: a.path.split("/").pop() }, a.path), " " + a.size + " B");
     if (/\.(png|jpe?g|gif|webp)$/i.test(a.path)) item.append(h("br"), h("img", { src: url, alt: a.path, class: "thumb" }));
+    else if (/\.(txt|json|ya?ml|csv|log|md|toml|py)$|MLmodel$/i.test(a.path) && a.size <= 65536) {
+      const pre = h("pre", { class: "artifact-text", "data-path": a.path });
+      fetch(url).then(r => r.text()).then(t => { pre.textContent = t; });
+      item.append(pre);
+    }
     return item;
   }));
   const diffBox = h("pre", { id: "diff" });
@@ -503,9 +508,21 @@ async function viewCompare(params) {
   const only = h("input", { type: "checkbox", id: "only-diff", checked: params.get("all") !== "1" });
   const box = h("div", { class: "chart", id: "compare-chart" });
   const tableBox = h("div");
+  const pickRun = (id, i) => h("select", { id, "aria-label": id === "diff-a" ? "first run of the code diff" : "second run of the code diff" },
+    res.runs.map((r, j) => h("option", { value: r.id, selected: j === i }, r.name)));
+  // Runs come newest first: the diff goes from the older to the newer.
+  const diffA = pickRun("diff-a", Math.min(1, res.runs.length - 1)), diffB = pickRun("diff-b", 0);
+  const diffGo = h("button", { id: "diff-compare" }, "Diff the code");
+  const diffOut = h("pre", { id: "compare-diff" });
+  diffGo.addEventListener("click", async () => {
+    try {
+      const d = await api("diff", { a: diffA.value, b: diffB.value });
+      renderDiff(diffOut, d.code || "(no change in the code)");
+    } catch (e) { diffOut.replaceChildren(h("span", { class: "error" }, e.message)); }
+  });
   show(h("h2", {}, "Compare " + res.runs.length + " runs"),
     h("div", { class: "bar" }, h("label", {}, "metric ", metricSel), h("label", {}, "x ", xSel), h("label", {}, log, " log"), h("label", {}, "smoothing ", smooth), h("label", {}, only, " only differences")),
-    box, tableBox);
+    box, tableBox, h("h3", {}, "Code"), h("div", { class: "bar" }, diffA, "→", diffB, diffGo), diffOut);
   const sync = () => {
     const p = new URLSearchParams({ runs: ids.join(","), metric: metricSel.value, x: xSel.value });
     if (log.checked) p.set("log", "1");
