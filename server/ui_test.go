@@ -205,3 +205,28 @@ func TestUIHostileRecord(t *testing.T) {
 		t.Errorf("tag came back as %q", got.Tags["note"])
 	}
 }
+
+// TestUIConcurrent: one listing of runs serves many requests at once (the
+// table's pages, MLflow's searches by experiment, runs with parents):
+// under -race, nothing it builds on first use is built twice at once.
+func TestUIConcurrent(t *testing.T) {
+	s := startServer(t, server.Options{})
+	parent := s.createRun("0", "parent")
+	s.api(200, "POST", "runs/create", map[string]any{"experiment_id": "0", "run_name": "child",
+		"tags": []map[string]string{{"key": "mlflow.parentRunId", "value": parent}}})
+	done := make(chan response, 16)
+	for i := 0; i < 16; i++ {
+		go func() {
+			if i%2 == 0 {
+				done <- s.do("GET", "/ui/api/runs", nil)
+			} else {
+				done <- s.do("POST", "/api/2.0/mlflow/runs/search", map[string]any{"experiment_ids": []string{"0"}})
+			}
+		}()
+	}
+	for i := 0; i < 16; i++ {
+		if r := <-done; r.Status != 200 {
+			t.Errorf("status %d: %s", r.Status, r.Body)
+		}
+	}
+}

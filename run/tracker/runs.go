@@ -47,21 +47,32 @@ type Runs struct {
 	// only SelectToDelete finds them, so that they can be removed.
 	Unreadable []Run
 
+	// The indexes below are made on first use, once: a Runs may be shared
+	// by the goroutines of a server (RecentRuns).
+	lazy   sync.Mutex
 	abbrev map[string]string
 	byID   map[string]int // index in All, for Parent
 	// expOf names the experiment id of a record, for Query.Experiments;
-	// set by Tracker.Runs.
-	expOf func(*run.Record) string
+	// made on first use by newExpOf, set by Tracker.Runs: most listings
+	// never ask, and need not read the experiments.
+	expOf    func(*run.Record) string
+	newExpOf func() func(*run.Record) string
 }
 
 // inExperiments keeps the runs of the experiments ids.
 func (rs *Runs) inExperiments(all []Run, ids []string) []Run {
-	if rs.expOf == nil {
+	rs.lazy.Lock()
+	if rs.expOf == nil && rs.newExpOf != nil {
+		rs.expOf, rs.newExpOf = rs.newExpOf(), nil
+	}
+	expOf := rs.expOf
+	rs.lazy.Unlock()
+	if expOf == nil {
 		return all
 	}
 	out := all[:0:0]
 	for _, r := range all {
-		if slices.Contains(ids, rs.expOf(r.Record)) {
+		if slices.Contains(ids, expOf(r.Record)) {
 			out = append(out, r)
 		}
 	}
@@ -129,10 +140,14 @@ func (t *Tracker) Runs(ctx context.Context) (*Runs, error) {
 	if len(alive) > 0 {
 		slices.SortFunc(rs.All, func(a, b Run) int { return strings.Compare(b.ID, a.ID) })
 	}
-	if of, err := t.ExperimentResolver(ctx); err == nil {
-		rs.expOf = of
-	} else {
-		t.warn(err)
+	// A listing may serve after its caller's context ended (RecentRuns).
+	expCtx := context.WithoutCancel(ctx)
+	rs.newExpOf = func() func(*run.Record) string {
+		of, err := t.ExperimentResolver(expCtx)
+		if err != nil {
+			t.warn(err)
+		}
+		return of
 	}
 	return rs, nil
 }
@@ -334,6 +349,8 @@ func (rs *Runs) resolveAny(spec string) (Run, error) {
 // Abbrev returns the shortest prefix of id, at least 8 characters, that no
 // other run's id shares, as git abbreviates hashes.
 func (rs *Runs) Abbrev(id string) string {
+	rs.lazy.Lock()
+	defer rs.lazy.Unlock()
 	if rs.abbrev == nil {
 		ids := make([]string, len(rs.All))
 		for i, r := range rs.All {
@@ -555,6 +572,8 @@ func (rs *Runs) Parent(r Run) (Run, bool) {
 	if id == "" {
 		return Run{}, false
 	}
+	rs.lazy.Lock()
+	defer rs.lazy.Unlock()
 	if rs.byID == nil {
 		rs.byID = make(map[string]int, len(rs.All))
 		for i, x := range rs.All {

@@ -60,9 +60,9 @@ type series struct {
 	Run   string    `json:"run"`
 	Name  string    `json:"name"`
 	X     []float64 `json:"x"`
-	Min   []jsonNum `json:"min"`
-	Max   []jsonNum `json:"max"`
-	Last  []jsonNum `json:"last"`
+	Min   []float64 `json:"min"`
+	Max   []float64 `json:"max"`
+	Last  []float64 `json:"last"`
 	Count []int     `json:"count"`
 	// Points is how many points the history has in the range asked for.
 	Points int `json:"points"`
@@ -72,11 +72,7 @@ type series struct {
 type jsonNum float64
 
 func (n jsonNum) MarshalJSON() ([]byte, error) {
-	v := float64(n)
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return []byte("null"), nil
-	}
-	return strconv.AppendFloat(nil, v, 'g', -1, 64), nil
+	return appendNum(nil, float64(n)), nil
 }
 
 // history answers ?run=A&run=B&key=loss&x=step|time|relative&from=&to=&width=:
@@ -139,10 +135,10 @@ func (a *API) history(r *http.Request) (any, error) {
 }
 
 func toSeries(x tracker.Run, bs []tracker.Bucket) series {
-	s := series{Run: x.ID, Name: x.Record.Name, X: make([]float64, len(bs)), Min: make([]jsonNum, len(bs)),
-		Max: make([]jsonNum, len(bs)), Last: make([]jsonNum, len(bs)), Count: make([]int, len(bs))}
+	s := series{Run: x.ID, Name: x.Record.Name, X: make([]float64, len(bs)), Min: make([]float64, len(bs)),
+		Max: make([]float64, len(bs)), Last: make([]float64, len(bs)), Count: make([]int, len(bs))}
 	for i, b := range bs {
-		s.X[i], s.Min[i], s.Max[i], s.Last[i], s.Count[i] = b.X, jsonNum(b.Min), jsonNum(b.Max), jsonNum(b.Last), b.Count
+		s.X[i], s.Min[i], s.Max[i], s.Last[i], s.Count[i] = b.X, b.Min, b.Max, b.Last, b.Count
 		s.Points += b.Count
 	}
 	return s
@@ -302,10 +298,10 @@ func seriesJSON(key string, out []series) json.RawMessage {
 		b = appendFloats(b, s.X)
 		for _, col := range []struct {
 			name string
-			v    []jsonNum
+			v    []float64
 		}{{"min", s.Min}, {"max", s.Max}, {"last", s.Last}} {
 			b = append(b, `,"`+col.name+`":`...)
-			b = appendNums(b, col.v)
+			b = appendFloats(b, col.v)
 		}
 		b = append(b, `,"count":[`...)
 		for j, c := range s.Count {
@@ -326,17 +322,6 @@ func appendFloats(b []byte, xs []float64) []byte {
 			b = append(b, ',')
 		}
 		b = appendNum(b, v)
-	}
-	return append(b, ']')
-}
-
-func appendNums(b []byte, xs []jsonNum) []byte {
-	b = append(b, '[')
-	for i, v := range xs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendNum(b, float64(v))
 	}
 	return append(b, ']')
 }
