@@ -120,6 +120,19 @@ func (t *Tracker) hostedInfo(id string) (live.Info, bool) {
 	return live.Info{ID: id, Alive: true, Record: rec, History: hist}, true
 }
 
+// isHosted tells whether this process hosts the run id: its end is
+// noted here (NoteChange) however its client goes.
+func (t *Tracker) isHosted(id string) bool {
+	h := t.hosted.Load()
+	if h == nil {
+		return false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, ok := h.runs[id]
+	return ok
+}
+
 // Start begins a run owned by h, as Tracker.Start does, for the process
 // client on this machine (0 when unknown, or not on this machine).
 func (h *Hosted) Start(ctx context.Context, o live.Options, client int) (*live.Run, error) {

@@ -42,10 +42,12 @@ func (t *Tracker) RecentRuns(ctx context.Context, maxAge time.Duration) (*Runs, 
 		version = v.RunsVersion()
 	}
 	if c.runs != nil && c.gen == c.changes {
-		// Unchanged by its version, a listing serves however old it is: a
+		// Unchanged by its version, a listing serves however old it is (a
 		// listing of 100,000 runs costs most of a second, a version a
-		// few stats.
-		if (version != "" && version == c.version) || time.Since(c.at) < maxAge {
+		// few stats), until a run in it turns stale or while another
+		// process records a run, which may die leaving nothing changed.
+		fresh := c.runs.expires.IsZero() || time.Now().Before(c.runs.expires)
+		if fresh && ((version != "" && version == c.version) || time.Since(c.at) < maxAge) {
 			return c.runs, nil
 		}
 	}

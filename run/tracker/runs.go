@@ -57,6 +57,18 @@ type Runs struct {
 	// never ask, and need not read the experiments.
 	expOf    func(*run.Record) string
 	newExpOf func() func(*run.Record) string
+	// expires is when this listing stops telling the truth with no change
+	// in the store: the first moment a running run recorded elsewhere
+	// turns stale, or shortly when a run is being recorded by another
+	// process here, which may die without a trace on disk. Zero: never.
+	expires time.Time
+}
+
+// expireBy brings rs.expires forward to at.
+func (rs *Runs) expireBy(at time.Time) {
+	if rs.expires.IsZero() || at.Before(rs.expires) {
+		rs.expires = at
+	}
 }
 
 // inExperiments keeps the runs of the experiments ids.
@@ -126,9 +138,14 @@ func (t *Tracker) Runs(ctx context.Context) (*Runs, error) {
 			delete(alive, en.ID)
 			if en.Record.Status == run.Running {
 				r.Record, r.history, r.Live = l.Record, l.History, true
+				if !t.isHosted(en.ID) {
+					rs.expireBy(now.Add(liveRecheck))
+				}
 			}
 		} else if en.Record.Status == run.Running {
-			r.markStale(now)
+			if at := r.markStale(now); !at.IsZero() {
+				rs.expireBy(at)
+			}
 		}
 		rs.All = append(rs.All, r)
 	}
@@ -136,6 +153,9 @@ func (t *Tracker) Runs(ctx context.Context) (*Runs, error) {
 	// in their journals.
 	for _, l := range alive {
 		rs.All = append(rs.All, Run{ID: l.ID, Record: l.Record, Live: true, history: l.History})
+		if !t.isHosted(l.ID) {
+			rs.expireBy(now.Add(liveRecheck))
+		}
 	}
 	if len(alive) > 0 {
 		slices.SortFunc(rs.All, func(a, b Run) int { return strings.Compare(b.ID, a.ID) })
@@ -157,14 +177,20 @@ func (t *Tracker) Runs(ctx context.Context) (*Runs, error) {
 // recorder is likely dead, or cut off, and its final record may never come.
 const staleAfter = 3
 
+// liveRecheck is how long a listing showing a run recorded by another
+// process here stays good with nothing changed on disk: that process may
+// have been killed, and the next listing finds the run crashed.
+const liveRecheck = time.Second
+
 // minStale keeps runs with short intervals from turning stale over a
 // brief delay.
 const minStale = 2 * time.Minute
 
 // markStale shows a run that its record says is running, with no
 // recorder here, as run.Stale once its last commit is older than a few
-// of its checkpoint intervals.
-func (r *Run) markStale(now time.Time) {
+// of its checkpoint intervals. A run not stale yet returns when it will
+// be, if nothing comes of it; a stale one, the zero time.
+func (r *Run) markStale(now time.Time) time.Time {
 	last := r.Record.Updated
 	if last.IsZero() {
 		last = r.Record.Started
@@ -173,13 +199,14 @@ func (r *Run) markStale(now time.Time) {
 	if every <= 0 {
 		every = live.DefaultCheckpoint
 	}
-	age := now.Sub(last)
-	if age <= max(staleAfter*every, minStale) {
-		return
+	age, limit := now.Sub(last), max(staleAfter*every, minStale)
+	if age <= limit {
+		return last.Add(limit)
 	}
 	rec := *r.Record
 	rec.Status = run.Stale
 	r.Record, r.StaleFor = &rec, age
+	return time.Time{}
 }
 
 // Resolve finds the run that spec names: a full id, a unique id prefix of
