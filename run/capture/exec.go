@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -205,7 +204,7 @@ func (f captureFunc) Write(b []byte) (int, error) { f(b); return len(b), nil }
 // lineSplitter cuts output into lines at \n and \r (progress bars redraw
 // with \r) and passes on the metrics each line holds.
 type lineSplitter struct {
-	p       *Parser
+	p       *Stream
 	emit    func(Point, time.Time)
 	now     time.Time // when the output being parsed was read
 	partial []byte
@@ -218,7 +217,7 @@ type lineSplitter struct {
 }
 
 func newLineSplitter(p *Parser, emit func(Point, time.Time)) *lineSplitter {
-	return &lineSplitter{p: p, emit: emit, secretKeys: map[string]bool{}}
+	return &lineSplitter{p: p.Stream(), emit: emit, secretKeys: map[string]bool{}}
 }
 
 // logTo returns the function that logs points into r.
@@ -262,43 +261,14 @@ func (l *lineSplitter) keep(b []byte) {
 	l.partial = append(l.partial, b...)
 }
 
-// lines parses b, whole lines. Most lines a training script prints are
-// prose or progress, and only a line with '=', ':' or '|' can hold a
-// metric for the built-in rules: those characters are looked for across
-// all of b at once, and only the lines around them are cut out and parsed.
-// Output of a million lines a second passes through here.
+// lines parses b, whole lines. Every line is read, as tables have
+// header lines of plain words; Stream.Parse passes over most lines a
+// training script prints after a glance at their first word.
 func (l *lineSplitter) lines(b []byte) {
-	if l.p.re != nil {
-		for len(b) > 0 {
-			i := outlog.IndexLineEnd(b)
-			l.line(b[:i])
-			b = b[i+1:]
-		}
-		return
-	}
-	seps := [...]byte{'=', ':', '|'}
-	var next [len(seps)]int // the next position of each, len(b) for none
-	for k := range next {
-		next[k] = -1
-	}
-	for pos := 0; pos < len(b); {
-		first := len(b)
-		for k, c := range seps {
-			if next[k] < pos {
-				next[k] = len(b)
-				if j := bytes.IndexByte(b[pos:], c); j >= 0 {
-					next[k] = pos + j
-				}
-			}
-			first = min(first, next[k])
-		}
-		if first == len(b) {
-			return
-		}
-		start := pos + lastLineEnd(b[pos:first]) + 1
-		end := first + outlog.IndexLineEnd(b[first:])
-		l.line(b[start:end])
-		pos = end + 1
+	for len(b) > 0 {
+		i := outlog.IndexLineEnd(b)
+		l.line(b[:i])
+		b = b[i+1:]
 	}
 }
 

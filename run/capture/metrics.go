@@ -179,40 +179,114 @@ func (p *Parser) parse(line []byte, dst []Point) []Point {
 	}
 	start := len(dst)
 	pipes := false
+	words := 0 // values that are words or strings: settings, not metrics
 	for i, c := range line {
 		if class[c]&clSep == 0 {
 			continue
 		}
+		var word bool
 		switch c {
 		case '=':
-			dst = p.afterEquals(line, i, dst)
+			dst, word = p.afterEquals(line, i, dst)
 		case ':':
-			dst = p.afterColon(line, i, dst)
+			dst, word = p.afterColon(line, i, dst)
 		case '|':
 			pipes = true
+		}
+		if word {
+			words++
 		}
 	}
 	if pipes {
 		dst = p.pipeFields(line, dst)
+	} else {
+		dst = p.counterFields(line, dst)
 	}
 	if len(dst) == start {
 		return dst
 	}
-	if bytes.Contains(line, []byte("Namespace(")) {
+	if isSettings(line, words, len(dst)-start) {
 		return dst[:start]
 	}
-	if step, ok := lineStep(line); ok {
-		for i := start; i < len(dst); i++ {
-			dst[i].Step, dst[i].HasStep = step, true
+	return p.resolveSteps(line, dst, start)
+}
+
+// resolveSteps gives the points of the line from start on the line's
+// step. When that step is a finer counter than the epoch, the epoch is a
+// metric too, as fairseq's "epoch 002 | ... | num_updates 1100" asks.
+func (p *Parser) resolveSteps(line []byte, dst []Point, start int) []Point {
+	c := lineStep(line)
+	if c.cls == 0 {
+		return dst
+	}
+	if c.cls == 2 && c.hasEpoch {
+		if k := p.intern([]byte("epoch")); k != "" {
+			dst = append(dst, Point{Key: k, Value: float64(c.epoch)})
 		}
+	}
+	for i := start; i < len(dst); i++ {
+		dst[i].Step, dst[i].HasStep = c.step, true
 	}
 	return dst
 }
 
+// isSettings reports whether line, which gave points of which words
+// were words or strings, prints settings rather than metrics: Python's
+// argparse Namespace, a line labelled as settings ("hyperparameters:
+// lr0=0.01, ...", "Config: {...}"), a line of several settings with word
+// values ("task=detect, mode=train, model=yolov8n.pt, ..."), or
+// scikit-learn's "[CV] END max_depth=3, ...".
+func isSettings(line []byte, words, points int) bool {
+	if words >= 3 && words > points || words >= 2 && hasPythonConstant(line) || bytes.Contains(line, []byte("Namespace(")) {
+		return true
+	}
+	if bytes.HasPrefix(line, []byte("[CV")) {
+		return true // scikit-learn's search, naming each candidate's settings
+	}
+	for i := 0; i < len(line); i++ {
+		if class[line[i]]&clLetter == 0 || (i > 0 && isKeyByte(line[i-1])) {
+			continue
+		}
+		j := i
+		for j < len(line) && isKeyByte(line[j]) {
+			j++
+		}
+		k := skipBlanks(line, j)
+		if k < len(line) && (line[k] == ':' || line[k] == '=') && isSettingsWord(line[i:j]) {
+			return true
+		}
+		i = j
+	}
+	return false
+}
+
+// hasPythonConstant reports whether line gives a setting the value True,
+// False or None, as Python prints settings and never metrics.
+func hasPythonConstant(line []byte) bool {
+	for _, c := range [...]string{"=True", "=False", "=None", ": True", ": False", ": None"} {
+		if bytes.Contains(line, []byte(c)) {
+			return true
+		}
+	}
+	return false
+}
+
+// isSettingsWord reports whether w labels a dump of settings.
+func isSettingsWord(w []byte) bool {
+	switch lowerWord(w) {
+	case "config", "configuration", "cfg", "hparams", "hyperparameters", "hyperparams", "hyp",
+		"args", "arguments", "params", "parameters", "settings", "options", "overrides", "overriding", "optimizer":
+		return true
+	}
+	return false
+}
+
 // afterEquals reads the metric, if any, whose separator is the '=' at i.
-func (p *Parser) afterEquals(line []byte, i int, dst []Point) []Point {
+// It also reports whether the value is a word or a string, as settings
+// have.
+func (p *Parser) afterEquals(line []byte, i int, dst []Point) ([]Point, bool) {
 	if i+1 < len(line) && line[i+1] == '=' {
-		return dst
+		return dst, false
 	}
 	ke := i
 	for ke > 0 && isBlank(line[ke-1]) {
@@ -220,94 +294,198 @@ func (p *Parser) afterEquals(line []byte, i int, dst []Point) []Point {
 	}
 	ks, ok := keyBefore(line, ke)
 	if !ok {
-		return dst
+		return dst, false
+	}
+	vs := skipBlanks(line, i+1)
+	num, ok := readNumber(line, vs)
+	if !ok {
+		return dst, isWordValue(line, vs)
 	}
 	ps, ok := phraseStart(line, ks)
 	if !ok {
-		return dst
+		return dst, false
+	}
+	num = fraction(line, num)
+	if _, ok := numberEnd(line, num.end, line[ks:ke]); !ok {
+		return dst, false
+	}
+	return p.add(dst, line[ps:ke], line[ks:ke], num), false
+}
+
+// isWordValue reports whether a setting's value starts at i: a word
+// (True, None, adam, a path) or a string.
+func isWordValue(line []byte, i int) bool {
+	return i < len(line) && (isLetter(line[i]) || line[i] == '\'' || line[i] == '"')
+}
+
+// fraction reads the N/M (P%) that PyTorch's MNIST example prints as an
+// accuracy ("Accuracy: 9890/10000 (99%)") when it follows num, and
+// returns N/M; otherwise num as it is.
+func fraction(line []byte, num number) number {
+	i := num.end
+	if !num.integer || i+1 >= len(line) || line[i] != '/' || !isDigit(line[i+1]) {
+		return num
+	}
+	den, ok := scanNumber(line, i+1)
+	if !ok || !den.integer || den.value == 0 {
+		return num
+	}
+	j := den.end
+	if j+2 >= len(line) || line[j] != ' ' || line[j+1] != '(' {
+		return num
+	}
+	pct, ok := scanNumber(line, j+2)
+	if !ok || pct.end+1 >= len(line) || line[pct.end] != '%' || line[pct.end+1] != ')' {
+		return num
+	}
+	return number{value: num.value / den.value, end: pct.end + 2}
+}
+
+// afterColon reads the metric, if any, whose separator is the ':' at i.
+// It also reports whether the value is a word or a string, as settings
+// have.
+func (p *Parser) afterColon(line []byte, i int, dst []Point) ([]Point, bool) {
+	if i == 0 {
+		return dst, false
+	}
+	if q := line[i-1]; q == '\'' || q == '"' {
+		return p.quotedKey(line, i, dst)
+	}
+	ks, ok := keyBefore(line, i)
+	if !ok {
+		return dst, false
+	}
+	if i+1 < len(line) && isBlank(line[i+1]) {
+		return p.spacedColon(line, ks, i, dst), false
+	}
+	return p.tightColon(line, ks, i, dst), false
+}
+
+// quotedKey reads a metric of a Python dict or JSON object, whose quoted
+// key ends before the ':' at i.
+func (p *Parser) quotedKey(line []byte, i int, dst []Point) ([]Point, bool) {
+	q := line[i-1]
+	ks, ok := keyBefore(line, i-1)
+	if !ok || ks == 0 || line[ks-1] != q {
+		return dst, false
+	}
+	vs := skipBlanks(line, i+1)
+	num, ok := readNumber(line, vs)
+	if !ok {
+		// fairseq's JSON log quotes numbers: "loss": "4.123".
+		if vs >= len(line) || (line[vs] != '\'' && line[vs] != '"') {
+			return dst, isWordValue(line, vs)
+		}
+		if num, ok = readNumber(line, vs+1); !ok || num.end >= len(line) || line[num.end] != line[vs] {
+			return dst, true
+		}
+		num.end++
+	}
+	if _, ok := numberEnd(line, num.end, line[ks:i-1]); !ok {
+		return dst, false
+	}
+	return p.add(dst, line[ks:i-1], line[ks:i-1], num), false
+}
+
+// spacedColon reads the metric whose key starts at ks and ends at the ':'
+// at i, which a blank follows.
+func (p *Parser) spacedColon(line []byte, ks, i int, dst []Point) []Point {
+	key := line[ks:i]
+	owner, hasOwner := possessive(line, ks)
+	ps := ks
+	if !hasOwner {
+		var ok bool
+		if ps, ok = capitalPhrase(line, ks); !ok {
+			if ps, ok = phraseStart(line, ks); !ok {
+				return dst
+			}
+		}
+		if afterCount(line, ps) {
+			return dst
+		}
 	}
 	num, ok := readNumber(line, skipBlanks(line, i+1))
 	if !ok {
 		return dst
 	}
-	if _, ok := numberEnd(line, num.end, line[ks:ke]); !ok {
+	num = fraction(line, num)
+	end, ok := numberEnd(line, num.end, key)
+	if !ok || countFollows(line, end) {
 		return dst
 	}
-	return p.add(dst, line[ps:ke], line[ks:ke], num)
+	if hasOwner {
+		return p.addOwned(dst, owner, key, num)
+	}
+	return p.add(dst, line[ps:i], key, num)
 }
 
-// afterColon reads the metric, if any, whose separator is the ':' at i.
-func (p *Parser) afterColon(line []byte, i int, dst []Point) []Point {
-	if i == 0 {
-		return dst
-	}
-	if q := line[i-1]; q == '\'' || q == '"' {
-		ks, ok := keyBefore(line, i-1)
-		if !ok || ks == 0 || line[ks-1] != q {
-			return dst
-		}
-		num, ok := readNumber(line, skipBlanks(line, i+1))
-		if !ok {
-			// fairseq's JSON log quotes numbers: "loss": "4.123".
-			k := skipBlanks(line, i+1)
-			if k >= len(line) || (line[k] != '\'' && line[k] != '"') {
-				return dst
-			}
-			if num, ok = readNumber(line, k+1); !ok || num.end >= len(line) || line[num.end] != line[k] {
-				return dst
-			}
-			num.end++
-		}
-		if _, ok := numberEnd(line, num.end, line[ks:i-1]); !ok {
-			return dst
-		}
-		return p.add(dst, line[ks:i-1], line[ks:i-1], num)
-	}
-	ks, ok := keyBefore(line, i)
-	if !ok {
-		return dst
-	}
+// tightColon reads a metric whose ':' at i has no blank after it:
+// XGBoost's train-rmse:17.5 after a tab or at the start of the line, and
+// LightGBM's R package's train's l2:0.09. Their cross-validation prints
+// the mean and the standard deviation, 17.5+0.1: the mean is the value.
+func (p *Parser) tightColon(line []byte, ks, i int, dst []Point) []Point {
 	key := line[ks:i]
-	if i+1 < len(line) && isBlank(line[i+1]) {
-		owner, hasOwner := possessive(line, ks)
-		ps := ks
-		if !hasOwner {
-			if ps, ok = phraseStart(line, ks); !ok {
-				return dst
-			}
-		}
-		num, ok := readNumber(line, skipBlanks(line, i+1))
-		if !ok {
-			return dst
-		}
-		end, ok := numberEnd(line, num.end, key)
-		if !ok || countFollows(line, end) {
-			return dst
-		}
-		if hasOwner {
-			// LightGBM names the data set in the possessive; the key
-			// alone would merge the curves of all data sets.
-			var buf [2*maxMetricKeyLen + 1]byte
-			if len(owner)+1+len(key) > maxMetricKeyLen {
-				return dst
-			}
-			n := copy(buf[:], owner)
-			buf[n] = '/'
-			n++
-			n += copy(buf[n:], key)
-			return p.add(dst, buf[:n], key, num)
-		}
-		return p.add(dst, line[ps:i], key, num)
-	}
-	// XGBoost style: train-rmse:17.5 after a tab.
-	if (ks > 0 && line[ks-1] != '\t') || bytes.IndexAny(key, "-_/") < 0 {
+	owner, hasOwner := possessive(line, ks)
+	if !hasOwner && ((ks > 0 && line[ks-1] != '\t') || bytes.IndexAny(key, "-_/") < 0) {
 		return dst
 	}
 	num, ok := readNumber(line, i+1)
-	if !ok || (num.end < len(line) && !isBlank(line[num.end])) {
+	if !ok {
 		return dst
 	}
+	if num.end < len(line) && line[num.end] == '+' {
+		std, ok := scanNumber(line, num.end+1)
+		if !ok {
+			return dst
+		}
+		num.end, num.integer = std.end, false
+	}
+	if num.end < len(line) && !isBlank(line[num.end]) {
+		return dst
+	}
+	if hasOwner {
+		return p.addOwned(dst, owner, key, num)
+	}
 	return p.add(dst, key, key, num)
+}
+
+// addOwned adds the metric key of the data set owner as owner/key:
+// LightGBM names the data set in the possessive, and the key alone would
+// merge the curves of all data sets.
+func (p *Parser) addOwned(dst []Point, owner, key []byte, num number) []Point {
+	var buf [2*maxMetricKeyLen + 1]byte
+	if len(owner)+1+len(key) > maxMetricKeyLen {
+		return dst
+	}
+	n := copy(buf[:], owner)
+	buf[n] = '/'
+	n++
+	n += copy(buf[n:], key)
+	return p.add(dst, buf[:n], key, num)
+}
+
+// afterCount reports whether the key starting at ks follows a count, an
+// integer and a space that no step word leads: in YOLO's "128 images, 0
+// corrupt: 100%" the percentage is progress, not a metric named corrupt.
+func afterCount(line []byte, ks int) bool {
+	if ks < 2 || line[ks-1] != ' ' || !isDigit(line[ks-2]) {
+		return false
+	}
+	ns := ks - 1
+	for ns > 0 && isDigit(line[ns-1]) {
+		ns--
+	}
+	if ns > 0 && isKeyByte(line[ns-1]) {
+		return false // a word ending in digits, not a count
+	}
+	if ns == 0 {
+		return true
+	}
+	if line[ns-1] != ' ' {
+		return false // the value of something else: epoch=2 val_loss: 0.29
+	}
+	ws, ok := keyBefore(line, ns-1)
+	return !ok || stepClass(line[ws:ns-1]) == 0
 }
 
 // pipeFields reads the fields of a line split by '|' that are exactly a
@@ -340,6 +518,92 @@ func (p *Parser) pipeFields(line []byte, dst []Point) []Point {
 		dst = p.add(dst, f[:ke], f[:ke], num)
 	}
 	return dst
+}
+
+// counterFields reads the "name value" fields of a line led by a
+// counter, as nanoGPT prints them: "iter 100: loss 4.2, time 93.1ms, mfu
+// 12.3%". After the step word, its integer (and /TOTAL) and a ':', at the
+// start of the line or after a ';' (minGPT's "iter_dt 12.34ms; iter 100:
+// train loss 2.34"), each
+// field between commas or semicolons that is exactly a KEY (with one
+// qualifier word before it, "train loss"), spaces and a NUMBER with an
+// optional unit ms, s or % is a metric; the unit is dropped.
+func (p *Parser) counterFields(line []byte, dst []Point) []Point {
+	for hs := 0; ; {
+		if k, ok := counterHead(line, hs); ok {
+			return p.fieldsAfter(line, k, dst)
+		}
+		semi := bytes.IndexByte(line[hs:], ';')
+		if semi < 0 {
+			return dst
+		}
+		hs += semi + 1
+	}
+}
+
+// counterHead reads a step word, its integer and a ':' at the start of
+// line[hs:], blanks aside, and returns the index of the ':'.
+func counterHead(line []byte, hs int) (int, bool) {
+	i := skipBlanks(line, hs)
+	j := i
+	for j < len(line) && isLetter(line[j]) {
+		j++
+	}
+	if j == i || j >= len(line) || line[j] != ' ' || stepClass(line[i:j]) == 0 {
+		return 0, false
+	}
+	_, k, ok := readStepInt(line, skipBlanks(line, j))
+	if ok && k < len(line) && line[k] == '/' {
+		_, k, ok = readStepInt(line, k+1)
+	}
+	return k, ok && k < len(line) && line[k] == ':'
+}
+
+// fieldsAfter reads the fields of counterFields after the ':' at k.
+func (p *Parser) fieldsAfter(line []byte, k int, dst []Point) []Point {
+	for fs := k + 1; fs < len(line); {
+		fe := fs
+		for fe < len(line) && line[fe] != ',' && line[fe] != ';' {
+			fe++
+		}
+		dst = p.nameValue(line[fs:fe], dst)
+		fs = fe + 1
+	}
+	return dst
+}
+
+// nameValue reads f, one field of counterFields.
+func (p *Parser) nameValue(f []byte, dst []Point) []Point {
+	f = f[skipBlanks(f, 0):]
+	for len(f) > 0 && isBlank(f[len(f)-1]) {
+		f = f[:len(f)-1]
+	}
+	if len(f) == 0 || !isLetter(f[0]) {
+		return dst
+	}
+	ke := 0
+	for ke < len(f) && isKeyByte(f[ke]) {
+		ke++
+	}
+	ks := 0
+	if ke+1 < len(f) && f[ke] == ' ' && isQualifier(f[:ke]) && isLetter(f[ke+1]) {
+		ks = ke + 1
+		for ke = ks; ke < len(f) && isKeyByte(f[ke]); ke++ {
+		}
+	}
+	if ke > maxMetricKeyLen || ke == len(f) || !isBlank(f[ke]) {
+		return dst
+	}
+	num, ok := readNumber(f, skipBlanks(f, ke))
+	if !ok {
+		return dst
+	}
+	switch string(f[num.end:]) {
+	case "", "ms", "s", "%":
+	default:
+		return dst
+	}
+	return p.add(dst, f[:ke], f[ks:ke], num)
 }
 
 // add appends the point key=num to dst unless the last word of key,
@@ -495,6 +759,39 @@ func phraseStart(line []byte, ks int) (int, bool) {
 		return ws, true
 	case isLogLevel(w):
 		return ks, true
+	}
+	return 0, false
+}
+
+// capitalPhrase finds a key of several words led by a capitalised
+// qualifier, which keeps its whole name: "Validation set score: 0.91" is
+// the metric "Validation set score". The words between are lower-case
+// letters, at most three of them; "Model achieved accuracy" has no
+// qualifier and stays a phrase.
+func capitalPhrase(line []byte, ks int) (int, bool) {
+	pos := ks
+	for n := 0; n < 4; n++ {
+		if pos < 2 || line[pos-1] != ' ' {
+			return 0, false
+		}
+		ws := pos - 1
+		for ws > 0 && isLetter(line[ws-1]) {
+			ws--
+		}
+		w := line[ws : pos-1]
+		if len(w) == 0 || (ws > 0 && isKeyByte(line[ws-1])) {
+			return 0, false
+		}
+		if 'A' <= w[0] && w[0] <= 'Z' {
+			if !isQualifier(w) || ks-ws > maxMetricKeyLen {
+				return 0, false
+			}
+			if _, ok := phraseStart(line, ws); !ok {
+				return 0, false
+			}
+			return ws, true
+		}
+		pos = ws
 	}
 	return 0, false
 }
@@ -779,6 +1076,9 @@ func ignoredKey(key []byte) bool {
 	if len(key) < 3 || len(key) > len("global_rank") {
 		return false
 	}
+	if key[0] == 'v' && string(key) == "v_num" {
+		return true // Lightning's logger version
+	}
 	switch lower(key[0]) {
 	case 'v', 'p', 's', 'r', 'l', 'g', 'n', 'w':
 	default:
@@ -796,13 +1096,14 @@ func ignoredKey(key []byte) bool {
 }
 
 // stepClass ranks a word as a step word: 2 for step, global_step, iter,
-// iteration and it, 1 for epoch, 0 for any other word.
+// iteration, it, num_updates (fairseq) and round, 1 for epoch, 0 for any
+// other word.
 func stepClass(w []byte) int {
 	if len(w) < 2 || len(w) > len("global_step") {
 		return 0
 	}
 	switch lower(w[0]) {
-	case 's', 'g', 'i', 'e':
+	case 's', 'g', 'i', 'e', 'n', 'r':
 	default:
 		return 0
 	}
@@ -811,7 +1112,7 @@ func stepClass(w []byte) int {
 		buf[i] = lower(c)
 	}
 	switch string(buf[:len(w)]) {
-	case "step", "global_step", "iter", "iteration", "it":
+	case "step", "global_step", "iter", "iteration", "it", "num_updates", "round":
 		return 2
 	case "epoch":
 		return 1
@@ -819,14 +1120,22 @@ func stepClass(w []byte) int {
 	return 0
 }
 
-// lineStep finds the step of a line: see NewParser.
-func lineStep(line []byte) (int64, bool) {
+// counters are what lineStep finds in a line.
+type counters struct {
+	step     int64
+	cls      int // the class of the word that gave step (2 for the start of the line), 0 for no step
+	epoch    int64
+	hasEpoch bool
+}
+
+// lineStep finds the step of a line (see NewParser), and its epoch apart.
+func lineStep(line []byte) counters {
+	var c counters
 	if v, ok := iterationPrefix(line); ok {
-		return v, true
+		c.step, c.cls = v, 2
+		return c
 	}
-	var best int64
-	bestClass := 0
-	for i := 0; i < len(line); i++ {
+	for i := 0; i < len(line) && !(c.cls == 2 && c.hasEpoch); i++ {
 		if !isLetter(line[i]) || (i > 0 && isKeyByte(line[i-1])) {
 			continue
 		}
@@ -835,21 +1144,25 @@ func lineStep(line []byte) (int64, bool) {
 			j++
 		}
 		cls := stepClass(line[i:j])
-		if cls > bestClass && (i == 0 || class[line[i-1]]&clBoundary != 0) {
+		wanted := cls == 2 && c.cls < 2 || cls == 1 && !c.hasEpoch
+		if wanted && (i == 0 || class[line[i-1]]&clBoundary != 0) {
 			if v, ok := stepValue(line, i, j); ok {
-				best, bestClass = v, cls
-				if cls == 2 {
-					break
+				if cls == 1 {
+					c.epoch, c.hasEpoch = v, true
+				}
+				if cls > c.cls {
+					c.step, c.cls = v, cls
 				}
 			}
 		}
 		i = j
 	}
-	return best, bestClass > 0
+	return c
 }
 
 // iterationPrefix reads the [N]<tab> or N:<tab> that XGBoost, LightGBM and
-// CatBoost print at the start of each iteration's line.
+// CatBoost print at the start of each iteration's line, or the [N]: and
+// blanks of LightGBM's R package.
 func iterationPrefix(line []byte) (int64, bool) {
 	i := 0
 	bracket := len(line) > 0 && line[0] == '['
@@ -863,6 +1176,9 @@ func iterationPrefix(line []byte) (int64, bool) {
 	if bracket {
 		if j >= len(line) || line[j] != ']' {
 			return 0, false
+		}
+		if j+2 < len(line) && line[j+1] == ':' && isBlank(line[j+2]) {
+			return v, true
 		}
 	} else if j >= len(line) || line[j] != ':' {
 		return 0, false
@@ -878,6 +1194,15 @@ func stepValue(line []byte, i, j int) (int64, bool) {
 		k++ // 'step': 100
 		if k < len(line) && line[k] == ':' {
 			k = skipBlanks(line, k+1)
+		}
+		if k < len(line) && line[k] == line[i-1] {
+			// fairseq's JSON log quotes numbers: "num_updates": "100".
+			v, e, ok := readStepInt(line, k+1)
+			if !ok || e >= len(line) || line[e] != line[k] {
+				return 0, false
+			}
+			_, ok = numberEnd(line, e+1, nil)
+			return v, ok
 		}
 	} else if k < len(line) {
 		switch line[k] {
