@@ -230,3 +230,104 @@ func TestUIConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestUITableCells: the table's cells are the values of query keys, as
+// --sort reads them; the columns that differ come by default; every param
+// and metric with col=*; record=0 leaves the records out; a bad key is
+// refused with its error.
+func TestUITableCells(t *testing.T) {
+	s := startServer(t, server.Options{})
+	logRuns(s, 3, 4)
+	type answer struct {
+		Cols []string `json:"cols"`
+		Tags []string `json:"tags"`
+		Runs []struct {
+			Name   string         `json:"name"`
+			Params map[string]any `json:"params"`
+			Cells  []any          `json:"cells"`
+		} `json:"runs"`
+	}
+	var res answer
+	s.ui(200, "runs", &res)
+	if fmt.Sprint(res.Cols) != "[params.lr metrics.loss]" {
+		t.Errorf("default columns %v: want those that differ", res.Cols)
+	}
+	if got := fmt.Sprint(res.Runs[0].Cells); got != "[0.1 2.25]" {
+		t.Errorf("newest run's default cells %s", got)
+	}
+	res = answer{}
+	s.ui(200, "runs?"+url.Values{"col": {"metrics.loss.min", "metrics.loss.max", "params.seed", "tags.none", "attributes.status"}, "record": {"0"}, "columns": {"0"}}.Encode(), &res)
+	if got := fmt.Sprint(res.Runs[2].Cells); got != "[0.25 1 7 <nil> finished]" {
+		t.Errorf("oldest run's cells %s", got)
+	}
+	if res.Runs[2].Name != "run-0" || res.Runs[2].Params != nil || res.Cols != nil {
+		t.Errorf("record=0, columns=0: %+v, cols %v", res.Runs[2], res.Cols)
+	}
+	res = answer{}
+	s.ui(200, "runs?col=*&cells=1", &res)
+	if fmt.Sprint(res.Cols) != "[params.lr params.seed metrics.loss]" || len(res.Runs[0].Cells) != 1 {
+		t.Errorf("col=*: %v, cells of the first %v", res.Cols, res.Runs[0].Cells)
+	}
+	r := s.do("GET", "/ui/api/runs?col="+url.QueryEscape("metrics.loss >"), nil)
+	if r.Status != 400 || !strings.Contains(string(r.Body), "read column") {
+		t.Errorf("a bad column: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestUIHistoryAgainstAndGroups: a chart with another metric as its x
+// axis, and runs grouped by a param into a mean with its spread.
+func TestUIHistoryAgainstAndGroups(t *testing.T) {
+	s := startServer(t, server.Options{})
+	// Run i has param lr, loss i + 1/(st+1) and an lr schedule that
+	// falls as steps go, 1/(st+1): loss against lr runs in lr's order.
+	var ids []string
+	for i := range 4 {
+		id := s.createRun("0", fmt.Sprintf("run-%d", i))
+		var ms []map[string]any
+		for st := 0; st < 5; st++ {
+			ms = append(ms, map[string]any{"key": "loss", "value": float64(i) + 1/float64(st+1), "timestamp": 1700000000000 + st, "step": st},
+				map[string]any{"key": "lr_now", "value": 1 / float64(st+1), "timestamp": 1700000000000 + st, "step": st})
+		}
+		s.api(200, "POST", "runs/log-batch", map[string]any{"run_id": id, "metrics": ms,
+			"params": []map[string]string{{"key": "lr", "value": []string{"0.1", "0.01"}[i%2]}}})
+		s.api(200, "POST", "runs/update", map[string]any{"run_id": id, "status": "FINISHED"})
+		ids = append(ids, id)
+	}
+	var h struct {
+		Series []struct {
+			X    []float64 `json:"x"`
+			Last []float64 `json:"last"`
+		} `json:"series"`
+	}
+	s.ui(200, "history?"+url.Values{"run": ids[:1], "key": {"loss"}, "x": {"metrics.lr_now"}}.Encode(), &h)
+	// run-0: loss 1/(st+1) at lr 1/(st+1): the same numbers, in x order.
+	if got := fmt.Sprint(h.Series[0].X, h.Series[0].Last); got != "[0.2 0.25 0.3333333333333333 0.5 1] [0.2 0.25 0.3333333333333333 0.5 1]" {
+		t.Errorf("loss against lr: %s", got)
+	}
+	s.ui(400, "history?"+url.Values{"run": ids[:1], "key": {"loss"}, "x": {"params.lr"}}.Encode(), nil)
+
+	var g struct {
+		Group  string `json:"group"`
+		Groups []struct {
+			Value string    `json:"value"`
+			Runs  []string  `json:"runs"`
+			X     []float64 `json:"x"`
+			Mean  []float64 `json:"mean"`
+			Std   []float64 `json:"std"`
+			Min   []float64 `json:"min"`
+			Max   []float64 `json:"max"`
+			N     []float64 `json:"n"`
+		} `json:"groups"`
+	}
+	s.ui(200, "history?"+url.Values{"run": ids, "key": {"loss"}, "group": {"params.lr"}, "width": {"100"}}.Encode(), &g)
+	if g.Group != "params.lr" || len(g.Groups) != 2 {
+		t.Fatalf("groups: %+v", g)
+	}
+	// lr 0.1 is runs 0 and 2: loss i + 1/(st+1), so at step 0 the mean
+	// of 1 and 3 is 2, spread 1, range 1 to 3.
+	a := g.Groups[0]
+	if a.Value != "0.1" || len(a.Runs) != 2 || len(a.X) != 5 || a.X[0] != 0 || a.Mean[0] != 2 || a.Std[0] != 1 || a.Min[0] != 1 || a.Max[0] != 3 || a.N[0] != 2 {
+		t.Errorf("group lr=0.1: %+v", a)
+	}
+	s.ui(400, "history?"+url.Values{"run": ids, "key": {"loss"}, "group": {"params."}}.Encode(), nil)
+}

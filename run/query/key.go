@@ -153,6 +153,24 @@ func makeKey(t token) (Key, error) {
 	return Key{}, errAt(t.pos, "unknown key %q: expected metrics.NAME, params.NAME, tags.NAME or an attribute", t.src)
 }
 
+// NameKey returns the key of a record's param, metric or tag called name
+// (kind "param", "metric" or "tag"), printed so that ParseKey reads it
+// back: "params.lr", "metrics.`val/acc`".
+func NameKey(kind, name string) Key {
+	k := Key{kind: map[string]keyKind{"param": kParam, "metric": kMetric, "tag": kTag}[kind], name: name}
+	k.text = k.format()
+	return k
+}
+
+// Metric returns the name of the metric a metric key names by its whole
+// name, "" for a key of another kind.
+func (k Key) Metric() string {
+	if k.kind != kMetric {
+		return ""
+	}
+	return k.name
+}
+
 func attrKey(a attr) Key {
 	return Key{kind: kAttr, attr: a, text: "attributes." + attrCanon[a]}
 }

@@ -317,6 +317,23 @@ func TestParseKey(t *testing.T) {
 	}
 }
 
+func TestNameKeyReadsBack(t *testing.T) {
+	for _, c := range []struct{ kind, name, want string }{
+		{"param", "lr", "params.lr"}, {"metric", "val/acc", "metrics.`val/acc`"},
+		{"metric", "loss.min", "metrics.`loss.min`"}, {"tag", "team", "tags.team"}, {"metric", "Val Loss", "metrics.`Val Loss`"},
+	} {
+		k := NameKey(c.kind, c.name)
+		back, err := ParseKey(k.String())
+		if k.String() != c.want || err != nil || back.String() != k.String() {
+			t.Errorf("NameKey(%s, %q) = %q (read back: %q, %v), want %q", c.kind, c.name, k, back, err, c.want)
+		}
+		rec := &run.Record{Params: map[string]any{c.name: 1.5}, Metrics: map[string]run.Summary{c.name: {Last: 2.5}}, Tags: map[string]string{c.name: "x"}}
+		if v, ok := back.Value(rec); !ok || v == nil {
+			t.Errorf("%s reads nothing of a record with %q", k, c.name)
+		}
+	}
+}
+
 func TestKeyValue(t *testing.T) {
 	r := records()[0]
 	tests := []struct {

@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"sort"
@@ -60,19 +61,62 @@ func Buckets(points []run.Point, x Axis, from, to float64, n int) []Bucket {
 			inOrder = points[i].Time >= points[i-1].Time
 		}
 	}
+	return bucketize(len(points), xf, func(i int) float64 { return points[i].Value }, inOrder, from, to, n)
+}
+
+// BucketsAgainst is Buckets for a chart of y whose x axis is another
+// metric, xs: each point of y at a step that xs logged too becomes a point
+// at xs' value there (the last logged, when it logged the step more than
+// once); y's other points are left out.
+func BucketsAgainst(y, xs []run.Point, from, to float64, n int) []Bucket {
+	type xy struct{ x, v float64 }
+	pairs := make([]xy, 0, min(len(y), len(xs)))
+	byStep := func(ps []run.Point) []run.Point {
+		if slices.IsSortedFunc(ps, func(a, b run.Point) int { return cmp.Compare(a.Step, b.Step) }) {
+			return ps
+		}
+		c := slices.Clone(ps)
+		slices.SortStableFunc(c, func(a, b run.Point) int { return cmp.Compare(a.Step, b.Step) })
+		return c
+	}
+	ys, xsorted := byStep(y), byStep(xs)
+	// A merge of the two in step order: no map of a million steps.
+	j := 0
+	for _, p := range ys {
+		for j < len(xsorted) && xsorted[j].Step < p.Step {
+			j++
+		}
+		k := j
+		for k+1 < len(xsorted) && xsorted[k+1].Step == p.Step {
+			k++
+		}
+		if k < len(xsorted) && xsorted[k].Step == p.Step {
+			pairs = append(pairs, xy{xsorted[k].Value, p.Value})
+		}
+	}
+	slices.SortStableFunc(pairs, func(a, b xy) int { return cmpFloat(a.x, b.x) })
+	return bucketize(len(pairs), func(i int) float64 { return pairs[i].x }, func(i int) float64 { return pairs[i].v }, true, from, to, n)
+}
+
+// bucketize is Buckets over count points given by their x and value.
+// inOrder tells that x never falls from one point to the next.
+func bucketize(count int, xf, vf func(int) float64, inOrder bool, from, to float64, n int) []Bucket {
+	if count == 0 || n <= 0 {
+		return nil
+	}
 	// Histories are almost always logged in x order: then the points in
 	// range are one slice of them, found by binary search, and nothing is
 	// sorted or copied.
 	var idx []int
-	lo, hi := 0, len(points)
+	lo, hi := 0, count
 	if inOrder {
 		if from < to {
-			lo = sort.Search(len(points), func(i int) bool { return xf(i) >= from })
-			hi = sort.Search(len(points), func(i int) bool { return xf(i) > to })
+			lo = sort.Search(count, func(i int) bool { return xf(i) >= from })
+			hi = sort.Search(count, func(i int) bool { return xf(i) > to })
 		}
 	} else {
-		idx = make([]int, 0, len(points))
-		for i := range points {
+		idx = make([]int, 0, count)
+		for i := range count {
 			if v := xf(i); !(from < to) || (v >= from && v <= to) {
 				idx = append(idx, i)
 			}
@@ -109,7 +153,7 @@ func Buckets(points []run.Point, x Axis, from, to float64, n int) []Bucket {
 			out = append(out, Bucket{Min: math.NaN(), Max: math.NaN()})
 			cur = b
 		}
-		add(&out[len(out)-1], xi, points[i].Value)
+		add(&out[len(out)-1], xi, vf(i))
 	}
 	return out
 }
@@ -135,6 +179,84 @@ func cmpFloat(a, b float64) int {
 		return 1
 	}
 	return 0
+}
+
+// BandPoint is one column of a chart of a group of runs: the mean of the
+// runs' values there, with their spread.
+type BandPoint struct {
+	X    float64 // mean x of the runs' points in the column
+	Mean float64
+	Std  float64 // population standard deviation
+	Min  float64
+	Max  float64
+	Runs int // how many of the runs have a point there
+}
+
+// Band condenses the histories of a group of runs, each already in
+// buckets (Buckets or BucketsAgainst), into at most n columns of equal
+// width over [from, to] (the runs' whole range when from >= to), each
+// with the mean, spread and range of the runs' last values in it. A run
+// with several buckets in one column counts once, by its last. NaN and
+// infinite values are left out; a column no run has a value in is too.
+func Band(runs [][]Bucket, from, to float64, n int) []BandPoint {
+	if n <= 0 {
+		return nil
+	}
+	if !(from < to) {
+		from, to = math.Inf(1), math.Inf(-1)
+		for _, bs := range runs {
+			if len(bs) > 0 {
+				from, to = min(from, bs[0].X), max(to, bs[len(bs)-1].X)
+			}
+		}
+		if math.IsInf(from, 1) {
+			return nil
+		}
+	}
+	width := (to - from) / float64(n)
+	type acc struct {
+		sumX, sum, sq, lo, hi float64
+		n                     int
+	}
+	cols := make([]acc, n)
+	for _, bs := range runs {
+		col, v, x := -1, 0.0, 0.0
+		flush := func() {
+			if col < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+				return
+			}
+			c := &cols[col]
+			if c.n == 0 {
+				c.lo, c.hi = v, v
+			}
+			c.sumX, c.sum, c.sq, c.n = c.sumX+x, c.sum+v, c.sq+v*v, c.n+1
+			c.lo, c.hi = min(c.lo, v), max(c.hi, v)
+		}
+		for _, b := range bs {
+			if b.X < from || b.X > to {
+				continue
+			}
+			k := 0
+			if width > 0 {
+				k = min(int((b.X-from)/width), n-1)
+			}
+			if k != col {
+				flush()
+			}
+			col, v, x = k, b.Last, b.X
+		}
+		flush()
+	}
+	out := make([]BandPoint, 0, n)
+	for _, c := range cols {
+		if c.n == 0 {
+			continue
+		}
+		k := float64(c.n)
+		mean := c.sum / k
+		out = append(out, BandPoint{X: c.sumX / k, Mean: mean, Std: math.Sqrt(max(0, c.sq/k-mean*mean)), Min: c.lo, Max: c.hi, Runs: c.n})
+	}
+	return out
 }
 
 // Group is the runs that share one value of a param or tag, with the mean

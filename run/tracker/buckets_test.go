@@ -93,3 +93,64 @@ func BenchmarkBuckets1M(b *testing.B) {
 		Buckets(pts, ByStep, 0, 0, 1000)
 	}
 }
+
+func TestBucketsAgainstAnotherMetric(t *testing.T) {
+	// loss at steps 0..4, lr logged at steps 0, 2, 4 (twice at 4), and
+	// falling: the chart of loss against lr runs in lr's order.
+	loss := []run.Point{{Step: 0, Value: 10}, {Step: 1, Value: 9}, {Step: 2, Value: 8}, {Step: 3, Value: 7}, {Step: 4, Value: 6}}
+	lr := []run.Point{{Step: 4, Value: 0.5}, {Step: 0, Value: 0.3}, {Step: 2, Value: 0.2}, {Step: 4, Value: 0.1}}
+	bs := BucketsAgainst(loss, lr, 0, 0, 100)
+	want := []struct{ x, v float64 }{{0.1, 6}, {0.2, 8}, {0.3, 10}}
+	if len(bs) != len(want) {
+		t.Fatalf("%+v, want %v", bs, want)
+	}
+	for i, w := range want {
+		if bs[i].X != w.x || bs[i].Last != w.v {
+			t.Errorf("point %d: %+v, want %v", i, bs[i], w)
+		}
+	}
+	if got := BucketsAgainst(loss, nil, 0, 0, 10); len(got) != 0 {
+		t.Errorf("against a metric with no points: %+v", got)
+	}
+	// Many points condense as Buckets does.
+	var y, x []run.Point
+	for i := range 10000 {
+		y = append(y, run.Point{Step: int64(i), Value: float64(i % 7)})
+		x = append(x, run.Point{Step: int64(i), Value: float64(i) / 100})
+	}
+	if got := BucketsAgainst(y, x, 0, 0, 50); len(got) != 50 || got[49].X != 99.99 {
+		t.Errorf("10,000 points in 50 buckets: %d, last %+v", len(got), got[len(got)-1])
+	}
+}
+
+func TestBandMeanAndSpread(t *testing.T) {
+	mk := func(vs ...float64) []Bucket {
+		var bs []Bucket
+		for i, v := range vs {
+			bs = append(bs, Bucket{X: float64(i), Last: v, Min: v, Max: v, Count: 1})
+		}
+		return bs
+	}
+	// Three runs; the third ends early and has a NaN.
+	band := Band([][]Bucket{mk(1, 2, 3, 4), mk(3, 4, 5, 6), mk(2, math.NaN())}, 0, 0, 4)
+	if len(band) != 4 {
+		t.Fatalf("%d columns: %+v", len(band), band)
+	}
+	b0 := band[0]
+	if b0.X != 0 || b0.Mean != 2 || b0.Min != 1 || b0.Max != 3 || b0.Runs != 3 || math.Abs(b0.Std-math.Sqrt(2.0/3)) > 1e-12 {
+		t.Errorf("first column %+v", b0)
+	}
+	if b1 := band[1]; b1.Runs != 2 || b1.Mean != 3 {
+		t.Errorf("second column, NaN left out: %+v", b1)
+	}
+	if b3 := band[3]; b3.X != 3 || b3.Mean != 5 || b3.Std != 1 {
+		t.Errorf("last column %+v", b3)
+	}
+	// Two buckets of a run in one column count once, by the last.
+	if got := Band([][]Bucket{mk(1, 5)}, 0, 10, 1); len(got) != 1 || got[0].Mean != 5 || got[0].Runs != 1 {
+		t.Errorf("one column: %+v", got)
+	}
+	if got := Band(nil, 0, 0, 10); got != nil {
+		t.Errorf("no runs: %+v", got)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"sort"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/gitruns/gitruns/run"
 	"github.com/gitruns/gitruns/run/codec"
+	"github.com/gitruns/gitruns/run/query"
 	"github.com/gitruns/gitruns/run/tracker"
 )
 
@@ -163,37 +165,148 @@ func (a *API) runs(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Later pages of the same query need no columns: they came with the
-	// first (columns=0).
-	var params, metrics, dp, dm []string
-	if q.Get("columns") != "0" {
-		params, metrics, dp, dm = columns(found)
+	// Later pages of the same query need no key lists: they came with
+	// the first (columns=0).
+	var params, metrics, tags, dp, dm []string
+	if q.Get("columns") != "0" || len(q["col"]) == 0 || q.Get("col") == "*" {
+		params, metrics, tags, dp, dm = columns(found)
 	}
+	cols, err := tableColumns(q["col"], params, metrics, dp, dm)
+	if err != nil {
+		return nil, err
+	}
+	cells, err := intArg(r, "cells", len(cols), 0, math.MaxInt32)
+	if err != nil {
+		return nil, err
+	}
+	compact := q.Get("record") == "0"
 	page := found[min(off, len(found)):min(off+limit, len(found))]
 	b := []byte(`{"total":`)
 	b = strconv.AppendInt(b, int64(len(found)), 10)
 	b = append(b, `,"offset":`...)
 	b = strconv.AppendInt(b, int64(off), 10)
-	b = append(b, `,"params":`...)
-	b = appendJSON(b, params)
-	b = append(b, `,"metrics":`...)
-	b = appendJSON(b, metrics)
-	b = append(b, `,"differing":`...)
-	b = appendJSON(b, map[string]int{"params": len(dp), "metrics": len(dm)})
+	if q.Get("columns") != "0" {
+		b = append(b, `,"params":`...)
+		b = appendJSON(b, params)
+		b = append(b, `,"metrics":`...)
+		b = appendJSON(b, metrics)
+		b = append(b, `,"tags":`...)
+		b = appendJSON(b, tags)
+		b = append(b, `,"differing":`...)
+		b = appendJSON(b, map[string]int{"params": len(dp), "metrics": len(dm)})
+		b = append(b, `,"cols":`...)
+		b = appendJSON(b, keyNames(cols))
+	}
 	b = append(b, `,"runs":[`...)
 	for i, x := range page {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendRun(b, rs, x)
+		if compact {
+			b = appendBrief(b, rs, x)
+		} else {
+			b = appendRun(b, rs, x)
+		}
+		if len(cols) > 0 {
+			b = appendCells(b[:len(b)-1], x.Record, cols[:min(cells, len(cols))])
+		}
 	}
 	return json.RawMessage(append(b, "]}\n"...)), nil
+}
+
+// defaultColumns is how many of the params, and of the metrics, that
+// differ between the runs a table shows first, as git runs ls picks.
+const defaultColumns = 12
+
+// tableColumns reads the table's columns: keys of the query language
+// (col=params.lr&col=metrics.loss.min), "*" for every param and metric,
+// one empty col= for none, and no col at all for those that differ first.
+func tableColumns(spec, params, metrics, dp, dm []string) ([]query.Key, error) {
+	var keys []query.Key
+	switch {
+	case len(spec) == 1 && spec[0] == "":
+		return nil, nil // col= alone: no columns
+	case len(spec) == 0:
+		for _, p := range dp[:min(defaultColumns, len(dp))] {
+			keys = append(keys, query.NameKey("param", p))
+		}
+		for _, m := range dm[:min(defaultColumns, len(dm))] {
+			keys = append(keys, query.NameKey("metric", m))
+		}
+	case len(spec) == 1 && spec[0] == "*":
+		for _, p := range params {
+			keys = append(keys, query.NameKey("param", p))
+		}
+		for _, m := range metrics {
+			keys = append(keys, query.NameKey("metric", m))
+		}
+	default:
+		if len(spec) > maxColumns {
+			return nil, errors.New("at most " + strconv.Itoa(maxColumns) + " columns")
+		}
+		for _, s := range spec {
+			k, err := query.ParseKey(s)
+			if err != nil {
+				return nil, fmt.Errorf("read column: %w", err)
+			}
+			keys = append(keys, k)
+		}
+	}
+	return keys, nil
+}
+
+func keyNames(keys []query.Key) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k.String()
+	}
+	return out
+}
+
+// appendCells adds to the run object that b ends inside the values of
+// its record's keys, as "cells", null where it has none, and closes it.
+func appendCells(b []byte, rec *run.Record, keys []query.Key) []byte {
+	b = append(b, `,"cells":[`...)
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		v, ok := k.Value(rec)
+		switch v := v.(type) {
+		case float64:
+			b = appendNum(b, v)
+		case time.Time:
+			b = appendJSON(b, v.UTC().Format(time.RFC3339))
+		default:
+			if !ok {
+				b = append(b, "null"...)
+			} else {
+				b = appendJSON(b, v)
+			}
+		}
+	}
+	return append(b, "]}"...)
+}
+
+// appendBrief writes what the table shows of a run beside its cells: no
+// params, metrics or tags, which a run of 10,000 metrics makes heavy.
+func appendBrief(b []byte, rs *tracker.Runs, x tracker.Run) []byte {
+	rec := x.Record
+	b = append(b, `{"id":`...)
+	b = appendJSON(b, x.ID)
+	b = append(b, `,"name":`...)
+	b = appendJSON(b, rec.Name)
+	b = append(b, `,"status":`...)
+	b = appendJSON(b, string(rec.Status))
+	b = append(b, `,"started":`...)
+	b = appendJSON(b, rec.Started.UTC().Format(time.RFC3339Nano))
+	return appendExtra(b, rs, x)
 }
 
 // columns offers the keys of the runs: those whose values differ across
 // them (dp, dm) first, as git runs ls chooses its columns, then the
 // others.
-func columns(runs []tracker.Run) (params, metrics, dp, dm []string) {
+func columns(runs []tracker.Run) (params, metrics, tags, dp, dm []string) {
 	dp, dm = tracker.Differing(runs, maxColumns)
 	params, metrics = append([]string{}, dp...), append([]string{}, dm...)
 	seenP, seenM := set(dp), set(dm)
@@ -213,7 +326,24 @@ func columns(runs []tracker.Run) (params, metrics, dp, dm []string) {
 	}
 	sort.Strings(params[len(dp):])
 	sort.Strings(metrics[len(dm):])
-	return params, metrics, dp, dm
+	return params, metrics, tagKeys(runs), dp, dm
+}
+
+// tagKeys lists the keys of the runs' own tags, sorted, leaving out those
+// git-runs and MLflow set for themselves.
+func tagKeys(runs []tracker.Run) []string {
+	seen := map[string]bool{}
+	out := []string{}
+	for _, x := range runs {
+		for k := range x.Record.Tags {
+			if !seen[k] && len(out) < maxColumns && !strings.HasPrefix(k, "gitruns.") && !strings.HasPrefix(k, "mlflow.") {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func set(keys []string) map[string]bool {
@@ -234,6 +364,12 @@ func appendJSON(b []byte, v any) []byte {
 func appendRun(b []byte, rs *tracker.Runs, x tracker.Run) []byte {
 	b = codec.AppendJSON(b, x.Record)
 	b = b[:len(b)-1] // reopen the object
+	return appendExtra(b, rs, x)
+}
+
+// appendExtra adds to the run object that b ends inside what the table
+// shows beside the record, and closes it.
+func appendExtra(b []byte, rs *tracker.Runs, x tracker.Run) []byte {
 	b = append(b, `,"commit":`...)
 	b = appendJSON(b, x.Commit)
 	b = append(b, `,"live":`...)

@@ -7,9 +7,11 @@ import (
 	"net/http"
 	goruntime "runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
+	"github.com/gitruns/gitruns/run/query"
 	"github.com/gitruns/gitruns/run/tracker"
 )
 
@@ -75,8 +77,10 @@ func (n jsonNum) MarshalJSON() ([]byte, error) {
 	return appendNum(nil, float64(n)), nil
 }
 
-// history answers ?run=A&run=B&key=loss&x=step|time|relative&from=&to=&width=:
-// each run's history of key in at most width buckets over [from, to].
+// history answers ?run=A&run=B&key=loss&x=step|time|relative|metrics.K&from=&to=&width=&group=:
+// each run's history of key in at most width buckets over [from, to],
+// against another metric K when x names one; with group (a param or tag),
+// the runs' mean and spread for each of its values instead.
 func (a *API) history(r *http.Request) (any, error) {
 	q := r.URL.Query()
 	specs, key := q["run"], q.Get("key")
@@ -90,7 +94,7 @@ func (a *API) history(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	axis, err := parseAxis(q.Get("x"))
+	axis, against, err := parseAxis(q.Get("x"))
 	if err != nil {
 		return nil, err
 	}
@@ -124,14 +128,83 @@ func (a *API) history(r *http.Request) (any, error) {
 				errs[i] = err
 				return
 			}
-			out[i] = toSeries(x, tracker.Buckets(h[key], axis, from, to, width))
+			if against != "" {
+				out[i] = toSeries(x, tracker.BucketsAgainst(h[key], h[against], from, to, width))
+			} else {
+				out[i] = toSeries(x, tracker.Buckets(h[key], axis, from, to, width))
+			}
 		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	if by := q.Get("group"); by != "" {
+		return groupsJSON(key, by, runs, out, from, to, width)
+	}
 	return seriesJSON(key, out), nil
+}
+
+// groupsJSON answers a chart of runs grouped by a param or tag: for each
+// group, the mean of its runs' series with their spread and range.
+func groupsJSON(key, by string, runs []tracker.Run, out []series, from, to float64, width int) (json.RawMessage, error) {
+	gs, err := tracker.GroupBy(runs, by, "")
+	if err != nil {
+		return nil, err
+	}
+	at := make(map[string]int, len(runs))
+	for i, x := range runs {
+		at[x.ID] = i
+	}
+	b := []byte(`{"key":`)
+	b = appendJSON(b, key)
+	b = append(b, `,"group":`...)
+	b = appendJSON(b, by)
+	b = append(b, `,"groups":[`...)
+	for gi, g := range gs {
+		ids := make([]string, len(g.Runs))
+		buckets := make([][]tracker.Bucket, len(g.Runs))
+		for j, x := range g.Runs {
+			ids[j] = x.ID
+			buckets[j] = out[at[x.ID]].buckets()
+		}
+		band := tracker.Band(buckets, from, to, width)
+		if gi > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"value":`...)
+		b = appendJSON(b, g.Value)
+		b = append(b, `,"runs":`...)
+		b = appendJSON(b, ids)
+		for _, col := range []struct {
+			name string
+			f    func(tracker.BandPoint) float64
+		}{
+			{"x", func(p tracker.BandPoint) float64 { return p.X }}, {"mean", func(p tracker.BandPoint) float64 { return p.Mean }},
+			{"std", func(p tracker.BandPoint) float64 { return p.Std }}, {"min", func(p tracker.BandPoint) float64 { return p.Min }},
+			{"max", func(p tracker.BandPoint) float64 { return p.Max }}, {"n", func(p tracker.BandPoint) float64 { return float64(p.Runs) }},
+		} {
+			b = append(b, `,"`+col.name+`":[`...)
+			for j, p := range band {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = appendNum(b, col.f(p))
+			}
+			b = append(b, ']')
+		}
+		b = append(b, '}')
+	}
+	return append(b, "]}\n"...), nil
+}
+
+// buckets gives back the buckets s was made of.
+func (s series) buckets() []tracker.Bucket {
+	bs := make([]tracker.Bucket, len(s.X))
+	for i := range bs {
+		bs[i] = tracker.Bucket{X: s.X[i], Min: s.Min[i], Max: s.Max[i], Last: s.Last[i], Count: s.Count[i]}
+	}
+	return bs
 }
 
 func toSeries(x tracker.Run, bs []tracker.Bucket) series {
@@ -144,16 +217,23 @@ func toSeries(x tracker.Run, bs []tracker.Bucket) series {
 	return s
 }
 
-func parseAxis(s string) (tracker.Axis, error) {
+// parseAxis reads x=: step, time, relative, or a metric (metrics.lr),
+// whose name it returns.
+func parseAxis(s string) (tracker.Axis, string, error) {
 	switch s {
 	case "", "step":
-		return tracker.ByStep, nil
+		return tracker.ByStep, "", nil
 	case "time":
-		return tracker.ByTime, nil
+		return tracker.ByTime, "", nil
 	case "relative":
-		return tracker.ByRelative, nil
+		return tracker.ByRelative, "", nil
 	}
-	return 0, errors.New("x must be step, time or relative")
+	if strings.HasPrefix(s, "metrics.") {
+		if k, err := query.ParseKey(s); err == nil && k.Metric() != "" {
+			return tracker.ByStep, k.Metric(), nil
+		}
+	}
+	return 0, "", errors.New("x must be step, time, relative or a metric (metrics.NAME)")
 }
 
 // rangeArgs reads from= and to=, both or neither.
