@@ -274,25 +274,33 @@ func TestUITableCells(t *testing.T) {
 	}
 }
 
-// TestUIHistoryAgainstAndGroups: a chart with another metric as its x
-// axis, and runs grouped by a param into a mean with its spread.
-func TestUIHistoryAgainstAndGroups(t *testing.T) {
-	s := startServer(t, server.Options{})
-	// Run i has param lr, loss i + 1/(st+1) and an lr schedule that
-	// falls as steps go, 1/(st+1): loss against lr runs in lr's order.
+// logScheduled records n finished runs over MLflow's API: run i has
+// params lr (0.1 or 0.01, in turn) and seed 7, and steps points of loss
+// i + 1/(st+1) and of an lr schedule 1/(st+1) that falls as steps go, so
+// that loss against lr runs in lr's order. It returns their ids, oldest
+// first.
+func logScheduled(s *testServer, n, steps int) []string {
 	var ids []string
-	for i := range 4 {
+	for i := range n {
 		id := s.createRun("0", fmt.Sprintf("run-%d", i))
 		var ms []map[string]any
-		for st := 0; st < 5; st++ {
+		for st := 0; st < steps; st++ {
 			ms = append(ms, map[string]any{"key": "loss", "value": float64(i) + 1/float64(st+1), "timestamp": 1700000000000 + st, "step": st},
 				map[string]any{"key": "lr_now", "value": 1 / float64(st+1), "timestamp": 1700000000000 + st, "step": st})
 		}
 		s.api(200, "POST", "runs/log-batch", map[string]any{"run_id": id, "metrics": ms,
-			"params": []map[string]string{{"key": "lr", "value": []string{"0.1", "0.01"}[i%2]}}})
+			"params": []map[string]string{{"key": "lr", "value": []string{"0.1", "0.01"}[i%2]}, {"key": "seed", "value": "7"}}})
 		s.api(200, "POST", "runs/update", map[string]any{"run_id": id, "status": "FINISHED"})
 		ids = append(ids, id)
 	}
+	return ids
+}
+
+// TestUIHistoryAgainstAndGroups: a chart with another metric as its x
+// axis, and runs grouped by a param into a mean with its spread.
+func TestUIHistoryAgainstAndGroups(t *testing.T) {
+	s := startServer(t, server.Options{})
+	ids := logScheduled(s, 4, 5)
 	var h struct {
 		Series []struct {
 			X    []float64 `json:"x"`

@@ -7,10 +7,12 @@ const AXES = { step: "step", time: "time", relative: "ms since start" };
 // chart draws the history of key for runs into box and returns the plot.
 // o: width, height, x (step, time, relative or a metric key), log,
 // smooth (0 to 0.99), group (a param or tag: a mean line a group, with a
-// band of band: "minmax" or "std").
+// band of band: "minmax" or "std"), alive (when it says no once the
+// answer comes, a newer chart replaced this one: nothing is drawn).
 async function chart(box, runs, key, o) {
   const q = { run: runs, key, width: o.width, x: o.x || "step", group: o.group || "" };
   const res = await api("history", q);
+  if (o.alive && !o.alive()) return null;
   const view = o.group ? groupView(res, o) : runView(res, o);
   const xLabel = AXES[q.x] || keyLabel(q.x);
   const plot = new uPlot({
@@ -101,11 +103,13 @@ function align(cols) {
 // scrolls into view: a run of 10,000 metrics, or 50 runs of 100, opens at
 // once and costs what is looked at.
 function lazyCharts(grid, runs, keys, o) {
+  delete grid.dataset.drawn;
   const seen = new IntersectionObserver(entries => {
     for (const e of entries) {
       if (!e.isIntersecting) continue;
       seen.unobserve(e.target);
       chart(e.target, runs, e.target.dataset.metric, o).then(() => {
+        if (!e.target.isConnected) return; // the grid was drawn anew since
         e.target.classList.add("drawn");
         if (!grid.querySelector(".chart:not(.drawn)")) grid.dataset.drawn = "all";
       }, err => e.target.append(h("p", { class: "error" }, err.message)));

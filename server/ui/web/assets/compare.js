@@ -57,15 +57,16 @@ async function viewCompare(params) {
     history.replaceState(null, "", "#/compare?" + p);
   };
   const runIDs = res.runs.map(r => r.id);
-  let observer;
+  let observer, drawn = 0;
   const chartOpts = () => ({ x: xSel.value, log: log.checked, smooth: +smooth.value, group: groupSel.value, band: bandSel.value });
   const drawCharts = async () => {
     bandSel.disabled = !groupSel.value;
+    const gen = ++drawn;
     box.replaceChildren();
     if (observer) observer.disconnect();
     observer = lazyCharts(small, runIDs, res.metrics, { ...chartOpts(), width: 340, height: 180, small: true });
     sync();
-    if (metricSel.value) await chart(box, runIDs, metricSel.value, { ...chartOpts(), width: Math.min(1100, main().clientWidth - 40), height: 380 });
+    if (metricSel.value) await chart(box, runIDs, metricSel.value, { ...chartOpts(), width: Math.min(1100, main().clientWidth - 40), height: 380, alive: () => gen === drawn });
   };
   const drawTable = () => { tableBox.replaceChildren(compareTable(res, only.checked)); sync(); };
   const drawPC = () => { parallel(pc, res, differing, pcMetric.value); sync(); };

@@ -102,7 +102,7 @@ function axis(name, values) {
 
 // heat is the colour of a place on the metric's axis: blue low, orange high.
 function heat(p, alpha) {
-  return "hsla(" + Math.round(215 - p * 190) + ", 75%, " + Math.round(40 + p * 5) + "%, " + alpha + ")";
+  return "hsla(" + Math.round(215 - p * 190) + ", 75%, 36%, " + alpha + ")";
 }
 
 function clip(s, n) { return s.length > n ? s.slice(0, n - 1) + "…" : s; }
