@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -261,14 +262,33 @@ func (l *lineSplitter) keep(b []byte) {
 	l.partial = append(l.partial, b...)
 }
 
-// lines parses b, whole lines. Every line is read, as tables have
-// header lines of plain words; Stream.Parse passes over most lines a
-// training script prints after a glance at their first word.
+// lines parses b, whole lines. Most lines a training script prints are
+// prose or progress that holds none of '=', ':', '|' and ESC; unless a
+// table is open, such a line matters only for its first word and its
+// end (Stream.passes). So these bytes and the line ends are looked for
+// across b at once, and the other lines are passed over after a glance
+// at either end. Output of a million lines a second passes through here.
 func (l *lineSplitter) lines(b []byte) {
-	for len(b) > 0 {
-		i := outlog.IndexLineEnd(b)
-		l.line(b[:i])
-		b = b[i+1:]
+	seps := [...]byte{'\n', '\r', '=', ':', '|', 0x1b}
+	var next [len(seps)]int // the next position of each at or after pos, len(b) for none
+	for k := range next {
+		next[k] = -1
+	}
+	for pos := 0; pos < len(b); {
+		for k, c := range seps {
+			if next[k] < pos {
+				next[k] = len(b)
+				if j := bytes.IndexByte(b[pos:], c); j >= 0 {
+					next[k] = pos + j
+				}
+			}
+		}
+		end := min(next[0], next[1])
+		line := b[pos:end]
+		if min(next[2], next[3], next[4], next[5]) < end || !l.p.passes(line) {
+			l.line(line)
+		}
+		pos = end + 1
 	}
 }
 

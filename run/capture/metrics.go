@@ -155,7 +155,17 @@ func (p *Parser) Parse(line []byte, dst []Point) []Point {
 	if len(line) > maxLineLen {
 		return dst
 	}
-	if p.re == nil && bytes.IndexByte(line, '=') < 0 && bytes.IndexByte(line, ':') < 0 && bytes.IndexByte(line, '|') < 0 {
+	if p.re != nil {
+		if bytes.IndexByte(line, 0x1b) < 0 {
+			return p.parsePattern(line, dst)
+		}
+		buf := escBufs.Get().(*[]byte)
+		*buf = stripEscapes((*buf)[:0], line)
+		dst = p.parsePattern(*buf, dst)
+		escBufs.Put(buf)
+		return dst
+	}
+	if bytes.IndexByte(line, '=') < 0 && bytes.IndexByte(line, ':') < 0 && bytes.IndexByte(line, '|') < 0 {
 		return dst // the bulk of prose ends here
 	}
 	if bytes.IndexByte(line, 0x1b) >= 0 {
@@ -170,15 +180,13 @@ func (p *Parser) Parse(line []byte, dst []Point) []Point {
 
 var escBufs = sync.Pool{New: func() any { return new([]byte) }}
 
+// parse reads line, without escapes, with the default rules.
 func (p *Parser) parse(line []byte, dst []Point) []Point {
-	if p.re != nil {
-		return p.parsePattern(line, dst)
-	}
 	if bytes.HasPrefix(line, []byte("[LightGBM] [")) {
 		return dst
 	}
 	start := len(dst)
-	pipes := false
+	pipes, colons := false, false
 	words := 0 // values that are words or strings: settings, not metrics
 	for i, c := range line {
 		if class[c]&clSep == 0 {
@@ -189,6 +197,7 @@ func (p *Parser) parse(line []byte, dst []Point) []Point {
 		case '=':
 			dst, word = p.afterEquals(line, i, dst)
 		case ':':
+			colons = true
 			dst, word = p.afterColon(line, i, dst)
 		case '|':
 			pipes = true
@@ -199,8 +208,8 @@ func (p *Parser) parse(line []byte, dst []Point) []Point {
 	}
 	if pipes {
 		dst = p.pipeFields(line, dst)
-	} else {
-		dst = p.counterFields(line, dst)
+	} else if colons {
+		dst = p.counterFields(line, dst) // whose head ends in ':'
 	}
 	if len(dst) == start {
 		return dst
@@ -220,9 +229,7 @@ func (p *Parser) resolveSteps(line []byte, dst []Point, start int) []Point {
 		return dst
 	}
 	if c.cls == 2 && c.hasEpoch {
-		if k := p.intern([]byte("epoch")); k != "" {
-			dst = append(dst, Point{Key: k, Value: float64(c.epoch)})
-		}
+		dst = append(dst, Point{Key: "epoch", Value: float64(c.epoch)}) // a valid key
 	}
 	for i := start; i < len(dst); i++ {
 		dst[i].Step, dst[i].HasStep = c.step, true

@@ -93,3 +93,80 @@ func TestLineSplitterSecretKeysAreNotMetrics(t *testing.T) {
 		t.Errorf("metrics %v, want %s", got, want)
 	}
 }
+
+// The line splitter passes over lines that cannot concern the Stream;
+// with tables and settings dumps opening and closing, whatever the
+// chunks, it must find exactly what a Stream given every line finds.
+// Each output mixes some of the lines below, so that some have no table.
+func TestLineSplitterMatchesStream(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	lines := []string{
+		"epoch     train_loss  valid_loss  accuracy  time",
+		"0         0.912300    0.745600    0.800000  00:12",
+		"3         0.237300    0.220600    0.830000  00:15",
+		"      Epoch    GPU_mem   box_loss   cls_loss  Instances       Size",
+		"      1/100      2.61G      1.234      2.345         12        640: 100%|██████████| 8/8 [00:02<00:00,  3.1it/s]",
+		"                 Class     Images  Instances      Box(P          R      mAP50  mAP50-95): 100%|██████████| 4/4",
+		"                   all        128        929      0.671      0.553      0.617      0.449",
+		"┃        Test metric        ┃       DataLoader 0        ┃",
+		"│         test_acc          │    0.9200000166893005     │",
+		"TrainingArguments(",
+		"learning_rate=5e-05,",
+		")",
+		"\x1b[1mepoch  loss\x1b[0m",
+		"1  0.5",
+		"Loaded 50000 images from /data/train in 3.2s",
+		"Saving model checkpoint to ./output",
+		"step 7 loss=0.3",
+		"iter 100: loss 4.2, time 93.1ms",
+		"",
+	}
+	p, err := NewParser("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for trial := range 40 {
+		var some []string
+		for _, l := range lines {
+			if rng.IntN(2) == 0 {
+				some = append(some, l)
+			}
+		}
+		if len(some) == 0 {
+			continue
+		}
+		var out strings.Builder
+		for range 500 {
+			out.WriteString(some[rng.IntN(len(some))])
+			out.WriteString([]string{"\n", "\r", "\r\n"}[rng.IntN(3)])
+		}
+		text := out.String()
+		s := p.Stream()
+		var want []Point
+		for _, l := range splitLines(text) {
+			want = s.Parse([]byte(l), want)
+		}
+		total += len(want)
+		for _, chunk := range []int{1, 7, 4096, -1} {
+			var got []Point
+			l := newLineSplitter(p, func(pt Point, _ time.Time) { got = append(got, pt) })
+			for b := []byte(text); len(b) > 0; {
+				n := chunk
+				if n < 0 {
+					n = 1 + rng.IntN(300)
+				}
+				n = min(n, len(b))
+				l.write(b[:n])
+				b = b[n:]
+			}
+			l.flush()
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("output %d, chunks of %d: %d points, want %d", trial, chunk, len(got), len(want))
+			}
+		}
+	}
+	if total < 2000 {
+		t.Fatalf("only %d points in the references", total)
+	}
+}

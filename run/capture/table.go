@@ -98,6 +98,15 @@ func (s *Stream) Parse(line []byte, dst []Point) []Point {
 	return s.p.parse(line, dst)
 }
 
+// passes reports whether Parse would give nothing for line and leave s
+// as it is, given that line holds none of '=', ':', '|' and ESC: no table
+// or settings dump is open, and line neither opens one nor may be a
+// header. The line splitter passes over such lines without cutting them
+// out.
+func (s *Stream) passes(line []byte) bool {
+	return s.p.re == nil && s.tab == nil && s.counter == nil && s.dump == 0 && !opensDump(line) && !mayBeHeader(line)
+}
+
 // maxDumpLines bounds settings printed over several lines, so that a
 // line ending in "(" that opens no settings silences only so much.
 const maxDumpLines = 500
@@ -373,6 +382,9 @@ func fieldNumber(f []byte) (number, bool) {
 
 // counterRow reads a row of a table led by a step word.
 func (s *Stream) counterRow(t *table, text []byte, dst []Point) ([]Point, bool) {
+	if i := skipBlanks(text, 0); i == len(text) || !isDigit(text[i]) {
+		return dst, false // the first field is no step: most lines end here
+	}
 	f := s.split(text, false, false)
 	cols := t.cols
 	if len(f) != len(cols)+1 {
@@ -401,6 +413,9 @@ func (s *Stream) counterRow(t *table, text []byte, dst []Point) ([]Point, bool) 
 
 // classRow reads a row of YOLO's validation table.
 func (s *Stream) classRow(text []byte, dst []Point) ([]Point, bool) {
+	if i := skipBlanks(text, 0); i == len(text) || !isLetter(text[i]) {
+		return dst, false // no class name first
+	}
 	f := s.split(text, false, false)
 	cols := s.tab.cols
 	words := 0
