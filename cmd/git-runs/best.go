@@ -34,6 +34,9 @@ func (c *bestCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	if err := e.explain(rs, tracker.Query{Where: c.Where}); err != nil {
+		return err
+	}
 	minimize := c.Min || (!c.Max && tracker.LowerIsBetter(c.Metric))
 	best, n, err := tracker.Best(all, c.Metric, minimize)
 	if err != nil {

@@ -35,6 +35,9 @@ func (c *compareCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	if err := e.explain(rs, tracker.Query{Where: c.Where}); err != nil {
+		return err
+	}
 	if len(picked) == 0 {
 		return errors.New("compare: name runs, or select them with --where")
 	}

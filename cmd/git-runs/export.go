@@ -37,6 +37,9 @@ func (c *exportCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	if err := e.explain(rs, tracker.Query{Where: c.Where}); err != nil {
+		return err
+	}
 	w := bufio.NewWriterSize(e.stdout, 64<<10)
 	defer w.Flush()
 	switch {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -188,7 +189,11 @@ func sparkline(pts []run.Point, width int) string {
 
 // table writes rows with columns padded to their widest cell, measuring
 // width as visible measures it.
-func table(w io.Writer, rows [][]string) {
+func table(w io.Writer, rows [][]string) { fitTable(w, rows, 0) }
+
+// fitTable is table with every line cut to width cells (0: no limit),
+// so that none wraps on a terminal that wide.
+func fitTable(w io.Writer, rows [][]string, width int) {
 	var widths []int
 	for _, r := range rows {
 		for i, c := range r {
@@ -207,7 +212,11 @@ func table(w io.Writer, rows [][]string) {
 				b.WriteString(strings.Repeat(" ", widths[i]-visible(c)+2))
 			}
 		}
-		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+		line := strings.TrimRight(b.String(), " ")
+		if width > 0 {
+			line = clip(line, width)
+		}
+		fmt.Fprintln(w, line)
 	}
 }
 
@@ -235,4 +244,51 @@ func visible(s string) int {
 		}
 	}
 	return n
+}
+
+// width is how many cells wide a line of a table may be: COLUMNS when
+// set, else the terminal's width, else 0 for no limit (a file or a pipe
+// gets whole lines).
+func (e *env) width() int {
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	if e.ttyOut != nil {
+		if w, _, err := term.GetSize(int(e.ttyOut.Fd())); err == nil && w > 0 {
+			return w
+		}
+	}
+	return 0
+}
+
+// clip cuts s to at most w cells, as visible measures them, ending it
+// with … when it had to be cut; git-runs' own colours are closed.
+func clip(s string, w int) string {
+	if visible(s) <= w {
+		return s
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(s); {
+		if strings.HasPrefix(s[i:], "\x1b["+ownKey+";") {
+			if j := strings.IndexByte(s[i:], 'm'); j >= 0 {
+				b.WriteString(s[i : i+j+1])
+				i += j + 1
+				continue
+			}
+		}
+		_, size := utf8.DecodeRuneInString(s[i:])
+		rw := visible(s[i : i+size])
+		if n+rw > w-1 {
+			break
+		}
+		b.WriteString(s[i : i+size])
+		n += rw
+		i += size
+	}
+	b.WriteString("…")
+	if strings.Contains(s, "\x1b["+ownKey+";") {
+		b.WriteString(ownSGR("0"))
+	}
+	return b.String()
 }

@@ -12,16 +12,16 @@ import (
 // testdata/help, so that a change to the CLI's words is a deliberate diff.
 // Rewrite them with go test -run TestHelp -update.
 func TestHelp(t *testing.T) {
-	commands := []string{"", "exec", "start", "end", "param", "metric", "tag", "artifact", "ls", "show", "rm", "watch", "checkout", "rerun", "diff", "compare", "best", "export", "plot", "push", "fetch", "pull", "remote", "serve", "ui"}
+	commands := []string{"", "exec", "start", "end", "param", "metric", "tag", "artifact", "ls", "show", "log", "rm", "watch", "checkout", "rerun", "diff", "compare", "best", "export", "plot", "push", "fetch", "pull", "remote", "serve", "ui", "man", "artifact get"}
 	for _, c := range commands {
-		name := c
+		name := strings.ReplaceAll(c, " ", "-")
 		if name == "" {
 			name = "git-runs"
 		}
 		t.Run(name, func(t *testing.T) {
 			args := []string{"--help"}
 			if c != "" {
-				args = []string{c, "--help"}
+				args = append(strings.Fields(c), "--help")
 			}
 			var out, errOut bytes.Buffer
 			if code := Main(args, &out, &errOut); code != 0 {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -15,17 +17,21 @@ import (
 
 type lsCmd struct {
 	Where   string   `short:"w" placeholder:"EXPR" help:"Only runs matching EXPR, e.g. \"metrics.acc > 0.9 and params.model = 'rf'\"."`
-	Sort    string   `short:"s" placeholder:"KEY" help:"Sort by KEY (metrics.acc, params.lr, started, …); runs without it come last."`
+	Sort    string   `short:"s" placeholder:"KEY" help:"Sort by KEY (metrics.acc, params.lr, started, …), -KEY for descending; runs without it come last."`
 	Desc    bool     `help:"Sort in descending order."`
-	Columns []string `placeholder:"KEYS" help:"Show these keys (comma-separated) as columns instead of the params and metrics that differ."`
+	Columns []string `placeholder:"KEYS" help:"Show these keys (comma-separated) as columns instead of the ones that differ."`
 	JSON    bool     `help:"Print an array of records (the keys of run.toml) instead of a table."`
 	Limit   int      `short:"n" help:"Show at most N runs (0: all)."`
 }
 
 func (c *lsCmd) Help() string {
 	return `Lists runs newest first: short id, name, status, when it started, how long
-it ran, the code commit (* when the work tree was dirty), and the params
-and metrics whose values differ across the listed runs.
+it ran, the code commit (* when the work tree was dirty), then the
+experiment and tags when they differ, and the params and metrics whose
+values tell the listed runs apart best. On a terminal, or with COLUMNS
+set, the table fits its width: long values are cut with …, and when
+more columns differ than fit, a last line names them: "+N more: --columns
+KEY,…".
 
 EXPR is MLflow's search syntax, extended: comparisons (= != < <= > >=,
 LIKE, ILIKE, IN, NOT IN) of metrics.KEY (last value; metrics.KEY.min,
@@ -33,23 +39,27 @@ LIKE, ILIKE, IN, NOT IN) of metrics.KEY (last value; metrics.KEY.min,
 and attributes (status, name, experiment, started, ended, duration,
 commit, branch, dirty, run_id), joined with and, or, not and parentheses.
 Back-quote keys with odd characters: metrics.` + "`val/acc`" + `. Times can be
-relative: started > -7d. A run without the key does not match.
+relative: started > -7d. A run without the key does not match. run_id
+takes the short ids ls shows. A key no run has is named on standard
+error with the closest keys that exist; sorting by one is an error.
 
-  git runs ls --where "metrics.acc > 0.9 and params.model = 'rf'" --sort metrics.acc --desc
+  git runs ls --where "metrics.acc > 0.9 and params.model = 'rf'" --sort -metrics.acc
+  git runs ls --where "run_id = '01jdm3x4'"
   git runs ls --columns params.lr,metrics.loss.min -n 10`
 }
-
-// maxDiffColumns bounds the param and metric columns of each kind that ls
-// adds, to keep a line within a terminal.
-const maxDiffColumns = 5
 
 func (c *lsCmd) Run(e *env) error {
 	_, rs, err := e.runs()
 	if err != nil {
 		return err
 	}
-	shown, err := rs.Query(tracker.Query{Where: c.Where, Sort: c.Sort, Desc: c.Desc, Limit: c.Limit})
+	q := tracker.Query{Where: c.Where, Limit: c.Limit}
+	q.Sort, q.Desc = sortFlag(c.Sort, c.Desc)
+	shown, err := rs.Query(q)
 	if err != nil {
+		return err
+	}
+	if err := e.explain(rs, q); err != nil {
 		return err
 	}
 	keys, err := columnKeys(c.Columns)
@@ -65,7 +75,34 @@ func (c *lsCmd) Run(e *env) error {
 		return writeJSONArray(w, shown)
 	}
 	if len(shown) > 0 {
-		table(w, lsRows(e, rs, shown, keys))
+		rows, left := lsRows(e, rs, shown, keys, e.width())
+		fitTable(w, rows, e.width())
+		if len(left) > 0 {
+			fitTable(w, [][]string{{painter(e.color).dim(moreNote(left))}}, e.width())
+		}
+	}
+	return nil
+}
+
+// sortFlag reads --sort: -KEY sorts by KEY in descending order, as does
+// --desc.
+func sortFlag(key string, desc bool) (string, bool) {
+	if k, ok := strings.CutPrefix(key, "-"); ok {
+		return k, true
+	}
+	return key, desc
+}
+
+// explain says what in q names nothing among the runs: a key no run has
+// (with the closest that exist) or a run_id that stands for no run, as a
+// warning; a sort key no run has is an error, as no order follows.
+func (e *env) explain(rs *tracker.Runs, q tracker.Query) error {
+	for _, err := range rs.Check(q) {
+		var uk *tracker.UnknownKeyError
+		if errors.As(err, &uk) && uk.Sort {
+			return fmt.Errorf("sort by %s: %w", uk.Key, err)
+		}
+		e.warn("%v", err)
 	}
 	return nil
 }
@@ -110,61 +147,196 @@ func writeJSONArray(w io.Writer, runs []tracker.Run) error {
 }
 
 // lsRows lays out the table of ls: fixed columns, then the keys asked
-// for, or the params and metrics that differ across the runs shown.
-func lsRows(e *env, rs *tracker.Runs, shown []tracker.Run, keys []query.Key) [][]string {
+// for, or the columns that tell the runs apart best, as many as fit in
+// width (all of them when width is 0), with the keys of those left out.
+func lsRows(e *env, rs *tracker.Runs, shown []tracker.Run, keys []query.Key, width int) ([][]string, []string) {
 	p := painter(e.color)
-	var params, metrics []string
-	if len(keys) == 0 {
-		params, metrics = tracker.Differing(shown, maxDiffColumns)
-	}
-	head := []string{"ID", "NAME", "STATUS", "STARTED", "DURATION", "COMMIT"}
-	for _, k := range keys {
-		head = append(head, k.String())
-	}
-	head = append(head, params...)
-	for _, k := range metrics {
-		if slices.Contains(params, k) {
-			k = "metrics." + k
+	fixed := fixedColumns(p, rs, shown, width)
+	var extra []lsColumn
+	var left []string
+	if len(keys) > 0 {
+		for _, k := range keys {
+			extra = append(extra, keyColumn(p, k, shown))
 		}
-		head = append(head, k)
+	} else {
+		extra, left = pickColumns(p, shown, tracker.Columns(shown), tableWidth(fixed), width)
 	}
-	for i := range head {
-		head[i] = p.dim(head[i])
+	cols := append(fixed, extra...)
+	rows := make([][]string, len(shown)+1)
+	for _, col := range cols {
+		rows[0] = append(rows[0], p.dim(col.head))
+		for i, v := range col.cells {
+			rows[i+1] = append(rows[i+1], v)
+		}
 	}
-	rows := [][]string{head}
+	return rows, left
+}
+
+// moreNote follows the table when more columns differ than fit: how
+// many, and the keys to ask for them by, best first.
+func moreNote(keys []string) string {
+	return fmt.Sprintf("+%d more: --columns %s", len(keys), strings.Join(keys, ","))
+}
+
+// lsColumn is a column of the table of ls: its head and a cell per run.
+type lsColumn struct {
+	head  string
+	cells []string
+	width int
+}
+
+func newColumn(head string, cells []string) lsColumn {
+	w := visible(head)
+	for _, c := range cells {
+		w = max(w, visible(c))
+	}
+	return lsColumn{head, cells, w}
+}
+
+// maxCellWidth is the widest a value is let be when the table must fit
+// a terminal: values are mostly numbers.
+const maxCellWidth = 16
+
+// nameWidth is the widest a name is let be in a table width wide: names
+// are what people tell runs by, but at 80 columns the keys that differ
+// need the room more.
+func nameWidth(width int) int { return min(max(width/5, 12), 32) }
+
+// fixedColumns are the columns ls always shows.
+func fixedColumns(p painter, rs *tracker.Runs, shown []tracker.Run, width int) []lsColumn {
+	n := len(shown)
+	id, name, status := make([]string, n), make([]string, n), make([]string, n)
+	started, took, commit := make([]string, n), make([]string, n), make([]string, n)
 	now := time.Now()
-	for _, r := range shown {
+	for i, r := range shown {
 		rec := r.Record
-		name := rec.Name
+		nm := rec.Name
 		if parent, ok := rs.Parent(r); ok {
-			name += p.dim(" ⊂ " + parent.Record.Name)
+			nm += p.dim(" ⊂ " + parent.Record.Name)
 		}
 		if r.FetchedFrom != "" {
-			name += p.paint("36", " ⇣"+r.FetchedFrom)
+			nm += p.paint("36", " ⇣"+r.FetchedFrom)
 		}
-		row := []string{rs.Abbrev(r.ID), name, p.runStatus(r), ago(rec.Started, now), span(rec.Duration(now).Truncate(time.Millisecond)), tracker.ShortCommit(rec.Source)}
-		for _, k := range keys {
-			if v, ok := k.Value(rec); ok {
-				row = append(row, cell(v))
-			} else {
-				row = append(row, p.dim("-"))
-			}
+		if width > 0 {
+			nm = clip(nm, nameWidth(width))
 		}
-		for _, k := range params {
-			if v, ok := rec.Params[k]; ok {
-				row = append(row, run.FormatPlain(v))
-			} else {
-				row = append(row, p.dim("-"))
-			}
-		}
-		for _, k := range metrics {
-			if m, ok := rec.Metrics[k]; ok {
-				row = append(row, run.FormatMetric(m.Last))
-			} else {
-				row = append(row, p.dim("-"))
-			}
-		}
-		rows = append(rows, row)
+		id[i], name[i], status[i] = rs.Abbrev(r.ID), nm, p.runStatus(r)
+		started[i], took[i], commit[i] = ago(rec.Started, now), span(rec.Duration(now).Truncate(time.Millisecond)), tracker.ShortCommit(rec.Source)
 	}
-	return rows
+	return []lsColumn{newColumn("ID", id), newColumn("NAME", name), newColumn("STATUS", status),
+		newColumn("STARTED", started), newColumn("DURATION", took), newColumn("COMMIT", commit)}
+}
+
+// tableWidth is the width of a line of columns, two spaces apart.
+func tableWidth(cols []lsColumn) int {
+	w := 0
+	for i, c := range cols {
+		if i > 0 {
+			w += 2
+		}
+		w += c.width
+	}
+	return w
+}
+
+// keyColumn is the column of a key given with --columns.
+func keyColumn(p painter, k query.Key, shown []tracker.Run) lsColumn {
+	cells := make([]string, len(shown))
+	for i, r := range shown {
+		if v, ok := k.Value(r.Record); ok {
+			cells[i] = cell(v)
+		} else {
+			cells[i] = p.dim("-")
+		}
+	}
+	return newColumn(k.String(), cells)
+}
+
+// pickColumns takes candidates, best first, while they fit in width
+// beside the used cells already taken (all of them when width is 0),
+// and returns them in the order of their kinds (experiment, tags,
+// params, metrics), each kind by name, with the keys of those left out.
+func pickColumns(p painter, shown []tracker.Run, cands []tracker.Column, used, width int) ([]lsColumn, []string) {
+	params := map[string]bool{}
+	for _, c := range cands {
+		if c.Kind == "param" {
+			params[c.Name] = true
+		}
+	}
+	var picked []tracker.Column
+	var cols []lsColumn
+	var left []string
+	for _, c := range cands {
+		col := candColumn(p, shown, c, params[c.Name], width > 0)
+		if width > 0 && used+2+col.width > width {
+			left = append(left, c.Key)
+			continue // a narrower one further down may fit
+		}
+		used += 2 + col.width
+		picked, cols = append(picked, c), append(cols, col)
+	}
+	order := map[string]int{"experiment": 0, "tag": 1, "param": 2, "metric": 3}
+	idx := make([]int, len(picked))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		if d := order[picked[a].Kind] - order[picked[b].Kind]; d != 0 {
+			return d
+		}
+		return strings.Compare(picked[a].Name, picked[b].Name)
+	})
+	out := make([]lsColumn, len(idx))
+	for i, j := range idx {
+		out[i] = cols[j]
+	}
+	return out, left
+}
+
+// candColumn renders a column ls picked: params and metrics by their
+// bare names (metrics.NAME when a param has the name too), tags as
+// tags.NAME; cut to maxCellWidth when fit.
+func candColumn(p painter, shown []tracker.Run, c tracker.Column, paramToo, fit bool) lsColumn {
+	cells := make([]string, len(shown))
+	head := c.Name
+	switch {
+	case c.Kind == "experiment":
+		head = "EXPERIMENT"
+	case c.Kind == "tag", c.Kind == "metric" && paramToo:
+		head = c.Key
+	}
+	for i, r := range shown {
+		v, ok := candValue(r.Record, c)
+		switch {
+		case !ok:
+			v = p.dim("-")
+		case fit:
+			v = clip(v, maxCellWidth)
+		}
+		cells[i] = v
+	}
+	if fit {
+		head = clip(head, maxCellWidth)
+	}
+	return newColumn(head, cells)
+}
+
+// candValue is the text of rec's value of column c.
+func candValue(rec *run.Record, c tracker.Column) (string, bool) {
+	switch c.Kind {
+	case "experiment":
+		return rec.Experiment, true
+	case "tag":
+		v, ok := rec.Tags[c.Name]
+		return v, ok
+	case "param":
+		if x, ok := rec.Params[c.Name]; ok {
+			return run.FormatPlain(x), true
+		}
+	case "metric":
+		if m, ok := rec.Metrics[c.Name]; ok {
+			return run.FormatMetric(m.Last), true
+		}
+	}
+	return "", false
 }

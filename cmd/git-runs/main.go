@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 
 	"github.com/alecthomas/kong"
 )
@@ -41,9 +42,10 @@ type cli struct {
 	Param    paramCmd    `cmd:"" help:"Set params of a live run."`
 	Metric   metricCmd   `cmd:"" help:"Log metric values into a live run."`
 	Tag      tagCmd      `cmd:"" help:"Set tags of a run, live or finished."`
-	Artifact artifactCmd `cmd:"" help:"Store files with a live run."`
+	Artifact artifactCmd `cmd:"" help:"Store files with a live run, or get one back (artifact get)."`
 	Ls       lsCmd       `cmd:"" help:"List runs, newest first."`
 	Show     showCmd     `cmd:"" help:"Show one run."`
+	Log      logCmd      `cmd:"" help:"Print a run's whole output log."`
 	Rm       rmCmd       `cmd:"" help:"Delete runs."`
 	Watch    watchCmd    `cmd:"" help:"Follow a live run: its output and metrics as they come."`
 	Checkout checkoutCmd `cmd:"" help:"Put a run's exact source into the work tree."`
@@ -59,6 +61,7 @@ type cli struct {
 	Remote   remoteCmd   `cmd:"" help:"Set up a remote for runs, or compare runs with it."`
 	Serve    serveCmd    `cmd:"" help:"Serve MLflow's tracking API over this repository."`
 	UI       uiCmd       `cmd:"" name:"ui" help:"Serve the web UI of this repository's runs and open it."`
+	Man      manCmd      `cmd:"" help:"Write the manual pages (git runs --help shows them)."`
 }
 
 const description = `Record machine-learning runs in your git repository.
@@ -106,6 +109,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		kong.Description(description),
 		kong.Vars{"version": "git-runs " + versionString()},
 		kong.UsageOnError(),
+		// --sort -metrics.acc: a value may start with a dash.
+		kong.WithHyphenPrefixedParameters(true),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(n int) { code = n; panic(exitPanic{}) }),
@@ -113,6 +118,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "git-runs: %v\n", err)
 		return 2
+	}
+	if noCommand(args) {
+		listCommands(stdout, parser.Model.Node)
+		return 0
 	}
 	var kctx *kong.Context
 	func() {
@@ -155,3 +164,36 @@ func Main(args []string, stdout, stderr io.Writer) int {
 }
 
 type exitPanic struct{}
+
+// noCommand tells whether args name no command, only global options:
+// bare "git runs" lists the commands rather than failing.
+func noCommand(args []string) bool {
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "-C" || a == "--dir":
+			i++
+		case strings.HasPrefix(a, "-C") || strings.HasPrefix(a, "--dir=") || a == "--no-pager":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// listCommands prints the commands of root, one a line, with where to
+// read more.
+func listCommands(w io.Writer, root *kong.Node) {
+	var rows [][]string
+	for _, c := range root.Children {
+		if c.Type == kong.CommandNode && !c.Hidden {
+			rows = append(rows, []string{"  " + c.Name, c.Help})
+		}
+	}
+	fmt.Fprintln(w, "usage: git runs [-C DIR] [--no-pager] COMMAND [ARGS]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Record machine-learning runs in your git repository. Commands:")
+	fmt.Fprintln(w)
+	table(w, rows)
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "git runs COMMAND --help tells more of each; git runs man DIR writes the manual pages.")
+}

@@ -52,6 +52,9 @@ func (c *plotCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	if err := e.explain(rs, tracker.Query{Where: c.Where}); err != nil {
+		return err
+	}
 	if len(c.Runs) == 0 && c.Where == "" {
 		for _, en := range rs.All {
 			if _, ok := en.Record.Metrics[c.Metric]; ok && len(picked) < 5 {

@@ -14,6 +14,18 @@ import (
 type showCmd struct {
 	Target string `arg:"" name:"RUN" default:"@" help:"Run to show (default: the newest)."`
 	JSON   bool   `help:"Print the record with its commit, metric histories and artifacts as JSON."`
+	Output bool   `help:"Add the last lines of the run's output (all of it, as \"output\", with --json); git runs log prints it whole."`
+}
+
+func (c *showCmd) Help() string {
+	return `Shows one run: status, experiment, when it started and how long it took,
+the command, its source (the commit, and the snapshot of uncommitted
+changes), host, params, metrics with their history drawn as sparklines,
+tags and artifacts. --output adds the end of what the command printed.
+
+  git runs show @
+  git runs show brave-otter-42 --output
+  git runs show @~1 --json`
 }
 
 func (c *showCmd) Run(e *env) error {
@@ -29,6 +41,12 @@ func (c *showCmd) Run(e *env) error {
 	arts, err := t.Artifacts(e.ctx, en)
 	if err != nil {
 		return err
+	}
+	var out []byte
+	if c.Output {
+		if out, err = t.OutputSoFar(e.ctx, en); err != nil {
+			return err
+		}
 	}
 	if !c.JSON {
 		e.page()
@@ -54,6 +72,10 @@ func (c *showCmd) Run(e *env) error {
 		}
 		j, _ := json.Marshal(list)
 		b = append(b, j...)
+		if c.Output {
+			j, _ = json.Marshal(string(out))
+			b = append(append(b, `,"output":`...), j...)
+		}
 		b = append(b, "}\n"...)
 		_, err := w.Write(b)
 		return err
@@ -160,6 +182,12 @@ func (c *showCmd) Run(e *env) error {
 			rows = append(rows, []string{"  " + a.Path, run.FormatSize(a.Size)})
 		}
 		table(w, rows)
+	}
+	if c.Output {
+		w.Flush()
+		ow := bufio.NewWriter(e.programOutput())
+		defer ow.Flush()
+		outputSection(ow, p, out, rec.ID)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/query"
 )
 
 // Differing picks the param and metric keys worth a column when runs are
@@ -77,7 +78,7 @@ type CompareRow struct {
 
 // Compare lays runs side by side: attributes (name, status, experiment,
 // started, duration, commit), then every param, then every metric's last
-// value.
+// value, then every tag.
 func Compare(runs []Run, now time.Time) []CompareRow {
 	attr := func(key string, f func(*run.Record) any) CompareRow {
 		r := CompareRow{Key: key}
@@ -94,7 +95,7 @@ func Compare(runs []Run, now time.Time) []CompareRow {
 		attr("duration", func(r *run.Record) any { return r.Duration(now).Truncate(time.Millisecond) }),
 		attr("commit", func(r *run.Record) any { return ShortCommit(r.Source) }),
 	}
-	params, metrics := keysOf(runs)
+	params, metrics, tags := keysOf(runs)
 	for _, k := range params {
 		rows = append(rows, attr("params."+k, func(r *run.Record) any { return r.Params[k] }))
 	}
@@ -102,6 +103,14 @@ func Compare(runs []Run, now time.Time) []CompareRow {
 		rows = append(rows, attr("metrics."+k, func(r *run.Record) any {
 			if m, ok := r.Metrics[k]; ok {
 				return m.Last
+			}
+			return nil
+		}))
+	}
+	for _, k := range tags {
+		rows = append(rows, attr("tags."+k, func(r *run.Record) any {
+			if v, ok := r.Tags[k]; ok {
+				return v
 			}
 			return nil
 		}))
@@ -131,9 +140,10 @@ func ShortCommit(src run.Source) string {
 	return s
 }
 
-// keysOf returns every param key and every metric key of runs, sorted.
-func keysOf(runs []Run) (params, metrics []string) {
-	p, m := map[string]bool{}, map[string]bool{}
+// keysOf returns every param, metric and tag key of runs, sorted. The
+// mark of a run put aside (run.DeletedTag) is no tag of the user's.
+func keysOf(runs []Run) (params, metrics, tags []string) {
+	p, m, t := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, r := range runs {
 		for k := range r.Record.Params {
 			p[k] = true
@@ -141,16 +151,21 @@ func keysOf(runs []Run) (params, metrics []string) {
 		for k := range r.Record.Metrics {
 			m[k] = true
 		}
+		for k := range r.Record.Tags {
+			if k != run.DeletedTag {
+				t[k] = true
+			}
+		}
 	}
-	return slices.Sorted(maps.Keys(p)), slices.Sorted(maps.Keys(m))
+	return slices.Sorted(maps.Keys(p)), slices.Sorted(maps.Keys(m)), slices.Sorted(maps.Keys(t))
 }
 
 // Table lays runs out one row each, for CSV and data frames: attributes,
-// every param, and each metric's summary (last, step, min, max, count).
-// Absent values are "". Floats are written so that NaN and infinities
+// every param, each metric's summary (last, step, min, max, count), and
+// every tag. Absent values are "". Floats are written so that NaN and infinities
 // read back (nan, +Inf, -Inf).
 func Table(runs []Run, now time.Time) (head []string, rows [][]string) {
-	params, metrics := keysOf(runs)
+	params, metrics, tags := keysOf(runs)
 	head = []string{"run", "name", "experiment", "status", "started", "ended", "duration", "commit", "branch", "dirty"}
 	for _, k := range params {
 		head = append(head, "params."+k)
@@ -160,13 +175,16 @@ func Table(runs []Run, now time.Time) (head []string, rows [][]string) {
 			head = append(head, "metrics."+k+"."+f)
 		}
 	}
+	for _, k := range tags {
+		head = append(head, "tags."+k)
+	}
 	for _, x := range runs {
-		rows = append(rows, tableRow(x.Record, params, metrics, now))
+		rows = append(rows, tableRow(x.Record, params, metrics, tags, now))
 	}
 	return head, rows
 }
 
-func tableRow(r *run.Record, params, metrics []string, now time.Time) []string {
+func tableRow(r *run.Record, params, metrics, tags []string, now time.Time) []string {
 	ended := ""
 	if !r.Ended.IsZero() {
 		ended = r.Ended.Format(time.RFC3339Nano)
@@ -187,6 +205,9 @@ func tableRow(r *run.Record, params, metrics []string, now time.Time) []string {
 			continue
 		}
 		row = append(row, CSVFloat(m.Last), strconv.FormatInt(m.Step, 10), CSVFloat(m.Min), CSVFloat(m.Max), strconv.FormatInt(m.Count, 10))
+	}
+	for _, k := range tags {
+		row = append(row, r.Tags[k])
 	}
 	return row
 }
@@ -225,7 +246,277 @@ func Best(runs []Run, metric string, minimize bool) (best Run, n int, err error)
 		}
 	}
 	if !found {
-		return Run{}, 0, fmt.Errorf("no run has metric %q", metric)
+		err := fmt.Errorf("no run has metric %q", metric)
+		if near := query.Suggest(metric, metricNames(runs), 3); len(near) > 0 {
+			err = fmt.Errorf("%w; did you mean %s?", err, strings.Join(near, " or "))
+		}
+		return Run{}, 0, err
 	}
 	return best, n, nil
+}
+
+// Column is a key worth a column when runs are shown together, with how
+// well it tells them apart.
+type Column struct {
+	// Key is the column as a query key: "params.lr", "metrics.acc",
+	// "tags.team" or "attributes.experiment".
+	Key string
+	// Kind is "param", "metric", "tag" or "experiment"; Name the param,
+	// metric or tag key ("" for experiment).
+	Kind, Name string
+	// Distinct counts the different values among the runs, a missing
+	// value counting as one.
+	Distinct int
+}
+
+// Columns returns the params, metrics and tags whose values differ
+// across runs (every one of them for a single run), and the experiment
+// when runs are in more than one, best first: the experiment, then tags,
+// then params and metrics taken in turn, each kind ranked by how many
+// different values it has, then by how many runs have it, then by name.
+// Tags git-runs and MLflow keep for themselves (mlflow.*, gitruns.*) are
+// left out: the name and status columns show what they hold.
+func Columns(runs []Run) []Column {
+	type stat struct {
+		vals    map[string]bool
+		present int
+	}
+	stats := map[[2]string]*stat{}
+	note := func(kind, name, val string) {
+		s := stats[[2]string{kind, name}]
+		if s == nil {
+			s = &stat{vals: map[string]bool{}}
+			stats[[2]string{kind, name}] = s
+		}
+		s.vals[val] = true
+		s.present++
+	}
+	for _, r := range runs {
+		rec := r.Record
+		note("experiment", "", rec.Experiment)
+		for k, v := range rec.Tags {
+			if !strings.HasPrefix(k, "mlflow.") && !strings.HasPrefix(k, "gitruns.") {
+				note("tag", k, v)
+			}
+		}
+		for k, v := range rec.Params {
+			note("param", k, run.FormatValue(v))
+		}
+		for k, m := range rec.Metrics {
+			note("metric", k, strconv.FormatFloat(m.Last, 'g', -1, 64))
+		}
+	}
+	byKind := map[string][]Column{}
+	ranks := map[[2]string]int{}
+	for id, s := range stats {
+		distinct := len(s.vals)
+		if s.present < len(runs) {
+			distinct++ // the runs without it tell apart too
+		}
+		if len(runs) > 1 && distinct < 2 {
+			continue
+		}
+		if id[0] == "experiment" && distinct < 2 {
+			continue
+		}
+		ranks[id] = s.present
+		byKind[id[0]] = append(byKind[id[0]], Column{Key: columnKey(id[0], id[1]), Kind: id[0], Name: id[1], Distinct: distinct})
+	}
+	for _, cols := range byKind {
+		slices.SortFunc(cols, func(a, b Column) int {
+			if a.Distinct != b.Distinct {
+				return b.Distinct - a.Distinct
+			}
+			if pa, pb := ranks[[2]string{a.Kind, a.Name}], ranks[[2]string{b.Kind, b.Name}]; pa != pb {
+				return pb - pa
+			}
+			return strings.Compare(a.Name, b.Name)
+		})
+	}
+	out := append(byKind["experiment"], byKind["tag"]...)
+	ps, ms := byKind["param"], byKind["metric"]
+	for i := 0; i < max(len(ps), len(ms)); i++ {
+		if i < len(ps) {
+			out = append(out, ps[i])
+		}
+		if i < len(ms) {
+			out = append(out, ms[i])
+		}
+	}
+	return out
+}
+
+// columnKey is the query key of a column.
+func columnKey(kind, name string) string {
+	if kind == "experiment" {
+		return "attributes.experiment"
+	}
+	return query.NameKey(kind, name).String()
+}
+
+// UnknownKeyError tells of a param, metric or tag key that a query names
+// and no run has, with the keys runs do have that are closest to it.
+type UnknownKeyError struct {
+	Key     string   // the key as the query names it, canonical
+	Sort    bool     // the key is one the query sorts by
+	Suggest []string // the closest keys that exist, closest first
+}
+
+func (e *UnknownKeyError) Error() string {
+	s := "no run has " + e.Key
+	switch len(e.Suggest) {
+	case 0:
+	case 1:
+		s += "; did you mean " + e.Suggest[0] + "?"
+	default:
+		s += "; did you mean " + strings.Join(e.Suggest[:len(e.Suggest)-1], ", ") + " or " + e.Suggest[len(e.Suggest)-1] + "?"
+	}
+	return s
+}
+
+// Check tells what in q names nothing among rs's runs, so that a query
+// that matches nothing can say why: each param, metric or tag key of its
+// Where, Sort or Order that no run has, as an *UnknownKeyError with the
+// closest keys that exist; and each value compared with run_id that is
+// neither a full id nor the prefix of exactly one run's id. A query
+// that does not parse is left for Query to report.
+func (rs *Runs) Check(q Query) []error {
+	var keys []query.Key
+	sorted := map[string]bool{}
+	for _, o := range append([]Order{{Key: q.Sort}}, q.Order...) {
+		if k, err := query.ParseKey(o.Key); err == nil {
+			keys = append(keys, k)
+			sorted[k.String()] = true
+		}
+	}
+	var ids []string
+	if q.Where != "" {
+		if e, err := query.Parse(q.Where); err == nil {
+			keys = append(keys, query.Keys(e)...)
+			ids = query.RunIDs(e)
+		}
+	}
+	var errs []error
+	var names []string
+	seen := map[string]bool{}
+	for _, k := range keys {
+		if k.IsAttribute() || seen[k.String()] || rs.named(k) {
+			continue
+		}
+		seen[k.String()] = true
+		if names == nil {
+			names = rs.keyNames()
+		}
+		errs = append(errs, &UnknownKeyError{Key: k.String(), Sort: sorted[k.String()], Suggest: query.Suggest(k.String(), names, 3)})
+	}
+	for _, id := range ids {
+		if err := rs.checkID(id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// checkID tells why a value compared with run_id matches no run, or
+// nil when it matches one.
+func (rs *Runs) checkID(id string) error {
+	n := rs.idsWithPrefix(id)
+	switch {
+	case n == 0:
+		return fmt.Errorf("no run id starts with %q", id)
+	case run.ValidID(id):
+		return nil
+	case len(id) < 4:
+		return fmt.Errorf("run_id %q is too short to stand for a run: give 4 characters or more", id)
+	case n > 1:
+		return fmt.Errorf("run_id %q is the start of several run ids; give more of it", id)
+	}
+	return nil
+}
+
+// named tells whether some run has a value of k.
+func (rs *Runs) named(k query.Key) bool {
+	for _, r := range rs.All {
+		if k.Named(r.Record) {
+			return true
+		}
+	}
+	return false
+}
+
+// keyNames returns the query keys of every param, metric and tag runs
+// have, sorted.
+func (rs *Runs) keyNames() []string {
+	set := map[string]bool{}
+	for _, r := range rs.All {
+		for k := range r.Record.Params {
+			set[query.NameKey("param", k).String()] = true
+		}
+		for k := range r.Record.Metrics {
+			set[query.NameKey("metric", k).String()] = true
+		}
+		for k := range r.Record.Tags {
+			set[query.NameKey("tag", k).String()] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(set))
+}
+
+// idsWithPrefix counts the runs whose id starts with p, stopping at two.
+func (rs *Runs) idsWithPrefix(p string) int {
+	n := 0
+	for _, r := range rs.All {
+		if strings.HasPrefix(r.ID, p) {
+			if n++; n == 2 {
+				break
+			}
+		}
+	}
+	return n
+}
+
+// fullIDs makes the short ids that listings show work in queries: a
+// value e compares run_id with (=, !=, IN, NOT IN) that is no full id
+// but the prefix, four characters or more, of exactly one run's id in
+// all stands for that id. Any other value stays as written, and matches
+// only a run with exactly that id.
+func fullIDs(all []Run, e query.Expr) query.Expr {
+	short := false
+	for _, v := range query.RunIDs(e) {
+		if !run.ValidID(v) && len(v) >= 4 {
+			short = true
+		}
+	}
+	if !short {
+		return e
+	}
+	return query.ResolveIDs(e, func(v string) string {
+		if run.ValidID(v) || len(v) < 4 {
+			return v
+		}
+		full := ""
+		for _, r := range all {
+			if strings.HasPrefix(r.ID, v) {
+				if full != "" {
+					return v
+				}
+				full = r.ID
+			}
+		}
+		if full == "" {
+			return v
+		}
+		return full
+	})
+}
+
+// metricNames returns the names of the metrics runs have, sorted.
+func metricNames(runs []Run) []string {
+	set := map[string]bool{}
+	for _, r := range runs {
+		for k := range r.Record.Metrics {
+			set[k] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(set))
 }

@@ -404,6 +404,7 @@ func where(all []Run, expr string) ([]Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	q = fullIDs(all, q)
 	now := time.Now()
 	out := all[:0:0]
 	for _, r := range all {
