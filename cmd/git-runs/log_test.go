@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// On a terminal, git runs log goes through the pager ($PAGER when git
+// has no other), keeps the colours the command printed and shows any
+// other escape as text; into a pipe it writes the output as recorded.
+func TestLogPager(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{{"init", "-q"}, {"-c", "user.name=A", "-c", "user.email=a@b", "commit", "-q", "--allow-empty", "-m", "init"}} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	t.Setenv("NO_COLOR", "")
+	t.Setenv("TERM", "xterm")
+	var sink bytes.Buffer
+	script := `printf 'first line\n\033[31mred\033[0m\n\033]0;pwned\007title\nlast line\n'`
+	if code := Main([]string{"-C", dir, "exec", "--name", "logged", "--", "sh", "-c", script}, &sink, &sink); code != 0 {
+		t.Fatalf("exec: %d\n%s", code, sink.String())
+	}
+	// $PAGER is the pager when GIT_PAGER and core.pager are not set.
+	if old, ok := os.LookupEnv("GIT_PAGER"); ok {
+		os.Unsetenv("GIT_PAGER")
+		t.Cleanup(func() { os.Setenv("GIT_PAGER", old) })
+	}
+	t.Setenv("PAGER", "sed s/^/PAGED:/")
+	out := runOnTerminal(t, "-C", dir, "log", "logged")
+	for _, want := range []string{"PAGED:first line", "\x1b[31mred", "PAGED:last line", "^[]0;pwned^G"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log on a terminal lacks %q:\n%q", want, out)
+		}
+	}
+	if strings.Contains(out, "\x1b]0;") {
+		t.Errorf("log passed an escape that sets the title:\n%q", out)
+	}
+	var buf bytes.Buffer
+	if code := Main([]string{"-C", dir, "log", "logged", "-n", "1"}, &buf, os.Stderr); code != 0 || buf.String() != "last line\n" {
+		t.Errorf("log -n 1 into a pipe: exit %d, %q", code, buf.String())
+	}
+}
+
+// runOnTerminal runs git-runs with a pseudo-terminal as standard output
+// and returns what the terminal received.
+func runOnTerminal(t *testing.T, args ...string) string {
+	t.Helper()
+	master, slave, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	got := make(chan string)
+	go func() {
+		var b bytes.Buffer
+		io.Copy(&b, master) // ends with EIO once the slave is closed
+		got <- b.String()
+	}()
+	var stderr bytes.Buffer
+	code := Main(args, slave, &stderr)
+	slave.Close()
+	if code != 0 {
+		t.Fatalf("%v: exit %d: %s", args, code, stderr.String())
+	}
+	select {
+	case s := <-got:
+		return s
+	case <-time.After(10 * time.Second):
+		t.Fatal("no output from the terminal")
+		return ""
+	}
+}
