@@ -196,3 +196,104 @@ func makeLongRuns(b *testing.B, dir string, n, points int) []string {
 	}
 	return ids
 }
+
+// BenchmarkBrowserCompare times the compare view of 50 runs of 100
+// metrics (500 points each): from navigation to the view ready (its main
+// chart, table and parallel coordinates drawn), and to every one of the
+// 100 small charts drawn, scrolled through as a reader would.
+func BenchmarkBrowserCompare(b *testing.B) {
+	dir := newRepo(b)
+	ids := makeWideRuns(b, dir, 50, 100, 500)
+	s := serveRepo(b, dir, server.Options{})
+	ctx := benchBrowser(b)
+	var ready, every, health []float64
+	for b.Loop() {
+		if err := chromedp.Run(ctx, chromedp.Navigate(s.URL+"/?r="+strconv.Itoa(len(ready))+"#/compare?metric=m000&runs="+joinIDs(ids)),
+			chromedp.Poll(`performance.getEntriesByName("gitruns:compare").length > 0`, nil, chromedp.WithPollingTimeout(60*time.Second))); err != nil {
+			b.Fatal(err)
+		}
+		ready = append(ready, pageMs(b, ctx, `performance.getEntriesByName("gitruns:compare")[0].startTime`))
+		every = append(every, pageMs(b, ctx, `(async () => {
+			const t = performance.now(), grid = document.querySelector("#all-charts");
+			while (grid.dataset.drawn !== "all") { window.scrollBy(0, 400); await new Promise(r => requestAnimationFrame(r)); await new Promise(r => setTimeout(r, 0)); }
+			return performance.now() - t; })()`))
+		health = append(health, healthMs(b, ctx))
+	}
+	b.ReportMetric(medianMs(ready), "ready-ms")
+	b.ReportMetric(medianMs(every), "all-charts-ms")
+	b.ReportMetric(medianMs(health), "health-ms")
+}
+
+// BenchmarkBrowserWideTable opens a table of runs of 10,000 metrics with
+// every metric a column (cols=*) and scrolls it right across all of them
+// and down, watching the page's long tasks (the browser's own record of
+// work that kept it from answering input): it reports the longest, and
+// the time to the first rows.
+func BenchmarkBrowserWideTable(b *testing.B) {
+	dir := newRepo(b)
+	makeWideRuns(b, dir, 100, 10_000, 1)
+	s := serveRepo(b, dir, server.Options{})
+	ctx := benchBrowser(b)
+	var first, longest, scroll, health []float64
+	for b.Loop() {
+		if err := chromedp.Run(ctx, chromedp.Navigate(s.URL+"/?r="+strconv.Itoa(len(first))+"#/?cols=*"),
+			chromedp.Evaluate(`window.longTasks = []; new PerformanceObserver(l => window.longTasks.push(...l.getEntries().map(e => e.duration))).observe({ type: "longtask", buffered: true })`, nil),
+			chromedp.Poll(`performance.getEntriesByName("gitruns:rows").length > 0`, nil, chromedp.WithPollingTimeout(60*time.Second))); err != nil {
+			b.Fatal(err)
+		}
+		first = append(first, pageMs(b, ctx, `performance.getEntriesByName("gitruns:rows")[0].startTime`))
+		scroll = append(scroll, pageMs(b, ctx, `(async () => {
+			const t = performance.now(), el = document.querySelector("#runs"), frame = () => new Promise(r => requestAnimationFrame(r));
+			for (let x = 0; x < el.scrollWidth; x += 2000) { el.scrollLeft = x; await frame(); }
+			for (let y = 0; y < el.scrollHeight; y += 300) { el.scrollTop = y; await frame(); }
+			await new Promise(r => setTimeout(r, 500)); // let the last blocks arrive and draw
+			return performance.now() - t; })()`))
+		longest = append(longest, pageMs(b, ctx, `Math.max(0, ...window.longTasks)`))
+		health = append(health, healthMs(b, ctx))
+	}
+	b.ReportMetric(medianMs(first), "first-rows-ms")
+	b.ReportMetric(medianMs(longest), "longest-task-ms")
+	b.ReportMetric(medianMs(scroll), "scroll-ms")
+	b.ReportMetric(medianMs(health), "health-ms")
+}
+
+// makeWideRuns records n finished runs of metrics metrics of points
+// points each, metric j of run i at i + j/1000 + 1/(step+1).
+func makeWideRuns(b *testing.B, dir string, n, metrics, points int) []string {
+	b.Helper()
+	repo, err := gitstore.Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer repo.Close()
+	tr := tracker.New(repo, tracker.Options{})
+	ctx := context.Background()
+	keys := make([]string, metrics)
+	for j := range keys {
+		keys[j] = "m" + strconv.Itoa(1000 + j)[1:]
+		if metrics > 1000 {
+			keys[j] = "m" + strconv.Itoa(100000 + j)[1:]
+		}
+	}
+	var ids []string
+	for i := range n {
+		lr, err := tr.Start(ctx, live.Options{Name: "wide-" + strconv.Itoa(i), Checkpoint: time.Hour,
+			Params: map[string]any{"lr": []float64{0.1, 0.01, 0.001}[i%3], "layers": 2 + i%4}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for st := range points {
+			for j, k := range keys {
+				if err := lr.LogMetric(k, float64(i)+float64(j)/1000+1/float64(st+1), int64(st)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		if err := lr.End(run.Finished); err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, lr.ID())
+	}
+	git(b, dir, "gc", "-q")
+	return ids
+}

@@ -211,3 +211,34 @@ func TestBrowserKeyboard(t *testing.T) {
 	}
 }
 
+
+// TestBrowserSpikeKept: a run of 5,000 points drawn 420 pixels wide keeps
+// its one spike: the chart draws each bucket's range behind its line.
+func TestBrowserSpikeKept(t *testing.T) {
+	s := startServer(t, server.Options{})
+	id := s.createRun("0", "spiky")
+	var ms []map[string]any
+	for st := range 5000 {
+		v := 1.0
+		if st == 2222 {
+			v = 100
+		}
+		ms = append(ms, map[string]any{"key": "loss", "value": v, "timestamp": 1700000000000 + st, "step": st})
+	}
+	for len(ms) > 0 {
+		n := min(len(ms), 1000)
+		s.api(200, "POST", "runs/log-batch", map[string]any{"run_id": id, "metrics": ms[:n]})
+		ms = ms[n:]
+	}
+	s.api(200, "POST", "runs/update", map[string]any{"run_id": id, "status": "FINISHED"})
+	ctx := browser(t)
+	var peak string
+	drive(t, ctx, "the run's chart",
+		chromedp.Navigate(s.URL+"/#/run/spiky"),
+		chromedp.WaitVisible(`#charts .chart canvas`),
+		poll(`document.querySelector('#charts .chart[data-metric="loss"]').dataset.peak !== undefined`),
+		chromedp.Evaluate(`document.querySelector('#charts .chart[data-metric="loss"]').dataset.peak`, &peak))
+	if peak != "100" {
+		t.Errorf("the chart's highest value is %s: the spike of 100 at step 2222 is lost", peak)
+	}
+}

@@ -133,6 +133,13 @@ func TestUIHistory(t *testing.T) {
 	if len(h.Series[0].X) != 10 || h.Series[0].X[0] != 10 {
 		t.Errorf("zoomed: %v", h.Series[0].X)
 	}
+	var lastOnly struct {
+		Series []map[string]any `json:"series"`
+	}
+	s.ui(200, "history?"+url.Values{"run": ids[:1], "key": {"loss"}, "width": {"100"}, "fields": {"last"}}.Encode(), &lastOnly)
+	if se := lastOnly.Series[0]; se["min"] != nil || se["count"] != nil || len(se["last"].([]any)) != 100 {
+		t.Errorf("fields=last: %v", se)
+	}
 	s.ui(400, "history?key=loss", nil)
 	s.ui(400, "history?run="+ids[0]+"&key=loss&x=sideways", nil)
 	s.ui(404, "history?run=nosuchrun&key=loss", nil)

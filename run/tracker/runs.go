@@ -450,9 +450,10 @@ type histEntry struct {
 }
 
 // The bounds of histCache: entries, and points in all (about 24 bytes
-// each): enough for a chart of ten runs of a million points.
+// each): enough for a chart of ten runs of a million points, and for the
+// compare view of 50 runs, whose every chart asks for every run.
 const (
-	histCacheLen    = 16
+	histCacheLen    = 64
 	histCachePoints = 12_000_000
 )
 

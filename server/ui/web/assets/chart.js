@@ -10,7 +10,11 @@ const AXES = { step: "step", time: "time", relative: "ms since start" };
 // band of band: "minmax" or "std"), alive (when it says no once the
 // answer comes, a newer chart replaced this one: nothing is drawn).
 async function chart(box, runs, key, o) {
-  const q = { run: runs, key, width: o.width, x: o.x || "step", group: o.group || "" };
+  // Up to ten runs on a big chart, each line has its buckets' range
+  // behind it, so a spike among a million points shows; more lines, or a
+  // small chart, draw the last values only and ask for nothing else.
+  const envelope = !o.small && !o.group && runs.length <= 10;
+  const q = { run: runs, key, width: o.width, x: o.x || "step", group: o.group || "", fields: envelope ? "" : "last" };
   const res = await api("history", q);
   if (o.alive && !o.alive()) return null;
   const view = o.group ? groupView(res, o) : runView(res, o);
@@ -27,6 +31,8 @@ async function chart(box, runs, key, o) {
   }, view.data, box);
   performance.mark("gitruns:chart");
   box.dataset.series = String(view.lines.length);
+  // The highest value drawn, bands included: tests check no spike is lost.
+  box.dataset.peak = String(Math.max(...view.data.slice(1).map(col => Math.max(...col.filter(v => v !== null)))));
   box.dataset.last = view.lines.map(l => { const v = l[l.length - 1]; return v === null || v === undefined ? "" : String(v); }).join(",");
   let pending = false;
   async function refine(u) {
@@ -45,8 +51,14 @@ async function chart(box, runs, key, o) {
 // runView lays one line a run, with a faint raw line behind each
 // smoothed one when smoothing.
 function runView(res, o) {
-  const series = [], cols = [];
+  const series = [], cols = [], bands = [];
   res.series.forEach((s, i) => {
+    if (s.count && s.count.some(c => c > 1)) {
+      // Downsampled: the buckets' min and max as a faint band.
+      bands.push({ series: [1 + cols.length, 2 + cols.length], fill: colour(i, 0.15) });
+      series.push({ label: s.name + " max", stroke: colour(i, 0.3), width: 0.5 }, { label: s.name + " min", stroke: colour(i, 0.3), width: 0.5 });
+      cols.push({ x: s.x, y: s.max }, { x: s.x, y: s.min });
+    }
     if (o.smooth) {
       series.push({ label: s.name + " (raw)", stroke: colour(i, 0.25), width: 1 });
       cols.push({ x: s.x, y: s.last });
@@ -55,7 +67,7 @@ function runView(res, o) {
     cols.push({ x: s.x, y: s.last, smooth: o.smooth });
   });
   const data = align(cols);
-  return { series, data, bands: [], lines: res.series.map(s => s.last) };
+  return { series, data, bands, lines: res.series.map(s => s.last) };
 }
 
 // groupView lays one mean line a group, with a band around it: its

@@ -43,10 +43,13 @@ async function viewCompare(params) {
     h("div", { class: "bar" }, h("label", {}, "metric ", metricSel), h("label", {}, "x ", xSel), h("label", {}, log, " log scale"),
       h("label", {}, "smoothing ", smooth), h("label", {}, "group by ", groupSel), h("label", {}, "band ", bandSel)),
     box,
-    h("h3", {}, "Params and metrics"), h("div", { class: "bar" }, h("label", {}, only, " only differences")), tableBox,
-    h("h3", {}, "Parallel coordinates"), h("div", { class: "bar" }, h("label", {}, "against ", pcMetric)), pc,
-    h("h3", {}, "Code"), h("div", { class: "bar" }, diffA, "→", diffB, diffGo), diffOut,
-    h("h3", {}, "Every metric"), small);
+    // Sections below the first screen are laid out when scrolled to
+    // (content-visibility): a table of 50 runs by 100 metrics costs
+    // nothing until it is looked at.
+    h("section", { class: "later" }, h("h3", {}, "Params and metrics"), h("div", { class: "bar" }, h("label", {}, only, " only differences")), tableBox),
+    h("section", { class: "later" }, h("h3", {}, "Parallel coordinates"), h("div", { class: "bar" }, h("label", {}, "against ", pcMetric)), pc),
+    h("section", { class: "later" }, h("h3", {}, "Code"), h("div", { class: "bar" }, diffA, "→", diffB, diffGo), diffOut),
+    h("section", {}, h("h3", {}, "Every metric"), small));
   const sync = () => {
     const p = new URLSearchParams({ runs: ids.join(","), metric: metricSel.value, x: xSel.value });
     if (log.checked) p.set("log", "1");
@@ -66,10 +69,13 @@ async function viewCompare(params) {
     if (observer) observer.disconnect();
     observer = lazyCharts(small, runIDs, res.metrics, { ...chartOpts(), width: 340, height: 180, small: true });
     sync();
-    if (metricSel.value) await chart(box, runIDs, metricSel.value, { ...chartOpts(), width: Math.min(1100, main().clientWidth - 40), height: 380, alive: () => gen === drawn });
+    if (metricSel.value) await chart(box, runIDs, metricSel.value, { ...chartOpts(), width, height: 380, alive: () => gen === drawn });
   };
   const drawTable = () => { tableBox.replaceChildren(compareTable(res, only.checked)); sync(); };
-  const drawPC = () => { parallel(pc, res, differing, pcMetric.value); sync(); };
+  // The widths are read before the table is in the page: reading one
+  // after makes the browser lay the whole table out at once.
+  const width = Math.min(1100, Math.max(400, main().clientWidth - 40));
+  const drawPC = () => { parallel(pc, res, differing, pcMetric.value, width); sync(); };
   for (const el of [metricSel, xSel, log, smooth, groupSel, bandSel]) el.addEventListener("change", drawCharts);
   only.addEventListener("change", drawTable);
   pcMetric.addEventListener("change", drawPC);

@@ -4,8 +4,8 @@
 "use strict";
 
 // parallel draws into box the runs of res (a /ui/api/runs answer) over
-// the params keys and metric.
-function parallel(box, res, keys, metric) {
+// the params keys and metric, width pixels wide.
+function parallel(box, res, keys, metric, width) {
   if (!keys.length || !metric) {
     box.replaceChildren(h("p", { class: "muted" }, !keys.length ? "no param differs between these runs" : "no metric to draw"));
     box.dataset.axes = ""; box.dataset.lines = "0";
@@ -14,7 +14,7 @@ function parallel(box, res, keys, metric) {
   const axes = keys.slice(0, 12).map(k => axis("params." + k, res.runs.map(r => r.params[k])));
   const target = axis(metric, res.runs.map(r => r.metrics[metric] ? r.metrics[metric].last : undefined));
   axes.push(target);
-  const width = Math.min(1100, Math.max(400, main().clientWidth - 40)), height = 320;
+  const height = 320;
   const top = 36, bottom = 24, left = 60, right = 60;
   const canvas = h("canvas", { role: "img", "aria-label": "parallel coordinates of " + res.runs.length + " runs over " + axes.map(a => a.name).join(", ") });
   const dpr = window.devicePixelRatio || 1;
