@@ -211,7 +211,6 @@ func TestBrowserKeyboard(t *testing.T) {
 	}
 }
 
-
 // TestBrowserSpikeKept: a run of 5,000 points drawn 420 pixels wide keeps
 // its one spike: the chart draws each bucket's range behind its line.
 func TestBrowserSpikeKept(t *testing.T) {
