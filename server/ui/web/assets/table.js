@@ -14,10 +14,10 @@ async function viewRuns(params) {
   const compare = h("button", { id: "compare", disabled: true }, "Compare");
   const colsBtn = h("button", { id: "columns-button", "aria-expanded": "false", "aria-controls": "columns" }, "Columns");
   const table = h("div", { class: "table", role: "grid", "aria-label": "Runs", id: "runs" });
-  const groupSel = h("select", { "aria-label": "group by", id: "group-by" }, h("option", { value: "" }, "no grouping"));
-  const groupMetric = h("select", { "aria-label": "metric of the groups", id: "group-metric" });
+  const groupBy = keyInput("group-by", "group by a param or tag", "params.lr"), groupSel = groupBy.input;
+  const groupOf = keyInput("group-metric", "metric of the groups", "a metric"), groupMetric = groupOf.input;
   const groups = h("div", { id: "groups" });
-  show(h("div", { class: "bar" }, box, colsBtn, compare, count, h("label", {}, "group by ", groupSel), h("label", {}, "mean of ", groupMetric)), err, groups, table);
+  show(h("div", { class: "bar" }, box, colsBtn, compare, count, h("label", {}, "group by ", groupBy.el), h("label", {}, "mean of ", groupOf.el)), err, groups, table);
   let groupsAsked = 0;
   const showGroups = async () => {
     const n = ++groupsAsked; // an older answer arriving late is dropped
@@ -62,10 +62,8 @@ async function viewRuns(params) {
       const first = await api("runs", { ...query(state), limit: PAGE, record: "0", col: state.cols ? (state.cols.length ? state.cols : [""]) : undefined, cells: BLOCK });
       if (n !== asked) return; // typing went on: a newer query is coming
       err.textContent = "";
-      const keep = groupSel.value, keepM = groupMetric.value;
-      groupSel.replaceChildren(h("option", { value: "" }, "no grouping"),
-        ...first.params.map(k => "params." + k).concat(first.tags.map(k => "tags." + k)).map(k => h("option", { value: k, selected: k === keep }, k)));
-      groupMetric.replaceChildren(h("option", { value: "" }, ""), ...first.metrics.map(k => h("option", { value: k, selected: k === keepM }, k)));
+      groupBy.setKeys(first.params.map(k => "params." + k).concat(first.tags.map(k => "tags." + k)));
+      groupOf.setKeys(first.metrics);
       showGroups();
       if (grid) grid.close();
       grid = new RunGrid(table, first, state, { onSort: key => {

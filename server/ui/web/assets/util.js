@@ -99,3 +99,20 @@ function show(...nodes) {
 function renderDiff(pre, text) {
   pre.replaceChildren(...text.split("\n").map(l => h("span", { class: l.startsWith("+") ? "diff-add" : l.startsWith("-") ? "diff-del" : l.startsWith("@@") ? "diff-hunk" : null }, l + "\n")));
 }
+
+// keyInput is a box for choosing one of many keys (10,000 metrics make a
+// select that takes a long task to fill): its suggestions are the first
+// 100 keys holding what is typed, found as it is typed.
+function keyInput(id, label, placeholder) {
+  const list = h("datalist", { id: id + "-keys" });
+  const input = h("input", { type: "text", id, list: id + "-keys", "aria-label": label, placeholder, autocomplete: "off", class: "key-input" });
+  let keys = [];
+  const suggest = () => {
+    const q = input.value.toLowerCase(), found = [];
+    for (const k of keys) { if (k.toLowerCase().includes(q)) found.push(k); if (found.length === 100) break; }
+    list.replaceChildren(...found.map(k => h("option", { value: k })));
+  };
+  input.addEventListener("input", suggest);
+  input.addEventListener("focus", suggest);
+  return { input, el: h("span", {}, input, list), setKeys: ks => { keys = ks; } };
+}
