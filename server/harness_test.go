@@ -178,6 +178,7 @@ type response struct {
 	Status int
 	Body   []byte
 	JSON   map[string]any
+	Header http.Header
 }
 
 // Str returns the string at the dotted path of the JSON answer ("run.info.run_id").
@@ -228,7 +229,7 @@ func (s *testServer) do(method, path string, body any) response {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	out := response{Status: res.StatusCode, Body: b}
+	out := response{Status: res.StatusCode, Body: b, Header: res.Header}
 	if strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
 		if err := json.Unmarshal(b, &out.JSON); err != nil {
 			s.t.Fatalf("%s %s: answer is not JSON: %v\n%s", method, path, err, b)

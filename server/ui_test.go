@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -275,6 +276,16 @@ func TestUITableCells(t *testing.T) {
 	if fmt.Sprint(res.Cols) != "[params.lr params.seed metrics.loss]" || len(res.Runs[0].Cells) != 1 {
 		t.Errorf("col=*: %v, cells of the first %v", res.Cols, res.Runs[0].Cells)
 	}
+	// The key lists are kept per listing: a new run's new param shows.
+	id := s.createRun("0", "extra")
+	s.api(200, "POST", "runs/log-parameter", map[string]any{"run_id": id, "key": "extra", "value": "1"})
+	var keys struct {
+		Params []string `json:"params"`
+	}
+	s.ui(200, "runs", &keys)
+	if fmt.Sprint(keys.Params) != "[extra lr seed]" && fmt.Sprint(keys.Params) != "[lr extra seed]" {
+		t.Errorf("params after a run with a new one: %v", keys.Params)
+	}
 	r := s.do("GET", "/ui/api/runs?col="+url.QueryEscape("metrics.loss >"), nil)
 	if r.Status != 400 || !strings.Contains(string(r.Body), "read column") {
 		t.Errorf("a bad column: %d %s", r.Status, r.Body)
@@ -345,4 +356,26 @@ func TestUIHistoryAgainstAndGroups(t *testing.T) {
 		t.Errorf("group lr=0.1: %+v", a)
 	}
 	s.ui(400, "history?"+url.Values{"run": ids, "key": {"loss"}, "group": {"params."}}.Encode(), nil)
+}
+
+// TestUIPageFiles: the page names its files by their content's hash, and
+// those are kept by the browser for good; the scripts come as one file;
+// a file asked for by an old hash is served fresh, not kept.
+func TestUIPageFiles(t *testing.T) {
+	s := startServer(t, server.Options{})
+	page := s.do("GET", "/", nil)
+	m := regexp.MustCompile(`/ui/app\.js\?v=([0-9a-f]{16})`).FindStringSubmatch(string(page.Body))
+	if page.Status != 200 || m == nil || page.Header.Get("Cache-Control") != "no-cache" {
+		t.Fatalf("the page: %d, Cache-Control %q, no hashed app.js in\n%s", page.Status, page.Header.Get("Cache-Control"), page.Body)
+	}
+	js := s.do("GET", m[0], nil)
+	if js.Header.Get("Cache-Control") != "public, max-age=31536000, immutable" || !strings.Contains(string(js.Body), "function viewCompare(") || !strings.Contains(string(js.Body), "function route(") {
+		t.Errorf("app.js by its hash: Cache-Control %q, %d bytes, scripts missing", js.Header.Get("Cache-Control"), len(js.Body))
+	}
+	if old := s.do("GET", "/ui/app.js?v=0000000000000000", nil); old.Status != 200 || old.Header.Get("Cache-Control") != "no-cache" {
+		t.Errorf("app.js by another hash: %d, Cache-Control %q", old.Status, old.Header.Get("Cache-Control"))
+	}
+	if css := s.do("GET", "/ui/app.css", nil); css.Status != 200 || css.Header.Get("Content-Security-Policy") == "" {
+		t.Errorf("app.css: %d, CSP %q", css.Status, css.Header.Get("Content-Security-Policy"))
+	}
 }

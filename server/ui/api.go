@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gitruns/gitruns/run"
@@ -29,7 +30,8 @@ const Prefix = "/ui/api/"
 
 // API answers the UI's calls from a tracker.
 type API struct {
-	t *tracker.Tracker
+	t    *tracker.Tracker
+	keys keyCache
 }
 
 // New returns the API of t's runs.
@@ -169,7 +171,12 @@ func (a *API) runs(r *http.Request) (any, error) {
 	// the first (columns=0).
 	var params, metrics, tags, dp, dm []string
 	if q.Get("columns") != "0" || len(q["col"]) == 0 || q.Get("col") == "*" {
-		params, metrics, tags, dp, dm = columns(found)
+		k := keySet{rs, query.Where, query.Deleted, q.Get("experiment")}
+		params, metrics, tags, dp, dm = a.keys.get(k, func() keyLists {
+			var l keyLists
+			l.params, l.metrics, l.tags, l.dp, l.dm = columns(found)
+			return l
+		}).all()
 	}
 	cols, err := tableColumns(q["col"], params, metrics, dp, dm)
 	if err != nil {
@@ -212,6 +219,59 @@ func (a *API) runs(r *http.Request) (any, error) {
 		}
 	}
 	return json.RawMessage(append(b, "]}\n"...)), nil
+}
+
+// keySet names a set of runs whose keys columns lists: the same query
+// of the same listing has the same keys, whatever its order or page.
+type keySet struct {
+	rs         *tracker.Runs
+	where      string
+	deleted    tracker.DeletedView
+	experiment string
+}
+
+type keyLists struct{ params, metrics, tags, dp, dm []string }
+
+func (l keyLists) all() (params, metrics, tags, dp, dm []string) {
+	return l.params, l.metrics, l.tags, l.dp, l.dm
+}
+
+// keyCache keeps the key lists of the last few sets of runs of one
+// listing: over 100,000 runs they cost more than the rest of a page (most
+// of 200 ms), and a table asks for the same set at each sort and reload.
+// A new listing empties it, so that it holds on to no old one.
+type keyCache struct {
+	mu      sync.Mutex
+	rs      *tracker.Runs
+	entries []keyEntry // most recent last
+}
+
+type keyEntry struct {
+	set   keySet
+	lists keyLists
+}
+
+func (c *keyCache) get(k keySet, make func() keyLists) keyLists {
+	c.mu.Lock()
+	for i, e := range c.entries {
+		if e.set == k {
+			c.entries = append(append(c.entries[:i:i], c.entries[i+1:]...), e)
+			c.mu.Unlock()
+			return e.lists
+		}
+	}
+	c.mu.Unlock()
+	l := make()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rs != k.rs {
+		c.rs, c.entries = k.rs, nil
+	}
+	if len(c.entries) >= 8 {
+		c.entries = c.entries[1:]
+	}
+	c.entries = append(c.entries, keyEntry{k, l})
+	return l
 }
 
 // defaultColumns is how many of the params, and of the metrics, that

@@ -10,10 +10,12 @@ const AXES = { step: "step", time: "time", relative: "ms since start" };
 // band of band: "minmax" or "std"), alive (when it says no once the
 // answer comes, a newer chart replaced this one: nothing is drawn).
 async function chart(box, runs, key, o) {
-  // Up to ten runs on a big chart, each line has its buckets' range
-  // behind it, so a spike among a million points shows; more lines, or a
-  // small chart, draw the last values only and ask for nothing else.
-  const envelope = !o.small && !o.group && runs.length <= 10;
+  // Up to four runs on a big chart, each line has its buckets' range
+  // behind it, so a spike among a million points shows; more lines (where
+  // bands would hide each other, and tripled series cost a third more to
+  // draw: measured at ten runs of a million points), or a small chart,
+  // draw the last values only and ask for nothing else.
+  const envelope = !o.small && !o.group && runs.length <= 4;
   const q = { run: runs, key, width: o.width, x: o.x || "step", group: o.group || "", fields: envelope ? "" : "last" };
   const res = await api("history", q);
   if (o.alive && !o.alive()) return null;
