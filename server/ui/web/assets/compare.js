@@ -67,9 +67,11 @@ async function viewCompare(params) {
     const gen = ++drawn;
     box.replaceChildren();
     if (observer) observer.disconnect();
-    observer = lazyCharts(small, runIDs, res.metrics, { ...chartOpts(), width: 340, height: 180, small: true });
     sync();
     if (metricSel.value) await chart(box, runIDs, metricSel.value, { ...chartOpts(), width, height: 380, alive: () => gen === drawn });
+    // The small charts wait for the big one: their calls would share the
+    // server with it.
+    if (gen === drawn) observer = lazyCharts(small, runIDs, res.metrics, { ...chartOpts(), width: 340, height: 180, small: true });
   };
   const drawTable = () => { tableBox.replaceChildren(compareTable(res, only.checked)); sync(); };
   // The widths are read before the table is in the page: reading one
