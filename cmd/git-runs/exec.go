@@ -3,9 +3,11 @@ package main
 import (
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"github.com/gitruns/gitruns/run/capture"
+	"github.com/gitruns/gitruns/run/tracker"
 )
 
 type execCmd struct {
@@ -65,6 +67,9 @@ func (c *execCmd) Run(e *env) error {
 		return err // nothing was recorded
 	}
 	code := res.ExitCode
+	if e.ttyErr != nil {
+		c.sayRecorded(e, t, res)
+	}
 	if err != nil {
 		// The run is not recorded as it should be: a script must not go on
 		// as if it were, even when the command succeeded.
@@ -87,4 +92,14 @@ func (c *execCmd) Run(e *env) error {
 		syscall.Kill(os.Getpid(), res.Signal)
 	}
 	return exitCode(code)
+}
+
+// sayRecorded tells a person at a terminal which run the command became
+// and how to look at it: one line, after the command's own output.
+func (c *execCmd) sayRecorded(e *env, t *tracker.Tracker, res capture.ExecResult) {
+	name := ""
+	if r, err := t.Get(e.ctx, res.ID); err == nil {
+		name = " " + strconv.Quote(r.Record.Name)
+	}
+	e.warn("recorded run %s%s, %s: git runs show %s", short(res.ID), name, res.Status, short(res.ID))
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
@@ -80,5 +81,56 @@ func runOnTerminal(t *testing.T, args ...string) string {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no output from the terminal")
 		return ""
+	}
+}
+
+// On a terminal, exec ends with one line on standard error naming the
+// run, how it ended and how to look at it; into a pipe it says nothing.
+func TestExecSaysWhatItRecorded(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{{"init", "-q"}, {"-c", "user.name=A", "-c", "user.email=a@b", "commit", "-q", "--allow-empty", "-m", "init"}} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	master, slave, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	got := make(chan string)
+	go func() {
+		var b bytes.Buffer
+		io.Copy(&b, master)
+		got <- b.String()
+	}()
+	var out bytes.Buffer
+	code := Main([]string{"-C", dir, "exec", "--name", "told", "--", "sh", "-c", "echo hi; exit 3"}, &out, slave)
+	slave.Close()
+	var said string
+	select {
+	case said = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing from the terminal")
+	}
+	var listed bytes.Buffer
+	Main([]string{"-C", dir, "ls", "--json"}, &listed, os.Stderr)
+	var runs []struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(listed.Bytes(), &runs); err != nil || code != 3 || len(runs) != 1 {
+		t.Fatalf("exec: exit %d; runs %s (%v)", code, listed.String(), err)
+	}
+	want := `git-runs: recorded run ` + short(runs[0].ID) + ` "told", failed: git runs show ` + short(runs[0].ID)
+	if !strings.Contains(said, want) {
+		t.Errorf("the terminal got %q, want a line %q", said, want)
+	}
+	var quiet bytes.Buffer
+	Main([]string{"-C", dir, "exec", "--", "true"}, &out, &quiet)
+	if strings.Contains(quiet.String(), "recorded run") {
+		t.Errorf("into a pipe exec said %q", quiet.String())
 	}
 }
