@@ -26,10 +26,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
 	"github.com/gitruns/gitruns/run/live"
-	"github.com/gitruns/gitruns/run/tracker"
 	"github.com/gitruns/gitruns/server"
 )
 
@@ -185,12 +183,8 @@ func searchAcc(i int) float64 {
 // three params and two metrics of three points, and returns their ids.
 func makeRuns(b *testing.B, dir string, n int) []string {
 	b.Helper()
-	repo, err := gitstore.Open(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
+	repo, tr := openTracker(b, dir)
 	defer repo.Close()
-	tr := tracker.New(repo, tracker.Options{})
 	ctx := context.Background()
 	src, err := repo.CaptureSource(ctx)
 	if err != nil {

@@ -183,12 +183,8 @@ func joinIDs(ids []string) string {
 // makeLongRuns records n finished runs of points points of loss each.
 func makeLongRuns(b *testing.B, dir string, n, points int) []string {
 	b.Helper()
-	repo, err := gitstore.Open(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
+	repo, tr := openTracker(b, dir)
 	defer repo.Close()
-	tr := tracker.New(repo, tracker.Options{})
 	ctx := context.Background()
 	var ids []string
 	for i := range n {
@@ -273,12 +269,8 @@ func BenchmarkBrowserWideTable(b *testing.B) {
 // points each, metric j of run i at i + j/1000 + 1/(step+1).
 func makeWideRuns(b *testing.B, dir string, n, metrics, points int) []string {
 	b.Helper()
-	repo, err := gitstore.Open(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
+	repo, tr := openTracker(b, dir)
 	defer repo.Close()
-	tr := tracker.New(repo, tracker.Options{})
 	ctx := context.Background()
 	keys := make([]string, metrics)
 	for j := range keys {
@@ -308,4 +300,15 @@ func makeWideRuns(b *testing.B, dir string, n, metrics, points int) []string {
 	}
 	git(b, dir, "gc", "-q")
 	return ids
+}
+
+// openTracker opens the repository of dir for a benchmark's setup; the
+// caller closes it.
+func openTracker(b *testing.B, dir string) (*gitstore.Repo, *tracker.Tracker) {
+	b.Helper()
+	repo, err := gitstore.Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return repo, tracker.New(repo, tracker.Options{})
 }

@@ -54,7 +54,7 @@ func TestBrowserColumnPicker(t *testing.T) {
 			t.Errorf("row %d: loss.min %q, team %q; git runs ls: %v, %q", i, mins, teams, l.Metrics["loss"].Min, l.Tags["team"])
 		}
 	}
-	if !strings.Contains(hash, "cols=") || !strings.Contains(hash, "loss`.min") && !strings.Contains(hash, "loss.min") {
+	if !strings.Contains(hash, "cols=") || !strings.Contains(hash, "metrics.`loss`.min") || !strings.Contains(hash, "tags.`team`") {
 		t.Errorf("the columns are not in the URL: %q", hash)
 	}
 }

@@ -3,29 +3,16 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/creack/pty"
 )
 
 // On a terminal, git runs log goes through the pager ($PAGER when git
 // has no other), keeps the colours the command printed and shows any
 // other escape as text; into a pipe it writes the output as recorded.
 func TestLogPager(t *testing.T) {
-	dir := t.TempDir()
-	for _, args := range [][]string{{"init", "-q"}, {"-c", "user.name=A", "-c", "user.email=a@b", "commit", "-q", "--allow-empty", "-m", "init"}} {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	dir := initRepo(t)
 	t.Setenv("NO_COLOR", "")
 	t.Setenv("TERM", "xterm")
 	var sink bytes.Buffer
@@ -54,68 +41,12 @@ func TestLogPager(t *testing.T) {
 	}
 }
 
-// runOnTerminal runs git-runs with a pseudo-terminal as standard output
-// and returns what the terminal received.
-func runOnTerminal(t *testing.T, args ...string) string {
-	t.Helper()
-	master, slave, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer master.Close()
-	got := make(chan string)
-	go func() {
-		var b bytes.Buffer
-		io.Copy(&b, master) // ends with EIO once the slave is closed
-		got <- b.String()
-	}()
-	var stderr bytes.Buffer
-	code := Main(args, slave, &stderr)
-	slave.Close()
-	if code != 0 {
-		t.Fatalf("%v: exit %d: %s", args, code, stderr.String())
-	}
-	select {
-	case s := <-got:
-		return s
-	case <-time.After(10 * time.Second):
-		t.Fatal("no output from the terminal")
-		return ""
-	}
-}
-
 // On a terminal, exec ends with one line on standard error naming the
 // run, how it ended and how to look at it; into a pipe it says nothing.
 func TestExecSaysWhatItRecorded(t *testing.T) {
-	dir := t.TempDir()
-	for _, args := range [][]string{{"init", "-q"}, {"-c", "user.name=A", "-c", "user.email=a@b", "commit", "-q", "--allow-empty", "-m", "init"}} {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	master, slave, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer master.Close()
-	got := make(chan string)
-	go func() {
-		var b bytes.Buffer
-		io.Copy(&b, master)
-		got <- b.String()
-	}()
+	dir := initRepo(t)
 	var out bytes.Buffer
-	code := Main([]string{"-C", dir, "exec", "--name", "told", "--", "sh", "-c", "echo hi; exit 3"}, &out, slave)
-	slave.Close()
-	var said string
-	select {
-	case said = <-got:
-	case <-time.After(10 * time.Second):
-		t.Fatal("nothing from the terminal")
-	}
+	said, code := mainOnTerminal(t, true, &out, "-C", dir, "exec", "--name", "told", "--", "sh", "-c", "echo hi; exit 3")
 	var listed bytes.Buffer
 	Main([]string{"-C", dir, "ls", "--json"}, &listed, os.Stderr)
 	var runs []struct {

@@ -2,28 +2,15 @@ package main
 
 import (
 	"bytes"
-	"io"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/creack/pty"
 )
 
 // On a terminal, ls goes through the pager git would use; --no-pager and
 // a pager of "cat" turn it off; colour is kept for the terminal.
 func TestPager(t *testing.T) {
-	dir := t.TempDir()
-	for _, args := range [][]string{{"init", "-q"}, {"-c", "user.name=A", "-c", "user.email=a@b", "commit", "-q", "--allow-empty", "-m", "init"}} {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	dir := initRepo(t)
 	t.Setenv("NO_COLOR", "")
 	t.Setenv("TERM", "xterm")
 	var sink bytes.Buffer
@@ -32,30 +19,7 @@ func TestPager(t *testing.T) {
 	}
 	onTerminal := func(args ...string) string {
 		t.Helper()
-		master, slave, err := pty.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer master.Close()
-		got := make(chan string)
-		go func() {
-			var b bytes.Buffer
-			io.Copy(&b, master) // ends with EIO once the slave is closed
-			got <- b.String()
-		}()
-		var stderr bytes.Buffer
-		code := Main(append([]string{"-C", dir}, args...), slave, &stderr)
-		slave.Close()
-		if code != 0 {
-			t.Fatalf("%v: exit %d: %s", args, code, stderr.String())
-		}
-		select {
-		case s := <-got:
-			return s
-		case <-time.After(10 * time.Second):
-			t.Fatal("no output from the terminal")
-			return ""
-		}
+		return runOnTerminal(t, append([]string{"-C", dir}, args...)...)
 	}
 	t.Setenv("GIT_PAGER", "sed s/^/PAGED:/")
 	out := onTerminal("ls")
