@@ -251,7 +251,7 @@ type keyEntry struct {
 	lists keyLists
 }
 
-func (c *keyCache) get(k keySet, make func() keyLists) keyLists {
+func (c *keyCache) get(k keySet, build func() keyLists) keyLists {
 	c.mu.Lock()
 	for i, e := range c.entries {
 		if e.set == k {
@@ -261,7 +261,7 @@ func (c *keyCache) get(k keySet, make func() keyLists) keyLists {
 		}
 	}
 	c.mu.Unlock()
-	l := make()
+	l := build()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.rs != k.rs {
