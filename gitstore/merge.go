@@ -163,6 +163,11 @@ func (r *Repo) mergePairs(ctx context.Context, remote string, pairs []mergePair,
 		}
 		m := merge.Records(ours, theirs)
 		if m.Conflict != "" {
+			if later, ok := r.extension(ctx, p, ours, theirs); ok {
+				m = merge.Extended(ours, theirs, later)
+			}
+		}
+		if m.Conflict != "" {
 			res.Conflicts = append(res.Conflicts, run.MergeConflict{ID: p.id, Why: m.Conflict})
 			continue
 		}
@@ -188,6 +193,45 @@ func (r *Repo) mergePairs(ctx context.Context, remote string, pairs []mergePair,
 		res.Updated = append(res.Updated, p.id)
 	}
 	return nil
+}
+
+// maxChain bounds how many earlier commits of a run (Extend's) a merge
+// looks through: a fetched run could bring any number.
+const maxChain = 1000
+
+// extension tells which copy of a pair, if either, was added to after the
+// run ended on top of a state equal to the other copy but for tags: the
+// chain of its earlier commits holds such a state. That copy then wins
+// the merge, as a later edit of the same run.
+func (r *Repo) extension(ctx context.Context, p mergePair, ours, theirs *run.Record) (merge.Side, bool) {
+	if r.chainHolds(ctx, p.id, p.theirs, ours) {
+		return merge.Theirs, true
+	}
+	if r.chainHolds(ctx, p.id, p.ours, theirs) {
+		return merge.Ours, true
+	}
+	return merge.Ours, false
+}
+
+// chainHolds tells whether a commit that run commit c extends, however
+// far back, holds a record of run id equal to rec but for tags.
+func (r *Repo) chainHolds(ctx context.Context, id string, c plumbing.Hash, rec *run.Record) bool {
+	at := c.String()
+	for range maxChain {
+		e, err := r.Earlier(ctx, at)
+		if err != nil || e == "" {
+			return false
+		}
+		got, err := r.recordAt(e)
+		if err != nil || got.ID != id {
+			return false
+		}
+		if merge.SameButTags(got, rec) {
+			return true
+		}
+		at = e
+	}
+	return false
 }
 
 // takeTombstone applies a tombstone fetched for run id: it becomes this

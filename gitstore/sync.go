@@ -229,6 +229,7 @@ const maxPushArgs = 512 << 10
 func (r *Repo) push(ctx context.Context, remote string, plan *pushPlan, progress io.Writer) (*run.PushReport, error) {
 	rep := &run.PushReport{}
 	var all []pushed
+	forwarded := map[string]bool{} // runs the wildcard push moved ahead
 	var sent []float64
 	if plan.wildcard {
 		specs := []refUpdate{
@@ -240,8 +241,14 @@ func (r *Repo) push(ctx context.Context, remote string, plan *pushPlan, progress
 		}
 		res, bytes, err := r.pushChunk(ctx, remote, specs, progress)
 		for _, p := range res {
-			if !plan.skip[p.ID] || p.ref != RefName(p.ID) {
+			switch {
+			case !plan.skip[p.ID] || p.ref != RefName(p.ID):
 				all = append(all, p)
+			case p.Status == "sent":
+				// A fast-forward (an addition to an ended run, on top
+				// of the copy there) loses nothing there: no lease needed.
+				all = append(all, p)
+				forwarded[p.ID] = true
 			}
 		}
 		if bytes > 0 {
@@ -252,7 +259,9 @@ func (r *Repo) push(ctx context.Context, remote string, plan *pushPlan, progress
 			return rep, err
 		}
 	}
-	updates := plan.updates
+	updates := slices.DeleteFunc(slices.Clone(plan.updates), func(u refUpdate) bool {
+		return forwarded[u.id] && u.spec == RefName(u.id)+":"+RefName(u.id)
+	})
 	for len(updates) > 0 {
 		n, size := 0, 0
 		for n < len(updates) && (n == 0 || size+len(updates[n].spec)+len(updates[n].lease)+24 < maxPushArgs) {

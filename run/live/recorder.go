@@ -110,16 +110,9 @@ func (r *Run) LogParam(key string, v any) error {
 // Secrets in values are redacted, as RedactParam does.
 // Nothing is written if any of them is invalid or conflicts.
 func (r *Run) LogParams(m map[string]any) error {
-	flat, err := run.FlattenParams(m)
+	flat, err := recordableParams(m, r.private)
 	if err != nil {
 		return err
-	}
-	flat = redactParams(flat)
-	if r.private {
-		cwd, _ := os.Getwd()
-		for k, v := range flat {
-			flat[k] = privateParam(v, cwd)
-		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -150,6 +143,29 @@ func (r *Run) LogParams(m map[string]any) error {
 		}
 	}
 	return r.write(b)
+}
+
+// RecordableParams returns params as a run of store s records them:
+// flattened to dotted keys, secrets redacted, and in a private run (see
+// Private) absolute paths made relative. A run that has ended compares
+// params given again with its own in this form.
+func RecordableParams(s Store, m map[string]any) (map[string]any, error) {
+	return recordableParams(m, Private(s))
+}
+
+func recordableParams(m map[string]any, private bool) (map[string]any, error) {
+	flat, err := run.FlattenParams(m)
+	if err != nil {
+		return nil, err
+	}
+	flat = redactParams(flat)
+	if private {
+		cwd, _ := os.Getwd()
+		for k, v := range flat {
+			flat[k] = privateParam(v, cwd)
+		}
+	}
+	return flat, nil
 }
 
 // LogMetric records one point of a metric. The point reaches the journal
@@ -279,7 +295,7 @@ func (r *Run) LogArtifact(src, dest string) error {
 	if err != nil {
 		return err
 	}
-	arts, err := r.storeFiles(src, dest)
+	arts, err := StoreFiles(r.rc.Store, src, dest)
 	if err != nil {
 		return fmt.Errorf("log artifact: %w", err)
 	}
@@ -346,16 +362,17 @@ func (r *Run) History() (run.History, error) {
 	return r.st.history(), nil
 }
 
-// storeFiles stores the file src, or the regular files below the
-// directory src, as artifacts at dest.
-func (r *Run) storeFiles(src, dest string) ([]run.Artifact, error) {
+// StoreFiles stores the file src, or the regular files below the
+// directory src, in s, and returns them as artifacts at dest, a clean
+// artifact path (run.CleanArtifactPath). Links and devices are left out.
+func StoreFiles(s Store, src, dest string) ([]run.Artifact, error) {
 	info, err := os.Stat(src)
 	if err != nil {
 		return nil, err
 	}
 	var arts []run.Artifact
 	add := func(file, d string, mode fs.FileMode) error {
-		blob, err := r.rc.Store.StoreFile(file)
+		blob, err := s.StoreFile(file)
 		if err != nil {
 			return err
 		}

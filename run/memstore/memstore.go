@@ -55,6 +55,7 @@ type commit struct {
 	history []byte // metrics.tsv
 	output  []byte // nil when none
 	arts    []run.Artifact
+	earlier string // the commit this one extends (Extend), "" for none
 }
 
 // New returns an empty store whose live runs keep their journals in dir.
@@ -217,6 +218,15 @@ func (s *Store) commit(c string) (*commit, error) {
 	return cm, nil
 }
 
+// RecordAt returns the record stored in commit c.
+func (s *Store) RecordAt(ctx context.Context, c string) (*run.Record, error) {
+	cm, err := s.commit(c)
+	if err != nil {
+		return nil, err
+	}
+	return codec.DecodeTOML(cm.record)
+}
+
 // History returns the metric histories stored in commit c.
 func (s *Store) History(ctx context.Context, c string) (run.History, error) {
 	cm, err := s.commit(c)
@@ -297,11 +307,72 @@ func (s *Store) Amend(id string, edit func(*run.Record) error) error {
 		old := s.commits[en.Commit]
 		s.seq++
 		cid := objectID("commit", append(slices.Clone(text), strconv.Itoa(s.seq)...))
-		s.commits[cid] = &commit{record: text, history: old.history, output: old.output, arts: old.arts}
+		s.commits[cid] = &commit{record: text, history: old.history, output: old.output, arts: old.arts, earlier: old.earlier}
 		s.refs[id] = cid
 		s.mu.Unlock()
 		return nil
 	}
+}
+
+// Extend writes a new commit of run id, which has ended, with edit's
+// changes on top of the one it is at, refusing a running run with
+// run.ErrLive.
+func (s *Store) Extend(ctx context.Context, id string, edit func(*run.Contents) error) (string, error) {
+	for {
+		en, err := s.Load(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		if en.Record.Status == run.Running {
+			return "", fmt.Errorf("extend run %s: %w", id, run.ErrLive)
+		}
+		old, err := s.commit(en.Commit)
+		if err != nil {
+			return "", err
+		}
+		h, err := codec.DecodeHistory(old.history)
+		if err != nil {
+			return "", err
+		}
+		src := en.Record.Source
+		c := &run.Contents{Record: en.Record, History: h, Artifacts: slices.Clone(old.arts)}
+		if err := edit(c); err != nil {
+			return "", err
+		}
+		switch {
+		case c.Record.ID != id:
+			return "", fmt.Errorf("extend run %s: the edit changed its id to %q", id, c.Record.ID)
+		case c.Record.Status == run.Running || !c.Record.Status.Valid():
+			return "", fmt.Errorf("extend run %s: the edit left it %q, not ended", id, c.Record.Status)
+		}
+		c.Record.Source = src
+		c.Output = nil
+		cm, err := s.encode(c)
+		if err != nil {
+			return "", err
+		}
+		cm.output, cm.earlier = old.output, en.Commit
+		s.mu.Lock()
+		if s.refs[id] != en.Commit {
+			s.mu.Unlock()
+			continue // moved meanwhile: edit again what is there now
+		}
+		s.seq++
+		cid := objectID("commit", append(slices.Clone(cm.record), strconv.Itoa(s.seq)...))
+		s.commits[cid] = cm
+		s.refs[id] = cid
+		s.mu.Unlock()
+		return cid, nil
+	}
+}
+
+// Earlier returns the commit that commit c extends, "" for none.
+func (s *Store) Earlier(ctx context.Context, c string) (string, error) {
+	cm, err := s.commit(c)
+	if err != nil {
+		return "", err
+	}
+	return cm.earlier, nil
 }
 
 // Delete removes run id if it is at old ("" for any).

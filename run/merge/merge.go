@@ -73,6 +73,34 @@ func Records(ours, theirs *run.Record) Result {
 	return Result{Record: &m, Base: base}
 }
 
+// Extended merges two final copies of a run of which one, later, was
+// added to after the run ended (metrics or artifacts of an evaluation) on
+// top of a copy equal to the other but for tags (see SameButTags): the
+// later copy's contents are kept, with the tags of both merged as Records
+// merges them. Which copy extends the other is the caller's to find, in
+// the chain of commits a run's additions leave (docs/FORMAT.md).
+func Extended(ours, theirs *run.Record, later Side) Result {
+	b := ours
+	if later == Theirs {
+		b = theirs
+	}
+	tags, times := Tags(ours, theirs)
+	if maps.Equal(tags, b.Tags) && timesEqual(times, b.TagTimes) {
+		return Result{Record: b, Base: later, Same: true}
+	}
+	m := *b
+	m.Tags, m.TagTimes = tags, times
+	return Result{Record: &m, Base: later}
+}
+
+// SameButTags tells whether two copies of a run, both final, differ in
+// nothing but what merging reconciles (their tags and when they were
+// written): one of them may then be the state that the other's
+// additions were made on top of.
+func SameButTags(a, b *run.Record) bool {
+	return a.Status != run.Running && b.Status != run.Running && differ(a, b) == ""
+}
+
 // pickBase chooses the copy whose contents the merge keeps, or says why
 // neither can be kept over the other.
 func pickBase(ours, theirs *run.Record) (Side, string) {

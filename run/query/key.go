@@ -35,6 +35,7 @@ const (
 	aCommit
 	aBranch
 	aDirty
+	aParent
 )
 
 // attrNames maps every accepted spelling to the attribute; attrCanon
@@ -53,12 +54,15 @@ var attrNames = map[string]attr{
 	"commit":   aCommit,
 	"branch":   aBranch,
 	"dirty":    aDirty,
+	// The run a run is part of (run.ParentTag), as MLflow's nested runs
+	// name theirs.
+	"parent": aParent, "parent_id": aParent, "parent_run_id": aParent,
 }
 
 var attrCanon = map[attr]string{
 	aID: "run_id", aName: "run_name", aExperiment: "experiment", aStatus: "status",
 	aStarted: "started", aEnded: "ended", aDuration: "duration",
-	aCommit: "commit", aBranch: "branch", aDirty: "dirty",
+	aCommit: "commit", aBranch: "branch", aDirty: "dirty", aParent: "parent",
 }
 
 // prefixes maps every accepted key prefix to its kind.
@@ -132,7 +136,7 @@ func makeKey(t token) (Key, error) {
 						return attrKey(a), nil
 					}
 				}
-				return Key{}, errAt(t.pos, "unknown attribute %q (known: run_id, run_name, experiment, status, started, ended, duration, commit, branch, dirty)", joinSegs(rest))
+				return Key{}, errAt(t.pos, "unknown attribute %q (known: run_id, run_name, experiment, status, started, ended, duration, commit, branch, dirty, parent)", joinSegs(rest))
 			}
 			k := Key{kind: kind, name: joinSegs(rest)}
 			if kind == kMetric && len(rest) > 1 {
@@ -282,6 +286,8 @@ func (k *Key) attrString(r *run.Record) (string, bool) {
 		v = r.Source.Commit
 	case aBranch:
 		v = r.Source.Branch
+	case aParent:
+		v = r.Tags[run.ParentTag]
 	}
 	return v, v != ""
 }

@@ -52,8 +52,9 @@ func (k Key) Named(r *run.Record) bool {
 // started, …) rather than a param, metric or tag.
 func (k Key) IsAttribute() bool { return k.kind == kAttr }
 
-// RunIDs returns the values that e compares run_id with by =, !=, IN
-// and NOT IN: those a caller may resolve as short ids (see ResolveIDs).
+// RunIDs returns the values that e compares run_id or parent with by =,
+// !=, IN and NOT IN: those a caller may resolve as short ids (see
+// ResolveIDs).
 func RunIDs(e Expr) []string {
 	var out []string
 	mapIDs(e, func(v string) string {
@@ -65,8 +66,8 @@ func RunIDs(e Expr) []string {
 	return out
 }
 
-// ResolveIDs returns e with each value it compares run_id with by =, !=,
-// IN and NOT IN replaced by full(value), so that the short ids a listing
+// ResolveIDs returns e with each value it compares run_id or parent with
+// by =, !=, IN and NOT IN replaced by full(value), so that the short ids a listing
 // shows match the runs they stand for. e itself is left as it was.
 func ResolveIDs(e Expr, full func(string) string) Expr {
 	return mapIDs(e, full)
@@ -75,7 +76,7 @@ func ResolveIDs(e Expr, full func(string) string) Expr {
 // mapIDs copies the parts of e that compare run_id for equality, with
 // their string values mapped by f; other parts are shared.
 func mapIDs(e Expr, f func(string) string) Expr {
-	isID := func(k Key) bool { return k.kind == kAttr && k.attr == aID }
+	isID := func(k Key) bool { return k.kind == kAttr && (k.attr == aID || k.attr == aParent) }
 	switch x := e.(type) {
 	case *binExpr:
 		return &binExpr{or: x.or, l: mapIDs(x.l, f), r: mapIDs(x.r, f)}

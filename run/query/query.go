@@ -25,7 +25,9 @@
 // (or tag.), attributes.NAME (or attribute., attr.) or a bare attribute
 // name. Attributes are run_id (id), run_name (name), experiment, status,
 // started (start_time), ended (end_time), duration (seconds, up to now for
-// a running run), commit, branch and dirty (a boolean). Names are dotted:
+// a running run), commit, branch, dirty (a boolean) and parent (parent_id,
+// parent_run_id: the id of the run a run is part of, its tag
+// mlflow.parentRunId). Names are dotted:
 // params.optimizer.lr is the param "optimizer.lr". Parts of a name with
 // characters other than letters, digits and _ are back-quoted (or, after
 // the first dot, double-quoted as MLflow allows), the quote character

@@ -80,7 +80,7 @@ func TestParseErrors(t *testing.T) {
 		{"metrics.acc = 'x'", `query: at column 15: metrics.acc is a number, cannot compare it with 'x'`},
 		{"tags.t = 1", `query: at column 10: tags.t is a string, cannot compare it with 1`},
 		{"foo = 1", `query: at column 1: unknown key "foo": expected metrics.NAME, params.NAME, tags.NAME or an attribute`},
-		{"attributes.foo = 1", `query: at column 1: unknown attribute "foo" (known: run_id, run_name, experiment, status, started, ended, duration, commit, branch, dirty)`},
+		{"attributes.foo = 1", `query: at column 1: unknown attribute "foo" (known: run_id, run_name, experiment, status, started, ended, duration, commit, branch, dirty, parent)`},
 		{"metrics. = 1", `query: at column 9: expected a name after ".", found " "`},
 		{"metrics = 1", `query: at column 1: expected a name after "metrics."`},
 		{"tags.t = 'x", `query: at column 10: unterminated string`},

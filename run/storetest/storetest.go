@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) tracker.Store) {
 		{"RecordAndRecover", testRecordAndRecover},
 		{"Marks", testMarks},
 	}
+	tests = append(tests, extendTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.f(t, open(t)) })
 	}

@@ -28,17 +28,9 @@ func (t *Tracker) Start(ctx context.Context, o live.Options) (*live.Run, error) 
 // that is not live here is an error that says why: it ended, or it is
 // running on another machine.
 func (t *Tracker) Attach(ctx context.Context, spec string) (*live.Run, error) {
-	id := spec
-	if !run.ValidID(spec) {
-		rs, err := t.Runs(ctx)
-		if err != nil {
-			return nil, err
-		}
-		r, err := rs.Resolve(spec)
-		if err != nil {
-			return nil, err
-		}
-		id = r.ID
+	id, err := t.runID(ctx, spec)
+	if err != nil {
+		return nil, err
 	}
 	lr, err := t.recorder.Attach(id)
 	if !errors.Is(err, live.ErrNotLive) {
@@ -49,7 +41,7 @@ func (t *Tracker) Attach(ctx context.Context, spec string) (*live.Run, error) {
 		return nil, lerr
 	}
 	if en.Record.Status != run.Running {
-		return nil, fmt.Errorf("run %s (%s) has %s; its params, metrics and artifacts cannot change", short(id), en.Record.Name, en.Record.Status)
+		return nil, fmt.Errorf("run %s (%s) has %s already", short(id), en.Record.Name, en.Record.Status)
 	}
 	return nil, fmt.Errorf("run %s (%s) is running, but not on this machine", short(id), en.Record.Name)
 }
@@ -85,17 +77,9 @@ func (t *Tracker) EditTags(ctx context.Context, spec string, set map[string]stri
 			return fmt.Errorf("tag %q is both set and removed", k)
 		}
 	}
-	id := spec
-	if !run.ValidID(spec) {
-		rs, err := t.Runs(ctx)
-		if err != nil {
-			return err
-		}
-		r, err := rs.Resolve(spec)
-		if err != nil {
-			return err
-		}
-		id = r.ID
+	id, err := t.runID(ctx, spec)
+	if err != nil {
+		return err
 	}
 	lr, err := t.Attach(ctx, id)
 	if err == nil {

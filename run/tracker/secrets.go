@@ -36,12 +36,14 @@ const KindSecretFile = "secret file"
 // run's record (command, params, tags, env, host, name), its output, its
 // artifacts, and the files of its snapshot that differ from its code
 // commit, which the push carries with the run; files already committed
-// are the code's own business. Secrets are recognised by their shape
+// are the code's own business; and the records and artifacts of the
+// commits a run's additions after its end were made on top of, which the
+// push carries too. Secrets are recognised by their shape
 // (secret.Redactor.Find) and as the values of this process's secret
 // variables; files of text only (no NUL byte in their first 8 KiB), the
 // first 4 MiB of each. Runs not committed yet are skipped, as a push
 // sends nothing of them. Findings come in the order of runs, then record,
-// output, artifacts and snapshot.
+// output, artifacts, snapshot and earlier commits.
 func (t *Tracker) ScanSecrets(ctx context.Context, runs []Run) ([]SecretFinding, error) {
 	red := secret.NewRedactor(os.Environ())
 	var out []SecretFinding
@@ -61,33 +63,69 @@ func (t *Tracker) ScanSecrets(ctx context.Context, runs []Run) ([]SecretFinding,
 		}
 		scanText(red, "output.log", text, add)
 
-		arts, err := t.store.Artifacts(ctx, r.Commit)
-		if err != nil {
+		if err := t.scanArtifacts(ctx, red, r.Commit, "", add); err != nil {
 			return out, fmt.Errorf("scan artifacts of %s: %w", r.ID, err)
 		}
-		for _, a := range arts {
-			f, err := t.store.OpenArtifact(ctx, r.Commit, a.Path)
-			if err != nil {
-				return out, fmt.Errorf("scan artifact %s of %s: %w", a.Path, r.ID, err)
-			}
-			b, err := io.ReadAll(io.LimitReader(f, scanLimit))
-			f.Close()
-			if err != nil {
-				return out, fmt.Errorf("scan artifact %s of %s: %w", a.Path, r.ID, err)
-			}
-			scanText(red, "artifacts/"+a.Path, b, add)
-		}
-
 		src := r.Record.Source
-		code, ok := t.code()
-		if src.Snapshot == "" || !ok {
-			continue
+		if code, ok := t.code(); ok && src.Snapshot != "" {
+			if err := scanSnapshot(code, red, src, add); err != nil {
+				return out, fmt.Errorf("scan snapshot of %s: %w", r.ID, err)
+			}
 		}
-		if err := scanSnapshot(code, red, src, add); err != nil {
-			return out, fmt.Errorf("scan snapshot of %s: %w", r.ID, err)
+		if err := t.scanEarlier(ctx, red, r.Commit, add); err != nil {
+			return out, fmt.Errorf("scan earlier commits of %s: %w", r.ID, err)
 		}
 	}
 	return out, nil
+}
+
+// scanArtifacts reports the secrets in the artifacts of run commit c,
+// each named with prefix before it.
+func (t *Tracker) scanArtifacts(ctx context.Context, red *secret.Redactor, c, prefix string, add func(where, kind string)) error {
+	arts, err := t.store.Artifacts(ctx, c)
+	if err != nil {
+		return err
+	}
+	for _, a := range arts {
+		f, err := t.store.OpenArtifact(ctx, c, a.Path)
+		if err != nil {
+			return fmt.Errorf("artifact %s: %w", a.Path, err)
+		}
+		b, err := io.ReadAll(io.LimitReader(f, scanLimit))
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("artifact %s: %w", a.Path, err)
+		}
+		scanText(red, prefix+"artifacts/"+a.Path, b, add)
+	}
+	return nil
+}
+
+// maxEarlier bounds how many earlier commits of a run a scan reads.
+const maxEarlier = 1000
+
+// scanEarlier reports the secrets in the commits that run commit c
+// extends (Store.Extend): a push sends them with it, and they may hold a
+// tag since removed or an artifact since replaced. Their output and
+// source are the run's own, scanned already.
+func (t *Tracker) scanEarlier(ctx context.Context, red *secret.Redactor, c string, add func(where, kind string)) error {
+	for range maxEarlier {
+		e, err := t.store.Earlier(ctx, c)
+		if err != nil || e == "" {
+			return err
+		}
+		prefix := "earlier commit " + e[:min(len(e), 12)] + ": "
+		rec, err := t.store.RecordAt(ctx, e)
+		if err != nil {
+			return err
+		}
+		scanRecord(red, rec, func(where, kind string) { add(prefix+where, kind) })
+		if err := t.scanArtifacts(ctx, red, e, prefix, add); err != nil {
+			return err
+		}
+		c = e
+	}
+	return fmt.Errorf("more than %d of them", maxEarlier)
 }
 
 // scanRecord reports the secrets in the values of a record.

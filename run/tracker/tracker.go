@@ -34,6 +34,10 @@ type Reader interface {
 	// Load returns run id's commit and record, or an error wrapping
 	// run.ErrNotFound.
 	Load(ctx context.Context, id string) (run.Entry, error)
+	// RecordAt returns the record stored in run commit c, such as one
+	// that Earlier names, or an error wrapping run.ErrNotFound when there
+	// is no such commit.
+	RecordAt(ctx context.Context, c string) (*run.Record, error)
 	// History returns the metric histories stored in run commit c, or an
 	// error wrapping run.ErrNotFound when there is no such commit.
 	History(ctx context.Context, c string) (run.History, error)
@@ -46,6 +50,11 @@ type Reader interface {
 	// c. A path that could leave artifacts/ is an error; a file that is
 	// not there wraps run.ErrNotFound.
 	OpenArtifact(ctx context.Context, c, path string) (io.ReadCloser, error)
+	// Earlier returns the run commit that run commit c was written on
+	// top of by Extend, "" when c extends none (the run as it ended, a
+	// checkpoint), or an error wrapping run.ErrNotFound when there is no
+	// commit c. A commit Amend wrote extends what the amended one did.
+	Earlier(ctx context.Context, c string) (string, error)
 }
 
 // Editor changes runs that have ended.
@@ -57,6 +66,19 @@ type Editor interface {
 	// run changes only through its journal), run.ErrNotFound, or edit's
 	// error, changing nothing.
 	Amend(id string, edit func(*run.Record) error) error
+	// Extend writes a new commit of run id, which has ended, on top of
+	// the one it is at, and returns it. edit is given the run's record,
+	// histories and artifacts as that commit holds them (no output) and
+	// changes them in place; the new commit keeps the run's output and
+	// its source, and Earlier names the commit it extends, which stays
+	// readable (in git, as the new commit's last parent), so that what
+	// was added after the end, and when, is kept. When another writer
+	// moves the run between the read and the write, it reads again and
+	// calls edit again: of concurrent Extends, every one's additions are
+	// kept. It fails with run.ErrLive when the record says the run is
+	// running, run.ErrNotFound, edit's error, or an error when the edit
+	// changed the run's id or left it running, changing nothing.
+	Extend(ctx context.Context, id string, edit func(*run.Contents) error) (string, error)
 	// Delete removes run id if it is at commit old ("" for any): an
 	// error wrapping run.ErrConflict when it is at another, and
 	// run.ErrNotFound when it does not exist. A deleted run's later
