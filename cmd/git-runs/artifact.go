@@ -13,7 +13,7 @@ import (
 // artifactCmd stores files with a run (its default, artifactLogCmd) or
 // writes one back out (artifact get).
 type artifactCmd struct {
-	Log artifactLogCmd `cmd:"" default:"withargs" help:"Store files with a live run (the default: git runs artifact FILE)."`
+	Log artifactLogCmd `cmd:"" default:"withargs" help:"Store files with a run (the default: git runs artifact FILE)."`
 	Get artifactGetCmd `cmd:"" help:"Write a file stored with a run back out."`
 }
 
@@ -27,7 +27,7 @@ files, small models.
 }
 
 type artifactLogCmd struct {
-	Target string   `name:"run" placeholder:"RUN" help:"Run to store the files with (default: GITRUNS_RUN)."`
+	Target string   `name:"run" placeholder:"RUN" help:"Run to store the files with (default: GITRUNS_RUN); a run that has ended takes them as a new commit."`
 	As     string   `placeholder:"PATH" help:"Path under artifacts/ to store a single file or directory at (default: its base name)."`
 	Paths  []string `arg:"" name:"PATH" help:"Files or directories to store."`
 }
@@ -35,9 +35,13 @@ type artifactLogCmd struct {
 func (c *artifactLogCmd) Help() string {
 	return `Stores files in the run's commit under artifacts/, so they travel with the
 run. Meant for small outputs: plots, configs, metrics files, small models.
+A file at a path the run has already replaces it. A run that has ended
+takes files too, as a new commit of the run on top of the one it ended
+with, which stays in its history.
 
   git runs artifact confusion.png model.json
-  git runs artifact --as configs/run.cfg run.cfg`
+  git runs artifact --as configs/run.cfg run.cfg
+  git runs artifact --run brave-otter-42 eval/report.json`
 }
 
 func (c *artifactLogCmd) Run(e *env) error {
@@ -49,16 +53,16 @@ func (c *artifactLogCmd) Run(e *env) error {
 			return fmt.Errorf("artifact: %w", err)
 		}
 	}
-	r, err := e.attach(c.Target)
+	l, err := e.logger(c.Target)
 	if err != nil {
 		return err
 	}
 	for _, p := range c.Paths {
-		if err := r.LogArtifact(p, c.As); err != nil {
-			return closeAfter(r, err)
+		if err := l.LogArtifact(p, c.As); err != nil {
+			return closeLogger(l, err)
 		}
 	}
-	return closeAfter(r, nil)
+	return closeLogger(l, nil)
 }
 
 type artifactGetCmd struct {

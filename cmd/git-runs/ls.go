@@ -37,14 +37,17 @@ EXPR is MLflow's search syntax, extended: comparisons (= != < <= > >=,
 LIKE, ILIKE, IN, NOT IN) of metrics.KEY (last value; metrics.KEY.min,
 .max, .count, .step too), params.KEY (typed: params.lr < 0.01), tags.KEY
 and attributes (status, name, experiment, started, ended, duration,
-commit, branch, dirty, run_id), joined with and, or, not and parentheses.
+commit, branch, dirty, run_id, parent), joined with and, or, not and
+parentheses.
 Back-quote keys with odd characters: metrics.` + "`val/acc`" + `. Times can be
 relative: started > -7d. A run without the key does not match. run_id
-takes the short ids ls shows. A key no run has is named on standard
+and parent take the short ids ls shows. A run that is part of another (a
+trial of a sweep) has "⊂ " and the other's name after its own. A key no run has is named on standard
 error with the closest keys that exist; sorting by one is an error.
 
   git runs ls --where "metrics.acc > 0.9 and params.model = 'rf'" --sort -metrics.acc
   git runs ls --where "run_id = '01jdm3x4'"
+  git runs ls --where "parent = '01jdm3x4'" --sort -metrics.acc
   git runs ls --columns params.lr,metrics.loss.min -n 10`
 }
 

@@ -40,9 +40,9 @@ type cli struct {
 	Start    startCmd    `cmd:"" help:"Start a run and print its id (for shells and SDKs)."`
 	End      endCmd      `cmd:"" help:"End a run started with start."`
 	Param    paramCmd    `cmd:"" help:"Set params of a live run."`
-	Metric   metricCmd   `cmd:"" help:"Log metric values into a live run."`
+	Metric   metricCmd   `cmd:"" help:"Log metric values into a run, live or finished."`
 	Tag      tagCmd      `cmd:"" help:"Set tags of a run, live or finished."`
-	Artifact artifactCmd `cmd:"" help:"Store files with a live run, or get one back (artifact get)."`
+	Artifact artifactCmd `cmd:"" help:"Store files with a run, live or finished, or get one back (artifact get)."`
 	Ls       lsCmd       `cmd:"" help:"List runs, newest first."`
 	Show     showCmd     `cmd:"" help:"Show one run."`
 	Log      logCmd      `cmd:"" help:"Print a run's whole output log."`

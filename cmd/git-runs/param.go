@@ -9,8 +9,9 @@ type paramCmd struct {
 
 func (c *paramCmd) Help() string {
 	return `Params are write-once: setting a param again to the same value does
-nothing, to another value is an error. A dotted key (optimizer.lr) is
-stored as a nested table.
+nothing, to another value is an error. A run that has ended takes no new
+params: they say how it ran. A dotted key (optimizer.lr) is stored as a
+nested table.
 
   git runs param lr=0.01 optimizer=adam layers=[64,32]`
 }
@@ -20,11 +21,11 @@ func (c *paramCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	r, err := e.attach(c.Target)
+	l, err := e.logger(c.Target)
 	if err != nil {
 		return err
 	}
-	return closeAfter(r, r.LogParams(params))
+	return closeLogger(l, l.LogParams(params))
 }
 
 // closeAfter closes an attached run whatever happened, keeping the first

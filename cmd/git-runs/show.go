@@ -13,7 +13,7 @@ import (
 
 type showCmd struct {
 	Target string `arg:"" name:"RUN" default:"@" help:"Run to show (default: the newest)."`
-	JSON   bool   `help:"Print the record with its commit, metric histories and artifacts as JSON."`
+	JSON   bool   `help:"Print the record with its commit, metric histories, artifacts and children as JSON."`
 	Output bool   `help:"Add the last lines of the run's output (all of it, as \"output\", with --json); git runs log prints it whole."`
 }
 
@@ -21,7 +21,8 @@ func (c *showCmd) Help() string {
 	return `Shows one run: status, experiment, when it started and how long it took,
 the command, its source (the commit, and the snapshot of uncommitted
 changes), host, params, metrics with their history drawn as sparklines,
-tags and artifacts. --output adds the end of what the command printed.
+tags and artifacts, and the run it is part of or the runs part of it (a
+sweep's trials). --output adds the end of what the command printed.
 
   git runs show @
   git runs show brave-otter-42 --output
@@ -72,6 +73,12 @@ func (c *showCmd) Run(e *env) error {
 		}
 		j, _ := json.Marshal(list)
 		b = append(b, j...)
+		kids := []string{}
+		for _, k := range rs.Children(en) {
+			kids = append(kids, k.ID)
+		}
+		j, _ = json.Marshal(kids)
+		b = append(append(b, `,"children":`...), j...)
 		if c.Output {
 			j, _ = json.Marshal(string(out))
 			b = append(append(b, `,"output":`...), j...)
@@ -135,7 +142,7 @@ func (c *showCmd) Run(e *env) error {
 	if kids := rs.Children(en); len(kids) > 0 {
 		names := make([]string, 0, min(len(kids), 10))
 		for _, k := range kids[:min(len(kids), 10)] {
-			names = append(names, k.Record.Name)
+			names = append(names, rs.Abbrev(k.ID)+" "+k.Record.Name)
 		}
 		if len(kids) > 10 {
 			names = append(names, fmt.Sprintf("and %d more", len(kids)-10))

@@ -9,8 +9,9 @@ type tagCmd struct {
 }
 
 func (c *tagCmd) Help() string {
-	return `Tags are free-form strings. Unlike params and metrics they can change
-after the run ended. Each edit, removals too, carries its time: when
+	return `Tags are free-form strings. Unlike params they can change after the run
+ended (a tag edit replaces the run's last commit; metrics and artifacts
+added later make a new one on top of it). Each edit, removals too, carries its time: when
 clones that edited the same run exchange it, the later edit of each tag
 wins, so edits made on both sides are all kept.
 

@@ -8,8 +8,11 @@ binary (found through $GITRUNS_BIN, else PATH), which validates and types them.
 
 Logging with no active run starts one, as MLflow does.
 
-Under ``git runs exec`` (GITRUNS_RUN set) start_run attaches to that run and
-end_run only flushes: exec ends the run.
+Under ``git runs exec`` (GITRUNS_RUN set) the first start_run attaches to that
+run, whose end_run only flushes (exec ends the run); each later start_run
+starts a run that is part of exec's (a sweep's trial), as
+start_run(nested=True) does inside any active run. run_id= logs into another
+run, one that has ended too.
 """
 
 from ._run import (  # noqa: F401

@@ -18,6 +18,8 @@ _STEP_LIMIT = 1 << 63  # steps are int64
 
 _lock = threading.RLock()  # guards the module state and the active run's buffer
 _active = None  # the ActiveRun being logged into, or None
+_outer = []  # active runs that nested ones (start_run(nested=True)) stand in front of, outermost first
+_exec_taken = False  # start_run has attached to git runs exec's run (GITRUNS_RUN) in this process
 _experiment = None  # set by set_experiment, used by the next start_run
 _hooks_installed = False
 _uncaught = None  # exception type that is ending the interpreter, if any
@@ -181,13 +183,95 @@ class RunInfo(object):
         return "RunInfo(run_id=%r)" % self.run_id
 
 
-class ActiveRun(object):
+class _Logger(object):
+    """Params, tags and artifacts of a run, through the git-runs binary."""
+
+    def log_params(self, params):
+        if not isinstance(params, dict):
+            raise TypeError("params must be a dict")
+        flat = _flatten(params)
+        args = []
+        for k, v in flat.items():
+            _check_key("param", k)
+            if "=" in k:
+                raise ValueError("invalid param key %r: '=' is not allowed" % k)
+            args.append("%s=%s" % (k, _toml(k, v)))
+        if args:
+            self._binary_call(["param", "--run", self.id] + args)
+
+    def set_tags(self, tags):
+        args = []
+        for k, v in tags.items():
+            _check_key("tag", k)
+            if "=" in k:
+                raise ValueError("invalid tag key %r: '=' is not allowed" % k)
+            if not isinstance(v, str):
+                v = str(v)
+            args.append("%s=%s" % (k, v))
+        if args:
+            self._binary_call(["tag", "--run", self.id] + args)
+
+    def log_artifact(self, local_path, artifact_path=None):
+        if not os.path.exists(local_path):
+            raise FileNotFoundError("log_artifact: %s does not exist" % local_path)
+        args = ["artifact", "--run", self.id]
+        if artifact_path:
+            dest = artifact_path.strip("/") + "/" + os.path.basename(os.path.normpath(local_path))
+            args += ["--as", dest]
+        args.append(os.path.abspath(local_path))
+        self._binary_call(args)
+
+    def _log_file(self, data, artifact_file):
+        d = tempfile.mkdtemp(prefix="gitruns-")
+        try:
+            p = os.path.join(d, os.path.basename(artifact_file) or "artifact")
+            with open(p, "wb") as f:
+                f.write(data)
+            self._binary_call(["artifact", "--run", self.id, "--as",
+                               artifact_file.strip("/"), p])
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+class _RunByID(_Logger):
+    """A run named by run_id= that this process does not log into: live
+    elsewhere, or ended (git-runs then adds to it as a new commit)."""
+
+    def __init__(self, spec, cwd):
+        self.id = spec
+        self._cwd = cwd
+
+    def log_metrics(self, metrics, step=None, timestamp=None):
+        points = []
+        for k, v in metrics.items():
+            _check_key("metric", k)
+            if "=" in k:
+                raise ValueError("invalid metric key %r: '=' is not allowed" % k)
+            points.append("%s=%r" % (k, _to_float(k, v)))
+        if not points:
+            return
+        args = ["metric", "--run", self.id]
+        if step is not None:
+            args += ["--step", str(step if type(step) is int else _to_step("metric", step))]
+        if timestamp is not None:
+            args += ["--time", str(int(timestamp))]
+        self._binary_call(args + points)
+
+    def log_metric(self, key, value, step=None, timestamp=None):
+        self.log_metrics({key: value}, step, timestamp)
+
+    def _binary_call(self, args):
+        return _call(args, cwd=self._cwd)
+
+
+class ActiveRun(_Logger):
     """A live run this process logs into. Use it as a context manager: it ends
     finished on normal exit, failed on an exception, killed on
     KeyboardInterrupt."""
 
-    def __init__(self, run_id, cwd, journal, standalone, name=None, experiment=None):
+    def __init__(self, run_id, cwd, journal, standalone, name=None, experiment=None, parent=None):
         self.id = run_id
+        self.parent_id = parent  # the run this one is part of, or None
         self.info = RunInfo(run_id, name, experiment)
         self._cwd = cwd
         self._path = journal
@@ -290,53 +374,7 @@ class ActiveRun(object):
                 except OSError as e:
                     self._error = e
 
-    # params, tags, artifacts ----------------------------------------------
-
-    def log_params(self, params):
-        if not isinstance(params, dict):
-            raise TypeError("params must be a dict")
-        flat = _flatten(params)
-        args = []
-        for k, v in flat.items():
-            _check_key("param", k)
-            if "=" in k:
-                raise ValueError("invalid param key %r: '=' is not allowed" % k)
-            args.append("%s=%s" % (k, _toml(k, v)))
-        if args:
-            self._binary_call(["param", "--run", self.id] + args)
-
-    def set_tags(self, tags):
-        args = []
-        for k, v in tags.items():
-            _check_key("tag", k)
-            if "=" in k:
-                raise ValueError("invalid tag key %r: '=' is not allowed" % k)
-            if not isinstance(v, str):
-                v = str(v)
-            args.append("%s=%s" % (k, v))
-        if args:
-            self._binary_call(["tag", "--run", self.id] + args)
-
-    def log_artifact(self, local_path, artifact_path=None):
-        if not os.path.exists(local_path):
-            raise FileNotFoundError("log_artifact: %s does not exist" % local_path)
-        args = ["artifact", "--run", self.id]
-        if artifact_path:
-            dest = artifact_path.strip("/") + "/" + os.path.basename(os.path.normpath(local_path))
-            args += ["--as", dest]
-        args.append(os.path.abspath(local_path))
-        self._binary_call(args)
-
-    def _log_file(self, data, artifact_file):
-        d = tempfile.mkdtemp(prefix="gitruns-")
-        try:
-            p = os.path.join(d, os.path.basename(artifact_file) or "artifact")
-            with open(p, "wb") as f:
-                f.write(data)
-            self._binary_call(["artifact", "--run", self.id, "--as",
-                               artifact_file.strip("/"), p])
-        finally:
-            shutil.rmtree(d, ignore_errors=True)
+    # params, tags, artifacts: _Logger's, in call order with the metrics --
 
     def _binary_call(self, args):
         with _lock:
@@ -373,33 +411,46 @@ def _to_step(key, step):
 # ---------------------------------------------------------------- module API
 
 
-def start_run(name=None, experiment=None, params=None, tags=None):
-    """Starts a run (or, under git runs exec, attaches to exec's run) and
-    makes it the active run. Returns an ActiveRun, usable in a with block."""
-    global _active
+def start_run(name=None, experiment=None, params=None, tags=None, nested=False, parent_run_id=None):
+    """Starts a run and makes it the active run. Returns an ActiveRun, usable
+    in a with block.
+
+    Under git runs exec (GITRUNS_RUN set), the first start_run of the
+    process attaches to exec's run; each later one starts a run that is part
+    of exec's run (a trial of a sweep), as MLflow's nested runs are. While a
+    run is active, start_run(nested=True) starts a run part of it, which
+    stays active until it ends; parent_run_id names the parent outright."""
+    global _active, _exec_taken
     with _lock:
-        if _active is not None and not _active._ended:
-            raise GitRunsError("run %s is already active: end_run() first" % _active.id)
+        cur = active_run()
+        if cur is not None and not nested and parent_run_id is None:
+            raise GitRunsError("run %s is already active: end_run() first, or start_run(nested=True) for a run inside it" % cur.id)
         _install_hooks()
         cwd = os.getcwd()
         exp = experiment or _experiment
+        parent = _run_spec(parent_run_id) if parent_run_id is not None else (cur.id if cur is not None else None)
         rid = os.environ.get("GITRUNS_RUN")
-        if rid:
+        if rid and parent is None:
             # The id becomes part of a path: anything but a run id is refused.
             if not _RUN_ID.match(rid):
                 raise GitRunsError("GITRUNS_RUN=%r is not a run id (26 characters, as git runs exec sets it)" % rid)
-            common = _common_dir(cwd)
-            journal = os.path.join(common, "runs", "live", rid + ".journal")
-            if not os.path.exists(journal):
-                raise GitRunsError("GITRUNS_RUN=%s names no live run in %s" % (rid, common))
-            r = ActiveRun(rid, cwd, journal, standalone=False, name=name, experiment=exp)
-            _active = r
-            if params:
-                r.log_params(params)
-            if tags:
-                r.set_tags(tags)
-            return r
+            if _exec_taken:
+                parent = rid
+            else:
+                common = _common_dir(cwd)
+                journal = os.path.join(common, "runs", "live", rid + ".journal")
+                if not os.path.exists(journal):
+                    raise GitRunsError("GITRUNS_RUN=%s names no live run in %s" % (rid, common))
+                r = ActiveRun(rid, cwd, journal, standalone=False, name=name, experiment=exp)
+                _active, _exec_taken = r, True
+                if params:
+                    r.log_params(params)
+                if tags:
+                    r.set_tags(tags)
+                return r
         args = ["start", "--pid", str(os.getpid())]
+        if parent is not None:
+            args += ["--parent", parent]
         if name:
             args += ["--name", name]
         if exp:
@@ -422,8 +473,11 @@ def start_run(name=None, experiment=None, params=None, tags=None):
             raise GitRunsError("not in a git repository: %s" % err.strip())
         common = os.path.abspath(os.path.join(cwd, out.strip()))
         journal = os.path.join(common, "runs", "live", rid + ".journal")
-        _active = ActiveRun(rid, cwd, journal, standalone=True, name=name, experiment=exp)
-        return _active
+        r = ActiveRun(rid, cwd, journal, standalone=True, name=name, experiment=exp, parent=parent)
+        if cur is not None:
+            _outer.append(cur)
+        _active = r
+        return r
 
 
 def active_run():
@@ -446,20 +500,25 @@ def _end(r, status):
     with _lock:
         if r._ended:
             return
+        if r in _outer:
+            # A run nested in r does not outlive it: ended first, as r is.
+            while _active is not None and _active is not r:
+                _end(_active, status)
         try:
             r._flush_locked()
         finally:
             r._ended = True
             r._close()
             if _active is r:
-                _active = None
+                _active = _outer.pop() if _outer else None
         if r._standalone and os.getpid() == r._owner:
             _call(["end", "--run", r.id, "--status", status], cwd=r._cwd)
 
 
 def end_run(status="finished"):
-    """Flushes and ends the active run with status finished, failed or killed.
-    Under git runs exec it only flushes: exec ends the run."""
+    """Flushes and ends the active run with status finished, failed or killed;
+    the run it was nested in, if any, is active again. Exec's own run is only
+    flushed: exec ends it."""
     if status not in ("finished", "failed", "killed"):
         raise ValueError("status must be finished, failed or killed, not %r" % status)
     r = _active
@@ -474,47 +533,69 @@ def flush():
         r.flush()
 
 
-def log_metric(key, value, step=None, timestamp=None):
+def _target(run_id):
+    """The run a call with run_id logs into: the active run when None, else
+    the run of that id (a full or short id or a name): this process's own
+    when active here, or one reached through the binary, ended ones too."""
+    if run_id is None:
+        r = _active
+        if r is None or r._ended:
+            r = _run()
+        return r
+    spec = _run_spec(run_id)
+    with _lock:
+        for r in [_active] + _outer:
+            if r is not None and not r._ended and r.id == spec:
+                return r
+    return _RunByID(spec, os.getcwd())
+
+
+def log_metric(key, value, step=None, timestamp=None, run_id=None):
     """Logs one metric point. step=None continues the key's steps (0 first);
-    timestamp is Unix milliseconds (default: now)."""
-    r = _active
-    if r is None or r._ended:
-        r = _run()
+    timestamp is Unix milliseconds (default: now). run_id names another run
+    than the active one; a run that has ended takes the point as a new
+    commit (evaluation after training)."""
+    if run_id is None:
+        r = _active
+        if r is None or r._ended:
+            r = _run()
+    else:
+        r = _target(run_id)
     r.log_metric(key, value, step, timestamp)
 
 
-def log_metrics(metrics, step=None, timestamp=None):
-    _run().log_metrics(metrics, step, timestamp)
+def log_metrics(metrics, step=None, timestamp=None, run_id=None):
+    _target(run_id).log_metrics(metrics, step, timestamp)
 
 
-def log_param(key, value):
-    _run().log_params({key: value})
+def log_param(key, value, run_id=None):
+    _target(run_id).log_params({key: value})
     return value
 
 
-def log_params(params):
-    _run().log_params(params)
+def log_params(params, run_id=None):
+    _target(run_id).log_params(params)
 
 
-def set_tag(key, value):
-    _run().set_tags({key: value})
+def set_tag(key, value, run_id=None):
+    _target(run_id).set_tags({key: value})
 
 
-def set_tags(tags):
-    _run().set_tags(tags)
+def set_tags(tags, run_id=None):
+    _target(run_id).set_tags(tags)
 
 
-def log_artifact(local_path, artifact_path=None):
-    _run().log_artifact(local_path, artifact_path)
+def log_artifact(local_path, artifact_path=None, run_id=None):
+    _target(run_id).log_artifact(local_path, artifact_path)
 
 
-def log_dict(dictionary, artifact_file):
+def log_dict(dictionary, artifact_file, run_id=None):
     data = json.dumps(dictionary, indent=2, sort_keys=True, default=str) + "\n"
-    _run()._log_file(data.encode("utf-8"), artifact_file)
+    _target(run_id)._log_file(data.encode("utf-8"), artifact_file)
 
 
-def log_text(text, artifact_file):
-    _run()._log_file(text.encode("utf-8"), artifact_file)
+def log_text(text, artifact_file, run_id=None):
+    _target(run_id)._log_file(text.encode("utf-8"), artifact_file)
 
 
 def set_experiment(name):
@@ -625,7 +706,7 @@ _prev_excepthook = sys.excepthook
 
 
 def _at_exit():
-    r = _active
+    r = _outer[0] if _outer else _active  # ending the outermost ends those nested in it
     if r is None or r._ended:
         return
     if _uncaught is None:

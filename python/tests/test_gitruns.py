@@ -354,7 +354,8 @@ class TestExec(RepoTest):
                 for i in range(50):
                     gitruns.log_metric("loss", i)
                 gitruns.log_text("x", "t.txt")
-            # exec ends the run: logging after the with block would attach again
+            # exec ends the run: a start_run after the with block would start a
+            # run part of it
             print(r.id)
         """)
         out = subprocess.check_output([binary(), "exec", "--", sys.executable, p], universal_newlines=True)

@@ -417,7 +417,7 @@ func (rs *Runs) Check(q Query) []error {
 	return errs
 }
 
-// checkID tells why a value compared with run_id matches no run, or
+// checkID tells why a value compared with run_id or parent matches no run, or
 // nil when it matches one.
 func (rs *Runs) checkID(id string) error {
 	n := rs.idsWithPrefix(id)
@@ -427,9 +427,9 @@ func (rs *Runs) checkID(id string) error {
 	case run.ValidID(id):
 		return nil
 	case len(id) < 4:
-		return fmt.Errorf("run_id %q is too short to stand for a run: give 4 characters or more", id)
+		return fmt.Errorf("run id %q is too short to stand for a run: give 4 characters or more", id)
 	case n > 1:
-		return fmt.Errorf("run_id %q is the start of several run ids; give more of it", id)
+		return fmt.Errorf("run id %q is the start of several run ids; give more of it", id)
 	}
 	return nil
 }

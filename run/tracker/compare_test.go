@@ -54,7 +54,7 @@ func TestCheck(t *testing.T) {
 	want := []string{
 		"no run has params.lrr; did you mean params.lr?",
 		"no run has metrics.los; did you mean metrics.loss?",
-		`run_id "01jdm3x4" is the start of several run ids; give more of it`,
+		`run id "01jdm3x4" is the start of several run ids; give more of it`,
 	}
 	if !slices.Equal(msgs, want) {
 		t.Errorf("Check:\n got %q\nwant %q", msgs, want)
