@@ -1,6 +1,7 @@
 package live
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -98,25 +99,24 @@ func startEntries(ctx context.Context, s Store, o Options) ([]byte, *startEntry,
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := validateStart(o); err != nil {
+		return nil, nil, err
+	}
+	if o.Source == nil {
+		// Before Private: capturing asks git for its variables beside
+		// git status, where Private would wait for them alone (some
+		// 10 ms of every exec).
+		src, err := s.CaptureSource(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		o.Source = &src
+	}
 	private := Private(s)
 	if private {
 		makePrivate(&o, params, defaults)
 	}
-	for k, v := range o.Tags {
-		if err := run.ValidateKey("tag", k); err != nil {
-			return nil, nil, err
-		}
-		if err := run.ValidateTagValue(k, v); err != nil {
-			return nil, nil, err
-		}
-	}
-	if o.RerunOf != "" && !run.ValidID(o.RerunOf) {
-		return nil, nil, fmt.Errorf("invalid run id %q to rerun", o.RerunOf)
-	}
-	e, err := newStartEntry(ctx, s, o)
-	if err != nil {
-		return nil, nil, err
-	}
+	e := newStartEntry(s, o)
 	if private {
 		e.Host = privateHost(e.Host)
 	}
@@ -169,32 +169,34 @@ func startParams(o Options) (params, defaults map[string]any, err error) {
 	return params, defaults, nil
 }
 
-// newStartEntry fills in the fixed fields of a run started with o,
-// capturing its source unless o gives it.
-func newStartEntry(ctx context.Context, s Store, o Options) (*startEntry, error) {
-	exp := o.Experiment
-	if exp == "" {
-		exp = "default"
+// validateStart checks the names and tags o gives a run.
+func validateStart(o Options) error {
+	if err := run.ValidateExperimentName(cmp.Or(o.Experiment, "default")); err != nil {
+		return err
 	}
-	if err := run.ValidateExperimentName(exp); err != nil {
-		return nil, err
-	}
-	name := o.Name
-	if name == "" {
-		name = run.NewName()
-	}
-	if err := run.ValidateName(name); err != nil {
-		return nil, err
-	}
-	var src run.Source
-	if o.Source != nil {
-		src = *o.Source
-	} else {
-		var err error
-		if src, err = s.CaptureSource(ctx); err != nil {
-			return nil, err
+	if o.Name != "" {
+		if err := run.ValidateName(o.Name); err != nil {
+			return err
 		}
 	}
+	for k, v := range o.Tags {
+		if err := run.ValidateKey("tag", k); err != nil {
+			return err
+		}
+		if err := run.ValidateTagValue(k, v); err != nil {
+			return err
+		}
+	}
+	if o.RerunOf != "" && !run.ValidID(o.RerunOf) {
+		return fmt.Errorf("invalid run id %q to rerun", o.RerunOf)
+	}
+	return nil
+}
+
+// newStartEntry fills in the fixed fields of a run started with o, checked
+// by validateStart, its source captured.
+func newStartEntry(s Store, o Options) *startEntry {
+	src := *o.Source
 	src.Dir = o.SourceDir
 	now := o.Now
 	if now.IsZero() {
@@ -214,8 +216,8 @@ func newStartEntry(ctx context.Context, s Store, o Options) (*startEntry, error)
 	}
 	return &startEntry{
 		ID:          id,
-		Name:        name,
-		Experiment:  exp,
+		Name:        cmp.Or(o.Name, run.NewName()),
+		Experiment:  cmp.Or(o.Experiment, "default"),
 		Started:     now.UnixMilli(),
 		Command:     o.Command,
 		Source:      src,
@@ -227,7 +229,7 @@ func newStartEntry(ctx context.Context, s Store, o Options) (*startEntry, error)
 		RerunOf:     o.RerunOf,
 		Output:      o.Output,
 		OutputLimit: o.OutputLimit,
-	}, nil
+	}
 }
 
 // recordableEnv leaves out the variables that run.toml cannot hold, rather

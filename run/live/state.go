@@ -23,6 +23,23 @@ type series struct {
 	sum    run.Summary
 }
 
+// add appends p, doubling the capacity when it runs out. append grows a
+// large slice by a quarter, and every growth copies into pages the
+// process has never touched: on the virtual machines runs are recorded
+// on, a first touch costs about 11 µs a page, so a metric of 200,000
+// points paid some 40 ms in page faults alone (measured with exec of a
+// million output lines). Doubling touches each page about twice as few
+// times.
+func (s *series) add(p run.Point) {
+	if len(s.points) == cap(s.points) && len(s.points) >= 1024 {
+		grown := make([]run.Point, len(s.points), 2*len(s.points))
+		copy(grown, s.points)
+		s.points = grown
+	}
+	s.points = append(s.points, p)
+	s.sum.Add(p)
+}
+
 // state is what replaying a journal yields.
 type state struct {
 	rec    run.Record
@@ -279,8 +296,7 @@ func (st *state) addPoint(key string, p run.Point, parsed bool) {
 		s = &series{}
 		m[key] = s
 	}
-	s.points = append(s.points, p)
-	s.sum.Add(p)
+	s.add(p)
 	if p.Step != maxStep {
 		next[key] = p.Step + 1
 	} else {

@@ -42,6 +42,7 @@ func TestLogIntoAnEndedRun(t *testing.T) {
 	if head, _ := s.Head(id); head != ended {
 		t.Fatal("the run moved before Close")
 	}
+	closing := time.Now().Truncate(time.Millisecond)
 	must(t, l.Close())
 	en, err := s.Load(ctx, id)
 	must(t, err)
@@ -64,7 +65,7 @@ func TestLogIntoAnEndedRun(t *testing.T) {
 	if rec.Tags["stage"] != "eval" || rec.TagTimes["stage"].IsZero() || !reflect.DeepEqual(rec.Params, map[string]any{"lr": 0.1}) {
 		t.Errorf("tags %v (%v), params %v", rec.Tags, rec.TagTimes, rec.Params)
 	}
-	if !rec.Updated.After(rec.Ended) || rec.Status != run.Finished {
+	if rec.Updated.Before(closing) || rec.Updated.Before(rec.Ended) || rec.Status != run.Finished {
 		t.Errorf("updated %v, ended %v, status %s", rec.Updated, rec.Ended, rec.Status)
 	}
 	if err := l.LogMetricAt("x", 1, 0, at); err == nil {
