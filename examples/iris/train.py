@@ -1,7 +1,7 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """The classic first experiment: a random forest on the iris data.
 
-    PYTHONPATH=python /usr/bin/python3 examples/iris/train.py
+    PYTHONPATH=python python3 examples/iris/train.py
     git runs ls --where "params.n_estimators = 100"
 
 Runs with Debian's python3-sklearn. Logging goes through gitruns, whose

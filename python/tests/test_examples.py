@@ -7,17 +7,16 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from test_gitruns import RepoTest, binary  # noqa: E402
+from test_gitruns import RepoTest, binary, python_with  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-SYSTEM_PYTHON = "/usr/bin/python3"  # sees Debian's python3-* packages
 
 
 class TestExamples(RepoTest):
     def test_iris(self):
         env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"),
                    PATH=os.path.dirname(binary()) + os.pathsep + os.environ["PATH"])
-        out = subprocess.check_output([SYSTEM_PYTHON, os.path.join(ROOT, "examples", "iris", "train.py")],
+        out = subprocess.check_output([python_with("sklearn"), os.path.join(ROOT, "examples", "iris", "train.py")],
                                       env=env, universal_newlines=True)
         self.assertIn("accuracy:", out)
         runs = json.loads(self.git_runs("ls", "--json", "--where", "params.n_estimators = 100"))
@@ -33,7 +32,7 @@ class TestExamples(RepoTest):
         # the run keeps what it logged, once, not the printed copy too.
         env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"),
                    PATH=os.path.dirname(binary()) + os.pathsep + os.environ["PATH"])
-        subprocess.check_output([binary(), "exec", "--", SYSTEM_PYTHON,
+        subprocess.check_output([binary(), "exec", "--", python_with("sklearn"),
                                  os.path.join(ROOT, "examples", "iris", "train.py")],
                                 env=env, universal_newlines=True)
         runs = json.loads(self.git_runs("ls", "--json"))

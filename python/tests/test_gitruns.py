@@ -28,6 +28,22 @@ def binary():
     return os.environ.get("GITRUNS_BIN") or shutil.which("git-runs")
 
 
+def python_with(module):
+    """The first python3 on PATH that imports module, as a user who types
+    python3 gets it (a pyenv or venv python3 ahead of the system's may
+    lack Debian's python3-* packages)."""
+    seen = set()
+    for d in os.environ.get("PATH", "").split(os.pathsep):
+        exe = os.path.realpath(os.path.join(d or ".", "python3"))
+        if exe in seen or not os.access(exe, os.X_OK):
+            continue
+        seen.add(exe)
+        if subprocess.call([os.path.join(d or ".", "python3"), "-c", "import " + module],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0:
+            return os.path.join(d or ".", "python3")
+    raise AssertionError("no python3 on PATH imports %s (Debian: apt-get install python3-%s)" % (module, module))
+
+
 class RepoTest(unittest.TestCase):
     def setUp(self):
         # A missing binary is a failure, not a skip: these tests are the
@@ -321,8 +337,8 @@ class TestSearchPandas(RepoTest):
 
 
     def test_real_pandas(self):
-        # Debian's python3-pandas, seen by /usr/bin/python3 (.ci/run
-        # installs it): a DataFrame with a row per run, flattened columns
+        # A python3 on PATH with pandas (.ci/run installs Debian's
+        # python3-pandas): a DataFrame with a row per run, flattened columns
         # and times as times.
         with gitruns.start_run(name="a", params={"opt": {"lr": 0.1}}):
             gitruns.log_metric("acc", 0.5)
@@ -336,7 +352,7 @@ class TestSearchPandas(RepoTest):
             print(str(df["started"].dtype), df["tags.k"].isna().tolist())
         """)
         env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), ".."))
-        out = subprocess.check_output(["/usr/bin/python3", "-c", code], env=env, cwd=self.dir,
+        out = subprocess.check_output([python_with("pandas"), "-c", code], env=env, cwd=self.dir,
                                       universal_newlines=True)
         self.assertEqual(out.splitlines(), [
             "DataFrame 2",
