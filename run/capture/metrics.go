@@ -7,9 +7,11 @@ import (
 	"math"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/sysmon"
 )
 
 // Point is one metric value found in a line of output.
@@ -123,7 +125,8 @@ type Parser struct {
 // Values that are not finite (nan, inf) count. These KEYs, in any case,
 // name settings or identifiers and are never metrics: version, pid, port,
 // seed, rank, local_rank, global_rank, node_rank, world_size. KEYs that
-// run.ValidateKey refuses are dropped. Lines holding "Namespace(" (Python
+// run.ValidateKey refuses are dropped, and so are those starting with
+// "system/", the namespace of sampled system metrics (package sysmon). Lines holding "Namespace(" (Python
 // printing its parsed arguments) or starting with "[LightGBM] [" (its
 // information messages) give nothing.
 //
@@ -630,7 +633,9 @@ func (p *Parser) add(dst []Point, key, word []byte, num number) []Point {
 	return append(dst, Point{Key: k, Value: num.value})
 }
 
-// intern returns key as a string, or "" when run.ValidateKey refuses it.
+// intern returns key as a string, or "" when run.ValidateKey refuses it
+// or it names a system metric: those are sampled, never read from what a
+// program prints.
 func (p *Parser) intern(key []byte) string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -639,7 +644,7 @@ func (p *Parser) intern(key []byte) string {
 	}
 	s := string(key)
 	v := s
-	if run.ValidateKey("metric", s) != nil {
+	if run.ValidateKey("metric", s) != nil || strings.HasPrefix(s, sysmon.Prefix) {
 		v = ""
 	}
 	if len(p.keys) < maxInterned {
