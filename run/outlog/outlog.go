@@ -31,14 +31,17 @@ const (
 	tailHeaderLen = len(tailMagic) + 20 + 1
 )
 
-// An Log keeps the output of a command on disk, redacted and
-// bounded, as it is printed: the first limit/2 bytes in PREFIX.head, and
-// the last ones in two tail files, PREFIX.tail0 and PREFIX.tail1, used in
-// turn; when the current tail has limit/2 bytes, the other one is
-// truncated and becomes current. The files thus never hold much more than
-// 1.5×limit bytes, and always at least the last limit/2 bytes printed. Bytes are
-// written to the files as they come, so a killed command loses at most the
-// unfinished line an Log holds back to redact.
+// A Log keeps the output of a command on disk, redacted, condensed and
+// bounded, as it is printed: of a line redrawn after \r (a progress bar)
+// only the last state is stored (see redraw.go); the first limit/2 bytes
+// stored go in PREFIX.head, and the last ones in two tail files,
+// PREFIX.tail0 and PREFIX.tail1, used in turn; when the current tail has
+// limit/2 bytes, the other one is truncated and becomes current. The
+// files thus never hold much more than 1.5×limit bytes, and always at
+// least the last limit/2 bytes stored. Bytes are written to the files as
+// they come, and the state of a line being redrawn to PREFIX.line, so a
+// killed command loses at most the unfinished line a Log holds back to
+// redact.
 //
 // Its methods may be called from several goroutines at once, so that one
 // Log can take both stdout and stderr.
@@ -50,12 +53,13 @@ type Log struct {
 	stream  *secret.Stream // red's view of the output, across writes
 	head    *os.File
 	tails   [2]*os.File
-	cur     int   // index of the current tail, -1 until one is used
-	headLen int64 // bytes in head
-	tailLen int64 // bytes in the current tail, after its header
-	total   int64 // bytes written, all files together
-	pending []byte
-	err     error // the first write error: the files are unusable after it
+	cur     int    // index of the current tail, -1 until one is used
+	headLen int64  // bytes in head
+	tailLen int64  // bytes in the current tail, after its header
+	total   int64  // bytes written, all files together
+	pending []byte // the line being printed, held back; unredacted
+	redraw         // the state of a line redrawn after \r
+	err     error  // the first write error: the files are unusable after it
 	closed  bool
 	full    func() // called once the head is full, see WhenHeadFull
 }
@@ -81,7 +85,7 @@ func Create(prefix string, limit int64, red *secret.Redactor) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create output log: %w", err)
 	}
-	for _, name := range []string{prefix + ".tail0", prefix + ".tail1"} {
+	for _, name := range []string{prefix + ".tail0", prefix + ".tail1", prefix + ".line"} {
 		if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			head.Close()
 			return nil, fmt.Errorf("create output log: %w", err)
@@ -99,9 +103,10 @@ func (o *Log) WhenHeadFull(f func()) {
 	o.full = f
 }
 
-// Write writes p, redacted, to the log. It returns len(p) unless the files
-// cannot be written, in which case it returns the error, and so does every
-// later call.
+// Write writes p, redacted and condensed, to the log: of a line that
+// is redrawn after \r, only its last state is stored (see redraw.go). It
+// returns len(p) unless the files cannot be written, in which case it
+// returns the error, and so does every later call.
 func (o *Log) Write(p []byte) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -111,27 +116,39 @@ func (o *Log) Write(p []byte) (int, error) {
 	if o.err != nil {
 		return 0, o.err
 	}
+	return o.result(len(p), o.condense(p))
+}
+
+// writeRaw writes p, redacted, as it comes: \r ends a line like \n. It
+// is how a line too long to be held back is stored.
+func (o *Log) writeRaw(p []byte) error {
 	end := lastLineEnd(p) + 1
 	if end == 0 {
 		o.pending = append(o.pending, p...)
-		return o.result(len(p), o.flushPartial(false))
+		return o.flushPartial(false)
 	}
-	lines := p[:end]
+	if err := o.storeLines(p[:end]); err != nil {
+		return err
+	}
+	o.pending = append(o.pending[:0], p[end:]...)
+	return o.flushPartial(false)
+}
+
+// storeLines stores lines, whole lines, after the line held back, which
+// the first of them finishes.
+func (o *Log) storeLines(lines []byte) error {
 	if len(o.pending) > 0 {
-		// The line held back is finished by p's first line: redacted
-		// alone, so that the rest of p is not copied.
+		// The line held back is finished by the first line: redacted
+		// alone, so that the rest is not copied.
 		first := IndexLineEnd(lines) + 1
 		o.pending = append(o.pending, lines[:first]...)
 		if err := o.store(o.stream.Redact(o.pending)); err != nil {
-			return o.result(0, err)
+			return err
 		}
+		o.pending = o.pending[:0]
 		lines = lines[first:]
 	}
-	if err := o.store(o.stream.Redact(lines)); err != nil {
-		return o.result(0, err)
-	}
-	o.pending = append(o.pending[:0], p[end:]...)
-	return o.result(len(p), o.flushPartial(false))
+	return o.store(o.stream.Redact(lines))
 }
 
 // IndexLineEnd finds the first \n or \r in b, or returns -1, with the
@@ -178,6 +195,9 @@ func (o *Log) flushPartial(final bool) error {
 		return err
 	}
 	o.pending = o.pending[:copy(o.pending, o.pending[cut:])]
+	// Part of the line is stored: the rest of it, up to its \n, is
+	// stored as printed, redraws and all.
+	o.through, o.redrawn = true, false
 	return nil
 }
 
@@ -254,8 +274,8 @@ func (o *Log) rotate() error {
 	return nil
 }
 
-// Close writes the unfinished line held back, if any, and closes the
-// files. Closing a closed Log does nothing.
+// Close writes the unfinished line held back, if any (the last state of
+// a line being redrawn), and closes the files. Closing a closed Log does nothing.
 func (o *Log) Close() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -264,10 +284,19 @@ func (o *Log) Close() error {
 	}
 	o.closed = true
 	var errs []error
+	o.finishLine()
 	if o.err == nil && len(o.pending) > 0 {
 		if err := o.flushPartial(true); err != nil {
 			errs = append(errs, fmt.Errorf("write output log: %w", err))
 		}
+	}
+	if o.err == nil && len(errs) == 0 {
+		// Kept when the line could not be stored: Read still finds it.
+		if err := o.closeLine(); err != nil {
+			errs = append(errs, fmt.Errorf("close output log: %w", err))
+		}
+	} else if o.line != nil {
+		o.line.Close()
 	}
 	for _, f := range []*os.File{o.head, o.tails[0], o.tails[1]} {
 		if f != nil {
@@ -289,8 +318,25 @@ func (o *Log) Close() error {
 // secret counts as the length of [redacted].
 //
 // The Log may be live, in this process or another, or may have died
-// with its command; missing files are empty output.
+// with its command; missing files are empty output. The output of a live
+// or dead Log ends with the state of the line it was redrawing, if any
+// (see ReadLine), counted in total.
 func Read(prefix string, limit int64) (data []byte, total int64, err error) {
+	// The line being redrawn is read first: once the Log stores it, the
+	// stored output no longer ends where it starts.
+	line, at, err := ReadLine(prefix)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read output log: %w", err)
+	}
+	data, total, err = readStored(prefix, limit)
+	if err != nil || at != total || len(line) == 0 {
+		return data, total, err
+	}
+	return append(data, line...), total + int64(len(line)), nil
+}
+
+// readStored is Read without the line being redrawn.
+func readStored(prefix string, limit int64) (data []byte, total int64, err error) {
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
@@ -541,7 +587,7 @@ func readIfExists(name string) ([]byte, error) {
 // already gone are not an error.
 func Remove(prefix string) error {
 	var errs []error
-	for _, ext := range []string{".head", ".tail0", ".tail1"} {
+	for _, ext := range []string{".head", ".tail0", ".tail1", ".line"} {
 		if err := os.Remove(prefix + ext); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("remove output log: %w", err))
 		}
