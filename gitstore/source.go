@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -146,6 +147,10 @@ func (r *Repo) snapshot(ctx context.Context, maxUntracked func() int64) (snapsho
 	changedTracked, untracked, err := parseStatus(out)
 	if err != nil {
 		return res, fmt.Errorf("snapshot work tree: %w", err)
+	}
+	if links := r.madeLinks(); links != nil {
+		// A rerun's links to the user's ignored files are not its source.
+		untracked = slices.DeleteFunc(untracked, func(p string) bool { return links[p] })
 	}
 	limit := maxUntracked()
 	var changed, reset []string

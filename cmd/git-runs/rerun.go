@@ -14,27 +14,48 @@ import (
 )
 
 type rerunCmd struct {
-	Target string `arg:"" name:"RUN" help:"Run to repeat."`
-	Here   bool   `help:"Run in the current work tree as it is, instead of the run's exact source."`
-	Name   string `short:"n" help:"Name of the new run (default: a generated one)."`
-	Yes    bool   `short:"y" help:"Run a run recorded elsewhere (fetched, or by another user or machine) without asking first."`
+	Target  string `arg:"" optional:"" name:"RUN" help:"Run to repeat."`
+	Here    bool   `help:"Run in your work tree itself, with the run's exact source checked out there and back afterwards."`
+	Restore bool   `help:"Return the work tree to where it was, after a rerun --here that was interrupted."`
+	Name    string `short:"n" help:"Name of the new run (default: a generated one)."`
+	Yes     bool   `short:"y" help:"Run a run recorded elsewhere (fetched, or by another user or machine) without asking first."`
 }
 
 func (c *rerunCmd) Help() string {
 	return `Runs a run's recorded command again, at its recorded source, in a
 temporary linked worktree (your work tree is not touched), records it as a
 new run that names the one it repeats (rerun_of), and prints how their
-metrics differ. With --here it runs in the current work tree instead.
+metrics differ.
+
+What your work tree holds but git ignores (data/, checkpoints/, .venv/) is
+linked into the temporary worktree, not copied: the command reads your
+data, and what it writes there (checkpoints) lands in your work tree. The
+links are never recorded.
+
+With --here the command runs in your work tree itself: HEAD moves to the
+run's commit, its uncommitted changes are put back on top, and afterwards
+HEAD returns to your branch. It refuses when your work tree has
+uncommitted changes. If git-runs dies meanwhile, git runs rerun --restore
+returns the work tree.
 
 A run recorded elsewhere (fetched from a remote, or recorded by another
 user or on another machine) names a command someone else chose: rerun
 shows what it would run and asks first, or without a terminal to ask on
 refuses unless --yes.
 
-  git runs rerun brave-otter-42`
+  git runs rerun brave-otter-42
+  git runs rerun --here brave-otter-42`
 }
 
 func (c *rerunCmd) Run(e *env) error {
+	switch {
+	case c.Restore && c.Target != "":
+		return errors.New("rerun --restore takes no run: it returns the work tree from whichever rerun --here was interrupted")
+	case c.Restore:
+		return c.restore(e)
+	case c.Target == "":
+		return errors.New("rerun: name the run to repeat (git runs rerun RUN)")
+	}
 	t, _, en, err := e.resolve(c.Target)
 	if err != nil {
 		return err
@@ -48,10 +69,13 @@ func (c *rerunCmd) Run(e *env) error {
 			}
 			return e.confirmRerun(en, p)
 		},
-		Starting: func(dir string) {
-			if !c.Here {
-				fmt.Fprintf(e.stderr, "git-runs: running %s again at %s in %s\n", old.Name, shortHash(firstNonEmpty(old.Source.Snapshot, old.Source.Commit)), dir)
+		Starting: func(p tracker.RerunPlan) {
+			at := shortHash(firstNonEmpty(old.Source.Snapshot, old.Source.Commit))
+			if c.Here {
+				fmt.Fprintf(e.stderr, "git-runs: running %s again at %s here; if this is interrupted, git runs rerun --restore returns the work tree\n", old.Name, at)
+				return
 			}
+			fmt.Fprintf(e.stderr, "git-runs: running %s again at %s in %s%s\n", old.Name, at, p.Dir, linkedNote(p.Linked))
 		},
 	})
 	if rec == nil {
@@ -64,8 +88,35 @@ func (c *rerunCmd) Run(e *env) error {
 			code = 1
 		}
 	}
+	if res.Missing != "" && !c.Here {
+		e.warn("the command did not find %s; if your work tree has it outside git, git runs rerun --here %s runs it there", res.Missing, c.Target)
+	}
 	printMetricChange(e, old, rec)
 	return exitCode(code)
+}
+
+// restore returns the work tree from an interrupted rerun --here.
+func (c *rerunCmd) restore(e *env) error {
+	t, err := e.tracker()
+	if err != nil {
+		return err
+	}
+	if err := t.LeaveSource(e.ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "returned the work tree to where it was before rerun --here")
+	return nil
+}
+
+// linkedNote says, in a few words, what ignored files the worktree links.
+func linkedNote(linked []string) string {
+	switch {
+	case len(linked) == 0:
+		return ""
+	case len(linked) <= 4:
+		return ", with " + strings.Join(linked, ", ") + " linked from your work tree"
+	}
+	return fmt.Sprintf(", with %s and %d more linked from your work tree", strings.Join(linked[:3], ", "), len(linked)-3)
 }
 
 // confirmRerun shows what rerun would run and asks on the terminal

@@ -169,6 +169,21 @@ type Worktrees interface {
 	// SourceWorktree creates a temporary work tree at dir holding src, and
 	// returns the function that removes it.
 	SourceWorktree(ctx context.Context, src run.Source, dir string) (remove func() error, err error)
+	// LinkIgnored links the files the work tree holds but its version
+	// control ignores (data, checkpoints, virtualenvs) into the worktree
+	// at dir, where its source does not take their place, and returns
+	// what it linked (slash form, relative to the top). The links never
+	// enter a snapshot taken there.
+	LinkIgnored(ctx context.Context, dir string) ([]string, error)
+	// EnterSource checks src out into the work tree itself, refusing
+	// when that would overwrite anything there, and returns leave, which
+	// puts the work tree back as it was. If the process dies before
+	// leave, LeaveSource does the same from what EnterSource wrote down
+	// first.
+	EnterSource(ctx context.Context, src run.Source) (leave func() error, err error)
+	// LeaveSource returns the work tree from a source EnterSource checked
+	// out; an error when there is none.
+	LeaveSource(ctx context.Context) error
 	// RelDir returns dir relative to the top of the work tree, in slash
 	// form; "" for the top or a directory outside it.
 	RelDir(dir string) string
