@@ -169,7 +169,7 @@ func (p *Parser) Parse(line []byte, dst []Point) []Point {
 		return dst
 	}
 	if bytes.IndexByte(line, '=') < 0 && bytes.IndexByte(line, ':') < 0 && bytes.IndexByte(line, '|') < 0 {
-		return dst // the bulk of prose ends here
+		return p.bareCounterLine(line, dst) // the bulk of prose ends here
 	}
 	if bytes.IndexByte(line, 0x1b) >= 0 {
 		buf := escBufs.Get().(*[]byte)
@@ -215,7 +215,7 @@ func (p *Parser) parse(line []byte, dst []Point) []Point {
 		dst = p.counterFields(line, dst) // whose head ends in ':'
 	}
 	if len(dst) == start {
-		return dst
+		return p.counterLine(line, dst)
 	}
 	if isSettings(line, words, len(dst)-start) {
 		return dst[:start]
@@ -253,6 +253,9 @@ func isSettings(line []byte, words, points int) bool {
 	if bytes.HasPrefix(line, []byte("[CV")) {
 		return true // scikit-learn's search, naming each candidate's settings
 	}
+	if hasSourcePosition(line) {
+		return true // a library's own log: XGBoost's "updater_prune.cc:98: ... max_depth=2"
+	}
 	for i := 0; i < len(line); i++ {
 		if class[line[i]]&clLetter == 0 || (i > 0 && isKeyByte(line[i-1])) {
 			continue
@@ -266,6 +269,24 @@ func isSettings(line []byte, words, points int) bool {
 			return true
 		}
 		i = j
+	}
+	return false
+}
+
+// hasSourcePosition reports whether line names a position in C or C++
+// source, file.cc:98, as the logs of libraries written in them do.
+func hasSourcePosition(line []byte) bool {
+	for _, ext := range [...]string{".cc:", ".cpp:", ".cu:", ".c:", ".h:"} {
+		for off := 0; ; {
+			i := bytes.Index(line[off:], []byte(ext))
+			if i < 0 {
+				break
+			}
+			off += i + len(ext)
+			if off < len(line) && isDigit(line[off]) {
+				return true
+			}
+		}
 	}
 	return false
 }
@@ -313,6 +334,11 @@ func (p *Parser) afterEquals(line []byte, i int, dst []Point) ([]Point, bool) {
 	}
 	ps, ok := phraseStart(line, ks)
 	if !ok {
+		if ps, ok = fieldPhrase(line, ks); !ok {
+			return dst, false
+		}
+	}
+	if inCall(line, ps) {
 		return dst, false
 	}
 	num = fraction(line, num)
@@ -320,6 +346,26 @@ func (p *Parser) afterEquals(line []byte, i int, dst []Point) ([]Point, bool) {
 		return dst, false
 	}
 	return p.add(dst, line[ps:ke], line[ks:ke], num), false
+}
+
+// inCall reports whether the key starting at ks is an argument of a call
+// or a repr, inside "name(": joblib's "[Parallel(n_jobs=1)]: Done",
+// torch's "Dropout(p=0.25, inplace=False)" are settings.
+func inCall(line []byte, ks int) bool {
+	depth := 0
+	for i := ks - 1; i > 0; i-- {
+		switch line[i] {
+		case ')':
+			depth++
+		case '(':
+			if depth == 0 {
+				c := line[i-1]
+				return isLetter(c) || isDigit(c) || c == '_'
+			}
+			depth--
+		}
+	}
+	return false
 }
 
 // isWordValue reports whether a setting's value starts at i: a word
@@ -407,7 +453,9 @@ func (p *Parser) spacedColon(line []byte, ks, i int, dst []Point) []Point {
 		var ok bool
 		if ps, ok = capitalPhrase(line, ks); !ok {
 			if ps, ok = phraseStart(line, ks); !ok {
-				return dst
+				if ps, ok = fieldPhrase(line, ks); !ok {
+					return dst
+				}
 			}
 		}
 		if afterCount(line, ps) {
@@ -549,6 +597,124 @@ func (p *Parser) counterFields(line []byte, dst []Point) []Point {
 		}
 		hs += semi + 1
 	}
+}
+
+// bareCounterLine reads line, which holds none of = : |, as counterLine
+// does when it starts with a step word, and gives nothing otherwise.
+func (p *Parser) bareCounterLine(line []byte, dst []Point) []Point {
+	if len(line) == 0 {
+		return dst
+	}
+	switch lower(line[0]) {
+	case 's', 'g', 'i', 'e', 'n', 'r':
+		return p.counterLine(line, dst)
+	}
+	return dst
+}
+
+// counterLine reads a line led by a step word and its integer, maybe
+// after a [tag], whose fields have no separator: after a ',', fields as
+// counterFields reads them (scikit-learn's KMeans: "Iteration 3, inertia
+// 81.33."); after blanks, names and numbers in turn, at least three
+// pairs and nothing else (LIBLINEAR: "iter  2 act 1.321e+02 pre
+// 1.044e+02 ... f 2.476e+02 |g| 2.298e+02 CG   4", where |g| is no KEY
+// and is passed over). The points are at the step of the head.
+func (p *Parser) counterLine(line []byte, dst []Point) []Point {
+	hs := 0
+	if len(line) > 0 && line[0] == '[' {
+		if hs = bytes.IndexByte(line, ']') + 1; hs == 0 {
+			return dst
+		}
+	}
+	we := hs
+	for we < len(line) && isLetter(line[we]) {
+		we++
+	}
+	if we == hs || we == len(line) || !isBlank(line[we]) || stepClass(line[hs:we]) == 0 {
+		return dst
+	}
+	step, k, ok := readStepInt(line, skipBlanks(line, we))
+	if !ok || k == len(line) {
+		return dst
+	}
+	start := len(dst)
+	switch {
+	case line[k] == ',':
+		end := len(line)
+		if line[end-1] == '.' {
+			end-- // the end of the sentence
+		}
+		dst = p.fieldsAfter(line[:end], k, dst)
+	case isBlank(line[k]):
+		dst = p.pairs(line, k, dst)
+	}
+	for i := start; i < len(dst); i++ {
+		dst[i].Step, dst[i].HasStep = step, true
+	}
+	return dst
+}
+
+// pairs reads the names and numbers in turn from k on for counterLine.
+func (p *Parser) pairs(line []byte, k int, dst []Point) []Point {
+	start, n := len(dst), 0
+	for i := skipBlanks(line, k); i < len(line); n++ {
+		ne := i
+		for ne < len(line) && !isBlank(line[ne]) {
+			ne++
+		}
+		name := line[i:ne]
+		vs := skipBlanks(line, ne)
+		num, ok := readNumber(line, vs)
+		if !ok || vs == ne || (num.end < len(line) && !isBlank(line[num.end])) {
+			return dst[:start]
+		}
+		i = skipBlanks(line, num.end)
+		if len(name) > 2 && name[0] == '|' && name[len(name)-1] == '|' {
+			continue // a norm, |g|: no KEY
+		}
+		ke := 0
+		for ke < len(name) && isKeyByte(name[ke]) {
+			ke++
+		}
+		if ke != len(name) || !isLetter(name[0]) || ke > maxMetricKeyLen {
+			return dst[:start]
+		}
+		dst = p.add(dst, name, name, num)
+	}
+	if n < 3 {
+		return dst[:start]
+	}
+	return dst
+}
+
+// fieldPhrase accepts the key starting at ks after a word when both
+// follow ", " in a line led by a counter: t-SNE's "[t-SNE] Iteration 50:
+// error = 56.43, gradient norm = 0.0566" gives "gradient norm". It
+// returns where the phrase starts.
+func fieldPhrase(line []byte, ks int) (int, bool) {
+	ws := ks - 1
+	for ws > 0 && 'a' <= line[ws-1] && line[ws-1] <= 'z' {
+		ws--
+	}
+	if ws == ks-1 || ws < 2 || line[ws-1] != ' ' || line[ws-2] != ',' || !counterLed(line) {
+		return 0, false
+	}
+	return ws, true
+}
+
+// counterLed reports whether line starts with a counter, a step word, its
+// integer and a ':', maybe after a [tag] and a space.
+func counterLed(line []byte) bool {
+	hs := 0
+	if len(line) > 0 && line[0] == '[' {
+		j := bytes.IndexByte(line, ']')
+		if j < 0 || j+1 >= len(line) || line[j+1] != ' ' {
+			return false
+		}
+		hs = j + 2
+	}
+	_, ok := counterHead(line, hs)
+	return ok
 }
 
 // counterHead reads a step word, its integer and a ':' at the start of
@@ -782,37 +948,46 @@ func phraseStart(line []byte, ks int) (int, bool) {
 // qualifier and stays a phrase.
 func capitalPhrase(line []byte, ks int) (int, bool) {
 	pos := ks
+	qualified := false
 	for n := 0; n < 4; n++ {
 		if pos < 2 || line[pos-1] != ' ' {
 			return 0, false
 		}
 		ws := pos - 1
-		for ws > 0 && isLetter(line[ws-1]) {
+		for ws > 0 && (isLetter(line[ws-1]) || line[ws-1] == '-') {
 			ws--
 		}
 		w := line[ws : pos-1]
-		if len(w) == 0 || (ws > 0 && isKeyByte(line[ws-1])) {
+		if len(w) == 0 || !isLetter(w[0]) || (ws > 0 && isKeyByte(line[ws-1])) || ks-ws > maxMetricKeyLen {
 			return 0, false
 		}
 		if 'A' <= w[0] && w[0] <= 'Z' {
-			if !isQualifier(w) || ks-ws > maxMetricKeyLen {
-				return 0, false
+			if !isQualifier(w) {
+				// A name before a qualified phrase that makes the line:
+				// "MLP test score: 0.9156".
+				return 0, qualified && ws == 0
 			}
 			if _, ok := phraseStart(line, ws); !ok {
 				return 0, false
 			}
 			return ws, true
 		}
+		qualified = qualified || isQualifier(w)
 		pos = ws
 	}
 	return 0, false
 }
 
 // isQualifier reports whether w, before a key, says which metric it is.
+// An abbreviation's period is allowed: scikit-learn's SGD prints "Avg.
+// loss".
 func isQualifier(w []byte) bool {
+	if len(w) > 1 && w[len(w)-1] == '.' {
+		w = w[:len(w)-1]
+	}
 	switch lowerWord(w) {
 	case "train", "training", "val", "valid", "validation", "test", "eval", "evaluation",
-		"dev", "best", "avg", "average", "mean", "final", "running", "total", "min", "max":
+		"dev", "best", "avg", "average", "mean", "final", "running", "total", "min", "max", "objective":
 		return true
 	}
 	return false
@@ -1173,8 +1348,9 @@ func lineStep(line []byte) counters {
 }
 
 // iterationPrefix reads the [N]<tab> or N:<tab> that XGBoost, LightGBM and
-// CatBoost print at the start of each iteration's line, or the [N]: and
-// blanks of LightGBM's R package.
+// CatBoost print at the start of each iteration's line, the [N]: and
+// blanks of LightGBM's R package, or the [N/TOTAL] and a space of
+// scikit-learn's HistGradientBoosting.
 func iterationPrefix(line []byte) (int64, bool) {
 	i := 0
 	bracket := len(line) > 0 && line[0] == '['
@@ -1186,6 +1362,13 @@ func iterationPrefix(line []byte) (int64, bool) {
 		return 0, false
 	}
 	if bracket {
+		if j < len(line) && line[j] == '/' {
+			// scikit-learn's HistGradientBoosting: "[3/100] 1 tree, ...".
+			if _, j, ok = readStepInt(line, j+1); !ok || j+1 >= len(line) || line[j] != ']' {
+				return 0, false
+			}
+			return v, line[j+1] == ' '
+		}
 		if j >= len(line) || line[j] != ']' {
 			return 0, false
 		}

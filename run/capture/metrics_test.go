@@ -93,6 +93,22 @@ func TestParseDefault(t *testing.T) {
 		// tqdm.
 		{"tqdm postfix", "100%|██████████| 10/10 [00:01<00:00,  9.5it/s, loss=0.31]", "loss=0.31@-"},
 		{"tqdm desc postfix", "train: 100%|██████████| 10/10 [00:01<00:00,  9.50it/s, loss=0.31, acc=0.88]", "loss=0.31@- acc=0.88@-"},
+
+		// scikit-learn's verbose estimators.
+		{"name before a qualified phrase", "MLP test score: 0.9156", "MLP test score=0.9156@-"},
+		{"hyphenated phrase", "Best cross-validation score: 0.993", "Best cross-validation score=0.993@-"},
+		{"abbreviated qualifier", "Norm: 265.71, NNZs: 61, Bias: -285.65, T: 1347, Avg. loss: 6.2198",
+			"Norm=265.71@- NNZs=61@- Bias=-285.65@- T=1347@- Avg. loss=6.2198@-"},
+		{"objective", "Objective value = -6.196099", "Objective value=-6.196099@-"},
+		{"N/TOTAL first", "[3/100] 1 tree, 31 leaves, max depth = 9, train loss: 0.46988, val loss: 0.47095, in 0.028s",
+			"max depth=9@3 train loss=0.46988@3 val loss=0.47095@3"},
+		{"counter and comma", "Iteration 3, inertia 81.32806489357331.", "inertia=81.32806489357331@3"},
+		{"counter and pairs", "iter  2 act 1.321e+02 pre 1.044e+02 delta 2.080e+00 f 2.476e+02 |g| 2.298e+02 CG   4",
+			"act=132.1@2 pre=104.4@2 delta=2.08@2 f=247.6@2 CG=4@2"},
+		{"tagged counter and pairs", "[LibLinear]iter  1 act 6.860e+02 pre 5.994e+02 f 9.337e+02 |g| 8.413e+02 CG   4",
+			"act=686@1 pre=599.4@1 f=933.7@1 CG=4@1"},
+		{"phrase of a field", "[t-SNE] Iteration 50: error = 56.4338531, gradient norm = 0.0566004 (50 iterations in 0.470s)",
+			"error=56.4338531@50 gradient norm=0.0566004@50"},
 	}
 	p, err := NewParser("")
 	if err != nil {
@@ -158,6 +174,16 @@ func TestParseNothing(t *testing.T) {
 		"  Instantaneous batch size per device = 8",
 		"Batch size: 32",
 		"Model achieved accuracy: 0.9",
+		"[Parallel(n_jobs=1)]: Done   4 out of   4 | elapsed:    0.0s finished",
+		"  (fc1): Linear(in_features=576, out_features=32, bias=True)",
+		"[13:29:44] INFO: ./src/tree/updater_prune.cc:98: tree pruning end, 6 extra nodes, 0 pruned nodes, max_depth=2",
+		"Epoch 1 of 10",
+		"iter 3 took 12 seconds",
+		"iter 3 lr 0.1",
+		"Iteration 3, 31 leaves",
+		"Loaded the data, batch size = 32",
+		"Number of parameters: 20042",
+		"[t-SNE] KL divergence after 250 iterations with early exaggeration: 56.096607",
 		"CUDA Version: 12.2",
 		"Using batch_size=32",
 		"x:1 y:2",

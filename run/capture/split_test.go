@@ -119,6 +119,10 @@ func TestLineSplitterMatchesStream(t *testing.T) {
 		"Saving model checkpoint to ./output",
 		"step 7 loss=0.3",
 		"iter 100: loss 4.2, time 93.1ms",
+		"Iteration 3, inertia 81.33.",
+		"iter  2 act 1.3e+02 pre 1.0e+02 f 2.4e+02 |g| 2.2e+02 CG   4",
+		"  (fc1): Linear(in_features=576, out_features=32, bias=True)",
+		"  warnings.warn(",
 		"",
 	}
 	p, err := NewParser("")

@@ -57,6 +57,7 @@ type Stream struct {
 	step    int64  // of the last row of a table led by a step word
 	hasStep bool
 	dump    int // lines left to pass over inside settings printed over several lines
+	depth   int // of parentheses open in the settings being passed over
 	buf     []byte
 	fields  [][]byte
 }
@@ -79,21 +80,23 @@ func (s *Stream) Parse(line []byte, dst []Point) []Point {
 		line = s.buf
 	}
 	if s.dump > 0 {
+		// A module's repr nests: the dump ends where its first line's
+		// parenthesis closes, not at the first line led by ')'.
 		s.dump--
-		if bytes.HasPrefix(bytes.TrimLeft(line, " \t"), []byte(")")) {
+		if s.depth += parenBalance(line); s.depth <= 0 {
 			s.dump = 0
 		}
 		return dst
 	}
 	if opensDump(line) {
-		s.dump = maxDumpLines
+		s.dump, s.depth = maxDumpLines, parenBalance(line)
 		return dst
 	}
 	if out, ok := s.tableLine(line, dst); ok {
 		return out
 	}
 	if bytes.IndexByte(line, '=') < 0 && bytes.IndexByte(line, ':') < 0 && bytes.IndexByte(line, '|') < 0 {
-		return dst
+		return s.p.bareCounterLine(line, dst)
 	}
 	return s.p.parse(line, dst)
 }
@@ -112,13 +115,32 @@ func (s *Stream) passes(line []byte) bool {
 const maxDumpLines = 500
 
 // opensDump reports whether line starts settings printed over several
-// lines: it ends with a name and "(".
+// lines: it ends with the name of a class and "(", maybe a space between
+// (Hugging Face's "TrainingArguments(", torch's "Net(" and "Adadelta (").
+// A call in code that Python echoes under a warning ("  warnings.warn(",
+// "  x = _check_result(") names a function, in lower case, or assigns.
 func opensDump(line []byte) bool {
 	n := len(line)
 	for n > 0 && isBlank(line[n-1]) {
 		n--
 	}
-	return n >= 2 && line[n-1] == '(' && isLetter(line[n-2])
+	if n < 2 || line[n-1] != '(' {
+		return false
+	}
+	n--
+	if line[n-1] == ' ' {
+		n--
+	}
+	ws := n
+	for ws > 0 && (isLetter(line[ws-1]) || isDigit(line[ws-1]) || line[ws-1] == '_') {
+		ws--
+	}
+	return ws < n && 'A' <= line[ws] && line[ws] <= 'Z' && bytes.IndexByte(line[:ws], '=') < 0
+}
+
+// parenBalance counts the parentheses line opens less those it closes.
+func parenBalance(line []byte) int {
+	return bytes.Count(line, []byte("(")) - bytes.Count(line, []byte(")"))
 }
 
 // tableKind says how a table's rows are read.
