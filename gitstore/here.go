@@ -158,7 +158,8 @@ func taken(top, p string) bool {
 	return false
 }
 
-// writeHere writes st to hereFile, whole or not at all.
+// writeHere writes st to hereFile, whole or not at all, and only if
+// there is none: of two processes entering at once, one wins.
 func (r *Repo) writeHere(st hereState) error {
 	var b strings.Builder
 	b.WriteString("# git-runs rerun --here checked out a run's source in this work tree;\n")
@@ -168,11 +169,24 @@ func (r *Repo) writeHere(st hereState) error {
 		fmt.Fprintf(&b, "snapshot %s\n", st.snapshot)
 	}
 	path := filepath.Join(r.GitDir, hereFile)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
+	tmp, err := os.CreateTemp(r.GitDir, hereFile+".*")
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(b.String()); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Link(tmp.Name(), path); errors.Is(err, fs.ErrExist) {
+		return errors.New("another rerun --here is checking a run's source out in this work tree")
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 // readHere reads hereFile; ErrNothingHere when there is none.

@@ -134,7 +134,7 @@ func (t *Tracker) Rerun(ctx context.Context, old Run, o RerunOptions) (rec *run.
 	if o.Starting != nil {
 		o.Starting(plan)
 	}
-	return t.runAgain(ctx, old, capture.ExecOptions{
+	return t.runAgain(ctx, top, capture.ExecOptions{
 		// The new run ran exactly the old one's code: it has the same
 		// source, snapshot included, and no snapshot is taken where
 		// it runs.
@@ -156,9 +156,10 @@ func (t *Tracker) confirm(old Run, plan RerunPlan, o RerunOptions) error {
 	return nil
 }
 
-// runAgain runs and records the command, and reads back the new run and,
-// when it failed, the file its output says was missing.
-func (t *Tracker) runAgain(ctx context.Context, old Run, opts capture.ExecOptions) (*run.Record, RerunResult, error) {
+// runAgain runs and records the command in the source tree at top, and
+// reads back the new run and, when it failed, the file its output says
+// was missing.
+func (t *Tracker) runAgain(ctx context.Context, top string, opts capture.ExecOptions) (*run.Record, RerunResult, error) {
 	er, err := capture.Exec(ctx, t.recorder, opts)
 	res := RerunResult{ExecResult: er}
 	if er.ID == "" {
@@ -170,10 +171,23 @@ func (t *Tracker) runAgain(ctx context.Context, old Run, opts capture.ExecOption
 	}
 	if er.Status != run.Finished && en.Commit != "" {
 		if out, oerr := t.store.Output(ctx, en.Commit); oerr == nil {
-			res.Missing = MissingFile(out)
+			res.Missing = relativeTo(top, MissingFile(out))
 		}
 	}
 	return en.Record, res, err
+}
+
+// relativeTo names a path below top, where the source was checked out
+// (a temporary directory the user never sees), by its place in the
+// source: "data/x.csv" rather than "/tmp/git-runs-rerun-1/source/data/x.csv".
+func relativeTo(top, p string) string {
+	if !filepath.IsAbs(p) {
+		return p
+	}
+	if rel, err := filepath.Rel(top, p); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return filepath.ToSlash(rel)
+	}
+	return p
 }
 
 // LeaveSource returns the work tree from the source an interrupted
