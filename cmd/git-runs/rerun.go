@@ -132,11 +132,16 @@ func (e *env) confirmRerun(r tracker.Run, p tracker.RerunPlan) error {
 		dir = "the top of its source"
 	}
 	fmt.Fprintf(e.stderr, "git-runs: %s; running it again runs:\n", what)
-	table(e.stderr, [][]string{
+	rows := [][]string{
 		{"  command", shellJoin(p.Command)},
 		{"  in", dir + " (" + p.Dir + ")"},
 		{"  env", strings.Join(p.Env, " ")},
-	})
+	}
+	if len(p.Linked) > 0 {
+		// It reads and writes these files of yours through the links.
+		rows = append(rows, []string{"  linked", strings.Join(p.Linked, " ") + " (from your work tree)"})
+	}
+	table(e.stderr, rows)
 	fmt.Fprint(e.stderr, "run it? [y/N] ")
 	answer, _ := bufio.NewReader(os.Stdin).ReadString('\n')
 	switch strings.ToLower(strings.TrimSpace(answer)) {
