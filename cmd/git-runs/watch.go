@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -50,27 +51,18 @@ func (c *watchCmd) Run(e *env) error {
 
 	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt)
 	defer stop()
-	// The run's output is a program's, replayed: its progress bars and
-	// plain colours are kept on a terminal, nothing that hides text.
-	var stdout io.Writer = e.stdout
-	if e.ttyOut != nil {
-		ow := newOutputWriter(e.ttyOut, e.color)
-		defer ow.End()
-		stdout = ow
-	}
-	out := bufio.NewWriter(stdout)
-	defer out.Flush()
+	v := newWatchView(e)
+	defer v.end()
 	last := map[string]int64{}
 	fmt.Fprintf(e.stderr, "git-runs: watching %s (%s)\n", short(en.ID), en.Record.Name)
 	return t.Follow(ctx, en, c.Interval, func(ev tracker.Event) error {
 		if ev.Skipped > 0 {
-			fmt.Fprintf(e.stderr, "git-runs: [%d bytes of output went by]\n", ev.Skipped)
+			v.aside(func() { fmt.Fprintf(e.stderr, "git-runs: [%d bytes of output went by]\n", ev.Skipped) })
 		}
-		out.Write(ev.Output)
-		out.Flush()
+		v.show(ev.Output, ev.Line)
 		if ev.Record != nil {
 			if line := metricNews(ev.Record, last); line != "" {
-				fmt.Fprintf(e.stderr, "git-runs: %s\n", line)
+				v.aside(func() { fmt.Fprintf(e.stderr, "git-runs: %s\n", line) })
 			}
 		}
 		if ev.Ended && ev.Record != nil {
@@ -79,10 +71,128 @@ func (c *watchCmd) Run(e *env) error {
 			if rec.ExitCode != nil {
 				status += fmt.Sprintf(" (exit %d)", *rec.ExitCode)
 			}
-			fmt.Fprintf(e.stderr, "git-runs: run %s (%s) %s after %s\n", short(rec.ID), rec.Name, status, span(rec.Duration(time.Now())))
+			v.aside(func() {
+				fmt.Fprintf(e.stderr, "git-runs: run %s (%s) %s after %s\n", short(rec.ID), rec.Name, status, span(rec.Duration(time.Now())))
+			})
 		}
 		return nil
 	})
+}
+
+// A watchView replays a run's output as the run's output log stores it,
+// with the line the command is redrawing (a progress bar, which the log
+// stores once, in its last state) drawn live on a terminal. git-runs'
+// own lines (metrics as they change) go to standard error; where that
+// shows in the same place as standard output, they must not land inside
+// a line of the output: a bar drawn live is cleared first and drawn
+// again after, and a line left unfinished is ended.
+type watchView struct {
+	out *bufio.Writer // the output, through a termWriter on a terminal
+	// tty is standard output when it is a terminal, for git-runs' own
+	// controls (which a termWriter would show as text); nil otherwise,
+	// and then no live line is drawn: a file or pipe gets the stored
+	// output exactly.
+	tty    io.Writer
+	ow     *termWriter // the termWriter on the terminal, to End
+	shared bool        // standard error shows where standard output does
+	drawn  []byte      // the live line on the terminal; nil when none
+	mid    bool        // the output shown ends inside a line
+}
+
+func newWatchView(e *env) *watchView {
+	v := &watchView{}
+	var stdout io.Writer = e.stdout
+	if e.ttyOut != nil {
+		// The run's output is a program's, replayed: its progress bars
+		// and plain colours are kept, nothing that hides text.
+		v.ow = newOutputWriter(e.ttyOut, e.color)
+		stdout, v.tty = v.ow, e.ttyOut
+		v.shared = e.ttyErr != nil && sameFile(e.ttyOut, e.ttyErr)
+	} else {
+		v.shared = sameFile(e.stdout, e.stderr)
+	}
+	v.out = bufio.NewWriter(stdout)
+	return v
+}
+
+// show writes output, the stored output that came since the last call,
+// and draws line, the live line, on a terminal.
+func (v *watchView) show(output, line []byte) {
+	if v.tty == nil || v.mid {
+		line = nil
+	}
+	if len(output) == 0 && (line == nil || bytes.Equal(line, v.drawn)) {
+		return
+	}
+	// The stored output starts with the final state of the line drawn,
+	// which may be shorter: the drawn one is cleared first.
+	v.clear()
+	if len(output) > 0 {
+		v.out.Write(output)
+		v.mid = output[len(output)-1] != '\n'
+	}
+	if line != nil && !v.mid {
+		v.out.Write(line)
+		v.drawn = append(v.drawn[:0], line...)
+	}
+	v.out.Flush()
+}
+
+// clear takes the live line off the terminal.
+func (v *watchView) clear() {
+	if v.drawn == nil {
+		return
+	}
+	v.out.Flush()
+	io.WriteString(v.tty, "\r\x1b[K")
+	v.drawn = nil
+}
+
+// aside runs f, which writes a line of git-runs' own to standard error,
+// between lines of the output.
+func (v *watchView) aside(f func()) {
+	if !v.shared {
+		f()
+		return
+	}
+	line := v.drawn
+	v.clear()
+	if v.mid {
+		v.out.WriteString("\n")
+		v.mid = false
+	}
+	v.out.Flush()
+	f()
+	if line != nil {
+		v.out.Write(line)
+		v.drawn = line
+		v.out.Flush()
+	}
+}
+
+// end leaves the terminal on a line of its own, after a live line or an
+// unfinished one.
+func (v *watchView) end() {
+	if v.tty != nil && (v.drawn != nil || v.mid) {
+		v.out.WriteString("\n")
+	}
+	v.out.Flush()
+	if v.ow != nil {
+		v.ow.End()
+	}
+}
+
+// sameFile reports whether a and b are one open file (a terminal, or a
+// file after 2>&1).
+func sameFile(a, b io.Writer) bool {
+	fa, ok1 := a.(*os.File)
+	fb, ok2 := b.(*os.File)
+	if !ok1 || !ok2 {
+		return false
+	}
+	sa, err1 := fa.Stat()
+	sb, err2 := fb.Stat()
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }
 
 // metricNews describes the metrics that have new points since last, and

@@ -12,6 +12,11 @@ import (
 type Event struct {
 	// Output is what the command printed since the last event.
 	Output []byte
+	// Line is the state of the line the command is redrawing (a
+	// progress bar), as of its last \r, which is not part of Output
+	// until the line ends: nil when there is none. The next Output
+	// starts with the line's final state, in its place.
+	Line []byte
 	// Skipped counts bytes of output that went by before they could be
 	// read (the output log keeps only the head and tail of long output).
 	Skipped int64
@@ -37,6 +42,9 @@ func (t *Tracker) Follow(ctx context.Context, r Run, interval time.Duration, f f
 		if prefix := w.OutputPrefix(); live && prefix != "" {
 			if data, from, next, err := outlog.ReadFrom(prefix, shown); err == nil {
 				ev.Output, ev.Skipped, shown = data, max(0, from-shown), next
+			}
+			if line, at, err := outlog.ReadLine(prefix); err == nil && at == shown {
+				ev.Line = line
 			}
 		}
 		if !live {
