@@ -50,18 +50,28 @@ type Log struct {
 	prefix  string
 	half    int64
 	red     *secret.Redactor
-	stream  *secret.Stream // red's view of the output, across writes
 	head    *os.File
 	tails   [2]*os.File
-	cur     int    // index of the current tail, -1 until one is used
-	headLen int64  // bytes in head
-	tailLen int64  // bytes in the current tail, after its header
-	total   int64  // bytes written, all files together
-	pending []byte // the line being printed, held back; unredacted
-	redraw         // the state of a line redrawn after \r
-	err     error  // the first write error: the files are unusable after it
-	closed  bool
-	full    func() // called once the head is full, see WhenHeadFull
+	cur     int   // index of the current tail, -1 until one is used
+	headLen int64 // bytes in head
+	tailLen int64 // bytes in the current tail, after its header
+	total   int64 // bytes written, all files together
+	out     *writer
+	others  []*writer // from NewWriter
+	lineFile
+	err    error // the first write error: the files are unusable after it
+	closed bool
+	full   func() // called once the head is full, see WhenHeadFull
+}
+
+// A writer takes one stream of output into its Log: the line it is
+// printing is its own, so that two streams (standard output and error
+// read apart) do not write into each other's lines.
+type writer struct {
+	log     *Log
+	stream  *secret.Stream // red's view of the stream, across writes
+	pending []byte         // the line being printed, held back; unredacted
+	redraw                 // the state of a line redrawn after \r
 }
 
 // Create creates the files of an Log that keeps limit bytes
@@ -91,7 +101,26 @@ func Create(prefix string, limit int64, red *secret.Redactor) (*Log, error) {
 			return nil, fmt.Errorf("create output log: %w", err)
 		}
 	}
-	return &Log{prefix: prefix, half: max(limit/2, 1), red: red, stream: red.NewStream(), head: head, cur: -1}, nil
+	o := &Log{prefix: prefix, half: max(limit/2, 1), red: red, head: head, cur: -1}
+	o.out = o.newWriter()
+	return o, nil
+}
+
+func (o *Log) newWriter() *writer {
+	return &writer{log: o, stream: o.red.NewStream()}
+}
+
+// NewWriter returns a writer of another stream of output into the log,
+// such as standard error read apart from standard output: each stream's
+// lines are stored whole, in the order they end, and the line each is
+// printing is its own. The writer may be used with the Log's Write and
+// other writers at once; Close finishes its line too.
+func (o *Log) NewWriter() io.Writer {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	w := o.newWriter()
+	o.others = append(o.others, w)
+	return w
 }
 
 // WhenHeadFull arranges for f to be called, once, when the head has all
@@ -107,7 +136,11 @@ func (o *Log) WhenHeadFull(f func()) {
 // is redrawn after \r, only its last state is stored (see redraw.go). It
 // returns len(p) unless the files cannot be written, in which case it
 // returns the error, and so does every later call.
-func (o *Log) Write(p []byte) (int, error) {
+func (o *Log) Write(p []byte) (int, error) { return o.out.Write(p) }
+
+// Write is Log.Write for the writer's stream.
+func (w *writer) Write(p []byte) (int, error) {
+	o := w.log
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.closed {
@@ -116,39 +149,39 @@ func (o *Log) Write(p []byte) (int, error) {
 	if o.err != nil {
 		return 0, o.err
 	}
-	return o.result(len(p), o.condense(p))
+	return o.result(len(p), o.afterWrite(w, w.condense(p)))
 }
 
 // writeRaw writes p, redacted, as it comes: \r ends a line like \n. It
 // is how a line too long to be held back is stored.
-func (o *Log) writeRaw(p []byte) error {
+func (w *writer) writeRaw(p []byte) error {
 	end := lastLineEnd(p) + 1
 	if end == 0 {
-		o.pending = append(o.pending, p...)
-		return o.flushPartial(false)
+		w.pending = append(w.pending, p...)
+		return w.flushPartial(false)
 	}
-	if err := o.storeLines(p[:end]); err != nil {
+	if err := w.storeLines(p[:end]); err != nil {
 		return err
 	}
-	o.pending = append(o.pending[:0], p[end:]...)
-	return o.flushPartial(false)
+	w.pending = append(w.pending[:0], p[end:]...)
+	return w.flushPartial(false)
 }
 
 // storeLines stores lines, whole lines, after the line held back, which
 // the first of them finishes.
-func (o *Log) storeLines(lines []byte) error {
-	if len(o.pending) > 0 {
+func (w *writer) storeLines(lines []byte) error {
+	if len(w.pending) > 0 {
 		// The line held back is finished by the first line: redacted
 		// alone, so that the rest is not copied.
 		first := IndexLineEnd(lines) + 1
-		o.pending = append(o.pending, lines[:first]...)
-		if err := o.store(o.stream.Redact(o.pending)); err != nil {
+		w.pending = append(w.pending, lines[:first]...)
+		if err := w.log.store(w.stream.Redact(w.pending)); err != nil {
 			return err
 		}
-		o.pending = o.pending[:0]
+		w.pending = w.pending[:0]
 		lines = lines[first:]
 	}
-	return o.store(o.stream.Redact(lines))
+	return w.log.store(w.stream.Redact(lines))
 }
 
 // IndexLineEnd finds the first \n or \r in b, or returns -1, with the
@@ -177,27 +210,27 @@ func (o *Log) result(n int, err error) (int, error) {
 // flushPartial writes the unfinished line held back, all of it when final,
 // otherwise only when it has grown too long, and then not its end, which
 // may hold the beginning of a secret whose rest is still to come.
-func (o *Log) flushPartial(final bool) error {
+func (w *writer) flushPartial(final bool) error {
 	if final {
-		err := o.store(o.stream.Redact(o.pending))
-		o.pending = o.pending[:0]
+		err := w.log.store(w.stream.Redact(w.pending))
+		w.pending = w.pending[:0]
 		return err
 	}
-	keep := max(o.red.MaxLen()-1, minKeep)
-	if len(o.pending) <= maxPartial+keep {
+	keep := max(w.log.red.MaxLen()-1, minKeep)
+	if len(w.pending) <= maxPartial+keep {
 		return nil
 	}
-	cut := o.red.SafeCut(o.pending, len(o.pending)-keep)
+	cut := w.log.red.SafeCut(w.pending, len(w.pending)-keep)
 	if cut == 0 {
 		return nil
 	}
-	if err := o.store(o.stream.Redact(o.pending[:cut])); err != nil {
+	if err := w.log.store(w.stream.Redact(w.pending[:cut])); err != nil {
 		return err
 	}
-	o.pending = o.pending[:copy(o.pending, o.pending[cut:])]
+	w.pending = w.pending[:copy(w.pending, w.pending[cut:])]
 	// Part of the line is stored: the rest of it, up to its \n, is
 	// stored as printed, redraws and all.
-	o.through, o.redrawn = true, false
+	w.through, w.redrawn = true, false
 	return nil
 }
 
@@ -284,10 +317,12 @@ func (o *Log) Close() error {
 	}
 	o.closed = true
 	var errs []error
-	o.finishLine()
-	if o.err == nil && len(o.pending) > 0 {
-		if err := o.flushPartial(true); err != nil {
-			errs = append(errs, fmt.Errorf("write output log: %w", err))
+	for _, w := range append([]*writer{o.out}, o.others...) {
+		w.finishLine()
+		if o.err == nil && len(errs) == 0 && len(w.pending) > 0 {
+			if err := w.flushPartial(true); err != nil {
+				errs = append(errs, fmt.Errorf("write output log: %w", err))
+			}
 		}
 	}
 	if o.err == nil && len(errs) == 0 {

@@ -32,14 +32,21 @@ import (
 // a checkpoint, the recovery after the writer died) sees the bar as it
 // stands, and a crash loses no more than the state being printed.
 
-// redraw is the state of the line a Log is taking.
+// redraw is the state of the line a writer is taking.
 type redraw struct {
 	shown   []byte // the line's state as of its last \r; unredacted
 	redrawn bool   // the line had a \r: pending is its next state, shown the last
 	cr      bool   // the last byte taken was \r
 	through bool   // part of the line is stored: the rest goes as printed
 	changed bool   // shown changed since the line file was written
+}
+
+// lineFile is a Log's line file. It holds the state of one line, that
+// of the writer that redrew last.
+type lineFile struct {
 	line    *os.File
+	lineAt  int64   // where the state in the file starts in the output
+	drawing *writer // whose line is in the file; nil when none
 	lineGen uint64
 	lineBuf []byte
 }
@@ -55,99 +62,111 @@ const (
 
 // condense takes p, output as printed, and stores the lines it
 // finishes, each as its last state.
-func (o *Log) condense(p []byte) error {
+func (w *writer) condense(p []byte) error {
 	for len(p) > 0 {
-		if o.through {
+		if w.through {
 			nl := bytes.IndexByte(p, '\n')
 			if nl < 0 {
-				return o.writeRaw(p)
+				return w.writeRaw(p)
 			}
-			if err := o.writeRaw(p[:nl+1]); err != nil {
+			if err := w.writeRaw(p[:nl+1]); err != nil {
 				return err
 			}
-			o.through = false
+			w.through = false
 			p = p[nl+1:]
 			continue
 		}
 		r := bytes.IndexByte(p, '\r')
 		if r < 0 {
-			if err := o.plain(p); err != nil {
+			if err := w.plain(p); err != nil {
 				return err
 			}
 			break
 		}
-		if err := o.plain(p[:r]); err != nil {
+		if err := w.plain(p[:r]); err != nil {
 			return err
 		}
-		if o.through {
+		if w.through {
 			p = p[r:] // the line outgrew what is held: its \r is stored
 			continue
 		}
-		o.carriageReturn()
+		w.carriageReturn()
 		p = p[r+1:]
-	}
-	if o.changed {
-		o.changed = false
-		return o.saveLine()
 	}
 	return nil
 }
 
 // plain takes c, output without \r.
-func (o *Log) plain(c []byte) error {
+func (w *writer) plain(c []byte) error {
 	if len(c) == 0 {
 		return nil
 	}
-	if !o.redrawn && !o.cr {
-		return o.writeRaw(c) // the way of nearly every line
+	if !w.redrawn && !w.cr {
+		return w.writeRaw(c) // the way of nearly every line
 	}
 	nl := bytes.IndexByte(c, '\n')
 	if nl < 0 {
-		o.cr = false
-		o.pending = append(o.pending, c...)
-		return o.flushPartial(false)
+		w.cr = false
+		w.pending = append(w.pending, c...)
+		return w.flushPartial(false)
 	}
 	end := "\n"
-	if o.cr && nl == 0 {
+	if w.cr && nl == 0 {
 		end = "\r\n" // a Windows line end, not a redraw
 	}
-	if o.redrawn && len(o.pending)+nl == 0 {
-		o.pending = append(o.pending, o.shown...)
+	if w.redrawn && len(w.pending)+nl == 0 {
+		w.pending = append(w.pending, w.shown...)
 	}
-	o.pending = append(append(o.pending, c[:nl]...), end...)
-	if err := o.store(o.stream.Redact(o.pending)); err != nil {
+	w.pending = append(append(w.pending, c[:nl]...), end...)
+	if err := w.log.store(w.stream.Redact(w.pending)); err != nil {
 		return err
 	}
-	o.pending = o.pending[:0]
-	o.redrawn, o.cr = false, false
-	return o.writeRaw(c[nl+1:])
+	w.pending = w.pending[:0]
+	w.redrawn, w.cr = false, false
+	return w.writeRaw(c[nl+1:])
 }
 
 // carriageReturn takes a \r: what was printed since the last one is the
 // line's state, unless it is nothing.
-func (o *Log) carriageReturn() {
-	if state := bytes.TrimRight(o.pending, "\b"); len(state) > 0 {
-		o.shown, o.pending = state, o.shown[:0]
-		o.redrawn, o.changed = true, true
+func (w *writer) carriageReturn() {
+	if state := bytes.TrimRight(w.pending, "\b"); len(state) > 0 {
+		w.shown, w.pending = state, w.shown[:0]
+		w.redrawn, w.changed = true, true
 	} else {
-		o.pending = o.pending[:0]
+		w.pending = w.pending[:0]
 	}
-	o.cr = true
+	w.cr = true
 }
 
 // finishLine makes the line held back its last state, for Close.
-func (o *Log) finishLine() {
-	if o.redrawn && len(o.pending) == 0 {
-		o.pending = append(o.pending, o.shown...)
+func (w *writer) finishLine() {
+	if w.redrawn && len(w.pending) == 0 {
+		w.pending = append(w.pending, w.shown...)
 	}
-	o.redrawn = false
+	w.redrawn = false
 }
 
-// saveLine writes the line's state to the line file, redacted.
-func (o *Log) saveLine() error {
-	if !o.redrawn {
-		return nil // stored meanwhile: the file's offset tells it is old
+// afterWrite brings the line file up to date after a write by w that
+// returned err: a line redrawn is saved, and so is the line another
+// writer is redrawing when w's lines moved the end of the output.
+func (o *Log) afterWrite(w *writer, err error) error {
+	if err != nil {
+		return err
 	}
+	if w.changed {
+		w.changed = false
+		if w.redrawn {
+			return o.saveLine(w)
+		}
+	}
+	if d := o.drawing; d != nil && d.redrawn && o.lineAt != o.total {
+		return o.saveLine(d)
+	}
+	return nil
+}
+
+// saveLine writes the state of w's line to the line file, redacted.
+func (o *Log) saveLine(w *writer) error {
 	if o.line == nil {
 		f, err := os.OpenFile(o.prefix+".line", os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o666)
 		if err != nil {
@@ -157,14 +176,15 @@ func (o *Log) saveLine() error {
 	}
 	// Redacted with a copy of the stream: the state may never be output,
 	// so it must not move the stream on.
-	preview := *o.stream
-	state := preview.Redact(o.shown)
+	preview := *w.stream
+	state := preview.Redact(w.shown)
 	o.lineGen++
 	b := append(o.lineBuf[:0], lineMagic...)
 	b = append(appendDigits(b, uint64(o.total)), ' ')
 	b = append(appendDigits(b, o.lineGen), ' ')
 	b = append(appendDigits(b, uint64(len(state))), '\n')
 	o.lineBuf = append(b, state...)
+	o.drawing, o.lineAt = w, o.total
 	_, err := o.line.WriteAt(o.lineBuf, 0)
 	return err
 }

@@ -2,6 +2,7 @@ package outlog
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -130,7 +131,7 @@ func TestRedrawBounded(t *testing.T) {
 		if chunk.Len() >= 64<<10 || i == 999_999 {
 			write(t, o, chunk.String())
 			chunk.Reset()
-			if held := cap(o.pending) + cap(o.shown); held > 16<<10 {
+			if held := cap(o.out.pending) + cap(o.out.shown); held > 16<<10 {
 				t.Fatalf("%d bytes held after %d redraws", held, i)
 			}
 		}
@@ -167,7 +168,7 @@ func TestRedrawLongLine(t *testing.T) {
 	o, prefix := newLog(t, 1<<20, nil)
 	long := strings.Repeat("x", 2*maxPartial)
 	write(t, o, "bar 1\r"+long+"\rbar 2\rbar 3\nnext 1\rnext 2\n")
-	if held := cap(o.pending) + cap(o.shown); held > 4*maxPartial {
+	if held := cap(o.out.pending) + cap(o.out.shown); held > 4*maxPartial {
 		t.Errorf("%d bytes held", held)
 	}
 	o.Close()
@@ -218,4 +219,73 @@ func TestRedrawReadLineWhileWriting(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	o.Close()
+}
+
+// Two streams into one Log, as standard output and error read apart: a
+// line printed on one while the other draws a bar is stored whole, and
+// the bar, still current, moves after it in the line file.
+func TestRedrawTwoStreams(t *testing.T) {
+	o, prefix := newLog(t, 1<<20, nil)
+	errw := o.NewWriter()
+	put := func(w io.Writer, s string) {
+		t.Helper()
+		if _, err := w.Write([]byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(errw, "\rtrain 1/3")
+	put(errw, "\rtrain 2/3")
+	put(o, "step 1 ")
+	put(errw, "\rtrain 3/3")
+	put(o, "loss=0.5\n")
+	if line, at, err := ReadLine(prefix); err != nil || string(line) != "train 2/3" || at != 16 {
+		t.Errorf("ReadLine = %q at %d, %v; want train 2/3 at 16", line, at, err)
+	}
+	if got, _ := read(t, prefix, 1<<20); got != "step 1 loss=0.5\ntrain 2/3" {
+		t.Errorf("Read = %q", got)
+	}
+	put(errw, "\n")
+	put(o, "unfinished")
+	put(errw, "\rval 1/2")
+	o.Close()
+	if got, _ := read(t, prefix, 1<<20); got != "step 1 loss=0.5\ntrain 3/3\nunfinishedval 1/2" {
+		t.Errorf("stored %q", got)
+	}
+	if _, err := errw.Write([]byte("x")); err == nil {
+		t.Error("a writer of a closed Log wrote")
+	}
+}
+
+// Two streams written at once keep every line of each whole.
+func TestRedrawTwoStreamsConcurrent(t *testing.T) {
+	o, prefix := newLog(t, 1<<20, nil)
+	errw := o.NewWriter()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range 500 {
+			fmt.Fprintf(o, "step %d ", i)
+			fmt.Fprintf(o, "loss=0.%d\n", i)
+		}
+	})
+	wg.Go(func() {
+		for e := range 5 {
+			for i := range 100 {
+				fmt.Fprintf(errw, "\repoch %d: %d/100", e, i+1)
+			}
+			fmt.Fprint(errw, "\n")
+		}
+	})
+	wg.Wait()
+	o.Close()
+	got, _ := read(t, prefix, 1<<20)
+	line := regexp.MustCompile(`^(step (\d+) loss=0\.(\d+)|epoch \d: 100/100)$`)
+	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+	for _, l := range lines {
+		if m := line.FindStringSubmatch(l); m == nil || m[2] != m[3] {
+			t.Fatalf("line %q", l)
+		}
+	}
+	if len(lines) != 505 {
+		t.Errorf("%d lines", len(lines))
+	}
 }
