@@ -3,11 +3,10 @@ package mlflow
 import (
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/gitruns/gitruns/run"
-	"github.com/gitruns/gitruns/run/codec"
+	"github.com/gitruns/gitruns/run/mlflowtags"
 )
 
 // The shapes of MLflow's messages, as JSON.
@@ -51,40 +50,23 @@ type runJSON struct {
 	Outputs any         `json:"outputs,omitempty"`
 }
 
-// The system tags of MLflow that are fields of the record.
+// The system tags of MLflow that are fields of the record, as the
+// mapping shared with git runs import names them.
 const (
-	tagRunName = "mlflow.runName"
-	tagUser    = "mlflow.user"
-	tagCommit  = "mlflow.source.git.commit"
-	tagSource  = "mlflow.source.name"
-	tagParent  = "mlflow.parentRunId"
+	tagRunName = mlflowtags.RunName
+	tagUser    = mlflowtags.User
+	tagCommit  = mlflowtags.Commit
+	tagSource  = mlflowtags.SourceName
+	tagParent  = mlflowtags.Parent
 )
 
-// statusName is the MLflow RunStatus of a git-runs status. A crashed run
-// is KILLED, as MLflow reports a run whose process went away.
-func statusName(s run.Status) string {
-	switch s {
-	case run.Finished:
-		return "FINISHED"
-	case run.Failed:
-		return "FAILED"
-	case run.Killed, run.Crashed:
-		return "KILLED"
-	}
-	return "RUNNING"
-}
+// statusName is the MLflow RunStatus of a git-runs status.
+func statusName(s run.Status) string { return mlflowtags.StatusName(s) }
 
 // parseStatus reads a RunStatus by name or number.
 func parseStatus(s string) (run.Status, error) {
-	switch strings.ToUpper(s) {
-	case "RUNNING", "1", "SCHEDULED", "2":
-		return run.Running, nil
-	case "FINISHED", "3":
-		return run.Finished, nil
-	case "FAILED", "4":
-		return run.Failed, nil
-	case "KILLED", "5":
-		return run.Killed, nil
+	if st, ok := mlflowtags.ParseStatus(s); ok {
+		return st, nil
 	}
 	return "", invalid("invalid run status %q: want RUNNING, FINISHED, FAILED or KILLED", s)
 }
@@ -164,26 +146,9 @@ func runData(rec *run.Record) runDataJSON {
 	return d
 }
 
-// paramValue types a param as the command line does ("100" is an
-// integer), unless its text would not come back the same: MLflow's
-// clients get back the string they sent.
-func paramValue(s string) any {
-	v := codec.ParseValue(s)
-	if _, ok := v.(string); ok || paramString(v) != s {
-		return s
-	}
-	return v
-}
+// paramValue types a param as the command line does, as
+// mlflowtags.ParamValue says.
+func paramValue(s string) any { return mlflowtags.ParamValue(s) }
 
 // paramString is the text MLflow shows of a typed param.
-func paramString(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case bool:
-		return strconv.FormatBool(x)
-	}
-	return run.FormatValue(v)
-}
+func paramString(v any) string { return mlflowtags.ParamString(v) }
