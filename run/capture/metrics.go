@@ -72,9 +72,12 @@ type Parser struct {
 //     trace, notice), which is ignored ("INFO loss: 0.3" gives loss), or
 //     after one of the words train, training, val, valid, validation,
 //     test, eval, evaluation, dev, best, avg, average, mean, final,
-//     running, total, min, max, which then belongs to the KEY ("Train
-//     Loss: 0.31 | Val Loss: 0.29" gives "Train Loss" and "Val Loss").
-//     These words are matched in any case.
+//     running, total, min, max, objective, which then belongs to the KEY
+//     ("Train Loss: 0.31 | Val Loss: 0.29" gives "Train Loss" and "Val
+//     Loss"; "Avg. loss" too). These words are matched in any case. A
+//     phrase of up to four words keeps its whole name when one of these
+//     words, capitalised, leads it ("Best cross-validation score"), or
+//     when it starts the line and holds one ("MLP test score").
 //   - A KEY may also be quoted, 'loss' or "loss", as in Python dicts and
 //     JSON.
 //   - The separator is "=", with or without spaces around it but not part
@@ -105,6 +108,16 @@ type Parser struct {
 //     is a metric too, as fairseq prints: "| loss 4.123 | ppl 14.9 |".
 //   - LightGBM's "valid_0's l2: 0.5" gives the KEY valid_0/l2, so that
 //     the curves of its data sets stay apart.
+//   - In a line led by a step word and its integer (after a [tag] maybe),
+//     with a ',' after the integer, the fields between commas that are
+//     exactly a KEY and a NUMBER are metrics ("Iteration 3, inertia
+//     81.33."); with blanks after it, three or more names and NUMBERs in
+//     turn and nothing else are (LIBLINEAR's "iter 2 act 1.3e+02 pre
+//     1.0e+02 f 2.4e+02 |g| 2.2e+02 CG 4", where |g| is passed over). In a
+//     line led by a step word, its integer and ':', a KEY after a comma
+//     and a lower-case word keeps the word ("gradient norm = 0.05").
+//   - A KEY inside the parentheses of a call or repr is an argument, not
+//     a metric ("Dropout(p=0.25)", "[Parallel(n_jobs=1)]").
 //
 // A word followed by a space and a number ("Loaded 50000 images", "Using 4
 // GPUs") is never a metric.
@@ -115,7 +128,8 @@ type Parser struct {
 // 3", "Epoch 3/10", "step=1200", "Epoch [1/5]", "[epoch 3]", "'step': 100")
 // give the step of every point of the line and are not metrics
 // themselves. So does [N] or N: followed by a tab at the start of a line,
-// as XGBoost, LightGBM and CatBoost number their iterations. When a line
+// as XGBoost, LightGBM and CatBoost number their iterations, or [N/TOTAL]
+// and a space, as scikit-learn's HistGradientBoosting does. When a line
 // has several, the first of step, global_step, iter, iteration, it or the
 // start of the line wins over epoch. A step word with a value that is not
 // an integer is an ordinary metric: Hugging Face's 'epoch': 0.5 is the
@@ -126,9 +140,11 @@ type Parser struct {
 // name settings or identifiers and are never metrics: version, pid, port,
 // seed, rank, local_rank, global_rank, node_rank, world_size. KEYs that
 // run.ValidateKey refuses are dropped, and so are those starting with
-// "system/", the namespace of sampled system metrics (package sysmon). Lines holding "Namespace(" (Python
-// printing its parsed arguments) or starting with "[LightGBM] [" (its
-// information messages) give nothing.
+// "system/", the namespace of sampled system metrics (package sysmon).
+// Lines holding "Namespace(" (Python printing its parsed arguments),
+// starting with "[LightGBM] [" (its information messages) or naming a
+// position in C or C++ source ("updater_prune.cc:98:", a library's own
+// log) give nothing.
 //
 // With the default rules and with a pattern alike, ANSI escape sequences
 // (colours) are removed before a line is read, and lines longer than 64 KiB
@@ -191,6 +207,8 @@ func (p *Parser) parse(line []byte, dst []Point) []Point {
 	start := len(dst)
 	pipes, colons := false, false
 	words := 0 // values that are words or strings: settings, not metrics
+	// Values inside a call's parentheses are its arguments: settings.
+	calls := bytes.IndexByte(line, '(') >= 0
 	for i, c := range line {
 		if class[c]&clSep == 0 {
 			continue
@@ -198,7 +216,7 @@ func (p *Parser) parse(line []byte, dst []Point) []Point {
 		var word bool
 		switch c {
 		case '=':
-			dst, word = p.afterEquals(line, i, dst)
+			dst, word = p.afterEquals(line, i, calls, dst)
 		case ':':
 			colons = true
 			dst, word = p.afterColon(line, i, dst)
@@ -253,16 +271,19 @@ func isSettings(line []byte, words, points int) bool {
 	if bytes.HasPrefix(line, []byte("[CV")) {
 		return true // scikit-learn's search, naming each candidate's settings
 	}
-	if hasSourcePosition(line) {
-		return true // a library's own log: XGBoost's "updater_prune.cc:98: ... max_depth=2"
-	}
 	for i := 0; i < len(line); i++ {
+		if line[i] == ':' && sourcePosition(line, i) {
+			return true // a library's own log: XGBoost's "updater_prune.cc:98: ... max_depth=2"
+		}
 		if class[line[i]]&clLetter == 0 || (i > 0 && isKeyByte(line[i-1])) {
 			continue
 		}
 		j := i
 		for j < len(line) && isKeyByte(line[j]) {
 			j++
+		}
+		if j < len(line) && line[j] == ':' && sourcePosition(line, j) {
+			return true
 		}
 		k := skipBlanks(line, j)
 		if k < len(line) && (line[k] == ':' || line[k] == '=') && isSettingsWord(line[i:j]) {
@@ -273,19 +294,16 @@ func isSettings(line []byte, words, points int) bool {
 	return false
 }
 
-// hasSourcePosition reports whether line names a position in C or C++
-// source, file.cc:98, as the logs of libraries written in them do.
-func hasSourcePosition(line []byte) bool {
-	for _, ext := range [...]string{".cc:", ".cpp:", ".cu:", ".c:", ".h:"} {
-		for off := 0; ; {
-			i := bytes.Index(line[off:], []byte(ext))
-			if i < 0 {
-				break
-			}
-			off += i + len(ext)
-			if off < len(line) && isDigit(line[off]) {
-				return true
-			}
+// sourcePosition reports whether the ':' at i follows the name of a C or
+// C++ source file and precedes a line number, file.cc:98, as the logs of
+// libraries written in them show.
+func sourcePosition(line []byte, i int) bool {
+	if i+1 >= len(line) || !isDigit(line[i+1]) {
+		return false
+	}
+	for _, ext := range [...]string{".cc", ".cpp", ".cu", ".c", ".h"} {
+		if bytes.HasSuffix(line[:i], []byte(ext)) {
+			return true
 		}
 	}
 	return false
@@ -314,8 +332,8 @@ func isSettingsWord(w []byte) bool {
 
 // afterEquals reads the metric, if any, whose separator is the '=' at i.
 // It also reports whether the value is a word or a string, as settings
-// have.
-func (p *Parser) afterEquals(line []byte, i int, dst []Point) ([]Point, bool) {
+// have. calls says whether line holds a '('.
+func (p *Parser) afterEquals(line []byte, i int, calls bool, dst []Point) ([]Point, bool) {
 	if i+1 < len(line) && line[i+1] == '=' {
 		return dst, false
 	}
@@ -338,7 +356,7 @@ func (p *Parser) afterEquals(line []byte, i int, dst []Point) ([]Point, bool) {
 			return dst, false
 		}
 	}
-	if inCall(line, ps) {
+	if calls && inCall(line, ps) {
 		return dst, false
 	}
 	num = fraction(line, num)
@@ -602,14 +620,10 @@ func (p *Parser) counterFields(line []byte, dst []Point) []Point {
 // bareCounterLine reads line, which holds none of = : |, as counterLine
 // does when it starts with a step word, and gives nothing otherwise.
 func (p *Parser) bareCounterLine(line []byte, dst []Point) []Point {
-	if len(line) == 0 {
+	if len(line) == 0 || line[0] == '[' {
 		return dst
 	}
-	switch lower(line[0]) {
-	case 's', 'g', 'i', 'e', 'n', 'r':
-		return p.counterLine(line, dst)
-	}
-	return dst
+	return p.counterLine(line, dst)
 }
 
 // counterLine reads a line led by a step word and its integer, maybe
@@ -626,11 +640,19 @@ func (p *Parser) counterLine(line []byte, dst []Point) []Point {
 			return dst
 		}
 	}
+	if hs == len(line) {
+		return dst
+	}
+	switch lower(line[hs]) {
+	case 's', 'g', 'i', 'e', 'n', 'r': // step words start so
+	default:
+		return dst
+	}
 	we := hs
 	for we < len(line) && isLetter(line[we]) {
 		we++
 	}
-	if we == hs || we == len(line) || !isBlank(line[we]) || stepClass(line[hs:we]) == 0 {
+	if we == len(line) || !isBlank(line[we]) || stepClass(line[hs:we]) == 0 {
 		return dst
 	}
 	step, k, ok := readStepInt(line, skipBlanks(line, we))

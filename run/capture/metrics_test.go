@@ -100,6 +100,7 @@ func TestParseDefault(t *testing.T) {
 		{"abbreviated qualifier", "Norm: 265.71, NNZs: 61, Bias: -285.65, T: 1347, Avg. loss: 6.2198",
 			"Norm=265.71@- NNZs=61@- Bias=-285.65@- T=1347@- Avg. loss=6.2198@-"},
 		{"objective", "Objective value = -6.196099", "Objective value=-6.196099@-"},
+		{"after a call", "Linear(in_features=32) loss=0.5", "loss=0.5@-"},
 		{"N/TOTAL first", "[3/100] 1 tree, 31 leaves, max depth = 9, train loss: 0.46988, val loss: 0.47095, in 0.028s",
 			"max depth=9@3 train loss=0.46988@3 val loss=0.47095@3"},
 		{"counter and comma", "Iteration 3, inertia 81.32806489357331.", "inertia=81.32806489357331@3"},

@@ -47,8 +47,9 @@ import (
 //
 // # Settings over several lines
 //
-// From a line that ends with a name and "(" (Hugging Face's
-// "TrainingArguments(") to a line that starts with ")", at most 500
+// From a line that ends with the name of a class and "(", maybe a space
+// between (Hugging Face's "TrainingArguments(", torch's "Net(" and
+// "Adadelta ("), to the line where that parenthesis closes, at most 500
 // lines, nothing is read.
 type Stream struct {
 	p       *Parser
