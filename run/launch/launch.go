@@ -57,6 +57,11 @@ type Options struct {
 	// Capture receives a copy of everything the command prints, both
 	// streams, in the order it was read. Writes are serialised.
 	Capture io.Writer
+	// CaptureErr, when set, receives the copy of standard error instead
+	// of Capture when it goes elsewhere than standard output, so that
+	// each stream's lines can be kept apart; when both go to one place
+	// they are one stream, to Capture. Writes to both are serialised.
+	CaptureErr io.Writer
 	// Started is called with the command's process id once it runs.
 	Started func(pid int)
 }
@@ -117,7 +122,7 @@ type runner struct {
 	cmd     *exec.Cmd
 	job     *job // nil when the command stays in our process group
 	streams []*stream
-	mu      sync.Mutex // serialises writes to o.Capture
+	mu      sync.Mutex // serialises writes to o.Capture and o.CaptureErr
 }
 
 // openStreams gives the command its standard output and error.
@@ -156,6 +161,14 @@ func (r *runner) capture(b []byte) {
 		r.o.Capture.Write(b)
 		r.mu.Unlock()
 	}
+}
+
+// captureErr hands what the command printed on its standard error, read
+// apart, to o.CaptureErr.
+func (r *runner) captureErr(b []byte) {
+	r.mu.Lock()
+	r.o.CaptureErr.Write(b)
+	r.mu.Unlock()
 }
 
 // run starts the command and sees it to its end.
@@ -237,15 +250,18 @@ func (r *runner) ended(res Result, werr error) (Result, error) {
 // returns is closed once all is copied.
 func (r *runner) copyStreams(exited <-chan struct{}) <-chan struct{} {
 	var copiers sync.WaitGroup
-	for _, s := range r.streams {
-		if s.isFile && r.o.Capture == nil {
+	for i, s := range r.streams {
+		capture := r.capture
+		if i == 1 && r.o.CaptureErr != nil {
+			capture = r.captureErr
+		} else if s.isFile && r.o.Capture == nil {
 			continue // the command writes to the file itself: nothing to copy
 		}
 		copiers.Go(func() {
 			if s.isFile {
-				s.follow(r.capture, exited)
+				s.follow(capture, exited)
 			} else {
-				s.copy(r.capture)
+				s.copy(capture)
 			}
 		})
 	}

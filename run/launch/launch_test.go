@@ -73,6 +73,36 @@ func TestPipesPassThroughAndCapture(t *testing.T) {
 	}
 }
 
+// With CaptureErr, standard error read apart goes there and standard
+// output to Capture; when both go to one place, all goes to Capture.
+func TestCaptureErrApart(t *testing.T) {
+	out, shown := sink(t)
+	errw, shownErr := sink(t)
+	var capOut, capErr syncBuf
+	script := `echo out1; printf '\rbar 1' >&2; echo out2; printf '\rbar 2\n' >&2`
+	if _, err := Run(Options{Args: []string{"sh", "-c", script}, Stdout: out, Stderr: errw, Capture: &capOut, CaptureErr: &capErr}); err != nil {
+		t.Fatal(err)
+	}
+	if capOut.String() != "out1\nout2\n" || capErr.String() != "\rbar 1\rbar 2\n" {
+		t.Errorf("captured %q and %q", capOut.String(), capErr.String())
+	}
+	if shown() != "out1\nout2\n" || shownErr() != "\rbar 1\rbar 2\n" {
+		t.Error("shown otherwise than printed")
+	}
+	f, err := os.Create(filepath.Join(t.TempDir(), "both"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var all, none syncBuf
+	if _, err := Run(Options{Args: []string{"sh", "-c", script}, Stdout: f, Stderr: f, Capture: &all, CaptureErr: &none}); err != nil {
+		t.Fatal(err)
+	}
+	if all.String() != "out1\n\rbar 1out2\n\rbar 2\n" || none.String() != "" {
+		t.Errorf("one place: captured %q and %q", all.String(), none.String())
+	}
+}
+
 func TestTerminalGetsPseudoTerminal(t *testing.T) {
 	master, slave, err := pty.Open()
 	if err != nil {
