@@ -276,7 +276,8 @@ type snapEntry struct {
 	path   string
 	status byte   // 'A', 'M', 'T' or 'D', as git diff-tree says
 	mode   string // in the snapshot
-	id     string // its blob in the snapshot
+	id     string // its blob in the snapshot; "" when it deleted the file
+	old    string // its blob in the commit; "" when it added the file
 }
 
 // undoSnapshot gives back the commit's content to every file of the
@@ -292,6 +293,9 @@ func (r *Repo) undoSnapshot(ctx context.Context, st hereState) error {
 	}
 	var restore []string
 	for _, e := range entries {
+		if ids[e.path] == e.old {
+			continue // the commit's already: never restored, or put back
+		}
 		if ids[e.path] != e.id {
 			if r.Warn != nil {
 				r.Warn(fmt.Errorf("kept %s as the command left it", e.path))
@@ -329,9 +333,12 @@ func (r *Repo) snapshotEntries(ctx context.Context, st hereState) ([]snapEntry, 
 		if len(meta) != 5 || meta[4] == "" {
 			return nil, fmt.Errorf("read snapshot's changes: unexpected %q", fields[i])
 		}
-		e := snapEntry{path: string(fields[i+1]), status: meta[4][0], mode: meta[1], id: meta[3]}
-		if e.status == 'D' {
+		e := snapEntry{path: string(fields[i+1]), status: meta[4][0], mode: meta[1], id: meta[3], old: meta[2]}
+		switch e.status {
+		case 'D':
 			e.id = ""
+		case 'A':
+			e.old = ""
 		}
 		entries = append(entries, e)
 	}

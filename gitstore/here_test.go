@@ -120,3 +120,31 @@ func TestLeaveSourceRefusesABadRecord(t *testing.T) {
 		t.Errorf("HEAD is %s", got)
 	}
 }
+
+// TestLeaveSourceHalfRestored: killed while the snapshot was being
+// restored, the work tree holds some files at the commit's content;
+// leaving takes them as they are, with nothing to say of them.
+func TestLeaveSourceHalfRestored(t *testing.T) {
+	ctx := context.Background()
+	repo, src := hereRepo(t)
+	r := openRepo(t, repo)
+	var warned []string
+	r.Warn = func(err error) { warned = append(warned, err.Error()) }
+	if _, err := r.EnterSource(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	// As if the snapshot had reached notes.txt but not model.py.
+	git(t, repo, "checkout", "-q", "--", "model.py")
+	if err := r.LeaveSource(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(warned) != 0 {
+		t.Errorf("warned %q", warned)
+	}
+	if got := git(t, repo, "status", "--porcelain"); got != "" {
+		t.Errorf("status after leaving:\n%s", got)
+	}
+	if got := git(t, repo, "symbolic-ref", "HEAD"); got != "refs/heads/main" {
+		t.Errorf("HEAD is %s", got)
+	}
+}
