@@ -184,10 +184,11 @@ func (p *Parser) Parse(line []byte, dst []Point) []Point {
 		escBufs.Put(buf)
 		return dst
 	}
-	if bytes.IndexByte(line, '=') < 0 && bytes.IndexByte(line, ':') < 0 && bytes.IndexByte(line, '|') < 0 {
+	esc := bytes.IndexByte(line, 0x1b) >= 0
+	if !esc && bytes.IndexByte(line, '=') < 0 && bytes.IndexByte(line, ':') < 0 && bytes.IndexByte(line, '|') < 0 {
 		return p.bareCounterLine(line, dst) // the bulk of prose ends here
 	}
-	if bytes.IndexByte(line, 0x1b) >= 0 {
+	if esc {
 		buf := escBufs.Get().(*[]byte)
 		*buf = stripEscapes((*buf)[:0], line)
 		dst = p.parse(*buf, dst)
@@ -228,11 +229,18 @@ func (p *Parser) parse(line []byte, dst []Point) []Point {
 		}
 	}
 	if pipes {
-		dst = p.pipeFields(line, dst)
+		dst = p.fieldsBy(line, '|', dst)
 	} else if colons {
 		dst = p.counterFields(line, dst) // whose head ends in ':'
 	}
 	if len(dst) == start {
+		if colons && !pipes && bytes.IndexByte(line, '\t') >= 0 {
+			// GaussianMixture: "Initialization converged: True\t time
+			// lapse 0.09s\t ll -4.23".
+			if dst = p.fieldsBy(line, '\t', dst); len(dst) > start {
+				return p.resolveSteps(line, dst, start)
+			}
+		}
 		return p.counterLine(line, dst)
 	}
 	if isSettings(line, words, len(dst)-start) {
@@ -324,7 +332,8 @@ func hasPythonConstant(line []byte) bool {
 func isSettingsWord(w []byte) bool {
 	switch lowerWord(w) {
 	case "config", "configuration", "cfg", "hparams", "hyperparameters", "hyperparams", "hyp",
-		"args", "arguments", "params", "parameters", "settings", "options", "overrides", "overriding", "optimizer":
+		"args", "arguments", "params", "parameters", "settings", "options", "overrides", "overriding", "optimizer",
+		"importance", "importances": // of each feature, by its name
 		return true
 	}
 	return false
@@ -443,6 +452,9 @@ func (p *Parser) quotedKey(line []byte, i int, dst []Point) ([]Point, bool) {
 	if !ok || ks == 0 || line[ks-1] != q {
 		return dst, false
 	}
+	if givenSettings(line, ks) {
+		return dst, false
+	}
 	vs := skipBlanks(line, i+1)
 	num, ok := readNumber(line, vs)
 	if !ok {
@@ -459,6 +471,22 @@ func (p *Parser) quotedKey(line []byte, i int, dst []Point) ([]Point, bool) {
 		return dst, false
 	}
 	return p.add(dst, line[ks:i-1], line[ks:i-1], num), false
+}
+
+// givenSettings reports whether the quoted key at ks is in a dict after
+// "with" or "using", the settings that gave a result: "best score: 0.92
+// with {'C': 1}", "Best: 0.92 using {'C': 1}".
+func givenSettings(line []byte, ks int) bool {
+	b := bytes.LastIndexByte(line[:ks], '{')
+	if b < 1 || line[b-1] != ' ' || bytes.IndexByte(line[b:ks], '}') >= 0 {
+		return false
+	}
+	ws, ok := keyBefore(line, b-1)
+	if !ok {
+		return false
+	}
+	w := lowerWord(line[ws : b-1])
+	return w == "with" || w == "using"
 }
 
 // spacedColon reads the metric whose key starts at ks and ends at the ':'
@@ -557,22 +585,25 @@ func afterCount(line []byte, ks int) bool {
 	if ns == 0 {
 		return true
 	}
-	if line[ns-1] != ' ' {
-		return false // the value of something else: epoch=2 val_loss: 0.29
+	if line[ns-1] != ' ' || ns >= 2 && line[ns-2] == ':' {
+		// The value of something else: "epoch=2 val_loss: 0.29",
+		// "best_iteration: 7 best_score: 0.99".
+		return false
 	}
 	ws, ok := keyBefore(line, ns-1)
 	return !ok || stepClass(line[ws:ns-1]) == 0
 }
 
-// pipeFields reads the fields of a line split by '|' that are exactly a
-// key, spaces and a number, as fairseq prints them.
-func (p *Parser) pipeFields(line []byte, dst []Point) []Point {
+// fieldsBy reads the fields of a line split by sep that are exactly a
+// key, spaces and a number, as fairseq prints them between '|'.
+func (p *Parser) fieldsBy(line []byte, sep byte, dst []Point) []Point {
 	for fs := 0; fs < len(line); {
-		fe := fs + bytes.IndexByte(line[fs:], '|')
+		fe := fs + bytes.IndexByte(line[fs:], sep)
 		if fe < fs {
 			fe = len(line)
 		}
-		f := line[skipBlanks(line, fs):fe]
+		f := line[fs:fe]
+		f = f[skipBlanks(f, 0):]
 		fs = fe + 1
 		if len(f) == 0 || !isLetter(f[0]) {
 			continue // most fields of progress bars end here
@@ -709,19 +740,28 @@ func (p *Parser) pairs(line []byte, k int, dst []Point) []Point {
 	return dst
 }
 
-// fieldPhrase accepts the key starting at ks after a word when both
-// follow ", " in a line led by a counter: t-SNE's "[t-SNE] Iteration 50:
-// error = 56.43, gradient norm = 0.0566" gives "gradient norm". It
-// returns where the phrase starts.
+// fieldPhrase accepts the key starting at ks after one or two lower-case
+// words when they follow ", " or ": " in a line led by a counter: t-SNE's
+// "[t-SNE] Iteration 50: error = 56.43, gradient norm = 0.0566" gives
+// "gradient norm", MiniBatchKMeans' "Minibatch step 3/23: mean batch
+// inertia: 2.26, ewa inertia: 2.25" gives "mean batch inertia" and "ewa
+// inertia". It returns where the phrase starts.
 func fieldPhrase(line []byte, ks int) (int, bool) {
 	ws := ks - 1
-	for ws > 0 && 'a' <= line[ws-1] && line[ws-1] <= 'z' {
+	for n := 0; n < 2; n++ {
+		we := ws
+		for ws > 0 && 'a' <= line[ws-1] && line[ws-1] <= 'z' {
+			ws--
+		}
+		if ws == we || ws < 2 || line[ws-1] != ' ' {
+			return 0, false
+		}
+		if c := line[ws-2]; c == ',' || c == ':' {
+			return ws, counterLed(line)
+		}
 		ws--
 	}
-	if ws == ks-1 || ws < 2 || line[ws-1] != ' ' || line[ws-2] != ',' || !counterLed(line) {
-		return 0, false
-	}
-	return ws, true
+	return 0, false
 }
 
 // counterLed reports whether line starts with a counter, a step word, its
@@ -739,16 +779,27 @@ func counterLed(line []byte) bool {
 	return ok
 }
 
-// counterHead reads a step word, its integer and a ':' at the start of
-// line[hs:], blanks aside, and returns the index of the ':'.
+// counterHead reads a step word, maybe after one other word, its integer
+// and a ':' at the start of line[hs:], blanks aside, and returns the
+// index of the ':'.
 func counterHead(line []byte, hs int) (int, bool) {
 	i := skipBlanks(line, hs)
 	j := i
 	for j < len(line) && isLetter(line[j]) {
 		j++
 	}
-	if j == i || j >= len(line) || line[j] != ' ' || stepClass(line[i:j]) == 0 {
+	if j == i || j >= len(line) || line[j] != ' ' {
 		return 0, false
+	}
+	if stepClass(line[i:j]) == 0 {
+		// One word may name the counter: MiniBatchKMeans' "Minibatch
+		// step 3/23:".
+		i = j + 1
+		for j = i; j < len(line) && isLetter(line[j]); j++ {
+		}
+		if j == i || j >= len(line) || line[j] != ' ' || stepClass(line[i:j]) == 0 {
+			return 0, false
+		}
 	}
 	_, k, ok := readStepInt(line, skipBlanks(line, j))
 	if ok && k < len(line) && line[k] == '/' {
@@ -1269,7 +1320,7 @@ func countFollows(line []byte, i int) bool {
 	for we < len(line) && isKeyByte(line[we]) {
 		we++
 	}
-	if stepClass(line[ws:we]) > 0 {
+	if stepClass(line[ws:we]) > 0 || isPreposition(line[ws:we]) {
 		return false
 	}
 	if we+1 < len(line) && line[we] == '\'' && line[we+1] == 's' {
@@ -1279,9 +1330,23 @@ func countFollows(line []byte, i int) bool {
 	return k >= len(line) || (line[k] != '=' && line[k] != ':')
 }
 
+// isPreposition reports whether w, after a number, goes on a sentence
+// rather than naming what the number counts: "best score: 0.92 with
+// {...}", "accuracy: 0.91 at step 100".
+func isPreposition(w []byte) bool {
+	switch lowerWord(w) {
+	case "with", "using", "at", "after", "for", "in", "on", "from", "over":
+		return true
+	}
+	return false
+}
+
 // ignoredKey reports whether key names a setting or an identifier that
 // startup logs print like a metric.
 func ignoredKey(key []byte) bool {
+	if len(key) > 2 && key[0] == 'n' && key[1] == '_' {
+		return true // a count that sizes data or model: n_samples, n_layer
+	}
 	if len(key) < 3 || len(key) > len("global_rank") {
 		return false
 	}
