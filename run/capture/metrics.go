@@ -117,10 +117,16 @@ type Parser struct {
 //     line led by a step word, its integer and ':', a KEY after a comma
 //     and a lower-case word keeps the word ("gradient norm = 0.05").
 //   - A KEY inside the parentheses of a call or repr is an argument, not
-//     a metric ("Dropout(p=0.25)", "[Parallel(n_jobs=1)]").
+//     a metric ("Dropout(p=0.25)", "[Parallel(n_jobs=1)]"), and so is a
+//     quoted KEY in a dict after "with" or "using" ("best score: 0.92
+//     with {'C': 1}").
+//   - In a line with ':' that gives no other point, a field between tabs
+//     that is exactly a KEY, spaces and a NUMBER is a metric
+//     (GaussianMixture's "... converged: True\t time lapse 0.09s\t ll
+//     -4.23").
 //
-// A word followed by a space and a number ("Loaded 50000 images", "Using 4
-// GPUs") is never a metric.
+// Outside the lines led by a counter above, a word followed by a space
+// and a number ("Loaded 50000 images", "Using 4 GPUs") is never a metric.
 //
 // The step words step, global_step, iter, iteration, it and epoch, in any
 // case, followed by "=", by ":" and a space, or by spaces, then by a
@@ -138,7 +144,8 @@ type Parser struct {
 //
 // Values that are not finite (nan, inf) count. These KEYs, in any case,
 // name settings or identifiers and are never metrics: version, pid, port,
-// seed, rank, local_rank, global_rank, node_rank, world_size. KEYs that
+// seed, rank, local_rank, global_rank, node_rank, world_size, and KEYs
+// starting with "n_", which size data or model (n_samples). KEYs that
 // run.ValidateKey refuses are dropped, and so are those starting with
 // "system/", the namespace of sampled system metrics (package sysmon).
 // Lines holding "Namespace(" (Python printing its parsed arguments),
