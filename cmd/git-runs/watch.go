@@ -22,7 +22,9 @@ type watchCmd struct {
 func (c *watchCmd) Help() string {
 	return `Follows a run being recorded on this machine: prints its output as it
 comes, and on standard error the latest value of each metric when they
-change, until the run ends.
+change, until the run ends. On a terminal, a progress bar the command
+redraws is drawn live, though the run stores only its final state, and
+the metric lines never land inside it.
 
   git runs watch
   git runs watch brave-otter-42`
