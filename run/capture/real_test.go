@@ -27,23 +27,50 @@ func TestRealLogs(t *testing.T) {
 	if len(logs) == 0 {
 		t.Fatal("no logs in testdata/real")
 	}
-	var total, exact int
+	var all realStats
+	frameworks := map[string]*realStats{}
+	var names []string
 	for _, log := range logs {
 		name := strings.TrimSuffix(filepath.Base(log), ".log")
 		s := readRealLog(t, log, strings.TrimSuffix(log, ".log")+".labels")
 		t.Logf("%s: %d lines, %d metric lines, %d exact, %d wrong; %d of %d other lines gave points",
 			name, s.lines, s.metric, s.exact, s.metric-s.exact, s.falsePos, s.lines-s.metric)
-		total, exact = total+s.metric, exact+s.exact
 		if s.metric < 20 {
 			t.Errorf("%s: only %d metric lines", name, s.metric)
 		}
+		fw := strings.TrimPrefix(name, "holdout-")
+		if frameworks[fw] == nil {
+			frameworks[fw] = &realStats{}
+			names = append(names, fw)
+		}
+		frameworks[fw].add(s)
+		all.add(s)
 	}
-	t.Logf("all: %d of %d metric lines exact", exact, total)
+	sort.Strings(names)
+	for _, fw := range names {
+		s := frameworks[fw]
+		rate := float64(s.exact) / float64(s.metric)
+		t.Logf("%s: %d of %d metric lines exact (%.1f%%), %d other lines gave points", fw, s.exact, s.metric, 100*rate, s.falsePos)
+		// The bar, which the line-by-line errors above already
+		// hold every line to.
+		if rate < 0.95 || s.falsePos > 0 {
+			t.Errorf("%s: %.1f%% exact, %d other lines gave points; want at least 95%% and none", fw, 100*rate, s.falsePos)
+		}
+	}
+	t.Logf("all: %d of %d metric lines exact, %d of %d other lines gave points",
+		all.exact, all.metric, all.falsePos, all.lines-all.metric)
 }
 
 // realStats counts how the lines of one log were read.
 type realStats struct {
 	lines, metric, exact, falsePos int
+}
+
+func (s *realStats) add(o realStats) {
+	s.lines += o.lines
+	s.metric += o.metric
+	s.exact += o.exact
+	s.falsePos += o.falsePos
 }
 
 // readRealLog parses the log at path as exec would and compares each
