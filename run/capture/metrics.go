@@ -708,6 +708,11 @@ func (p *Parser) counterLine(line []byte, dst []Point) []Point {
 	case isBlank(line[k]):
 		dst = p.pairs(line, k, dst)
 	}
+	if len(dst) > start && lineStep(line).cls > 0 {
+		// A finer step word on the line wins, as elsewhere: "Epoch 5
+		// step 3 lr 0.1 ..." is at step 3.
+		return p.resolveSteps(line, dst, start)
+	}
 	for i := start; i < len(dst); i++ {
 		dst[i].Step, dst[i].HasStep = step, true
 	}

@@ -107,6 +107,7 @@ func TestParseDefault(t *testing.T) {
 		{"number and preposition", "accuracy: 0.91 at step 100", "accuracy=0.91@100"},
 		{"settings that gave a score", "best score: 0.9221 with {'C': 1}", "best score=0.9221@-"},
 		{"tab fields", "Initialization converged: True\t time lapse 0.09095s\t ll -4.23222", "ll=-4.23222@-"},
+		{"pairs after an epoch and a step", "Epoch 5 step 3 lr 0.1 loss 2.3 acc 0.9", "lr=0.1@3 loss=2.3@3 acc=0.9@3 epoch=5@3"},
 		{"N/TOTAL first", "[3/100] 1 tree, 31 leaves, max depth = 9, train loss: 0.46988, val loss: 0.47095, in 0.028s",
 			"max depth=9@3 train loss=0.46988@3 val loss=0.47095@3"},
 		{"counter and comma", "Iteration 3, inertia 81.32806489357331.", "inertia=81.32806489357331@3"},
