@@ -313,7 +313,12 @@ func isSettings(line []byte, words, points int) bool {
 // C++ source file and precedes a line number, file.cc:98, as the logs of
 // libraries written in them show.
 func sourcePosition(line []byte, i int) bool {
-	if i+1 >= len(line) || !isDigit(line[i+1]) {
+	if i < 2 || i+1 >= len(line) || !isDigit(line[i+1]) {
+		return false
+	}
+	switch line[i-1] {
+	case 'c', 'h', 'p', 'u': // the last letter of each extension
+	default:
 		return false
 	}
 	for _, ext := range [...]string{".cc", ".cpp", ".cu", ".c", ".h"} {
@@ -681,9 +686,7 @@ func (p *Parser) counterLine(line []byte, dst []Point) []Point {
 	if hs == len(line) {
 		return dst
 	}
-	switch lower(line[hs]) {
-	case 's', 'g', 'i', 'e', 'n', 'r': // step words start so
-	default:
+	if !mayBeStepWord(line[hs:]) {
 		return dst
 	}
 	we := hs
@@ -717,6 +720,31 @@ func (p *Parser) counterLine(line []byte, dst []Point) []Point {
 		dst[i].Step, dst[i].HasStep = step, true
 	}
 	return dst
+}
+
+// mayBeStepWord is a quick look at the first two letters of b, which
+// every step word's match, so that counterLine passes over most lines
+// at once.
+func mayBeStepWord(b []byte) bool {
+	if len(b) < 2 {
+		return false
+	}
+	var want byte
+	switch lower(b[0]) {
+	case 's', 'i':
+		want = 't'
+	case 'g':
+		want = 'l'
+	case 'e':
+		want = 'p'
+	case 'n':
+		want = 'u'
+	case 'r':
+		want = 'o'
+	default:
+		return false
+	}
+	return lower(b[1]) == want
 }
 
 // pairs reads the names and numbers in turn from k on for counterLine.
