@@ -191,11 +191,18 @@ func (p *Parser) Parse(line []byte, dst []Point) []Point {
 		escBufs.Put(buf)
 		return dst
 	}
-	esc := bytes.IndexByte(line, 0x1b) >= 0
-	if !esc && bytes.IndexByte(line, '=') < 0 && bytes.IndexByte(line, ':') < 0 && bytes.IndexByte(line, '|') < 0 {
-		return p.bareCounterLine(line, dst) // the bulk of prose ends here
+	if bytes.IndexByte(line, '=') < 0 && bytes.IndexByte(line, ':') < 0 && bytes.IndexByte(line, '|') < 0 {
+		// The bulk of prose ends here: only a counter leads a line without
+		// separators that has metrics, and escapes in its first two
+		// bytes could hide one.
+		if len(line) < 2 || line[0] != 0x1b && line[1] != 0x1b && !mayBeStepWord(line) {
+			return dst
+		}
+		if bytes.IndexByte(line, 0x1b) < 0 {
+			return p.bareCounterLine(line, dst)
+		}
 	}
-	if esc {
+	if bytes.IndexByte(line, 0x1b) >= 0 {
 		buf := escBufs.Get().(*[]byte)
 		*buf = stripEscapes((*buf)[:0], line)
 		dst = p.parse(*buf, dst)
@@ -215,8 +222,9 @@ func (p *Parser) parse(line []byte, dst []Point) []Point {
 	start := len(dst)
 	pipes, colons := false, false
 	words := 0 // values that are words or strings: settings, not metrics
-	// Values inside a call's parentheses are its arguments: settings.
-	calls := bytes.IndexByte(line, '(') >= 0
+	// Values inside a call's parentheses are its arguments, settings:
+	// whether the line has any is looked for at its first '='.
+	calls := -1
 	for i, c := range line {
 		if class[c]&clSep == 0 {
 			continue
@@ -224,7 +232,10 @@ func (p *Parser) parse(line []byte, dst []Point) []Point {
 		var word bool
 		switch c {
 		case '=':
-			dst, word = p.afterEquals(line, i, calls, dst)
+			if calls < 0 {
+				calls = bytes.IndexByte(line, '(')
+			}
+			dst, word = p.afterEquals(line, i, calls >= 0, dst)
 		case ':':
 			colons = true
 			dst, word = p.afterColon(line, i, dst)
