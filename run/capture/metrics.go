@@ -214,6 +214,16 @@ func (p *Parser) Parse(line []byte, dst []Point) []Point {
 
 var escBufs = sync.Pool{New: func() any { return new([]byte) }}
 
+// nextSep returns the index of the first '=', ':' or '|' in line from i
+// on, or len(line). A loop of its own, so that parse's state stays out of
+// the loop over every byte.
+func nextSep(line []byte, i int) int {
+	for i < len(line) && class[line[i]]&clSep == 0 {
+		i++
+	}
+	return i
+}
+
 // parse reads line, without escapes, with the default rules.
 func (p *Parser) parse(line []byte, dst []Point) []Point {
 	if bytes.HasPrefix(line, []byte("[LightGBM] [")) {
@@ -225,12 +235,9 @@ func (p *Parser) parse(line []byte, dst []Point) []Point {
 	// Values inside a call's parentheses are its arguments, settings:
 	// whether the line has any is looked for at its first '='.
 	calls := -1
-	for i, c := range line {
-		if class[c]&clSep == 0 {
-			continue
-		}
+	for i := nextSep(line, 0); i < len(line); i = nextSep(line, i+1) {
 		var word bool
-		switch c {
+		switch line[i] {
 		case '=':
 			if calls < 0 {
 				calls = bytes.IndexByte(line, '(')
