@@ -227,6 +227,9 @@ func compareMaps[V any](a, b map[string]V, same func(x, y V) bool) []Change {
 func compareMetrics(a, b map[string]run.Summary) []MetricChange {
 	out := make([]MetricChange, 0, max(len(a), len(b)))
 	for k, sa := range a {
+		if run.IsSystemMetric(k) {
+			continue // the machine's; git runs show has them
+		}
 		mc := MetricChange{Key: k, A: &sa, Delta: math.NaN(), Percent: math.NaN()}
 		if sb, ok := b[k]; ok {
 			mc.B = &sb
@@ -239,7 +242,7 @@ func compareMetrics(a, b map[string]run.Summary) []MetricChange {
 		out = append(out, mc)
 	}
 	for k, sb := range b {
-		if _, ok := a[k]; !ok {
+		if _, ok := a[k]; !ok && !run.IsSystemMetric(k) {
 			out = append(out, MetricChange{Key: k, B: &sb, Delta: math.NaN(), Percent: math.NaN()})
 		}
 	}

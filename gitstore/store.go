@@ -345,7 +345,9 @@ func commitMessage(rec *run.Record) string {
 	fmt.Fprintf(&b, "run %s: %s", rec.Name, rec.Status)
 	keys := make([]string, 0, len(rec.Metrics))
 	for k := range rec.Metrics {
-		keys = append(keys, k)
+		if !run.IsSystemMetric(k) { // the program's results, not the machine's
+			keys = append(keys, k)
+		}
 	}
 	sort.Strings(keys)
 	for i, k := range keys {

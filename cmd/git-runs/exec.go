@@ -1,25 +1,30 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/gitruns/gitruns/run/capture"
+	"github.com/gitruns/gitruns/run/sysmon"
 	"github.com/gitruns/gitruns/run/tracker"
 )
 
 type execCmd struct {
 	startFlags
-	NoOutput        bool     `help:"Do not keep the command's output with the run."`
-	OutputLimit     int64    `default:"10485760" placeholder:"BYTES" help:"Bytes of output kept: the first and last half of them, with a note of what was cut between."`
-	NoOutputMetrics bool     `help:"Do not read metrics from the command's output."`
-	MetricsPattern  string   `placeholder:"REGEX" help:"Read metrics from output lines with this regular expression instead of the default rules: named groups key and value, and optionally step."`
-	NoArgvParams    bool     `help:"Do not take params from the command line (--lr 0.01, --lr=0.01, optimizer.lr=0.01)."`
-	Env             []string `sep:"none" placeholder:"NAME" help:"Also record this environment variable (never one whose name says it is a secret). Repeatable."`
-	PythonPackages  bool     `help:"Record the installed packages of the Python the command runs."`
-	Command         []string `arg:"" passthrough:"partial" help:"The command to run, usually after --."`
+	NoOutput        bool          `help:"Do not keep the command's output with the run."`
+	OutputLimit     int64         `default:"10485760" placeholder:"BYTES" help:"Bytes of output kept: the first and last half of them, with a note of what was cut between."`
+	NoOutputMetrics bool          `help:"Do not read metrics from the command's output."`
+	MetricsPattern  string        `placeholder:"REGEX" help:"Read metrics from output lines with this regular expression instead of the default rules: named groups key and value, and optionally step."`
+	NoArgvParams    bool          `help:"Do not take params from the command line (--lr 0.01, --lr=0.01, optimizer.lr=0.01)."`
+	Env             []string      `sep:"none" placeholder:"NAME" help:"Also record this environment variable (never one whose name says it is a secret). Repeatable."`
+	PythonPackages  bool          `help:"Record the installed packages of the Python the command runs."`
+	SystemInterval  time.Duration `default:"10s" help:"How often to sample the command's CPU and memory, the machine's memory, disk and network, and its GPUs, as metrics under system/."`
+	NoSystemMetrics bool          `help:"Do not sample system metrics."`
+	Command         []string      `arg:"" passthrough:"partial" help:"The command to run, usually after --."`
 }
 
 func (c *execCmd) Help() string {
@@ -53,6 +58,9 @@ func (c *execCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	if err := sysmon.CheckInterval(c.SystemInterval); err != nil {
+		return fmt.Errorf("--system-interval: %w", err)
+	}
 	t, err := e.tracker()
 	if err != nil {
 		return err
@@ -62,6 +70,7 @@ func (c *execCmd) Run(e *env) error {
 		NoOutput: c.NoOutput, OutputLimit: c.OutputLimit,
 		NoOutputMetrics: c.NoOutputMetrics, MetricsPattern: c.MetricsPattern,
 		NoArgvParams: c.NoArgvParams, EnvNames: c.Env, PythonPackages: c.PythonPackages,
+		NoSystemMetrics: c.NoSystemMetrics, SystemInterval: c.SystemInterval,
 	})
 	if err != nil && res.ID == "" {
 		return err // nothing was recorded

@@ -20,6 +20,7 @@ import (
 	"github.com/gitruns/gitruns/run/live"
 	"github.com/gitruns/gitruns/run/outlog"
 	"github.com/gitruns/gitruns/run/secret"
+	"github.com/gitruns/gitruns/run/sysmon"
 )
 
 // hostFactsWait bounds how long the end of a run waits for facts about
@@ -38,7 +39,9 @@ type ExecOptions struct {
 	MetricsPattern  string // replaces the default metric rules; see NewParser
 	NoArgvParams    bool   // do not take params from the command line
 	EnvNames        []string
-	PythonPackages  bool // record the installed packages of the command's Python
+	PythonPackages  bool          // record the installed packages of the command's Python
+	NoSystemMetrics bool          // do not sample the command's and the machine's use (system/ metrics)
+	SystemInterval  time.Duration // how often they are sampled; 0 for sysmon.DefaultInterval
 
 	Stdin, Stdout, Stderr *os.File // default: the process's own
 }
@@ -58,8 +61,8 @@ type ExecResult struct {
 // Exec runs a command and records it as a run of store: its source,
 // command (with secrets redacted), params from its command line, the
 // environment worth recording, host facts, output, metrics printed in the
-// output, and how it ended. The command sees GITRUNS_RUN set to the run's
-// id. A command that cannot be started is recorded as failed with exit
+// output, system metrics sampled while it runs, and how it ended. The
+// command sees GITRUNS_RUN set to the run's id. A command that cannot be started is recorded as failed with exit
 // code 127 and reported as an error. The run ends as the command did:
 // finished when it exited 0, failed when it exited otherwise, killed when
 // somebody stopped it with a signal (see stopped), whatever signals it
@@ -70,6 +73,11 @@ type ExecResult struct {
 func Exec(ctx context.Context, rc live.Recorder, o ExecOptions) (ExecResult, error) {
 	if len(o.Args) == 0 {
 		return ExecResult{}, errors.New("exec: no command given (git runs exec -- COMMAND [ARGS...])")
+	}
+	if o.SystemInterval != 0 && !o.NoSystemMetrics {
+		if err := sysmon.CheckInterval(o.SystemInterval); err != nil {
+			return ExecResult{}, fmt.Errorf("system metrics interval: %w", err)
+		}
 	}
 	var parser *Parser
 	if !o.NoOutputMetrics {
@@ -140,11 +148,13 @@ func Exec(ctx context.Context, rc live.Recorder, o ExecOptions) (ExecResult, err
 			}
 		})
 	}
+	system := newSystemSampler(r, o)
 	lres, err := launch.Run(launch.Options{
 		Args: o.Args, Dir: o.Dir, Env: env,
 		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
-		Capture: capture,
+		Capture: capture, Started: system.started,
 	})
+	system.stop()
 	if lines != nil {
 		lines.flush()
 	}

@@ -7,11 +7,9 @@ import (
 	"math"
 	"regexp"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/gitruns/gitruns/run"
-	"github.com/gitruns/gitruns/run/sysmon"
 )
 
 // Point is one metric value found in a line of output.
@@ -147,7 +145,7 @@ type Parser struct {
 // seed, rank, local_rank, global_rank, node_rank, world_size, and KEYs
 // starting with "n_", which size data or model (n_samples). KEYs that
 // run.ValidateKey refuses are dropped, and so are those starting with
-// "system/", the namespace of sampled system metrics (package sysmon).
+// "system/", the namespace of sampled system metrics (run.IsSystemMetric).
 // Lines holding "Namespace(" (Python printing its parsed arguments),
 // starting with "[LightGBM] [" (its information messages) or naming a
 // position in C or C++ source ("updater_prune.cc:98:", a library's own
@@ -941,7 +939,7 @@ func (p *Parser) intern(key []byte) string {
 	}
 	s := string(key)
 	v := s
-	if run.ValidateKey("metric", s) != nil || strings.HasPrefix(s, sysmon.Prefix) {
+	if run.ValidateKey("metric", s) != nil || run.IsSystemMetric(s) {
 		v = ""
 	}
 	if len(p.keys) < maxInterned {

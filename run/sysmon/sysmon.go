@@ -5,11 +5,13 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/gitruns/gitruns/run"
 )
 
 // Prefix starts the key of every system metric. The output parser of
 // git runs exec never reads a key with it from a program's output.
-const Prefix = "system/"
+const Prefix = run.SystemPrefix
 
 // The names of the metrics sampled. Sizes are in MiB (2^20 bytes), as
 // nvidia-smi reports memory; counters of traffic are totals since the
@@ -41,7 +43,7 @@ const MinInterval = 100 * time.Millisecond
 // CheckInterval returns an error for an interval Start refuses.
 func CheckInterval(d time.Duration) error {
 	if d < MinInterval {
-		return fmt.Errorf("system metrics interval %s: must be at least %s", d, MinInterval)
+		return fmt.Errorf("must be at least %s, not %s", MinInterval, d)
 	}
 	return nil
 }

@@ -41,6 +41,9 @@ func Differing(runs []Run, max int) (params, metrics []string) {
 			}
 		}
 		for k, m := range r.Record.Metrics {
+			if run.IsSystemMetric(k) {
+				continue // the machine's, not the program's: asked for by name
+			}
 			s := mv[k]
 			if s == nil {
 				mv[k] = &seen{firstM: m.Last, n: 1}
@@ -78,7 +81,7 @@ type CompareRow struct {
 
 // Compare lays runs side by side: attributes (name, status, experiment,
 // started, duration, commit), then every param, then every metric's last
-// value, then every tag.
+// value (but system metrics, run.IsSystemMetric), then every tag.
 func Compare(runs []Run, now time.Time) []CompareRow {
 	attr := func(key string, f func(*run.Record) any) CompareRow {
 		r := CompareRow{Key: key}
@@ -100,6 +103,9 @@ func Compare(runs []Run, now time.Time) []CompareRow {
 		rows = append(rows, attr("params."+k, func(r *run.Record) any { return r.Params[k] }))
 	}
 	for _, k := range metrics {
+		if run.IsSystemMetric(k) {
+			continue // the machine's: git runs show has them
+		}
 		rows = append(rows, attr("metrics."+k, func(r *run.Record) any {
 			if m, ok := r.Metrics[k]; ok {
 				return m.Last
@@ -275,7 +281,8 @@ type Column struct {
 // then params and metrics taken in turn, each kind ranked by how many
 // different values it has, then by how many runs have it, then by name.
 // Tags git-runs and MLflow keep for themselves (mlflow.*, gitruns.*) are
-// left out: the name and status columns show what they hold.
+// left out: the name and status columns show what they hold; so are
+// system metrics (run.IsSystemMetric), which differ from run to run.
 func Columns(runs []Run) []Column {
 	type stat struct {
 		vals    map[string]bool
@@ -303,6 +310,9 @@ func Columns(runs []Run) []Column {
 			note("param", k, run.FormatValue(v))
 		}
 		for k, m := range rec.Metrics {
+			if run.IsSystemMetric(k) {
+				continue // sampled, never alike: asked for by name
+			}
 			note("metric", k, strconv.FormatFloat(m.Last, 'g', -1, 64))
 		}
 	}
