@@ -13,6 +13,11 @@ run, whose end_run only flushes (exec ends the run); each later start_run
 starts a run that is part of exec's (a sweep's trial), as
 start_run(nested=True) does inside any active run. run_id= logs into another
 run, one that has ended too.
+
+A run started outside exec, and not part of another, samples system metrics
+(system/cpu_percent, system/rss_mb, system/gpu0/util_percent, ...) from /proc
+and nvidia-smi every 10 s in a daemon thread until it ends; under exec, exec
+samples them.
 """
 
 from ._run import (  # noqa: F401
@@ -20,6 +25,8 @@ from ._run import (  # noqa: F401
     GitRunsError,
     RunInfo,
     active_run,
+    disable_system_metrics_logging,
+    enable_system_metrics_logging,
     end_run,
     flush,
     get_metric_history,
@@ -33,6 +40,7 @@ from ._run import (  # noqa: F401
     log_text,
     search_runs,
     set_experiment,
+    set_system_metrics_sampling_interval,
     set_tag,
     set_tags,
     start_run,
@@ -45,4 +53,6 @@ __all__ = [
     "get_metric_history", "get_run", "log_artifact", "log_dict", "log_metric",
     "log_metrics", "log_param", "log_params", "log_text", "search_runs",
     "set_experiment", "set_tag", "set_tags", "start_run",
+    "disable_system_metrics_logging", "enable_system_metrics_logging",
+    "set_system_metrics_sampling_interval",
 ]

@@ -12,6 +12,8 @@ import tempfile
 import threading
 import time
 
+from . import _system
+
 _FLUSH_BYTES = 64 << 10
 _FLUSH_DELAY = 0.1  # seconds after the first buffered point
 _STEP_LIMIT = 1 << 63  # steps are int64
@@ -23,6 +25,8 @@ _exec_taken = False  # start_run has attached to git runs exec's run (GITRUNS_RU
 _experiment = None  # set by set_experiment, used by the next start_run
 _hooks_installed = False
 _uncaught = None  # exception type that is ending the interpreter, if any
+_system_metrics = True  # standalone runs sample system metrics
+_system_interval = _system.DEFAULT_INTERVAL  # seconds
 
 
 class GitRunsError(RuntimeError):
@@ -284,6 +288,7 @@ class ActiveRun(_Logger):
         self._next = {}  # metric key -> next automatic step
         self._ended = False
         self._error = None  # a failed background flush, raised at the next call
+        self._system = None  # the _system.Sampler of a standalone run
 
     def __repr__(self):
         return "<ActiveRun %s>" % self.id
@@ -411,7 +416,8 @@ def _to_step(key, step):
 # ---------------------------------------------------------------- module API
 
 
-def start_run(name=None, experiment=None, params=None, tags=None, nested=False, parent_run_id=None):
+def start_run(name=None, experiment=None, params=None, tags=None, nested=False, parent_run_id=None,
+              log_system_metrics=None):
     """Starts a run and makes it the active run. Returns an ActiveRun, usable
     in a with block.
 
@@ -419,7 +425,13 @@ def start_run(name=None, experiment=None, params=None, tags=None, nested=False, 
     process attaches to exec's run; each later one starts a run that is part
     of exec's run (a trial of a sweep), as MLflow's nested runs are. While a
     run is active, start_run(nested=True) starts a run part of it, which
-    stays active until it ends; parent_run_id names the parent outright."""
+    stays active until it ends; parent_run_id names the parent outright.
+
+    A run that is not part of another samples system metrics (system/...,
+    as git runs exec does) every 10 s until it ends, unless
+    log_system_metrics is False (None: as enable_system_metrics_logging and
+    disable_system_metrics_logging last said). Under git runs exec the
+    SDK never samples: exec does."""
     global _active, _exec_taken
     with _lock:
         cur = active_run()
@@ -461,6 +473,7 @@ def start_run(name=None, experiment=None, params=None, tags=None, nested=False, 
         for k, v in (tags or {}).items():
             _check_key("tag", k)
             args += ["-t", "%s=%s" % (k, v if isinstance(v, str) else str(v))]
+        started = time.time()  # system metrics count their steps from here
         # Start the binary and find the common dir at the same time.
         g = subprocess.Popen(["git", "rev-parse", "--git-common-dir"], cwd=cwd,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -474,6 +487,8 @@ def start_run(name=None, experiment=None, params=None, tags=None, nested=False, 
         common = os.path.abspath(os.path.join(cwd, out.strip()))
         journal = os.path.join(common, "runs", "live", rid + ".journal")
         r = ActiveRun(rid, cwd, journal, standalone=True, name=name, experiment=exp, parent=parent)
+        if parent is None and (_system_metrics if log_system_metrics is None else log_system_metrics):
+            r._system = _system.Sampler(r.log_metric, started, _system_interval)
         if cur is not None:
             _outer.append(cur)
         _active = r
@@ -497,6 +512,10 @@ def _run():
 
 def _end(r, status):
     global _active
+    # The sampler is stopped before taking the lock its thread logs under.
+    s, r._system = r._system, None
+    if s is not None:
+        s.stop()
     with _lock:
         if r._ended:
             return
@@ -524,6 +543,29 @@ def end_run(status="finished"):
     r = _active
     if r is not None:
         _end(r, status)
+
+
+def enable_system_metrics_logging():
+    """Standalone runs started from now on sample system metrics (the
+    default)."""
+    global _system_metrics
+    _system_metrics = True
+
+
+def disable_system_metrics_logging():
+    """Standalone runs started from now on sample no system metrics."""
+    global _system_metrics
+    _system_metrics = False
+
+
+def set_system_metrics_sampling_interval(interval):
+    """Seconds between samples of the system metrics of runs started from
+    now on, at least 0.1; None for the default, 10."""
+    global _system_interval
+    if interval is None:
+        _system_interval = _system.DEFAULT_INTERVAL
+    else:
+        _system_interval = _system.check_interval(interval)
 
 
 def flush():
