@@ -149,7 +149,24 @@ func (w *writer) Write(p []byte) (int, error) {
 	if o.err != nil {
 		return 0, o.err
 	}
+	// Another stream's line held for a nested bar (see endLine) has
+	// ended: it is stored before anything of this one.
+	for _, x := range o.writers() {
+		if x != w && x.held {
+			if err := x.storeHeld(); err != nil {
+				return o.result(0, err)
+			}
+		}
+	}
 	return o.result(len(p), o.afterWrite(w, w.condense(p)))
+}
+
+// writers returns the writers of the log, the Log's own first.
+func (o *Log) writers() []*writer {
+	if len(o.others) == 0 {
+		return []*writer{o.out}
+	}
+	return append([]*writer{o.out}, o.others...)
 }
 
 // writeRaw writes p, redacted, as it comes: \r ends a line like \n. It
@@ -224,13 +241,18 @@ func (w *writer) flushPartial(final bool) error {
 	if cut == 0 {
 		return nil
 	}
+	if w.held {
+		if err := w.storeHeld(); err != nil {
+			return err
+		}
+	}
 	if err := w.log.store(w.stream.Redact(w.pending[:cut])); err != nil {
 		return err
 	}
 	w.pending = w.pending[:copy(w.pending, w.pending[cut:])]
 	// Part of the line is stored: the rest of it, up to its \n, is
 	// stored as printed, redraws and all.
-	w.through, w.redrawn = true, false
+	w.through, w.redrawn, w.afterCR = true, false, false
 	return nil
 }
 
@@ -317,9 +339,18 @@ func (o *Log) Close() error {
 	}
 	o.closed = true
 	var errs []error
-	for _, w := range append([]*writer{o.out}, o.others...) {
-		w.finishLine()
-		if o.err == nil && len(errs) == 0 && len(w.pending) > 0 {
+	// The lines ended first, then those unfinished.
+	for _, w := range o.writers() {
+		if err := w.finishHeld(); o.err == nil && err != nil {
+			errs = append(errs, fmt.Errorf("write output log: %w", err))
+			break
+		}
+	}
+	for _, w := range o.writers() {
+		if o.err != nil || len(errs) > 0 {
+			break
+		}
+		if w.finishLine(); len(w.pending) > 0 {
 			if err := w.flushPartial(true); err != nil {
 				errs = append(errs, fmt.Errorf("write output log: %w", err))
 			}

@@ -17,9 +17,13 @@ import (
 // ("100%\r\n" keeps "100%", with its \r\n). Backspaces just before a \r,
 // which Keras prints to go back over its line, are dropped with it, as
 // they show nothing. Escape sequences are kept as printed and not
-// interpreted: a line cleared with ESC [ K keeps the sequence, and bars
-// drawn on several rows (tqdm's nested bars go down with \n and back up
-// with ESC [ A) are condensed within each row only.
+// interpreted (a line cleared with ESC [ K keeps the sequence), but for
+// one: tqdm's nested bars draw the lower bar on the next row, going down
+// with \n and back up with ESC [ A. So a line that was drawn over and
+// ends is held until the next row shows whether the cursor comes back
+// up to it; if it does, what was drawn below is not output, and the
+// upper line goes on being redrawn. Only the last state of the upper
+// bar is stored, then.
 //
 // Only the line being printed is held, up to maxPartial bytes and what a
 // secret needs (see flushPartial): a longer line is partly stored, and
@@ -39,6 +43,12 @@ type redraw struct {
 	cr      bool   // the last byte taken was \r
 	through bool   // part of the line is stored: the rest goes as printed
 	changed bool   // shown changed since the line file was written
+	// A redrawn line that ended is held while the next row may be a
+	// nested bar's, which goes back up to it (see endLine).
+	held    bool
+	above   []byte // the held line; unredacted
+	heldEnd string // its line end
+	afterCR bool   // the line has had text after a \r
 }
 
 // lineFile is a Log's line file. It holds the state of one line, that
@@ -90,7 +100,9 @@ func (w *writer) condense(p []byte) error {
 			p = p[r:] // the line outgrew what is held: its \r is stored
 			continue
 		}
-		w.carriageReturn()
+		if err := w.carriageReturn(); err != nil {
+			return err
+		}
 		p = p[r+1:]
 	}
 	return nil
@@ -98,44 +110,129 @@ func (w *writer) condense(p []byte) error {
 
 // plain takes c, output without \r.
 func (w *writer) plain(c []byte) error {
-	if len(c) == 0 {
-		return nil
+	for len(c) > 0 {
+		if !w.redrawn && !w.cr && !w.held && !w.afterCR {
+			return w.writeRaw(c) // the way of nearly every line
+		}
+		nl := bytes.IndexByte(c, '\n')
+		if w.cr && nl != 0 {
+			w.afterCR = true // the line is drawn over, not only ended by \r\n
+		}
+		if nl < 0 {
+			w.cr = false
+			w.pending = append(w.pending, c...)
+			return w.flushPartial(false)
+		}
+		if err := w.endLine(c[:nl]); err != nil {
+			return err
+		}
+		c = c[nl+1:]
 	}
-	if !w.redrawn && !w.cr {
-		return w.writeRaw(c) // the way of nearly every line
-	}
-	nl := bytes.IndexByte(c, '\n')
-	if nl < 0 {
-		w.cr = false
-		w.pending = append(w.pending, c...)
-		return w.flushPartial(false)
+	return nil
+}
+
+// endLine takes the \n that ends the line, after seg.
+func (w *writer) endLine(seg []byte) error {
+	w.pending = append(w.pending, seg...)
+	w.upInPending()
+	if w.held {
+		// The row below the held line ends: it is no nested bar's.
+		if err := w.storeHeld(); err != nil {
+			return err
+		}
 	}
 	end := "\n"
-	if w.cr && nl == 0 {
+	if w.cr && len(seg) == 0 {
 		end = "\r\n" // a Windows line end, not a redraw
 	}
-	if w.redrawn && len(w.pending)+nl == 0 {
+	if w.redrawn && len(w.pending) == 0 {
 		w.pending = append(w.pending, w.shown...)
 	}
-	w.pending = append(append(w.pending, c[:nl]...), end...)
+	if w.redrawn || w.afterCR {
+		// The upper of two bars, perhaps: held until the next row
+		// shows whether the cursor comes back up to it.
+		w.held, w.heldEnd = true, end
+		w.above, w.pending = w.pending, w.above[:0]
+		w.redrawn, w.afterCR, w.cr, w.changed = false, false, false, true
+		return nil
+	}
+	w.pending = append(w.pending, end...)
 	if err := w.log.store(w.stream.Redact(w.pending)); err != nil {
 		return err
 	}
 	w.pending = w.pending[:0]
-	w.redrawn, w.cr = false, false
-	return w.writeRaw(c[nl+1:])
+	w.cr = false
+	return nil
+}
+
+// cursorUp is how tqdm's nested bars go back up a row.
+var cursorUp = []byte("\x1b[A")
+
+// upInPending takes the cursor back up to the held line when what is
+// printed on the row below goes up (ESC [ A): what was drawn below is
+// not output, and what follows is drawn over the held line, which is
+// being redrawn again.
+func (w *writer) upInPending() {
+	if !w.held {
+		return
+	}
+	i := bytes.Index(w.pending, cursorUp)
+	if i < 0 {
+		return
+	}
+	w.shown, w.above = w.above, w.shown[:0]
+	w.held, w.redrawn, w.changed = false, true, true
+	w.pending = w.pending[:copy(w.pending, w.pending[i+len(cursorUp):])]
+}
+
+// storeHeld stores the line held above the one being printed.
+func (w *writer) storeHeld() error {
+	w.held = false
+	w.above = append(w.above, w.heldEnd...)
+	err := w.log.store(w.stream.Redact(w.above))
+	w.above = w.above[:0]
+	return err
 }
 
 // carriageReturn takes a \r: what was printed since the last one is the
 // line's state, unless it is nothing.
-func (w *writer) carriageReturn() {
-	if state := bytes.TrimRight(w.pending, "\b"); len(state) > 0 {
+func (w *writer) carriageReturn() error {
+	w.upInPending()
+	state := bytes.TrimRight(w.pending, "\b")
+	if w.held && len(bytes.TrimSpace(state)) > 0 {
+		// A state drawn on the next row that does not go back up: the
+		// held line is done. (Blanks alone may be a nested bar cleared
+		// before the cursor goes up.)
+		if err := w.storeHeld(); err != nil {
+			return err
+		}
+	}
+	if len(state) > 0 {
 		w.shown, w.pending = state, w.shown[:0]
 		w.redrawn, w.changed = true, true
 	} else {
 		w.pending = w.pending[:0]
 	}
 	w.cr = true
+	return nil
+}
+
+// finishHeld stores the line held above the one being printed, for
+// Close; a row drawn below it that went back up is not output.
+func (w *writer) finishHeld() error {
+	if !w.held {
+		return nil
+	}
+	if bytes.HasSuffix(w.pending, cursorUp) {
+		// Back up on the held line at the end: it ended as it is.
+		w.pending = w.pending[:0]
+		w.redrawn = false
+	}
+	w.upInPending()
+	if !w.held {
+		return nil
+	}
+	return w.storeHeld()
 }
 
 // finishLine makes the line held back its last state, for Close.
@@ -143,7 +240,7 @@ func (w *writer) finishLine() {
 	if w.redrawn && len(w.pending) == 0 {
 		w.pending = append(w.pending, w.shown...)
 	}
-	w.redrawn = false
+	w.redrawn, w.afterCR = false, false
 }
 
 // afterWrite brings the line file up to date after a write by w that
@@ -155,11 +252,11 @@ func (o *Log) afterWrite(w *writer, err error) error {
 	}
 	if w.changed {
 		w.changed = false
-		if w.redrawn {
+		if w.redrawn || w.held {
 			return o.saveLine(w)
 		}
 	}
-	if d := o.drawing; d != nil && d.redrawn && o.lineAt != o.total {
+	if d := o.drawing; d != nil && (d.redrawn || d.held) && o.lineAt != o.total {
 		return o.saveLine(d)
 	}
 	return nil
@@ -177,7 +274,11 @@ func (o *Log) saveLine(w *writer) error {
 	// Redacted with a copy of the stream: the state may never be output,
 	// so it must not move the stream on.
 	preview := *w.stream
-	state := preview.Redact(w.shown)
+	state := w.shown
+	if w.held {
+		state = w.above
+	}
+	state = preview.Redact(state)
 	o.lineGen++
 	b := append(o.lineBuf[:0], lineMagic...)
 	b = append(appendDigits(b, uint64(o.total)), ' ')
