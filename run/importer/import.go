@@ -241,6 +241,9 @@ func (im *importer) one(ctx context.Context, ref Ref, existing map[string]tracke
 		it.Action = Failed
 		return it
 	}
+	if rl, ok := im.src.(Releaser); ok {
+		defer rl.Release(r)
+	}
 	c := convert(r, it.ID, im.m, im.o.MaxArtifact, im.now)
 	for _, p := range c.problems {
 		im.problem(p)

@@ -25,6 +25,13 @@ type Source interface {
 	Load(ctx context.Context, ref Ref) (*Run, error)
 }
 
+// A Releaser is a Source that holds something of each run it loaded
+// (files downloaded for its artifacts) until the import is done with it:
+// Import calls Release once per run Load returned, after writing it.
+type Releaser interface {
+	Release(r *Run)
+}
+
 // Ref is a run as a Source lists it.
 type Ref struct {
 	// ID is the source's id of the run (MLflow's run id): it is kept in
