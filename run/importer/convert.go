@@ -57,7 +57,7 @@ type converted struct {
 func convert(r *Run, id string, m mapping, maxArtifact int64, now time.Time) *converted {
 	c := &converted{problems: slices.Clone(r.Problems)}
 	bad := func(format string, args ...any) {
-		c.problems = append(c.problems, Problem{r.Where, fmt.Errorf(format, args...)})
+		c.problems = append(c.problems, Problem{Where: r.Where, Err: fmt.Errorf(format, args...), Experiment: r.ExperimentID})
 	}
 	rec := &run.Record{
 		Format: run.Format, ID: id, Name: runName(r), Experiment: experimentName(r.Ref),

@@ -125,7 +125,9 @@ func Import(ctx context.Context, t *tracker.Tracker, src Source, o Options) (*Re
 		return nil, err
 	}
 	for _, p := range probs {
-		im.problem(p)
+		if p.Experiment == "" || im.wanted(p.Experiment, "") {
+			im.problem(p)
+		}
 	}
 	rs, err := t.Runs(ctx)
 	if err != nil {
@@ -176,7 +178,7 @@ func (im *importer) choose(refs []Ref) []Ref {
 		switch {
 		case ref.Deleted && !im.o.IncludeDeleted:
 			im.res.Deleted++
-		case len(im.o.Experiments) > 0 && !slices.Contains(im.o.Experiments, ref.Experiment) && !slices.Contains(im.o.Experiments, ref.ExperimentID):
+		case !im.wanted(ref.ExperimentID, ref.Experiment):
 			im.res.Filtered++
 		default:
 			out = append(out, ref)
@@ -213,6 +215,12 @@ func (im *importer) run(ctx context.Context, refs []Ref, existing map[string]tra
 	}
 	close(next)
 	wg.Wait()
+}
+
+// wanted tells whether the experiment of source id id and name name is
+// one asked for.
+func (im *importer) wanted(id, name string) bool {
+	return len(im.o.Experiments) == 0 || slices.Contains(im.o.Experiments, id) || name != "" && slices.Contains(im.o.Experiments, name)
 }
 
 func (im *importer) problem(p Problem) {
@@ -255,7 +263,7 @@ func (im *importer) one(ctx context.Context, ref Ref, existing map[string]tracke
 		err = im.create(c, &it)
 	}
 	if err != nil {
-		im.problem(Problem{ref.Where, err})
+		im.problem(Problem{Where: ref.Where, Err: err, Experiment: ref.ExperimentID})
 		it.Action = Failed
 	}
 	return it
@@ -265,7 +273,7 @@ func asProblem(ref Ref, err error) Problem {
 	if p, ok := err.(Problem); ok {
 		return p
 	}
-	return Problem{ref.Where, err}
+	return Problem{Where: ref.Where, Err: err, Experiment: ref.ExperimentID}
 }
 
 // create writes c as a new run.

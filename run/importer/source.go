@@ -87,6 +87,9 @@ type Artifact struct {
 type Problem struct {
 	Where string // a path or URL
 	Err   error
+	// Experiment is the source's id of the experiment the part belongs
+	// to, when known: an import of other experiments leaves it out.
+	Experiment string
 }
 
 func (p Problem) Error() string { return p.Where + ": " + p.Err.Error() }

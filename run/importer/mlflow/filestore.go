@@ -119,19 +119,19 @@ func (s *FileStore) Runs(ctx context.Context) ([]importer.Ref, []importer.Proble
 
 // experimentRuns lists the runs of the experiment in dir.
 func (s *FileStore) experimentRuns(dir string, deleted bool) ([]importer.Ref, []importer.Problem) {
+	id := filepath.Base(dir)
 	m, err := readMeta(dir)
 	if err != nil {
-		return nil, []importer.Problem{{Where: filepath.Join(dir, "meta.yaml"), Err: err}}
+		return nil, []importer.Problem{{Where: filepath.Join(dir, "meta.yaml"), Err: err, Experiment: id}}
 	}
-	id := filepath.Base(dir)
 	if eid, ok := m["experiment_id"]; ok && eid != id {
-		return nil, []importer.Problem{{Where: filepath.Join(dir, "meta.yaml"), Err: fmt.Errorf("experiment id %q is not its directory's name", eid)}}
+		return nil, []importer.Problem{{Where: filepath.Join(dir, "meta.yaml"), Err: fmt.Errorf("experiment id %q is not its directory's name", eid), Experiment: id}}
 	}
 	name := m["name"]
 	deleted = deleted || m["lifecycle_stage"] == "deleted"
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, []importer.Problem{{Where: dir, Err: err}}
+		return nil, []importer.Problem{{Where: dir, Err: err, Experiment: id}}
 	}
 	var refs []importer.Ref
 	var probs []importer.Problem
@@ -155,6 +155,9 @@ func (s *FileStore) experimentRuns(dir string, deleted bool) ([]importer.Ref, []
 		ref.Deleted = ref.Deleted || deleted
 		s.dirs[ref.ID] = rdir
 		refs = append(refs, ref)
+	}
+	for i := range probs {
+		probs[i].Experiment = id
 	}
 	return refs, probs
 }
