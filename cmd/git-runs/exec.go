@@ -34,7 +34,9 @@ code it ran (HEAD plus a snapshot of uncommitted changes), the command,
 params from its command line (--lr 0.01, --lr=0.01, optimizer.lr=0.01),
 its output, metrics printed in the output (loss: 0.31, acc=0.9, with the
 step from "epoch 3" or "step=1200" on the same line), the host, chosen
-environment variables, and how it ended. Secrets are never recorded: a
+environment variables, what it cost the machine (system/cpu_percent,
+system/rss_mb, system/gpu0/util_percent, ... every --system-interval), and
+how it ended. Secrets are never recorded: a
 variable whose name contains KEY, TOKEN, SECRET, PASSWORD, PASSWD,
 CREDENTIAL, AUTH, COOKIE, SESSION or PRIVATE is left out, and its value
 is redacted wherever it would appear, as are tokens, keys and passwords
