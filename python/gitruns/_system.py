@@ -65,10 +65,15 @@ class Sampler(object):
     def _sample(self):
         now = time.time()
         out = []
-        if self._tree is not None:
-            out += self._tree.sample(now)
-        if self._host is not None:
-            out += self._host.sample(now)
+        # Best effort: a /proc that reads oddly loses a sample, never the
+        # run (the last sample is taken in end_run's caller).
+        try:
+            if self._tree is not None:
+                out += self._tree.sample(now)
+            if self._host is not None:
+                out += self._host.sample(now)
+        except Exception:
+            pass
         return out
 
     def _emit(self, readings):
