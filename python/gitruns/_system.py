@@ -51,8 +51,13 @@ class Sampler(object):
         self._interval = check_interval(interval)
         self._owner = os.getpid()
         self._stop = threading.Event()
-        self._tree = _Tree(pid or os.getpid()) if _linux() else None
-        self._host = _Host() if _linux() else None
+        self._tree = self._host = None
+        if _linux():
+            try:
+                self._tree = _Tree(pid or os.getpid())
+                self._host = _Host()
+            except Exception:
+                pass  # a run never fails for want of its system metrics
         self._gpus = _GPUs(smi, self._interval, self._emit)
         self._emit(self._host.sample(time.time()) if self._host else [])
         self._thread = threading.Thread(target=self._loop, name="gitruns-system", daemon=True)
