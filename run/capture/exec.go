@@ -113,7 +113,7 @@ func Exec(ctx context.Context, rc live.Recorder, o ExecOptions) (ExecResult, err
 
 	facts := gatherHostFacts(r, interpreter, o.PythonPackages)
 
-	var sinks []func([]byte)
+	var sinks, errSinks []func([]byte) // errSinks: standard error read apart
 	var log *outlog.Log
 	if opts.Output {
 		if log, err = outlog.Create(r.OutputPrefix(), opts.OutputLimit, red); err != nil {
@@ -132,31 +132,29 @@ func Exec(ctx context.Context, rc live.Recorder, o ExecOptions) (ExecResult, err
 			})
 		}
 		sinks = append(sinks, func(b []byte) { log.Write(b) })
+		// Standard error read apart has lines of its own, in the log
+		// and for metrics: a line printed on one stream while the other
+		// draws a progress bar is stored and read whole.
+		errLog := log.NewWriter()
+		errSinks = append(errSinks, func(b []byte) { errLog.Write(b) })
 	}
-	var lines *lineSplitter
+	var lines, errLines *lineSplitter
 	if parser != nil {
-		lines = newLineSplitter(parser, logTo(r))
-		sinks = append(sinks, lines.write)
+		lines, errLines = newLineSplitter(parser, logTo(r)), newLineSplitter(parser, logTo(r))
+		sinks, errSinks = append(sinks, lines.write), append(errSinks, errLines.write)
 	}
 
 	env := append(environ, "GITRUNS_RUN="+r.ID())
-	var capture io.Writer // nil when nothing is kept: no copy of the output at all
-	if len(sinks) > 0 {
-		capture = captureFunc(func(b []byte) {
-			for _, s := range sinks {
-				s(b)
-			}
-		})
-	}
 	system := newSystemSampler(r, o)
 	lres, err := launch.Run(launch.Options{
 		Args: o.Args, Dir: o.Dir, Env: env,
 		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
-		Capture: capture, Started: system.started,
+		Capture: sinkWriter(sinks), CaptureErr: sinkWriter(errSinks), Started: system.started,
 	})
 	system.stop()
 	if lines != nil {
 		lines.flush()
+		errLines.flush()
 	}
 	if log != nil {
 		log.Close()
@@ -206,6 +204,19 @@ func stopped(res launch.Result) bool {
 		return true
 	}
 	return res.Received != nil && res.Received == os.Signal(res.Signal)
+}
+
+// sinkWriter returns a writer that hands what it gets to each of sinks;
+// nil when there are none, so that nothing is copied at all.
+func sinkWriter(sinks []func([]byte)) io.Writer {
+	if len(sinks) == 0 {
+		return nil
+	}
+	return captureFunc(func(b []byte) {
+		for _, s := range sinks {
+			s(b)
+		}
+	})
 }
 
 type captureFunc func([]byte)
