@@ -16,7 +16,7 @@ import (
 )
 
 type importCmd struct {
-	Mlflow importMlflowCmd `cmd:"" name:"mlflow" help:"Import the runs of an MLflow file store (mlruns/) or SQLite database."`
+	Mlflow importMlflowCmd `cmd:"" name:"mlflow" help:"Import the runs of an MLflow file store (mlruns/), SQLite database or tracking server."`
 }
 
 func (c *importCmd) Help() string {
@@ -26,7 +26,7 @@ again adds only what is new.`
 }
 
 type importMlflowCmd struct {
-	Store          string   `arg:"" name:"STORE" help:"The MLflow store: a directory such as mlruns/, or sqlite:///path/mlflow.db."`
+	Store          string   `arg:"" name:"STORE" help:"The MLflow store: a directory such as mlruns/, sqlite:///path/mlflow.db, or a tracking server's http://HOST:PORT."`
 	DryRun         bool     `short:"n" help:"Read the store and list what would be imported, and import nothing."`
 	JSON           bool     `name:"json" help:"Print what was done as one JSON object, for scripts."`
 	IncludeDeleted bool     `help:"Import the runs MLflow deleted too, put aside (tag gitruns.deleted): git runs ls leaves them out, serve and ui show them when asked."`
@@ -45,9 +45,15 @@ parent by its git-runs id, and mlflow.source.git.commit becomes the
 run's source when this repository has that commit.
 
 STORE is a file store, the directory holding the experiments (mlruns,
-as MLflow's file: tracking URIs name it), or an SQLite database as its
+as MLflow's file: tracking URIs name it), an SQLite database as its
 tracking URI names it: sqlite:///relative/path.db or
-sqlite:////absolute/path.db. The store is only read.
+sqlite:////absolute/path.db, or a running tracking server by its URL,
+http://HOST:PORT or https://HOST/PREFIX: its REST API is read page by
+page (runs, each metric's history, artifact downloads), with the
+credentials MLflow's clients take from MLFLOW_TRACKING_TOKEN, or
+MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, and each call
+limited to MLFLOW_HTTP_REQUEST_TIMEOUT seconds (120 unless set). The
+store is only read.
 
 Each run keeps its MLflow id in tag mlflow.runId. Importing the same
 store again adds runs that are new there, and to runs imported before
@@ -59,7 +65,8 @@ MLflow deleted are left out unless --include-deleted.
 Artifacts are read from inside the store only: a run's artifacts/
 directory in a file store, and, for a database, the files of runs whose
 artifact location lies in the database's directory (mlflow-artifacts:/
-as mlflow server keeps them, in mlartifacts/ there). Each run keeps its
+as mlflow server keeps them, in mlartifacts/ there); a server sends
+each file it lists, through /get-artifact. Each run keeps its
 MLflow artifact location in tag mlflow.artifactUri, and the files over
 --max-artifact are listed in tag mlflow.import.notCopied.
 
@@ -68,7 +75,8 @@ line each, and the rest is imported; the exit status is then 1.
 
   git runs import mlflow mlruns --dry-run
   git runs import mlflow mlruns
-  git runs import mlflow sqlite:///mlflow.db --experiment churn`
+  git runs import mlflow sqlite:///mlflow.db --experiment churn
+  git runs import mlflow http://127.0.0.1:5000`
 }
 
 func (c *importMlflowCmd) Run(e *env) error {
@@ -92,9 +100,15 @@ func (c *importMlflowCmd) Run(e *env) error {
 		}
 		defer db.Close()
 		src = db
+	} else if srv, err := openMlflowServer(c.Store, maxArt); srv != nil || err != nil {
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		src = srv
 	} else {
 		if strings.Contains(c.Store, "://") {
-			return fmt.Errorf("import: %s: want a directory or sqlite:///path (other MLflow stores are not read yet)", oneLine(c.Store))
+			return fmt.Errorf("import: %s: want a directory, sqlite:///path or http://HOST:PORT (other MLflow stores are not read yet)", oneLine(c.Store))
 		}
 		fs, err := mlflow.OpenFileStore(c.Store)
 		if err != nil {

@@ -1,0 +1,24 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/gitruns/gitruns/run/importer/mlflowrest"
+)
+
+// openMlflowServer returns the source of the MLflow tracking server
+// store names when it is a URL (http:// or https://), with the
+// credentials and timeout MLflow's clients take from the environment;
+// nil when store is no URL.
+func openMlflowServer(store string, maxArtifact int64) (*mlflowrest.Source, error) {
+	if !mlflowrest.IsURL(store) {
+		return nil, nil
+	}
+	o, err := mlflowrest.FromEnv(os.Getenv)
+	if err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
+	o.MaxArtifact = maxArtifact
+	return mlflowrest.Open(store, o)
+}
