@@ -216,10 +216,12 @@ var escBufs = sync.Pool{New: func() any { return new([]byte) }}
 // on, or len(line). A loop of its own, so that parse's state stays out of
 // the loop over every byte.
 func nextSep(line []byte, i int) int {
-	for i < len(line) && class[line[i]]&clSep == 0 {
-		i++
+	for j, c := range line[i:] {
+		if class[c]&clSep != 0 {
+			return i + j
+		}
 	}
-	return i
+	return len(line)
 }
 
 // parse reads line, without escapes, with the default rules.
@@ -233,6 +235,8 @@ func (p *Parser) parse(line []byte, dst []Point) []Point {
 	// Values inside a call's parentheses are its arguments, settings:
 	// whether the line has any is looked for at its first '='.
 	calls := -1
+	facts := lineFacts{given: -2}
+	equals := false // a point came from a '='
 	for i := nextSep(line, 0); i < len(line); i = nextSep(line, i+1) {
 		var word bool
 		switch line[i] {
@@ -240,10 +244,12 @@ func (p *Parser) parse(line []byte, dst []Point) []Point {
 			if calls < 0 {
 				calls = bytes.IndexByte(line, '(')
 			}
+			n := len(dst)
 			dst, word = p.afterEquals(line, i, calls >= 0, dst)
+			equals = equals || len(dst) > n
 		case ':':
 			colons = true
-			dst, word = p.afterColon(line, i, dst)
+			dst, word = p.afterColon(line, i, &facts, dst)
 		case '|':
 			pipes = true
 		}
@@ -266,7 +272,7 @@ func (p *Parser) parse(line []byte, dst []Point) []Point {
 		}
 		return p.counterLine(line, dst)
 	}
-	if isSettings(line, words, len(dst)-start) {
+	if isSettings(line, words, len(dst)-start, equals) {
 		return dst[:start]
 	}
 	return p.resolveSteps(line, dst, start)
@@ -294,27 +300,25 @@ func (p *Parser) resolveSteps(line []byte, dst []Point, start int) []Point {
 // argparse Namespace, a line labelled as settings ("hyperparameters:
 // lr0=0.01, ...", "Config: {...}"), a line of several settings with word
 // values ("task=detect, mode=train, model=yolov8n.pt, ..."), or
-// scikit-learn's "[CV] END max_depth=3, ...".
-func isSettings(line []byte, words, points int) bool {
+// scikit-learn's "[CV] END max_depth=3, ...", or, when a point came
+// from a '=' (equals), a library's log naming its source.
+func isSettings(line []byte, words, points int, equals bool) bool {
 	if words >= 3 && words > points || words >= 2 && hasPythonConstant(line) || bytes.Contains(line, []byte("Namespace(")) {
 		return true
 	}
 	if bytes.HasPrefix(line, []byte("[CV")) {
 		return true // scikit-learn's search, naming each candidate's settings
 	}
+	if equals && hasSourcePosition(line) {
+		return true // a library's own log: XGBoost's "updater_prune.cc:98: ... max_depth=2"
+	}
 	for i := 0; i < len(line); i++ {
-		if line[i] == ':' && sourcePosition(line, i) {
-			return true // a library's own log: XGBoost's "updater_prune.cc:98: ... max_depth=2"
-		}
 		if class[line[i]]&clLetter == 0 || (i > 0 && isKeyByte(line[i-1])) {
 			continue
 		}
 		j := i
 		for j < len(line) && isKeyByte(line[j]) {
 			j++
-		}
-		if j < len(line) && line[j] == ':' && sourcePosition(line, j) {
-			return true
 		}
 		k := skipBlanks(line, j)
 		if k < len(line) && (line[k] == ':' || line[k] == '=') && isSettingsWord(line[i:j]) {
@@ -325,9 +329,24 @@ func isSettings(line []byte, words, points int) bool {
 	return false
 }
 
+// hasSourcePosition reports whether line names a position in C or C++
+// source, file.cc:98, as the logs of libraries written in them do.
+func hasSourcePosition(line []byte) bool {
+	for i := bytes.IndexByte(line, ':'); i >= 0; {
+		if sourcePosition(line, i) {
+			return true
+		}
+		j := bytes.IndexByte(line[i+1:], ':')
+		if j < 0 {
+			return false
+		}
+		i += j + 1
+	}
+	return false
+}
+
 // sourcePosition reports whether the ':' at i follows the name of a C or
-// C++ source file and precedes a line number, file.cc:98, as the logs of
-// libraries written in them show.
+// C++ source file and precedes a line number.
 func sourcePosition(line []byte, i int) bool {
 	if i < 2 || i+1 >= len(line) || !isDigit(line[i+1]) {
 		return false
@@ -455,12 +474,12 @@ func fraction(line []byte, num number) number {
 // afterColon reads the metric, if any, whose separator is the ':' at i.
 // It also reports whether the value is a word or a string, as settings
 // have.
-func (p *Parser) afterColon(line []byte, i int, dst []Point) ([]Point, bool) {
+func (p *Parser) afterColon(line []byte, i int, facts *lineFacts, dst []Point) ([]Point, bool) {
 	if i == 0 {
 		return dst, false
 	}
 	if q := line[i-1]; q == '\'' || q == '"' {
-		return p.quotedKey(line, i, dst)
+		return p.quotedKey(line, i, facts, dst)
 	}
 	ks, ok := keyBefore(line, i)
 	if !ok {
@@ -474,13 +493,13 @@ func (p *Parser) afterColon(line []byte, i int, dst []Point) ([]Point, bool) {
 
 // quotedKey reads a metric of a Python dict or JSON object, whose quoted
 // key ends before the ':' at i.
-func (p *Parser) quotedKey(line []byte, i int, dst []Point) ([]Point, bool) {
+func (p *Parser) quotedKey(line []byte, i int, facts *lineFacts, dst []Point) ([]Point, bool) {
 	q := line[i-1]
 	ks, ok := keyBefore(line, i-1)
 	if !ok || ks == 0 || line[ks-1] != q {
 		return dst, false
 	}
-	if givenSettings(line, ks) {
+	if d := facts.givenSettings(line); d >= 0 && d < ks && bytes.IndexByte(line[d:ks], '}') < 0 {
 		return dst, false
 	}
 	vs := skipBlanks(line, i+1)
@@ -501,20 +520,26 @@ func (p *Parser) quotedKey(line []byte, i int, dst []Point) ([]Point, bool) {
 	return p.add(dst, line[ks:i-1], line[ks:i-1], num), false
 }
 
-// givenSettings reports whether the quoted key at ks is in a dict after
-// "with" or "using", the settings that gave a result: "best score: 0.92
-// with {'C': 1}", "Best: 0.92 using {'C': 1}".
-func givenSettings(line []byte, ks int) bool {
-	b := bytes.LastIndexByte(line[:ks], '{')
-	if b < 1 || line[b-1] != ' ' || bytes.IndexByte(line[b:ks], '}') >= 0 {
-		return false
+// lineFacts are facts about a line that parse looks for once, when a
+// rule first needs them.
+type lineFacts struct {
+	given int // see givenSettings; -2 until looked for
+}
+
+// givenSettings returns the index of the '{' of a dict after "with" or
+// "using", which holds the settings that gave a result ("best score:
+// 0.92 with {'C': 1}", "Best: 0.92 using {'C': 1}"), or -1.
+func (f *lineFacts) givenSettings(line []byte) int {
+	if f.given == -2 {
+		f.given = -1
+		for _, w := range [...]string{" with {", " using {"} {
+			if i := bytes.Index(line, []byte(w)); i >= 0 {
+				f.given = i + len(w) - 1
+				break
+			}
+		}
 	}
-	ws, ok := keyBefore(line, b-1)
-	if !ok {
-		return false
-	}
-	w := lowerWord(line[ws : b-1])
-	return w == "with" || w == "using"
+	return f.given
 }
 
 // spacedColon reads the metric whose key starts at ks and ends at the ':'
