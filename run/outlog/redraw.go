@@ -31,8 +31,9 @@ import (
 // memory stays bounded however long a bar runs, and the output limit
 // counts what is stored, not the redraws.
 //
-// The line's state as of its last \r is kept in PREFIX.line, redacted,
-// rewritten in place at each Write that redraws it: a reader (a watcher,
+// The line's state as of its last \r (or the line held above a nested
+// bar) is kept in PREFIX.line, redacted, rewritten in place at each
+// Write that changes it: a reader (a watcher,
 // a checkpoint, the recovery after the writer died) sees the bar as it
 // stands, and a crash loses no more than the state being printed.
 
