@@ -532,11 +532,16 @@ type lineFacts struct {
 func (f *lineFacts) givenSettings(line []byte) int {
 	if f.given == -2 {
 		f.given = -1
-		for _, w := range [...]string{" with {", " using {"} {
-			if i := bytes.Index(line, []byte(w)); i >= 0 {
-				f.given = i + len(w) - 1
+		for i := bytes.IndexByte(line, '{'); i >= 0; {
+			if b := line[:i]; bytes.HasSuffix(b, []byte(" with ")) || bytes.HasSuffix(b, []byte(" using ")) {
+				f.given = i
 				break
 			}
+			j := bytes.IndexByte(line[i+1:], '{')
+			if j < 0 {
+				break
+			}
+			i += j + 1
 		}
 	}
 	return f.given
