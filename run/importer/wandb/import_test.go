@@ -1,0 +1,304 @@
+package wandb_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gitruns/gitruns/gitstore"
+	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/importer"
+	"github.com/gitruns/gitruns/run/importer/wandb"
+	"github.com/gitruns/gitruns/run/mlflowtags"
+	"github.com/gitruns/gitruns/run/tracker"
+)
+
+var ctx = context.Background()
+
+// expected is what gen.py wrote, the oracle of the tests.
+type expected struct {
+	Runs []struct {
+		ID, Name, Project, Status, History string
+		Start, End                         int64
+		Params, Tags                       map[string]string
+		Metrics                            map[string][][3]any
+		Artifacts                          map[string]*int64
+		Problems                           int
+	}
+}
+
+func git(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=a", "GIT_AUTHOR_EMAIL=a@x", "GIT_COMMITTER_NAME=a",
+		"GIT_COMMITTER_EMAIL=a@x", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func repo(t *testing.T) (string, *tracker.Tracker, string) {
+	t.Helper()
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	git(t, dir, "config", "gc.auto", "0")
+	git(t, dir, "commit", "-q", "--allow-empty", "-m", "code")
+	r, err := gitstore.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return dir, tracker.New(r, tracker.Options{}), git(t, dir, "rev-parse", "HEAD")
+}
+
+func generate(t *testing.T, commit string) (string, expected) {
+	t.Helper()
+	out := t.TempDir()
+	cmd := exec.Command("python3", filepath.Join("..", "..", "..", "testdata", "wandb", "gen.py"), out, commit)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("gen.py: %v\n%s", err, b)
+	}
+	data, err := os.ReadFile(filepath.Join(out, "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e expected
+	if err := json.Unmarshal(data, &e); err != nil {
+		t.Fatal(err)
+	}
+	return out, e
+}
+
+// TestImport imports gen.py's runs and checks every name, status, time,
+// param, tag, point and artifact against what it wrote.
+func TestImport(t *testing.T) {
+	dir, tr, head := repo(t)
+	src, want := generate(t, head)
+	s, err := wandb.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := importer.Import(ctx, tr, s, importer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems := 0
+	for _, r := range want.Runs {
+		problems += r.Problems
+	}
+	if len(res.Problems) != problems || res.Count(importer.New) != len(want.Runs) {
+		t.Fatalf("%s: %v; want %d new runs, %d problems", res.Summary(false), res.Problems, len(want.Runs), problems)
+	}
+	for _, p := range res.Problems {
+		if !strings.Contains(p.Where, "ghi789jk") {
+			t.Errorf("problem %v; want only the damaged run's", p)
+		}
+	}
+	check(t, tr, want, head)
+	git(t, dir, "fsck", "--full", "--strict")
+
+	// Again: nothing new.
+	s, _ = wandb.Open(filepath.Join(src, "wandb"))
+	res, err = importer.Import(ctx, tr, s, importer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Count(importer.Unchanged) != len(want.Runs) {
+		t.Errorf("second import: %s; want all unchanged", res.Summary(false))
+	}
+}
+
+func check(t *testing.T, tr *tracker.Tracker, want expected, head string) {
+	t.Helper()
+	rs, err := tr.Runs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]tracker.Run{}
+	for _, r := range rs.All {
+		got[r.Record.Tags[mlflowtags.RunID]] = r
+	}
+	for _, w := range want.Runs {
+		r, ok := got[w.ID]
+		if !ok {
+			t.Errorf("run %s not imported", w.ID)
+			continue
+		}
+		rec := r.Record
+		if rec.Name != w.Name || rec.Experiment != w.Project || string(rec.Status) != w.Status {
+			t.Errorf("run %s: name, experiment, status %q %q %q; want %q %q %q", w.ID, rec.Name, rec.Experiment, rec.Status, w.Name, w.Project, w.Status)
+		}
+		if rec.Started.UnixMilli() != w.Start || rec.Ended.UnixMilli() != w.End {
+			t.Errorf("run %s: times %d-%d; want %d-%d", w.ID, rec.Started.UnixMilli(), rec.Ended.UnixMilli(), w.Start, w.End)
+		}
+		params := map[string]any{}
+		for k, v := range w.Params {
+			params[k] = mlflowtags.ParamValue(v)
+		}
+		if !reflect.DeepEqual(rec.Params, params) {
+			t.Errorf("run %s: params %#v; want %#v", w.ID, rec.Params, params)
+		}
+		tags := map[string]string{mlflowtags.RunID: w.ID, wandb.TagHistory: w.History}
+		for k, v := range w.Tags {
+			tags[k] = v
+		}
+		if w.ID == "abc123de" || w.ID == "syn00001" {
+			tags[mlflowtags.Commit] = head
+			if rec.Source.Commit != head {
+				t.Errorf("run %s: source commit %q; want %s", w.ID, rec.Source.Commit, head)
+			}
+		}
+		if !reflect.DeepEqual(rec.Tags, tags) {
+			t.Errorf("run %s: tags %#v; want %#v", w.ID, rec.Tags, tags)
+		}
+		h, err := tr.History(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h) != len(w.Metrics) {
+			t.Errorf("run %s: metrics %v; want %d", w.ID, len(h), len(w.Metrics))
+		}
+		for k, pts := range w.Metrics {
+			if len(h[k]) != len(pts) {
+				t.Errorf("run %s: metric %s has %d points; want %d", w.ID, k, len(h[k]), len(pts))
+				continue
+			}
+			for i, p := range pts {
+				step, ts := int64(p[0].(float64)), int64(p[1].(float64))
+				v := value(t, p[2].(string))
+				g := h[k][i]
+				if g.Step != step || g.Time != ts || math.Float64bits(g.Value) != math.Float64bits(v) {
+					t.Errorf("run %s: metric %s point %d is %+v; want %d %d %v", w.ID, k, i, g, step, ts, v)
+					break
+				}
+			}
+		}
+		arts, err := tr.Artifacts(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths := map[string]bool{}
+		for _, a := range arts {
+			paths[a.Path] = true
+			size, ok := w.Artifacts[a.Path]
+			if !ok {
+				t.Errorf("run %s: artifact %s not in the run", w.ID, a.Path)
+			} else if size != nil && *size != a.Size {
+				t.Errorf("run %s: artifact %s of %d bytes; want %d", w.ID, a.Path, a.Size, *size)
+			}
+		}
+		for p := range w.Artifacts {
+			if !paths[p] {
+				t.Errorf("run %s: artifact %s missing", w.ID, p)
+			}
+		}
+	}
+}
+
+func value(t *testing.T, s string) float64 {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestCommitted holds the committed fixtures to what gen.py writes, so
+// that they stay what the tests check.
+func TestCommitted(t *testing.T) {
+	src, _ := generate(t, "0123456789abcdef0123456789abcdef01234567")
+	committed := filepath.Join("..", "..", "..", "testdata", "wandb")
+	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		a, _ := os.ReadFile(p)
+		b, err := os.ReadFile(filepath.Join(committed, rel))
+		if err != nil || !bytes.Equal(a, b) {
+			t.Errorf("testdata/wandb/%s differs from what gen.py writes (python3 gen.py . there)", rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLive leaves a run whose record log has no exit record and was
+// written a moment ago for a later import: it may still be running.
+func TestLive(t *testing.T) {
+	_, tr, head := repo(t)
+	src, _ := generate(t, head)
+	log := filepath.Join(src, "wandb", "offline-run-20260530_210000-ghi789jk", "run-ghi789jk.wandb")
+	now := time.Now()
+	if err := os.Chtimes(log, now, now); err != nil {
+		t.Fatal(err)
+	}
+	s, err := wandb.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := importer.Import(ctx, tr, s, importer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Count(importer.Running) != 1 || res.Count(importer.New) != 3 {
+		t.Errorf("%s; want 3 new, 1 running", res.Summary(false))
+	}
+}
+
+// TestBadDirs names what is wrong in one line.
+func TestBadDirs(t *testing.T) {
+	empty := t.TempDir()
+	for _, c := range []struct{ dir, want string }{
+		{filepath.Join(empty, "nothere"), "open W&B runs: stat "},
+		{empty, "holds no W&B run directory"},
+	} {
+		_, err := wandb.Open(c.dir)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Open(%s): %v; want %q", c.dir, err, c.want)
+		}
+	}
+	// A damaged history file keeps its lines before the damage.
+	_, tr, head := repo(t)
+	src, _ := generate(t, head)
+	hist := filepath.Join(src, "wandb", "offline-run-20260528_203320-abc123de", "files", "wandb-history.jsonl")
+	f, _ := os.OpenFile(hist, os.O_APPEND|os.O_WRONLY, 0)
+	io.WriteString(f, "{not json\n")
+	f.Close()
+	s, _ := wandb.Open(src)
+	res, err := importer.Import(ctx, tr, s, importer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, p := range res.Problems {
+		if strings.HasSuffix(p.Where, "wandb-history.jsonl") && strings.Contains(p.Err.Error(), "line 51: not JSON") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("problems %v; want line 51 of the history file", res.Problems)
+	}
+	rs, _ := tr.Runs(ctx)
+	for _, r := range rs.All {
+		if r.Record.Tags[mlflowtags.RunID] == "abc123de" && r.Record.Metrics["loss"].Count != 50 {
+			t.Errorf("loss has %d points; want the 50 before the bad line", r.Record.Metrics["loss"].Count)
+		}
+	}
+	_ = run.Finished
+}
