@@ -13,10 +13,12 @@ import (
 
 	"github.com/gitruns/gitruns/run/importer"
 	"github.com/gitruns/gitruns/run/importer/mlflow"
+	"github.com/gitruns/gitruns/run/tracker"
 )
 
 type importCmd struct {
 	Mlflow importMlflowCmd `cmd:"" name:"mlflow" help:"Import the runs of an MLflow file store (mlruns/), SQLite database or tracking server."`
+	Wandb  importWandbCmd  `cmd:"" name:"wandb" help:"Import W&B's offline runs (wandb/offline-run-*) from their directories."`
 }
 
 func (c *importCmd) Help() string {
@@ -116,36 +118,41 @@ func (c *importMlflowCmd) Run(e *env) error {
 		}
 		src = fs
 	}
-	bar := newProgress(e.ttyErr, c.DryRun)
-	o := importer.Options{
-		IncludeDeleted: c.IncludeDeleted, Experiments: c.Experiment, DryRun: c.DryRun, MaxArtifact: maxArt,
-		Progress: bar.set,
-		Warn: func(p importer.Problem) {
-			bar.clear()
-			e.warn("%s", oneLine(p.Error()))
-		},
+	o := importer.Options{IncludeDeleted: c.IncludeDeleted, Experiments: c.Experiment, DryRun: c.DryRun, MaxArtifact: maxArt}
+	return runImport(e, t, src, o, c.JSON, "MLflow")
+}
+
+// runImport imports src's runs into t with a progress bar, problems on
+// standard error and what was done on standard output; from names the
+// tracker in messages ("MLflow", "W&B").
+func runImport(e *env, t *tracker.Tracker, src importer.Source, o importer.Options, asJSON bool, from string) error {
+	bar := newProgress(e.ttyErr, o.DryRun, from)
+	o.Progress = bar.set
+	o.Warn = func(p importer.Problem) {
+		bar.clear()
+		e.warn("%s", oneLine(p.Error()))
 	}
 	res, err := importer.Import(e.ctx, t, src, o)
 	bar.clear()
 	if err != nil {
 		return err
 	}
-	if c.JSON {
-		if err := writeImportJSON(e.stdout, res, c.DryRun); err != nil {
+	if asJSON {
+		if err := writeImportJSON(e.stdout, res, o.DryRun, from); err != nil {
 			return err
 		}
 	} else {
-		printImport(e.stdout, res, c.DryRun)
+		printImport(e.stdout, res, o.DryRun, from)
 	}
 	if n := len(res.Problems); n > 0 {
 		return fmt.Errorf("import: %d %s could not be read or imported (named above); the rest was %s",
-			n, map[bool]string{true: "part", false: "parts"}[n == 1], map[bool]string{true: "listed", false: "imported"}[c.DryRun])
+			n, map[bool]string{true: "part", false: "parts"}[n == 1], map[bool]string{true: "listed", false: "imported"}[o.DryRun])
 	}
 	return nil
 }
 
 // printImport lists each run new or updated, and a summary.
-func printImport(w io.Writer, res *importer.Result, dry bool) {
+func printImport(w io.Writer, res *importer.Result, dry bool, from string) {
 	for _, it := range res.Items {
 		var verb string
 		switch it.Action {
@@ -173,7 +180,7 @@ func printImport(w io.Writer, res *importer.Result, dry bool) {
 		if dry && it.Action == importer.New {
 			id = ""
 		}
-		fmt.Fprintf(w, "%s %s%s (%s) from MLflow run %s: %s\n", verb, id, oneLine(it.Name), oneLine(it.Experiment), oneLine(it.Source), what)
+		fmt.Fprintf(w, "%s %s%s (%s) from %s run %s: %s\n", verb, id, oneLine(it.Name), oneLine(it.Experiment), from, oneLine(it.Source), what)
 	}
 	fmt.Fprintln(w, res.Summary(dry))
 }
@@ -186,10 +193,12 @@ func counted(n int, noun string) string {
 	return fmt.Sprintf("%d %s", n, noun)
 }
 
-// writeImportJSON writes res as one JSON object.
-func writeImportJSON(w io.Writer, res *importer.Result, dry bool) error {
+// writeImportJSON writes res as one JSON object; each run's source id
+// is its mlflow_run_id, or wandb_run_id when from is "W&B".
+func writeImportJSON(w io.Writer, res *importer.Result, dry bool, from string) error {
 	type item struct {
-		Source     string `json:"mlflow_run_id"`
+		Source     string `json:"mlflow_run_id,omitempty"`
+		Wandb      string `json:"wandb_run_id,omitempty"`
 		ID         string `json:"id,omitempty"`
 		Name       string `json:"name"`
 		Experiment string `json:"experiment"`
@@ -226,7 +235,11 @@ func writeImportJSON(w io.Writer, res *importer.Result, dry bool) error {
 		if dry && it.Action == importer.New || it.Action == importer.Running || it.Action == importer.Failed {
 			id = "" // no run of that id was written
 		}
-		out.Runs = append(out.Runs, item{it.Source, id, it.Name, it.Experiment, string(it.Action), it.Params, it.Points, it.Tags, it.Artifacts, it.NotCopied})
+		src, wb := it.Source, ""
+		if from == "W&B" {
+			src, wb = "", it.Source
+		}
+		out.Runs = append(out.Runs, item{src, wb, id, it.Name, it.Experiment, string(it.Action), it.Params, it.Points, it.Tags, it.Artifacts, it.NotCopied})
 	}
 	for _, p := range res.Problems {
 		out.Problems = append(out.Problems, problem{p.Where, p.Err.Error()})
@@ -290,12 +303,12 @@ type progress struct {
 	doneAt int
 }
 
-func newProgress(tty *os.File, dry bool) *progress {
+func newProgress(tty *os.File, dry bool, from string) *progress {
 	verb := "importing"
 	if dry {
 		verb = "reading"
 	}
-	return &progress{tty: tty, verb: verb, start: time.Now()}
+	return &progress{tty: tty, verb: verb + " " + from, start: time.Now()}
 }
 
 func (p *progress) set(done, total int) {
@@ -313,7 +326,7 @@ func (p *progress) set(done, total int) {
 	p.last = now
 	const width = 30
 	fill := width * done / max(total, 1)
-	fmt.Fprintf(p.tty, "\r\x1b[K%s MLflow runs [%s%s] %d/%d", p.verb, strings.Repeat("=", fill), strings.Repeat(" ", width-fill), done, total)
+	fmt.Fprintf(p.tty, "\r\x1b[K%s runs [%s%s] %d/%d", p.verb, strings.Repeat("=", fill), strings.Repeat(" ", width-fill), done, total)
 	p.shown = true
 }
 

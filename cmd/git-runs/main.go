@@ -59,7 +59,7 @@ type cli struct {
 	Fetch    fetchCmd    `cmd:"" help:"Bring runs from a git remote."`
 	Pull     pullCmd     `cmd:"" help:"Same as fetch."`
 	Remote   remoteCmd   `cmd:"" help:"Set up a remote for runs, or compare runs with it."`
-	Import   importCmd   `cmd:"" help:"Import runs from MLflow's stores."`
+	Import   importCmd   `cmd:"" help:"Import runs from MLflow's stores and servers, and W&B's offline runs."`
 	Serve    serveCmd    `cmd:"" help:"Serve MLflow's tracking API over this repository."`
 	UI       uiCmd       `cmd:"" name:"ui" help:"Serve the web UI of this repository's runs and open it."`
 	Man      manCmd      `cmd:"" help:"Write the manual pages (git runs --help shows them)."`
