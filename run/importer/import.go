@@ -117,7 +117,7 @@ func Import(ctx context.Context, t *tracker.Tracker, src Source, o Options) (*Re
 		o.MaxArtifact = DefaultMaxArtifact
 	}
 	if o.Jobs <= 0 {
-		o.Jobs = runtime.GOMAXPROCS(0)
+		o.Jobs = 4 * runtime.GOMAXPROCS(0)
 	}
 	im := &importer{t: t, src: src, o: o, res: &Result{}, now: time.Now().UTC().Truncate(time.Millisecond)}
 	refs, probs, err := src.Runs(ctx)
@@ -312,15 +312,27 @@ func storeArtifacts(s tracker.Store, arts []Artifact) ([]run.Artifact, error) {
 // update adds to old, a run imported before, what c holds and it does
 // not: metric points, tags set or changed, artifacts.
 func (im *importer) update(ctx context.Context, old tracker.Run, c *converted, it *Item) error {
-	hist, err := im.t.History(ctx, old)
-	if err != nil {
-		return err
+	d := delta{points: map[string][]run.Point{}, tags: map[string]string{}}
+	// MLflow only appends points: a metric whose summary (count, last
+	// point, min, max) is the stored one holds nothing new, which the
+	// record tells without reading the history.
+	changed := run.History{}
+	for k, pts := range c.history {
+		if !sameSummary(old.Record.Metrics[k], c.rec.Metrics[k]) {
+			changed[k] = pts
+		}
+	}
+	if len(changed) > 0 {
+		hist, err := im.t.History(ctx, old)
+		if err != nil {
+			return err
+		}
+		d.points = newPoints(hist, changed)
 	}
 	have, err := im.t.Artifacts(ctx, old)
 	if err != nil {
 		return err
 	}
-	d := delta{points: newPoints(hist, c.history), tags: map[string]string{}}
 	for k, v := range c.rec.Tags {
 		if k == run.DeletedTag {
 			continue // put aside here or not, as the user decides here
@@ -420,6 +432,13 @@ func (im *importer) apply(ctx context.Context, id string, d delta) error {
 	return err
 }
 
+// sameSummary tells whether a and b summarise the same points, as far as
+// summaries tell.
+func sameSummary(a, b run.Summary) bool {
+	same := func(x, y float64) bool { return x == y && math.Signbit(x) == math.Signbit(y) || x != x && y != y }
+	return a.Count == b.Count && a.Step == b.Step && a.Time == b.Time && same(a.Last, b.Last) && same(a.Min, b.Min) && same(a.Max, b.Max)
+}
+
 // pointKey tells points apart, NaN from NaN too.
 type pointKey struct {
 	step, time int64
@@ -456,7 +475,11 @@ func newPoints(h run.History, src run.History) map[string][]run.Point {
 }
 
 func keyOf(p run.Point) pointKey {
-	return pointKey{p.Step, p.Time, math.Float64bits(p.Value)}
+	bits := math.Float64bits(p.Value)
+	if p.Value != p.Value {
+		bits = math.Float64bits(math.NaN()) // one NaN, whatever its payload
+	}
+	return pointKey{p.Step, p.Time, bits}
 }
 
 // samePrefix tells whether the first len(b) points of a are b's: the

@@ -331,9 +331,7 @@ func walk(dir string, bad func(importer.Problem), f func(rel, path string)) {
 	visit = func(d, rel string, depth int) {
 		ents, err := os.ReadDir(d)
 		if err != nil {
-			if !errors.Is(err, fs.ErrNotExist) || depth > 0 {
-				bad(importer.Problem{Where: d, Err: err})
-			}
+			bad(importer.Problem{Where: d, Err: err})
 			return
 		}
 		for _, e := range ents {
@@ -362,7 +360,18 @@ func walk(dir string, bad func(importer.Problem), f func(rel, path string)) {
 			}
 		}
 	}
-	visit(dir, "", 0)
+	switch fi, err := os.Lstat(dir); {
+	case errors.Is(err, fs.ErrNotExist):
+		return
+	case err != nil:
+		bad(importer.Problem{Where: dir, Err: err})
+	case fi.Mode()&fs.ModeSymlink != 0:
+		bad(importer.Problem{Where: dir, Err: errors.New("a symbolic link: not followed")})
+	case !fi.IsDir():
+		bad(importer.Problem{Where: dir, Err: errors.New("not a directory")})
+	default:
+		visit(dir, "", 0)
+	}
 }
 
 // readMetric reads a metric file: one point a line, "TIMESTAMP VALUE

@@ -49,12 +49,16 @@ func parseMeta(data []byte) (meta, error) {
 		// Lines indented under the key: a folded scalar, or a block
 		// sequence.
 		j := i + 1
-		for j < len(lines) && (startsIndented(lines[j]) || isBlankOrComment(lines[j]) && j+1 < len(lines) && startsIndented(lines[j+1])) {
+		// A block sequence under the key, as PyYAML writes it: its
+		// items at the key's own indentation.
+		seq := raw == "" && j < len(lines) && (lines[j] == "-" || strings.HasPrefix(lines[j], "- "))
+		for j < len(lines) && (startsIndented(lines[j]) || seq && (lines[j] == "-" || strings.HasPrefix(lines[j], "- ")) ||
+			isBlankOrComment(lines[j]) && j+1 < len(lines) && startsIndented(lines[j+1])) {
 			j++
 		}
 		more := lines[i+1 : j]
 		i = j - 1
-		if raw == "" && len(more) > 0 && strings.HasPrefix(strings.TrimSpace(more[0]), "-") {
+		if seq || raw == "" && len(more) > 0 && strings.HasPrefix(strings.TrimSpace(more[0]), "-") {
 			continue // a block sequence
 		}
 		if _, dup := m[key]; dup {
