@@ -30,7 +30,7 @@ import (
 
 var ctx = context.Background()
 
-func git(t *testing.T, dir string, args ...string) string {
+func git(t testing.TB, dir string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
@@ -44,7 +44,7 @@ func git(t *testing.T, dir string, args ...string) string {
 }
 
 // repo makes a git repository with one commit, and its tracker.
-func repo(t *testing.T) (string, *tracker.Tracker) {
+func repo(t testing.TB) (string, *tracker.Tracker) {
 	t.Helper()
 	dir := t.TempDir()
 	git(t, dir, "init", "-q", "-b", "main")
@@ -60,7 +60,7 @@ func repo(t *testing.T) (string, *tracker.Tracker) {
 
 // serve serves repository dir with git runs serve's server on loopback
 // until the test ends, and returns its URL.
-func serve(t *testing.T, tr *tracker.Tracker) string {
+func serve(t testing.TB, tr *tracker.Tracker) string {
 	t.Helper()
 	srv, err := server.New(tr, server.Options{Addr: "127.0.0.1:0"})
 	if err != nil {
@@ -81,7 +81,7 @@ func serve(t *testing.T, tr *tracker.Tracker) string {
 // mlflowClient logs into a server as MLflow's Python client does, by its
 // REST API.
 type mlflowClient struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 }
 
