@@ -207,13 +207,13 @@ func (s *Source) Runs(ctx context.Context) ([]importer.Ref, []importer.Problem, 
 			if ctx.Err() != nil {
 				return nil, nil, ctx.Err()
 			}
-			probs = append(probs, importer.Problem{Where: s.expWhere(e.ID), Err: err})
+			probs = append(probs, importer.Problem{Where: s.expWhere(e.ID), Err: err, Experiment: e.ID})
 			continue
 		}
 		for _, r := range rs {
 			ref, err := s.ref(r)
 			if err != nil {
-				probs = append(probs, importer.Problem{Where: s.expWhere(e.ID), Err: err})
+				probs = append(probs, importer.Problem{Where: s.expWhere(e.ID), Err: err, Experiment: e.ID})
 				continue
 			}
 			refs = append(refs, ref)

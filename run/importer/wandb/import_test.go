@@ -302,3 +302,54 @@ func TestBadDirs(t *testing.T) {
 	}
 	_ = run.Finished
 }
+
+// TestSymlinks follows no symbolic link out of a run's directory: a
+// config.yaml that is one is named and its content not read (the record
+// log's config stands in), and a link among the files is no artifact.
+func TestSymlinks(t *testing.T) {
+	_, tr, head := repo(t)
+	src, _ := generate(t, head)
+	outside := filepath.Join(t.TempDir(), "secret.yaml")
+	os.WriteFile(outside, []byte("secret:\n  value: 42\n"), 0o644)
+	files := filepath.Join(src, "wandb", "offline-run-20260528_203320-abc123de", "files")
+	os.Remove(filepath.Join(files, "config.yaml"))
+	if err := os.Symlink(outside, filepath.Join(files, "config.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink(outside, filepath.Join(files, "link.txt"))
+	os.Symlink(filepath.Dir(outside), filepath.Join(files, "linkdir"))
+	s, err := wandb.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := importer.Import(ctx, tr, s, importer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := false
+	for _, p := range res.Problems {
+		if strings.HasSuffix(p.Where, "abc123de/files/config.yaml") {
+			named = true
+		}
+	}
+	if !named {
+		t.Errorf("problems %v; want the linked config.yaml named", res.Problems)
+	}
+	rs, _ := tr.Runs(ctx)
+	for _, r := range rs.All {
+		if r.Record.Tags[mlflowtags.RunID] != "abc123de" {
+			continue
+		}
+		if !reflect.DeepEqual(r.Record.Params, map[string]any{"lr": 0.001}) {
+			t.Errorf("params %v; want the record log's", r.Record.Params)
+		}
+		arts, _ := tr.Artifacts(ctx, r)
+		for _, a := range arts {
+			if strings.HasPrefix(a.Path, "link") || a.Path == "config.yaml" {
+				t.Errorf("artifact %s stored through a link", a.Path)
+			}
+		}
+		return
+	}
+	t.Fatal("abc123de not imported")
+}

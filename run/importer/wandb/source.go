@@ -121,7 +121,7 @@ func (s *Source) Runs(ctx context.Context) ([]importer.Ref, []importer.Problem, 
 			continue
 		}
 		if other, dup := where[r.ID]; dup {
-			probs = append(probs, importer.Problem{Where: d, Err: fmt.Errorf("run %s is also in %s (a resumed run): only the first directory is imported", r.ID, other)})
+			probs = append(probs, importer.Problem{Where: d, Err: fmt.Errorf("run %s is also in %s (a resumed run): only the first directory is imported", r.ID, other), Experiment: r.ExperimentID})
 			continue
 		}
 		where[r.ID] = d

@@ -33,7 +33,11 @@ type yline struct {
 type yparser struct {
 	lines []yline
 	i     int
+	depth int
 }
+
+// maxDepth bounds how deep a document nests: W&B's configs are shallow.
+const maxDepth = 100
 
 // readYAML parses data, a document of the block style above.
 func readYAML(data string) (*ynode, error) {
@@ -64,6 +68,11 @@ func readYAML(data string) (*ynode, error) {
 
 // block reads the mapping or sequence whose lines are at indent.
 func (p *yparser) block(indent int) (*ynode, error) {
+	p.depth++
+	defer func() { p.depth-- }()
+	if p.depth > maxDepth {
+		return nil, fmt.Errorf("line %d: nested deeper than %d", p.lines[p.i].n, maxDepth)
+	}
 	if strings.HasPrefix(p.lines[p.i].text, "- ") || p.lines[p.i].text == "-" {
 		return p.seq(indent)
 	}
