@@ -327,7 +327,7 @@ func (im *importer) update(ctx context.Context, old tracker.Run, c *converted, i
 		if err != nil {
 			return err
 		}
-		d.points = newPoints(hist, changed)
+		d.points, d.source = newPoints(hist, changed), changed
 	}
 	have, err := im.t.Artifacts(ctx, old)
 	if err != nil {
@@ -372,7 +372,8 @@ func (im *importer) update(ctx context.Context, old tracker.Run, c *converted, i
 
 // delta is what a source run gained since it was imported.
 type delta struct {
-	points map[string][]run.Point
+	points map[string][]run.Point // what the source has beyond the run
+	source run.History            // the source's histories of the metrics that changed
 	tags   map[string]string
 	drop   []string // tags to remove
 	arts   []Artifact
@@ -411,9 +412,9 @@ func (im *importer) apply(ctx context.Context, id string, d delta) error {
 		if rec.Metrics == nil {
 			rec.Metrics = map[string]run.Summary{}
 		}
-		// Read afresh, the run may hold some of them now: another import
-		// ran meanwhile.
-		for k, pts := range newPoints(c.History, d.points) {
+		// Against the run as it is now: another import may have added
+		// some of the points meanwhile.
+		for k, pts := range newPoints(c.History, d.source) {
 			c.History[k] = append(c.History[k], pts...)
 			rec.Metrics[k] = run.Summarize(c.History[k])
 		}
