@@ -151,14 +151,29 @@ func (w *writer) Write(p []byte) (int, error) {
 	}
 	// Another stream's line held for a nested bar (see endLine) has
 	// ended: it is stored before anything of this one.
-	for _, x := range o.writers() {
-		if x != w && x.held {
-			if err := x.storeHeld(); err != nil {
-				return o.result(0, err)
-			}
+	if len(o.others) > 0 {
+		if err := o.storeHeldBut(w); err != nil {
+			return o.result(0, err)
 		}
 	}
 	return o.result(len(p), o.afterWrite(w, w.condense(p)))
+}
+
+// storeHeldBut stores the lines the writers other than w hold.
+func (o *Log) storeHeldBut(w *writer) error {
+	if o.out != w && o.out.held {
+		if err := o.out.storeHeld(); err != nil {
+			return err
+		}
+	}
+	for _, x := range o.others {
+		if x != w && x.held {
+			if err := x.storeHeld(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // writers returns the writers of the log, the Log's own first.
