@@ -200,3 +200,29 @@ func TestCredentials(t *testing.T) {
 		t.Error("MLFLOW_HTTP_REQUEST_TIMEOUT=soon taken")
 	}
 }
+
+// TestLargeArtifact lists a file over the limit by reference without
+// downloading it.
+func TestLargeArtifact(t *testing.T) {
+	f := fake{}
+	downloads := 0
+	f["/get-artifact"] = func(w http.ResponseWriter, r *http.Request) {
+		downloads++
+		fmt.Fprint(w, "hello")
+	}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	_, b := repo(t)
+	src := open(t, srv.URL, mlflowrest.Options{MaxArtifact: 4})
+	res, err := importer.Import(ctx, b, src, importer.Options{MaxArtifact: 4})
+	if err != nil || len(res.Problems) > 0 {
+		t.Fatal(err, res.Problems)
+	}
+	if downloads != 0 || len(res.Items) != 1 || res.Items[0].NotCopied != 1 || res.Items[0].Artifacts != 0 {
+		t.Errorf("%d downloads, %+v; want none, the file listed by reference", downloads, res.Items)
+	}
+	rs, _ := b.Runs(ctx)
+	if got := rs.All[0].Record.Tags[importer.TagNotCopied]; got != "5 a.txt" {
+		t.Errorf("%s = %q; want \"5 a.txt\"", importer.TagNotCopied, got)
+	}
+}
