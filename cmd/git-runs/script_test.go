@@ -217,6 +217,7 @@ func cmdGitDaemon(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Defer(func() {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		cmd.Wait()
+		waitGroupGone(cmd.Process.Pid)
 	})
 	waitListening(ts, "127.0.0.1:"+port)
 	ts.Setenv(args[1], "git://127.0.0.1:"+port)
@@ -246,6 +247,16 @@ func cmdHTTPGit(ts *testscript.TestScript, neg bool, args []string) {
 	go srv.Serve(ln)
 	ts.Defer(func() { srv.Close() })
 	ts.Setenv(args[1], "http://"+ln.Addr().String())
+}
+
+// waitGroupGone waits until no process of group pgid is left: git daemon
+// runs git-daemon as a child, which can still hold its socket for a
+// moment after the git that started it has been reaped.
+func waitGroupGone(pgid int) {
+	deadline := time.Now().Add(10 * time.Second)
+	for syscall.Kill(-pgid, 0) == nil && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func freePort(ts *testscript.TestScript) string {
