@@ -572,13 +572,21 @@ func (p *Parser) spacedColon(line []byte, ks, i int, dst []Point) []Point {
 	}
 	num = fraction(line, num)
 	end, ok := numberEnd(line, num.end, key)
-	if !ok || countFollows(line, end) {
+	if !ok || countFollows(line, end) || lineNumbered(line, ps, end) {
 		return dst
 	}
 	if hasOwner {
 		return p.addOwned(dst, owner, key, num)
 	}
 	return p.add(dst, line[ps:i], key, num)
+}
+
+// lineNumbered tells a program's message about a line of a file, which
+// leads with the file and the line's number (dash's "train.sh: 1: cannot
+// open data.csv"), from a metric: the number ends with a colon before
+// more text, and the key starts the line.
+func lineNumbered(line []byte, ps, end int) bool {
+	return end+1 < len(line) && line[end] == ':' && isBlank(line[end+1]) && ps == skipBlanks(line, 0)
 }
 
 // tightColon reads a metric whose ':' at i has no blank after it:

@@ -133,6 +133,11 @@ func TestParseDefault(t *testing.T) {
 func TestParseNothing(t *testing.T) {
 	lines := []string{
 		"Loaded 50000 images from /data/train in 3.2s",
+		// Shells' errors name a script and a line number.
+		"train.sh: 1: cannot open data/train.csv: No such file",
+		"sh: 1: python4: not found",
+		"./run.sh: line 3: data/x.csv: No such file or directory",
+		"bash: line 1: foo: command not found",
 		"Using 4 GPUs",
 		"Epoch 3/10",
 		"Epoch 3",
