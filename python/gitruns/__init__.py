@@ -1,4 +1,12 @@
-"""gitruns: log ML runs into git with git-runs, through MLflow-like calls.
+"""gitruns: log ML runs into git with git-runs, through MLflow's calls (and
+the common ones of Weights & Biases), with only the standard library.
+
+``import gitruns as mlflow`` keeps MLflow code working: the fluent API
+(start_run, log_metric, search_runs, get_run, ...), MlflowClient
+(gitruns.client, gitruns.tracking), gitruns.entities and
+gitruns.exceptions.MlflowException. ``import gitruns as wandb`` does the same
+for init, log, config, summary and finish. autolog() records scikit-learn,
+Keras, PyTorch Lightning and Transformers training without further code.
 
 Metrics are appended straight to the run's journal
 (<git common dir>/runs/live/<id>.journal), buffered in memory and flushed at
@@ -25,12 +33,15 @@ from ._run import (  # noqa: F401
     GitRunsError,
     RunInfo,
     active_run,
+    delete_tag,
     disable_system_metrics_logging,
     enable_system_metrics_logging,
     end_run,
     flush,
+    get_artifact_uri,
     get_metric_history,
     get_run,
+    last_active_run,
     log_artifact,
     log_dict,
     log_metric,
@@ -45,14 +56,18 @@ from ._run import (  # noqa: F401
     set_tags,
     start_run,
 )
+from ._artifacts import log_artifacts, log_figure, log_image, log_input, log_table  # noqa: F401
+from . import entities, exceptions  # noqa: F401
+from .exceptions import MlflowException  # noqa: F401
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ActiveRun", "GitRunsError", "RunInfo", "active_run", "end_run", "flush",
-    "get_metric_history", "get_run", "log_artifact", "log_dict", "log_metric",
-    "log_metrics", "log_param", "log_params", "log_text", "search_runs",
-    "set_experiment", "set_tag", "set_tags", "start_run",
+    "ActiveRun", "GitRunsError", "MlflowException", "RunInfo", "active_run", "delete_tag",
+    "end_run", "flush", "get_artifact_uri", "get_metric_history", "get_run", "last_active_run",
+    "log_artifact", "log_artifacts", "log_dict", "log_figure", "log_image", "log_input",
+    "log_metric", "log_metrics", "log_param", "log_params", "log_table", "log_text",
+    "search_runs", "set_experiment", "set_tag", "set_tags", "start_run",
     "disable_system_metrics_logging", "enable_system_metrics_logging",
-    "set_system_metrics_sampling_interval",
+    "set_system_metrics_sampling_interval", "entities", "exceptions",
 ]

@@ -12,7 +12,8 @@ import tempfile
 import threading
 import time
 
-from . import _system
+from . import _mlflow, _system
+from .entities import Run
 
 _FLUSH_BYTES = 64 << 10
 _FLUSH_DELAY = 0.1  # seconds after the first buffered point
@@ -29,8 +30,7 @@ _system_metrics = True  # standalone runs sample system metrics
 _system_interval = _system.DEFAULT_INTERVAL  # seconds
 
 
-class GitRunsError(RuntimeError):
-    """A git-runs command failed."""
+from .exceptions import GitRunsError, InvalidTypeError, InvalidValueError, _code_of  # noqa: E402,F401
 
 
 # ---------------------------------------------------------------- binary
@@ -52,7 +52,7 @@ def _call(args, cwd=None):
                        stderr=subprocess.PIPE, universal_newlines=True)
     if p.returncode != 0:
         msg = p.stderr.strip() or ("exit status %d" % p.returncode)
-        raise GitRunsError("git-runs %s: %s" % (args[0], msg))
+        raise GitRunsError("git-runs %s: %s" % (args[0], msg), _code_of(msg))
     return p.stdout
 
 
@@ -73,7 +73,7 @@ _RUN_ID = re.compile(r"^[0-7][0-9a-hjkmnp-tv-z]{25}$")
 
 def _check_key(kind, key):
     if not isinstance(key, str):
-        raise TypeError("%s key must be a str, not %s" % (kind, type(key).__name__))
+        raise InvalidTypeError("%s key must be a str, not %s" % (kind, type(key).__name__))
     problem = ""
     if key == "":
         problem = "empty"
@@ -104,7 +104,7 @@ def _check_key(kind, key):
         elif kind == "param" and (key[0] == "." or key[-1] == "."):
             problem = "leading or trailing dot"
     if problem:
-        raise ValueError("invalid %s key %r: %s" % (kind, key, problem))
+        raise InvalidValueError("invalid %s key %r: %s" % (kind, key, problem))
 
 
 def _to_float(key, value):
@@ -115,19 +115,19 @@ def _to_float(key, value):
     if t is int or t is bool:
         return float(value)
     if isinstance(value, (str, bytes)):
-        raise TypeError("metric %r: value must be a number, not %s" % (key, t.__name__))
+        raise InvalidTypeError("metric %r: value must be a number, not %s" % (key, t.__name__))
     item = getattr(value, "item", None)
     if item is not None:
         try:
             value = item()
         except Exception as e:  # e.g. a tensor with more than one element
-            raise ValueError("metric %r: value %r is not a scalar: %s" % (key, value, e))
+            raise InvalidValueError("metric %r: value %r is not a scalar: %s" % (key, value, e))
         if isinstance(value, (str, bytes)):
-            raise TypeError("metric %r: value must be a number, not %s" % (key, type(value).__name__))
+            raise InvalidTypeError("metric %r: value must be a number, not %s" % (key, type(value).__name__))
     try:
         return float(value)
     except (TypeError, ValueError, OverflowError):
-        raise TypeError("metric %r: value %r is not a number" % (key, value))
+        raise InvalidTypeError("metric %r: value %r is not a number" % (key, value))
 
 
 def _toml(key, v):
@@ -148,7 +148,7 @@ def _toml(key, v):
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml(key, x) for x in v) + "]"
     if v is None:
-        raise TypeError("param %r: None is not a param value" % key)
+        raise InvalidTypeError("param %r: None is not a param value" % key)
     item = getattr(v, "item", None)
     if item is not None and not isinstance(v, (dict, set)):
         try:
@@ -178,10 +178,20 @@ def _flatten(d, prefix=""):
 
 
 class RunInfo(object):
-    def __init__(self, run_id, name, experiment):
+    """An active run's attributes, with MLflow's names (run_id, run_name,
+    experiment_id, status, start_time in Unix ms, artifact_uri)."""
+
+    def __init__(self, run_id, name, experiment, start_time=None):
         self.run_id = run_id
+        self.run_uuid = run_id
         self.run_name = name
         self.experiment_name = experiment
+        self.experiment_id = _mlflow.experiment_id(experiment)
+        self.artifact_uri = _mlflow.artifact_uri(run_id)
+        self.lifecycle_stage = "active"
+        self.start_time = start_time
+        self.end_time = None
+        self.status = "RUNNING"
 
     def __repr__(self):
         return "RunInfo(run_id=%r)" % self.run_id
@@ -192,13 +202,13 @@ class _Logger(object):
 
     def log_params(self, params):
         if not isinstance(params, dict):
-            raise TypeError("params must be a dict")
+            raise InvalidTypeError("params must be a dict")
         flat = _flatten(params)
         args = []
         for k, v in flat.items():
             _check_key("param", k)
             if "=" in k:
-                raise ValueError("invalid param key %r: '=' is not allowed" % k)
+                raise InvalidValueError("invalid param key %r: '=' is not allowed" % k)
             args.append("%s=%s" % (k, _toml(k, v)))
         if args:
             self._binary_call(["param", "--run", self.id] + args)
@@ -208,12 +218,16 @@ class _Logger(object):
         for k, v in tags.items():
             _check_key("tag", k)
             if "=" in k:
-                raise ValueError("invalid tag key %r: '=' is not allowed" % k)
+                raise InvalidValueError("invalid tag key %r: '=' is not allowed" % k)
             if not isinstance(v, str):
                 v = str(v)
             args.append("%s=%s" % (k, v))
         if args:
             self._binary_call(["tag", "--run", self.id] + args)
+
+    def delete_tag(self, key):
+        _check_key("tag", key)
+        self._binary_call(["tag", "--run", self.id, "-d", key])
 
     def log_artifact(self, local_path, artifact_path=None):
         if not os.path.exists(local_path):
@@ -250,7 +264,7 @@ class _RunByID(_Logger):
         for k, v in metrics.items():
             _check_key("metric", k)
             if "=" in k:
-                raise ValueError("invalid metric key %r: '=' is not allowed" % k)
+                raise InvalidValueError("invalid metric key %r: '=' is not allowed" % k)
             points.append("%s=%r" % (k, _to_float(k, v)))
         if not points:
             return
@@ -268,6 +282,60 @@ class _RunByID(_Logger):
         return _call(args, cwd=self._cwd)
 
 
+class _Resumed(_RunByID):
+    """A run start_run(run_id=...) made the active one: logged into through
+    the binary, as run_id= calls are. A run that has ended takes what is
+    logged as an addition; one still running is ended by end_run, as
+    MLflow's resumed runs are."""
+
+    _buf = ()
+    _system = None
+
+    def __init__(self, spec, cwd):
+        _RunByID.__init__(self, spec, cwd)
+        rec = json.loads(_call(["show", "--json", spec], cwd=cwd))
+        self.id = rec["id"]
+        self.info = RunInfo(self.id, rec.get("name"), rec.get("experiment"),
+                            _mlflow.ms(rec.get("started")))
+        self.parent_id = (rec.get("tags") or {}).get("mlflow.parentRunId")
+        self._standalone = rec.get("status") == "running"
+        self._owner = os.getpid()
+        self._ended = False
+
+    def __repr__(self):
+        return "<ActiveRun %s>" % self.id
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if not self._ended:
+            _end(self, _status_of(exc_type))
+        return False
+
+    def _binary_call(self, args):
+        if self._ended:
+            raise GitRunsError("run %s has ended" % self.id)
+        return _call(args, cwd=self._cwd)
+
+    def flush(self):
+        pass
+
+    def _flush_locked(self):
+        pass
+
+    def _close(self):
+        pass
+
+
+def _status_of(exc_type):
+    if exc_type is None:
+        return "finished"
+    if issubclass(exc_type, KeyboardInterrupt):
+        return "killed"
+    return "failed"
+
+
 class ActiveRun(_Logger):
     """A live run this process logs into. Use it as a context manager: it ends
     finished on normal exit, failed on an exception, killed on
@@ -276,7 +344,7 @@ class ActiveRun(_Logger):
     def __init__(self, run_id, cwd, journal, standalone, name=None, experiment=None, parent=None):
         self.id = run_id
         self.parent_id = parent  # the run this one is part of, or None
-        self.info = RunInfo(run_id, name, experiment)
+        self.info = RunInfo(run_id, name, experiment, int(time.time() * 1000))
         self._cwd = cwd
         self._path = journal
         self._standalone = standalone
@@ -297,14 +365,8 @@ class ActiveRun(_Logger):
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            status = "finished"
-        elif issubclass(exc_type, KeyboardInterrupt):
-            status = "killed"
-        else:
-            status = "failed"
         if not self._ended:
-            _end(self, status)
+            _end(self, _status_of(exc_type))
         return False
 
     # metrics ------------------------------------------------------------
@@ -326,7 +388,7 @@ class ActiveRun(_Logger):
                 if type(step) is not int:
                     step = _to_step(key, step)
                 if not -_STEP_LIMIT <= step < _STEP_LIMIT - 1:
-                    raise ValueError("metric %r: step %d out of range" % (key, step))
+                    raise InvalidValueError("metric %r: step %d out of range" % (key, step))
                 if key not in nxt:
                     _check_key("metric", key)
             nxt[key] = step + 1
@@ -399,7 +461,7 @@ class ActiveRun(_Logger):
 
 def _to_step(key, step):
     if isinstance(step, bool):
-        raise TypeError("metric %r: step must be an int, not bool" % key)
+        raise InvalidTypeError("metric %r: step must be an int, not bool" % key)
     try:
         i = step.__index__()
     except AttributeError:
@@ -409,17 +471,28 @@ def _to_step(key, step):
             return int(v)
         if isinstance(v, int):
             return v
-        raise TypeError("metric %r: step must be an int, not %s" % (key, type(step).__name__))
+        raise InvalidTypeError("metric %r: step must be an int, not %s" % (key, type(step).__name__))
     return int(i)
 
 
 # ---------------------------------------------------------------- module API
 
 
-def start_run(name=None, experiment=None, params=None, tags=None, nested=False, parent_run_id=None,
-              log_system_metrics=None):
+_UNSET = object()
+
+
+def start_run(run_id=None, experiment_id=None, run_name=None, nested=False, parent_run_id=None,
+              tags=None, description=None, log_system_metrics=None, name=None, experiment=None,
+              params=None):
     """Starts a run and makes it the active run. Returns an ActiveRun, usable
-    in a with block.
+    in a with block. The arguments are MLflow's; name and experiment are
+    run_name and an experiment's name, params are logged at the start.
+
+    run_id= makes that run (a full or short id, or a name) the active one
+    instead: a run that has ended takes what is logged next as an addition,
+    one still running is ended by end_run. experiment_id is an experiment's
+    name ("0": none), as gitruns' experiment ids are; description becomes
+    the tag mlflow.note.content.
 
     Under git runs exec (GITRUNS_RUN set), the first start_run of the
     process attaches to exec's run; each later one starts a run that is part
@@ -433,13 +506,21 @@ def start_run(name=None, experiment=None, params=None, tags=None, nested=False, 
     disable_system_metrics_logging last said). Under git runs exec the
     SDK never samples: exec does."""
     global _active, _exec_taken
+    name = run_name or name
+    if description is not None:
+        tags = dict(tags or {}, **{"mlflow.note.content": str(description)})
     with _lock:
         cur = active_run()
         if cur is not None and not nested and parent_run_id is None:
             raise GitRunsError("run %s is already active: end_run() first, or start_run(nested=True) for a run inside it" % cur.id)
         _install_hooks()
         cwd = os.getcwd()
-        exp = experiment or _experiment
+        if run_id is not None:
+            return _resume(run_id, cwd, cur, params, tags)
+        if experiment_id is not None:
+            exp = _mlflow.experiment_name(experiment_id) or _mlflow.DEFAULT_RECORD
+        else:
+            exp = experiment or _experiment
         parent = _run_spec(parent_run_id) if parent_run_id is not None else (cur.id if cur is not None else None)
         rid = os.environ.get("GITRUNS_RUN")
         if rid and parent is None:
@@ -495,6 +576,19 @@ def start_run(name=None, experiment=None, params=None, tags=None, nested=False, 
         return r
 
 
+def _resume(run_id, cwd, cur, params, tags):
+    global _active
+    r = _Resumed(_run_spec(run_id), cwd)
+    if params:
+        r.log_params(params)
+    if tags:
+        r.set_tags(tags)
+    if cur is not None:
+        _outer.append(cur)
+    _active = r
+    return r
+
+
 def active_run():
     """The active run, or None."""
     r = _active
@@ -530,16 +624,24 @@ def _end(r, status):
             r._close()
             if _active is r:
                 _active = _outer.pop() if _outer else None
+            _last[:] = [r.id]
+            r.info.status = status.upper()
+            r.info.end_time = int(time.time() * 1000)
         if r._standalone and os.getpid() == r._owner:
             _call(["end", "--run", r.id, "--status", status], cwd=r._cwd)
 
 
-def end_run(status="finished"):
-    """Flushes and ends the active run with status finished, failed or killed;
-    the run it was nested in, if any, is active again. Exec's own run is only
-    flushed: exec ends it."""
-    if status not in ("finished", "failed", "killed"):
-        raise ValueError("status must be finished, failed or killed, not %r" % status)
+_last = []  # the id of the run that ended last, for last_active_run
+
+
+def end_run(status="FINISHED"):
+    """Flushes and ends the active run with status FINISHED, FAILED or
+    KILLED (MLflow's, in any case); the run it was nested in, if any, is
+    active again. Exec's own run is only flushed: exec ends it."""
+    st = status.lower() if isinstance(status, str) else status
+    if st not in ("finished", "failed", "killed"):
+        raise InvalidValueError("status must be FINISHED, FAILED or KILLED, not %r" % (status,))
+    status = st
     r = _active
     if r is not None:
         _end(r, status)
@@ -592,7 +694,7 @@ def _target(run_id):
     return _RunByID(spec, os.getcwd())
 
 
-def log_metric(key, value, step=None, timestamp=None, run_id=None):
+def log_metric(key, value, step=None, timestamp=None, run_id=None, synchronous=None):
     """Logs one metric point. step=None continues the key's steps (0 first);
     timestamp is Unix milliseconds (default: now). run_id names another run
     than the active one; a run that has ended takes the point as a new
@@ -606,24 +708,24 @@ def log_metric(key, value, step=None, timestamp=None, run_id=None):
     r.log_metric(key, value, step, timestamp)
 
 
-def log_metrics(metrics, step=None, timestamp=None, run_id=None):
+def log_metrics(metrics, step=None, timestamp=None, run_id=None, synchronous=None):
     _target(run_id).log_metrics(metrics, step, timestamp)
 
 
-def log_param(key, value, run_id=None):
+def log_param(key, value, run_id=None, synchronous=None):
     _target(run_id).log_params({key: value})
     return value
 
 
-def log_params(params, run_id=None):
+def log_params(params, run_id=None, synchronous=None):
     _target(run_id).log_params(params)
 
 
-def set_tag(key, value, run_id=None):
+def set_tag(key, value, run_id=None, synchronous=None):
     _target(run_id).set_tags({key: value})
 
 
-def set_tags(tags, run_id=None):
+def set_tags(tags, run_id=None, synchronous=None):
     _target(run_id).set_tags(tags)
 
 
@@ -640,35 +742,59 @@ def log_text(text, artifact_file, run_id=None):
     _target(run_id)._log_file(text.encode("utf-8"), artifact_file)
 
 
-def set_experiment(name):
-    """Sets the experiment of the runs started next."""
+def set_experiment(experiment_name=None, experiment_id=None):
+    """Sets the experiment of the runs started next, by name or by MLflow
+    id (gitruns' ids are names; "0" is the Default experiment, none).
+    Returns it as an entities.Experiment."""
     global _experiment
+    name = experiment_name
+    if experiment_id is not None:
+        if name is not None:
+            raise InvalidValueError("set_experiment: give experiment_name or experiment_id, not both")
+        name = _mlflow.experiment_name(experiment_id)
     if name is not None:
         _check_key("experiment", name)
     _experiment = name
+    from .entities import Experiment
+    if name is None:
+        return Experiment(_mlflow.DEFAULT_ID, _mlflow.DEFAULT_NAME, "gitruns:/")
+    return Experiment(name, name, "gitruns:/")
 
 
 # ---------------------------------------------------------------- reading
 
 
-def search_runs(where=None, sort=None, limit=None, output="list"):
-    """Runs as dicts (git-runs ls --json), newest first. sort is a key such as
-    "metrics.acc"; prefix it with "-" for descending order."""
-    args = ["ls", "--json"]
-    if where:
-        args += ["--where", where]
-    if sort:
-        if sort.startswith("-"):
-            args += ["--sort", sort[1:], "--desc"]
-        else:
-            args += ["--sort", sort]
-    if limit:
-        args += ["-n", str(int(limit))]
-    runs = json.loads(_call(args) or "[]")
+def search_runs(experiment_ids=None, filter_string="", run_view_type=1, max_results=100000,
+                order_by=None, output_format=None, search_all_experiments=False,
+                experiment_names=None, where=None, sort=None, limit=None, output=None):
+    """Runs, newest first, with MLflow's arguments or git-runs' own.
+
+    With any of MLflow's (experiment_ids, filter_string, max_results,
+    order_by, output_format, experiment_names), as MLflow: a pandas
+    DataFrame (output_format="pandas", the default) or a list of
+    entities.Run ("list"). filter_string is MLflow's search syntax, which
+    git-runs' query language reads as it is; order_by's first clause
+    sorts. Without them (where=, sort="-metrics.acc", limit=,
+    output="list"|"pandas"): a list of runs that are git-runs' records as
+    dicts and entities.Run too, or the DataFrame of those records."""
+    mlflow_style = (experiment_ids is not None or filter_string or order_by or output_format
+                    or experiment_names is not None or max_results != 100000)
+    if mlflow_style:
+        if output_format is None:
+            output_format = "pandas"
+        if output_format not in ("pandas", "list"):
+            raise InvalidValueError("output_format must be 'pandas' or 'list', not %r" % (output_format,))
+        q = _mlflow.where_of(experiment_ids, filter_string, experiment_names)
+        recs = _mlflow.records(_call, q, _mlflow.sort_of(order_by), max_results)
+        runs = [Run(r) for r in recs]
+        return runs if output_format == "list" else _mlflow.to_frame(runs)
+    if output is None:
+        output = output_format or "list"
+    runs = _mlflow.records(_call, where, sort, limit)
     if output == "list":
-        return runs
+        return [Run(r) for r in runs]
     if output != "pandas":
-        raise ValueError("output must be 'list' or 'pandas'")
+        raise InvalidValueError("output must be 'list' or 'pandas'")
     import pandas  # noqa: only when asked for
     rows = []
     for r in runs:
@@ -702,16 +828,40 @@ def _pandas2(pandas):
 
 
 def _run_spec(run):
-    if isinstance(run, ActiveRun):
+    if isinstance(run, (ActiveRun, _Resumed)):
         return run.id
     if isinstance(run, dict):
         return run["id"]
     return str(run)
 
 
-def get_run(run):
-    """A run as a dict (git-runs show --json), history included."""
-    return json.loads(_call(["show", "--json", _run_spec(run)]))
+def get_run(run_id):
+    """A run as MLflow's Run (.info, .data.params as strings, .data.metrics
+    as last values, .data.tags) that is also git-runs' record as a dict
+    (git-runs show --json), history included. An unknown run raises
+    MlflowException with error_code RESOURCE_DOES_NOT_EXIST."""
+    return Run(json.loads(_call(["show", "--json", _run_spec(run_id)])))
+
+
+def last_active_run():
+    """The active run, else the run that ended last in this process, as
+    get_run gives it; None when there was none."""
+    r = active_run()
+    rid = r.id if r is not None else (_last[0] if _last else None)
+    return None if rid is None else get_run(rid)
+
+
+def get_artifact_uri(artifact_path=None):
+    """The URI of the active run's artifacts (gitruns:/<run id>/artifacts),
+    or of one of them."""
+    uri = _mlflow.artifact_uri(_run().id)
+    if artifact_path:
+        uri += "/" + artifact_path.lstrip("/")
+    return uri
+
+
+def delete_tag(key, run_id=None):
+    _target(run_id).delete_tag(key)
 
 
 def get_metric_history(run, key):
