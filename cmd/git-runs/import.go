@@ -214,21 +214,24 @@ func writeImportJSON(w io.Writer, res *importer.Result, dry bool, from string) e
 		Error string `json:"error"`
 	}
 	out := struct {
-		DryRun    bool      `json:"dry_run"`
-		New       int       `json:"new"`
-		Updated   int       `json:"updated"`
-		Unchanged int       `json:"unchanged"`
-		Running   int       `json:"running"`
-		Deleted   int       `json:"deleted_left_out"`
-		Filtered  int       `json:"other_experiments"`
-		Failed    int       `json:"failed"`
-		Runs      []item    `json:"runs"`
-		Problems  []problem `json:"problems"`
+		DryRun    bool `json:"dry_run"`
+		New       int  `json:"new"`
+		Updated   int  `json:"updated"`
+		Unchanged int  `json:"unchanged"`
+		Running   int  `json:"running"`
+		Deleted   int  `json:"deleted_left_out"`
+		Filtered  int  `json:"other_experiments"`
+		Failed    int  `json:"failed"`
+		// Experiments names the experiments created with the source's
+		// tags.
+		Experiments []string  `json:"experiments"`
+		Runs        []item    `json:"runs"`
+		Problems    []problem `json:"problems"`
 	}{
 		DryRun: dry, New: res.Count(importer.New), Updated: res.Count(importer.Updated),
 		Unchanged: res.Count(importer.Unchanged), Running: res.Count(importer.Running),
 		Deleted: res.Deleted, Filtered: res.Filtered, Failed: res.Count(importer.Failed),
-		Runs: []item{}, Problems: []problem{},
+		Experiments: append([]string{}, res.Experiments...), Runs: []item{}, Problems: []problem{},
 	}
 	for _, it := range res.Items {
 		id := it.ID

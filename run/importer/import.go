@@ -2,6 +2,7 @@ package importer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -85,6 +86,9 @@ type Result struct {
 	// (Options.IncludeDeleted imports them); Filtered those outside the
 	// experiments asked for.
 	Deleted, Filtered int
+	// Experiments names the experiments created (or, in a dry run, to
+	// be created) with their source's tags.
+	Experiments []string
 	// Problems are the parts of the source that could not be read or
 	// imported, each naming a file or a run; what they did not touch was
 	// imported.
@@ -149,6 +153,9 @@ func Import(ctx context.Context, t *tracker.Tracker, src Source, o Options) (*Re
 		}
 	}
 	im.m = mapping{ids: ids, hasCommit: t.HasCommit}
+	if err := im.experiments(ctx, refs); err != nil {
+		return nil, err
+	}
 	im.res.Items = make([]Item, len(refs))
 	im.run(ctx, refs, existing)
 	if !o.DryRun {
@@ -168,6 +175,48 @@ type importer struct {
 	mu   sync.Mutex // guards res, done and the callbacks
 	res  *Result
 	done int
+}
+
+// experiments creates the experiments of refs, with their source's tags,
+// that the repository does not have yet, when the source lists them.
+func (im *importer) experiments(ctx context.Context, refs []Ref) error {
+	l, ok := im.src.(ExperimentLister)
+	if !ok {
+		return nil
+	}
+	exps, err := l.Experiments(ctx)
+	if err != nil {
+		return err
+	}
+	used := map[string]bool{}
+	for _, ref := range refs {
+		used[ref.ExperimentID] = true
+	}
+	for _, e := range exps {
+		name := experimentName(Ref{Experiment: e.Name, ExperimentID: e.ID})
+		if !used[e.ID] || name == run.DefaultRecordExperiment {
+			continue
+		}
+		if _, err := im.t.ExperimentByName(ctx, name); err == nil {
+			continue
+		} else if !errors.Is(err, run.ErrNotFound) {
+			return err
+		}
+		im.res.Experiments = append(im.res.Experiments, name)
+		if im.o.DryRun {
+			continue
+		}
+		tags := map[string]string{}
+		for k, v := range e.Tags {
+			if run.ValidateKey("tag", k) == nil && run.ValidateTagValue(k, v) == nil {
+				tags[k] = v
+			}
+		}
+		if _, err := im.t.CreateExperiment(ctx, name, tags); err != nil && !errors.Is(err, run.ErrExists) {
+			im.problem(Problem{Where: "experiment " + e.ID, Err: err, Experiment: e.ID})
+		}
+	}
+	return nil
 }
 
 // choose keeps the runs of refs to look at: ended or running, not
@@ -501,6 +550,9 @@ func (r *Result) Summary(dry bool) string {
 	parts := []string{fmt.Sprintf("%s %d new %s", verb, r.Count(New), plural(r.Count(New), "run"))}
 	if n := r.Count(Updated); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d updated", n))
+	}
+	if n := len(r.Experiments); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s", n, plural(n, "new experiment")))
 	}
 	if n := r.Count(Unchanged); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d unchanged", n))

@@ -93,3 +93,18 @@ type Problem struct {
 }
 
 func (p Problem) Error() string { return p.Where + ": " + p.Err.Error() }
+
+// An ExperimentLister is a Source that can list its experiments, with
+// their tags: Import creates those the repository does not have yet, so
+// that their tags come along. A Source without experiments of their own
+// (W&B's projects are names only) need not be one.
+type ExperimentLister interface {
+	Experiments(ctx context.Context) ([]Experiment, error)
+}
+
+// Experiment is an experiment as a Source holds it.
+type Experiment struct {
+	ID, Name string
+	Tags     map[string]string
+	Deleted  bool
+}

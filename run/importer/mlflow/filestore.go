@@ -464,3 +464,31 @@ func short(b []byte) string {
 	}
 	return string(b)
 }
+
+// Experiments lists the experiments of the store with their tags; one
+// whose meta.yaml cannot be read is left out (Runs names it).
+func (s *FileStore) Experiments(ctx context.Context) ([]importer.Experiment, error) {
+	var out []importer.Experiment
+	for _, top := range []struct {
+		dir     string
+		deleted bool
+	}{{s.root, false}, {filepath.Join(s.root, ".trash"), true}} {
+		ents, err := os.ReadDir(top.dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			if !e.IsDir() || !top.deleted && slices.Contains(reservedRootDirs, e.Name()) {
+				continue
+			}
+			dir := filepath.Join(top.dir, e.Name())
+			m, err := readMeta(dir)
+			if err != nil || m["experiment_id"] != e.Name() {
+				continue
+			}
+			tags := readValues(filepath.Join(dir, "tags"), func(importer.Problem) {})
+			out = append(out, importer.Experiment{ID: e.Name(), Name: m["name"], Tags: tags, Deleted: top.deleted || m["lifecycle_stage"] == "deleted"})
+		}
+	}
+	return out, ctx.Err()
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -163,6 +164,12 @@ func TestImport(t *testing.T) {
 			}
 			checkRuns(t, tr, want, st, false)
 			git(t, dir, "fsck", "--full", "--strict")
+			if e, err := tr.ExperimentByName(ctx, "churn"); err != nil || e.Tags["team"] != "growth" {
+				t.Errorf("experiment churn: %+v, %v; want its tag team=growth", e, err)
+			}
+			if !slices.Equal(res.Experiments, []string{"churn", "sweep lr"}) && !slices.Equal(res.Experiments, []string{"sweep lr", "churn"}) {
+				t.Errorf("experiments created: %q", res.Experiments)
+			}
 
 			// Again: nothing new.
 			res, err = importer.Import(ctx, tr, st.open(t, src), importer.Options{})

@@ -464,3 +464,59 @@ func printable(s string) string {
 	q := fmt.Sprintf("%q", s)
 	return q[1 : len(q)-1]
 }
+
+// Experiments lists the experiments of the database with their tags.
+func (s *SQLiteStore) Experiments(ctx context.Context) ([]importer.Experiment, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT experiment_id, name, lifecycle_stage FROM experiments")
+	if err != nil {
+		return nil, fmt.Errorf("read MLflow database: %w", err)
+	}
+	var out []importer.Experiment
+	for rows.Next() {
+		var id, name, stage any
+		if err := rows.Scan(&id, &name, &stage); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read MLflow database: %w", err)
+		}
+		n, ok1 := integer(id)
+		nm, ok2 := str(name)
+		if ok1 && ok2 {
+			out = append(out, importer.Experiment{ID: fmt.Sprint(n), Name: nm, Tags: map[string]string{}, Deleted: text(stage) == "deleted"})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read MLflow database: %w", err)
+	}
+	for i := range out {
+		if err := s.experimentTags(ctx, &out[i]); err != nil {
+			return nil, fmt.Errorf("read MLflow database: %w", err)
+		}
+	}
+	return out, nil
+}
+
+func (s *SQLiteStore) experimentTags(ctx context.Context, e *importer.Experiment) error {
+	var have int
+	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE name = 'experiment_tags' AND type = 'table'").Scan(&have); err != nil || have == 0 {
+		return err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT key, CASE WHEN length(CAST(value AS BLOB)) > ? THEN NULL ELSE value END
+		FROM experiment_tags WHERE experiment_id = ? LIMIT ?`, run.MaxStringLen, e.ID, maxEntries)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, v any
+		if err := rows.Scan(&k, &v); err != nil {
+			return err
+		}
+		key, ok1 := str(k)
+		val, ok2 := str(v)
+		if ok1 && ok2 {
+			e.Tags[key] = val
+		}
+	}
+	return rows.Err()
+}
