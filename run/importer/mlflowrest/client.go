@@ -65,6 +65,12 @@ func (e *apiError) Error() string {
 	return fmt.Sprintf("%s: %s", e.Code, e.Message)
 }
 
+// A fastDecoder decodes the usual shape of an answer faster than
+// encoding/json, and says false for anything else.
+type fastDecoder interface {
+	decodeFast(b []byte) bool
+}
+
 // api calls endpoint (below /api/2.0/mlflow/) with query for a GET, or
 // with body as JSON for a POST, and decodes the answer into out.
 func (c *client) api(ctx context.Context, method, endpoint string, query url.Values, body, out any) error {
@@ -89,6 +95,9 @@ func (c *client) api(ctx context.Context, method, endpoint string, query url.Val
 	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("%s: %w", endpoint, errorOf(resp.StatusCode, data))
+	}
+	if f, ok := out.(fastDecoder); ok && f.decodeFast(data) {
+		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("%s: the server's answer is not the JSON MLflow sends: %v", endpoint, err)
