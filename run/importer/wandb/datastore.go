@@ -1,11 +1,13 @@
 package wandb
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"slices"
 )
 
 // The .wandb file of a run (run-<id>.wandb) is W&B's record log, as its
@@ -35,57 +37,68 @@ const maxRecord = 64 << 20
 // there without an error; a damaged one ends with an error after the
 // records before the damage.
 func readLog(data []byte, each func(rec []byte) error) error {
-	if len(data) < logHeaderLen || string(data[:4]) != ":W&B" || binary.LittleEndian.Uint16(data[4:6]) != logMagic {
+	return readLogFrom(bytes.NewReader(data), each)
+}
+
+// readLogFrom is readLog on a stream: the log is read a chunk at a
+// time, never whole.
+func readLogFrom(r io.Reader, each func(rec []byte) error) error {
+	var hdr [logHeaderLen]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil || string(hdr[:4]) != ":W&B" || binary.LittleEndian.Uint16(hdr[4:6]) != logMagic {
 		return errors.New("not a W&B record log (no :W&B header)")
 	}
-	if data[6] != 0 {
-		return fmt.Errorf("record log version %d, not 0", data[6])
+	if hdr[6] != 0 {
+		return fmt.Errorf("record log version %d, not 0", hdr[6])
 	}
 	var typeCRC [5]uint32
 	for t := range typeCRC {
 		typeCRC[t] = crc32.ChecksumIEEE([]byte{byte(t)})
 	}
-	off := logHeaderLen
-	var rec []byte
+	off := int64(logHeaderLen)
+	var rec, chunk []byte
 	inRecord := false
 	for {
 		if left := logBlockLen - off%logBlockLen; left < logHeaderLen {
-			off += left // the block's zero trailer
+			// The block's zero trailer.
+			if _, err := io.CopyN(io.Discard, r, left); err != nil {
+				return cutShort(err)
+			}
+			off += left
 		}
-		if off+logHeaderLen > len(data) {
-			return nil
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return cutShort(err)
 		}
-		sum := binary.LittleEndian.Uint32(data[off:])
-		n := int(binary.LittleEndian.Uint16(data[off+4:]))
-		typ := data[off+6]
-		off += logHeaderLen
-		if off+n > len(data) {
-			return nil // cut short while written
-		}
-		chunk := data[off : off+n]
-		off += n
+		at := off
+		sum := binary.LittleEndian.Uint32(hdr[:])
+		n := int(binary.LittleEndian.Uint16(hdr[4:]))
+		typ := hdr[6]
 		if typ < 1 || typ > 4 {
-			return fmt.Errorf("offset %d: chunk type %d", off-n-logHeaderLen, typ)
+			return fmt.Errorf("offset %d: chunk type %d", at, typ)
 		}
+		chunk = slices.Grow(chunk[:0], n)[:n]
+		if _, err := io.ReadFull(r, chunk); err != nil {
+			return cutShort(err)
+		}
+		off += logHeaderLen + int64(n)
 		if crc32.Update(typeCRC[typ], crc32.IEEETable, chunk) != sum {
-			return fmt.Errorf("offset %d: checksum mismatch: the log is damaged from there", off-n-logHeaderLen)
+			return fmt.Errorf("offset %d: checksum mismatch: the log is damaged from there", at)
 		}
 		switch typ {
 		case 1, 2:
 			if inRecord {
-				return fmt.Errorf("offset %d: a record begins inside another", off-n-logHeaderLen)
+				return fmt.Errorf("offset %d: a record begins inside another", at)
 			}
 			rec = append(rec[:0], chunk...)
 			inRecord = typ == 2
 		case 3, 4:
 			if !inRecord {
-				return fmt.Errorf("offset %d: a record continues that did not begin", off-n-logHeaderLen)
+				return fmt.Errorf("offset %d: a record continues that did not begin", at)
 			}
 			rec = append(rec, chunk...)
 			inRecord = typ == 3
 		}
 		if len(rec) > maxRecord {
-			return fmt.Errorf("offset %d: a record longer than %d bytes", off, maxRecord)
+			return fmt.Errorf("offset %d: a record longer than %d bytes", at, maxRecord)
 		}
 		if !inRecord {
 			if err := each(rec); err != nil {
@@ -93,6 +106,15 @@ func readLog(data []byte, each func(rec []byte) error) error {
 			}
 		}
 	}
+}
+
+// cutShort is the end of a log whose last chunk was being written: no
+// error, unless reading failed.
+func cutShort(err error) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return nil
+	}
+	return err
 }
 
 // field is one field of a protocol buffer message: its number, and its

@@ -353,3 +353,34 @@ func TestSymlinks(t *testing.T) {
 	}
 	t.Fatal("abc123de not imported")
 }
+
+// TestCutShort reads a record log cut in the middle of a chunk, as a
+// killed run leaves it, up to there: the points before, no problem, and
+// no exit record, so the run was killed.
+func TestCutShort(t *testing.T) {
+	_, tr, head := repo(t)
+	src, _ := generate(t, head)
+	log := filepath.Join(src, "wandb", "offline-run-20260529_171320-def456gh", "run-def456gh.wandb")
+	fi, err := os.Stat(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(log, fi.Size()/2+3); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Unix(1_780_000_000, 0)
+	os.Chtimes(log, old, old)
+	s, err := wandb.Open(filepath.Join(src, "wandb", "offline-run-20260529_171320-def456gh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := importer.Import(ctx, tr, s, importer.Options{})
+	if err != nil || len(res.Problems) > 0 || res.Count(importer.New) != 1 {
+		t.Fatalf("%v %v %v", res.Summary(false), res.Problems, err)
+	}
+	rs, _ := tr.Runs(ctx)
+	rec := rs.All[0].Record
+	if n := rec.Metrics["acc"].Count; n <= 101 || n >= 1000 || rec.Status != run.Crashed {
+		t.Errorf("%d points, %s; want those past the record across blocks (step 100), not all 1000, crashed", n, rec.Status)
+	}
+}

@@ -1,6 +1,7 @@
 package wandb
 
 import (
+	"bufio"
 	"encoding/json"
 
 	"fmt"
@@ -17,16 +18,17 @@ import (
 // the plain files had none, and, when history is set, every history
 // record. A damaged log keeps what was read before the damage.
 func (w *wrun) recordLog(path string, history bool) error {
-	data, err := readBounded(path, maxDataFile)
+	f, err := openBounded(path, maxDataFile)
 	if err != nil {
 		return err
 	}
+	defer f.Close()
 	var config map[string]any
 	summary := map[string]any{}
 	if history {
 		w.history = nil
 	}
-	err = readLog(data, func(rec []byte) error {
+	err = readLogFrom(bufio.NewReaderSize(f, 64<<10), func(rec []byte) error {
 		fs, err := fields(rec)
 		if err != nil {
 			return fmt.Errorf("a record: %v", err)
