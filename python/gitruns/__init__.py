@@ -57,8 +57,14 @@ from ._run import (  # noqa: F401
     start_run,
 )
 from ._artifacts import log_artifacts, log_figure, log_image, log_input, log_table  # noqa: F401
+from ._autolog import autolog  # noqa: F401
 from . import entities, exceptions  # noqa: F401
+from .client import MlflowClient  # noqa: F401
+from . import client, tracking  # noqa: F401
 from .exceptions import MlflowException  # noqa: F401
+from ._wandb import config, finish, init, log, summary  # noqa: F401
+
+run = None  # W&B's wandb.run: the run gitruns.init started, until it finishes
 
 __version__ = "0.1.0"
 
@@ -69,5 +75,6 @@ __all__ = [
     "log_metric", "log_metrics", "log_param", "log_params", "log_table", "log_text",
     "search_runs", "set_experiment", "set_tag", "set_tags", "start_run",
     "disable_system_metrics_logging", "enable_system_metrics_logging",
-    "set_system_metrics_sampling_interval", "entities", "exceptions",
+    "set_system_metrics_sampling_interval", "entities", "exceptions", "autolog",
+    "MlflowClient", "client", "tracking", "init", "log", "finish", "config", "summary", "run",
 ]

@@ -88,7 +88,7 @@ def run_data(rec):
     metrics = {}
     for k, m in (rec.get("metrics") or {}).items():
         v = m.get("last") if isinstance(m, dict) else m
-        metrics[k] = float("nan") if v is None else v
+        metrics[k] = float("nan") if v is None else float(v)
     tags = dict(rec.get("tags") or {})
     # The system tags MLflow sets on every run.
     if rec.get("name"):

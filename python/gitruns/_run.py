@@ -52,6 +52,8 @@ def _call(args, cwd=None):
                        stderr=subprocess.PIPE, universal_newlines=True)
     if p.returncode != 0:
         msg = p.stderr.strip() or ("exit status %d" % p.returncode)
+        if msg.startswith("git-runs: "):
+            msg = msg[len("git-runs: "):]
         raise GitRunsError("git-runs %s: %s" % (args[0], msg), _code_of(msg))
     return p.stdout
 
