@@ -53,9 +53,11 @@ sqlite:////absolute/path.db, or a running tracking server by its URL,
 http://HOST:PORT or https://HOST/PREFIX: its REST API is read page by
 page (runs, each metric's history, artifact downloads), with the
 credentials MLflow's clients take from MLFLOW_TRACKING_TOKEN, or
-MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, and each call
-limited to MLFLOW_HTTP_REQUEST_TIMEOUT seconds (120 unless set). The
-store is only read.
+MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, its certificate
+checked against MLFLOW_TRACKING_SERVER_CERT_PATH when set (not at all
+with MLFLOW_TRACKING_INSECURE_TLS=true), and each call limited to
+MLFLOW_HTTP_REQUEST_TIMEOUT seconds (120 unless set). The store is only
+read.
 
 Each run keeps its MLflow id in tag mlflow.runId. Importing the same
 store again adds runs that are new there, and to runs imported before
@@ -297,14 +299,17 @@ func parseSize(s string) (int64, error) {
 // progress draws a bar of the runs looked at on a terminal, at most ten
 // times a second; without a terminal it draws nothing.
 type progress struct {
-	tty    *os.File
-	verb   string
-	mu     sync.Mutex
-	last   time.Time
-	shown  bool
-	start  time.Time
-	doneAt int
+	tty   *os.File
+	verb  string
+	mu    sync.Mutex
+	last  time.Time
+	shown bool
+	start time.Time
 }
+
+// progressDelay is how long an import runs before its bar is drawn: a
+// short one draws nothing. Tests set it to zero.
+var progressDelay = 500 * time.Millisecond
 
 func newProgress(tty *os.File, dry bool, from string) *progress {
 	verb := "importing"
@@ -321,9 +326,9 @@ func (p *progress) set(done, total int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
-	// A short import draws nothing; a long one from its first half
-	// second on.
-	if now.Sub(p.start) < 500*time.Millisecond || now.Sub(p.last) < 100*time.Millisecond && done < total {
+	// A short import draws nothing; a long one from progressDelay on,
+	// ten times a second at most, and always its last state.
+	if now.Sub(p.start) < progressDelay || now.Sub(p.last) < 100*time.Millisecond && done < total {
 		return
 	}
 	p.last = now

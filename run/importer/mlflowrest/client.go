@@ -3,6 +3,8 @@ package mlflowrest
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -25,8 +28,20 @@ type client struct {
 	display string // base as messages show it
 }
 
-func newClient(base *url.URL, o Options) *client {
+func newClient(base *url.URL, o Options) (*client, error) {
+	tlsConf := &tls.Config{InsecureSkipVerify: o.InsecureTLS}
+	if o.CACert != "" {
+		pem, err := os.ReadFile(o.CACert)
+		if err != nil {
+			return nil, fmt.Errorf("read the server's certificates: %w", err)
+		}
+		tlsConf.RootCAs = x509.NewCertPool()
+		if !tlsConf.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("read the server's certificates: %s holds no PEM certificate", o.CACert)
+		}
+	}
 	tr := &http.Transport{
+		TLSClientConfig:        tlsConf,
 		Proxy:                  http.ProxyFromEnvironment,
 		DialContext:            (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
 		TLSHandshakeTimeout:    10 * time.Second,
@@ -36,7 +51,7 @@ func newClient(base *url.URL, o Options) *client {
 	}
 	c := &client{base: base, o: o, display: strings.TrimSuffix(base.String(), "/")}
 	c.http = &http.Client{Transport: tr, CheckRedirect: c.redirect}
-	return c
+	return c, nil
 }
 
 // redirect follows a few redirects on the same host only: the

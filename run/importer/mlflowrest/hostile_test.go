@@ -2,10 +2,12 @@ package mlflowrest_test
 
 import (
 	"encoding/base64"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -224,5 +226,44 @@ func TestLargeArtifact(t *testing.T) {
 	rs, _ := b.Runs(ctx)
 	if got := rs.All[0].Record.Tags[importer.TagNotCopied]; got != "5 a.txt" {
 		t.Errorf("%s = %q; want \"5 a.txt\"", importer.TagNotCopied, got)
+	}
+}
+
+// TestTLS reads an https server whose certificate the system does not
+// know only with MLFLOW_TRACKING_SERVER_CERT_PATH naming it, or with
+// MLFLOW_TRACKING_INSECURE_TLS=true.
+func TestTLS(t *testing.T) {
+	srv := httptest.NewTLSServer(fake{})
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		env  map[string]string
+		want string // "" for success
+	}{
+		{nil, "certificate signed by unknown authority"},
+		{map[string]string{"MLFLOW_TRACKING_SERVER_CERT_PATH": ca}, ""},
+		{map[string]string{"MLFLOW_TRACKING_INSECURE_TLS": "true"}, ""},
+	} {
+		o, err := mlflowrest.FromEnv(func(k string) string { return c.env[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, b := repo(t)
+		res, err := importer.Import(ctx, b, open(t, srv.URL, o), importer.Options{})
+		switch {
+		case c.want == "" && (err != nil || res.Count(importer.New) != 1):
+			t.Errorf("%v: %v %v", c.env, res, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "cannot reach the MLflow server at "+srv.URL)):
+			t.Errorf("%v: error %v; want %q", c.env, err, c.want)
+		}
+	}
+	if _, err := mlflowrest.FromEnv(func(k string) string { return map[string]string{"MLFLOW_TRACKING_INSECURE_TLS": "maybe"}[k] }); err == nil {
+		t.Error("MLFLOW_TRACKING_INSECURE_TLS=maybe taken")
+	}
+	if _, err := mlflowrest.Open(srv.URL, mlflowrest.Options{CACert: filepath.Join(t.TempDir(), "none.pem")}); err == nil || !strings.Contains(err.Error(), "read the server's certificates") {
+		t.Errorf("missing CA file: %v", err)
 	}
 }

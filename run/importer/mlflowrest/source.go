@@ -49,16 +49,30 @@ type Options struct {
 	// TempDir is where downloads wait until the import has stored them;
 	// "" for the system's.
 	TempDir string
+	// CACert is a PEM file of the certificates an https server's must
+	// chain to (MLFLOW_TRACKING_SERVER_CERT_PATH), instead of the
+	// system's; InsecureTLS takes any certificate
+	// (MLFLOW_TRACKING_INSECURE_TLS=true), as MLflow's clients do.
+	CACert      string
+	InsecureTLS bool
 }
 
 // FromEnv returns the options an MLflow client takes from its
-// environment: the credentials, and the request timeout
-// (MLFLOW_HTTP_REQUEST_TIMEOUT, in seconds).
+// environment: the credentials, the TLS settings, and the request
+// timeout (MLFLOW_HTTP_REQUEST_TIMEOUT, in seconds).
 func FromEnv(getenv func(string) string) (Options, error) {
 	o := Options{
 		Token:    getenv("MLFLOW_TRACKING_TOKEN"),
 		Username: getenv("MLFLOW_TRACKING_USERNAME"),
 		Password: getenv("MLFLOW_TRACKING_PASSWORD"),
+	}
+	o.CACert = getenv("MLFLOW_TRACKING_SERVER_CERT_PATH")
+	switch v := strings.ToLower(getenv("MLFLOW_TRACKING_INSECURE_TLS")); v {
+	case "", "false", "0":
+	case "true", "1":
+		o.InsecureTLS = true
+	default:
+		return o, fmt.Errorf("MLFLOW_TRACKING_INSECURE_TLS=%q: want true or false", v)
 	}
 	if s := getenv("MLFLOW_HTTP_REQUEST_TIMEOUT"); s != "" {
 		d, err := time.ParseDuration(s + "s")
@@ -117,11 +131,15 @@ func Open(rawURL string, o Options) (*Source, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = 2 * time.Minute
 	}
+	c, err := newClient(u, o)
+	if err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
 	tmp, err := os.MkdirTemp(o.TempDir, "gitruns-import-*")
 	if err != nil {
 		return nil, fmt.Errorf("import: make a directory for downloads: %w", err)
 	}
-	return &Source{c: newClient(u, o), tmp: tmp, runs: map[string]*runJSON{}, dirs: map[*importer.Run]string{}}, nil
+	return &Source{c: c, tmp: tmp, runs: map[string]*runJSON{}, dirs: map[*importer.Run]string{}}, nil
 }
 
 // Close removes the files the source downloaded.
