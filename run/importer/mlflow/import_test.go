@@ -404,3 +404,46 @@ func same(a, b run.Point) bool {
 }
 
 var _ = time.Now
+
+// TestFixturesCurrent: the committed file store and expected.json are
+// what gen.py writes now. The database's bytes depend on the SQLite
+// version, so it is not compared; the scenario test of cmd/git-runs
+// imports the committed one.
+func TestFixturesCurrent(t *testing.T) {
+	fresh := generate(t)
+	committed := filepath.Join("..", "..", "..", "testdata", "mlflow")
+	read := func(root string) map[string]string {
+		files := map[string]string{}
+		err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			rel, _ := filepath.Rel(root, p)
+			files[rel] = string(b)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return files
+	}
+	for _, sub := range []string{"mlruns", "mlartifacts"} {
+		want, got := read(filepath.Join(fresh, sub)), read(filepath.Join(committed, sub))
+		for p, w := range want {
+			if got[p] != w {
+				t.Errorf("testdata/mlflow/%s/%s differs from what gen.py writes: run gen.py testdata/mlflow", sub, p)
+			}
+		}
+		if len(got) != len(want) {
+			t.Errorf("testdata/mlflow/%s holds %d files, gen.py writes %d", sub, len(got), len(want))
+		}
+	}
+	for _, f := range []string{"expected.json"} {
+		w, _ := os.ReadFile(filepath.Join(fresh, f))
+		g, _ := os.ReadFile(filepath.Join(committed, f))
+		if string(w) != string(g) {
+			t.Errorf("testdata/mlflow/%s differs from what gen.py writes", f)
+		}
+	}
+}
