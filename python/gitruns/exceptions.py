@@ -73,7 +73,7 @@ def _code_of(message):
     if "already" in m and "exists" in m:
         return RESOURCE_ALREADY_EXISTS
     if "write-once" in m or "not a number" in m or "invalid" in m or "not allowed" in m \
-            or "must be" in m or "out of range" in m:
+            or "must be" in m or "out of range" in m or m.startswith("query:") or "expected" in m:
         return INVALID_PARAMETER_VALUE
     if "has ended" in m or "already active" in m or "has finished" in m:
         return INVALID_STATE
