@@ -137,6 +137,7 @@ func metricJSON(key string, v float64, ts, step int64) map[string]any {
 func record(t *testing.T, base string, runs, points int) int {
 	c := mlflowClient{t, base}
 	exp := c.post("experiments/create", map[string]any{"name": "churn"})["experiment_id"].(string)
+	c.post("experiments/set-experiment-tag", map[string]any{"experiment_id": exp, "key": "team", "value": "growth"})
 	start := int64(1_780_000_000_000)
 	newRun := func(exp, name string, tags map[string]string) string {
 		var kvs []map[string]string
@@ -368,6 +369,10 @@ func TestImportFromServe(t *testing.T) {
 		t.Fatalf("import: %s: %v", res.Summary(false), res.Problems)
 	}
 	check(t, a, b, false)
+	e, err := b.ExperimentByName(ctx, "churn")
+	if err != nil || e.Tags["team"] != "growth" {
+		t.Errorf("experiment churn: %+v, %v; want it made with tag team=growth", e, err)
+	}
 
 	// Again: nothing new. Then the deleted run too, put aside.
 	res, err = importer.Import(ctx, b, open(t, base, mlflowrest.Options{}), importer.Options{})

@@ -96,6 +96,7 @@ type Source struct {
 	tmp string
 
 	mu   sync.Mutex
+	exps []experimentJSON    // as the listing had them
 	runs map[string]*runJSON // as the listing had them, by id
 	dirs map[*importer.Run]string
 }
@@ -167,6 +168,7 @@ type (
 		ID             string `json:"experiment_id"`
 		Name           string `json:"name"`
 		LifecycleStage string `json:"lifecycle_stage"`
+		Tags           []kv   `json:"tags"`
 	}
 	runInfoJSON struct {
 		RunID          string `json:"run_id"`
@@ -212,6 +214,9 @@ func (s *Source) Runs(ctx context.Context) ([]importer.Ref, []importer.Problem, 
 	if err != nil {
 		return nil, nil, err
 	}
+	s.mu.Lock()
+	s.exps = exps
+	s.mu.Unlock()
 	var refs []importer.Ref
 	var probs []importer.Problem
 	for i := range exps {
@@ -241,6 +246,25 @@ func (s *Source) Runs(ctx context.Context) ([]importer.Ref, []importer.Problem, 
 		}
 	}
 	return refs, probs, nil
+}
+
+// Experiments returns the experiments Runs listed, with their tags, so
+// that the import creates those it brings runs of with the same tags.
+func (s *Source) Experiments(ctx context.Context) ([]importer.Experiment, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]importer.Experiment, 0, len(s.exps))
+	for _, e := range s.exps {
+		if checkID("experiment", e.ID) != nil {
+			continue
+		}
+		x := importer.Experiment{ID: e.ID, Name: e.Name, Deleted: e.LifecycleStage == "deleted", Tags: map[string]string{}}
+		for _, t := range e.Tags {
+			x.Tags[t.Key] = t.Value
+		}
+		out = append(out, x)
+	}
+	return out, nil
 }
 
 // experiments lists every experiment, paged.
