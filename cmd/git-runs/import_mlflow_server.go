@@ -10,8 +10,8 @@ import (
 // openMlflowServer returns the source of the MLflow tracking server
 // store names when it is a URL (http:// or https://), with the
 // credentials and timeout MLflow's clients take from the environment;
-// nil when store is no URL.
-func openMlflowServer(store string, maxArtifact int64) (*mlflowrest.Source, error) {
+// nil when store is no URL. A dry run downloads no artifact.
+func openMlflowServer(store string, maxArtifact int64, dry bool) (*mlflowrest.Source, error) {
 	if !mlflowrest.IsURL(store) {
 		return nil, nil
 	}
@@ -19,6 +19,6 @@ func openMlflowServer(store string, maxArtifact int64) (*mlflowrest.Source, erro
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
-	o.MaxArtifact = maxArtifact
+	o.MaxArtifact, o.ListOnly = maxArtifact, dry
 	return mlflowrest.Open(store, o)
 }

@@ -38,6 +38,12 @@ func (s *Source) artifacts(ctx context.Context, r *importer.Run) error {
 	if len(files) == 0 {
 		return nil
 	}
+	if s.c.o.ListOnly {
+		for _, f := range files {
+			r.Artifacts = append(r.Artifacts, importer.Artifact{Path: f.Path, Size: f.FileSize.V})
+		}
+		return nil
+	}
 	dir, err := os.MkdirTemp(s.tmp, "run-*")
 	if err != nil {
 		return fmt.Errorf("make a directory for the run's artifacts: %w", err)

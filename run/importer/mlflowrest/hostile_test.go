@@ -267,3 +267,24 @@ func TestTLS(t *testing.T) {
 		t.Errorf("missing CA file: %v", err)
 	}
 }
+
+// TestDryRunDownloadsNothing lists a run's files in a dry run, with their
+// sizes, and fetches none.
+func TestDryRunDownloadsNothing(t *testing.T) {
+	f := fake{}
+	downloads := 0
+	f["/get-artifact"] = func(w http.ResponseWriter, r *http.Request) {
+		downloads++
+		fmt.Fprint(w, "hello")
+	}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	_, b := repo(t)
+	res, err := importer.Import(ctx, b, open(t, srv.URL, mlflowrest.Options{ListOnly: true}), importer.Options{DryRun: true})
+	if err != nil || len(res.Problems) > 0 || len(res.Items) != 1 {
+		t.Fatal(err, res.Problems)
+	}
+	if downloads != 0 || res.Items[0].Artifacts != 1 {
+		t.Errorf("%d downloads, %+v; want none, one file listed", downloads, res.Items[0])
+	}
+}

@@ -55,6 +55,9 @@ type Options struct {
 	// (MLFLOW_TRACKING_INSECURE_TLS=true), as MLflow's clients do.
 	CACert      string
 	InsecureTLS bool
+	// ListOnly lists artifacts with their sizes and downloads none: for
+	// a dry run, which stores nothing.
+	ListOnly bool
 }
 
 // FromEnv returns the options an MLflow client takes from its
