@@ -1,0 +1,325 @@
+"""gitruns.autolog(): scikit-learn for real (Debian's python3-sklearn), and
+Keras, PyTorch Lightning and Transformers on stand-ins.
+
+Debian 12 packages none of Keras, Lightning or Transformers, so the tests
+write stand-in packages (keras, lightning.pytorch, transformers) into a
+temporary directory. They are stand-ins, not the frameworks: each has only
+the hook points autolog patches, called the way the real framework calls
+them (keras.Model.fit(x, y, batch_size, epochs, callbacks=...) calling
+Callback.on_epoch_end(epoch, logs); lightning.pytorch.Trainer(callbacks=...,
+max_epochs=...) whose fit calls Callback.on_train_start,
+on_train_epoch_end with trainer.callback_metrics of tensors, on_train_end;
+transformers.Trainer(model, args, callbacks=...) in transformers.trainer,
+reached through the package's lazy __getattr__ as the real one is, whose
+train calls TrainerCallback.on_train_begin, on_log(logs=...), on_train_end
+with (args, state, control)). Every script checks that autolog imported
+none of them.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from test_gitruns import PKG, RepoTest, binary, python_with  # noqa: E402
+
+STANDINS = {
+    "keras/__init__.py": '''
+        """Stand-in for Keras (see test_autolog.py): Model.fit and callbacks.Callback."""
+        from . import callbacks
+
+
+        class Adam(object):
+            pass
+
+
+        class Model(object):
+            def __init__(self):
+                self.optimizer = Adam()
+
+            def fit(self, x=None, y=None, batch_size=None, epochs=1, callbacks=None, **kwargs):
+                cbs = list(callbacks or [])
+                for c in cbs:
+                    c.on_train_begin({})
+                for epoch in range(epochs):
+                    logs = {"loss": 1.0 / (epoch + 1), "accuracy": 0.5 + epoch / 10}
+                    for c in cbs:
+                        c.on_epoch_end(epoch, logs)
+                for c in cbs:
+                    c.on_train_end({})
+                return "history"
+    ''',
+    "keras/callbacks.py": '''
+        class Callback(object):
+            def on_train_begin(self, logs=None):
+                pass
+
+            def on_epoch_end(self, epoch, logs=None):
+                pass
+
+            def on_train_end(self, logs=None):
+                pass
+    ''',
+    "lightning/__init__.py": '''
+        """Stand-in for Lightning (see test_autolog.py)."""
+    ''',
+    "lightning/pytorch/__init__.py": '''
+        """Stand-in for lightning.pytorch: Trainer, Callback, LightningModule."""
+
+
+        class Tensor(object):
+            def __init__(self, v):
+                self.v = v
+
+            def item(self):
+                return self.v
+
+
+        class Callback(object):
+            def on_train_start(self, trainer, pl_module):
+                pass
+
+            def on_train_epoch_end(self, trainer, pl_module):
+                pass
+
+            def on_train_end(self, trainer, pl_module):
+                pass
+
+            def on_exception(self, trainer, pl_module, exception):
+                pass
+
+
+        class LightningModule(object):
+            def __init__(self, **hparams):
+                self.hparams = hparams
+
+
+        class Trainer(object):
+            def __init__(self, callbacks=None, max_epochs=1):
+                self.callbacks = list(callbacks or [])
+                self.max_epochs = max_epochs
+                self.current_epoch = 0
+                self.callback_metrics = {}
+
+            def fit(self, model):
+                for c in self.callbacks:
+                    c.on_train_start(self, model)
+                for epoch in range(self.max_epochs):
+                    self.current_epoch = epoch
+                    self.callback_metrics = {"train_loss": Tensor(2.0 - epoch), "val_acc": Tensor(0.6 + epoch / 10)}
+                    for c in self.callbacks:
+                        c.on_train_epoch_end(self, model)
+                for c in self.callbacks:
+                    c.on_train_end(self, model)
+    ''',
+    "transformers/__init__.py": '''
+        """Stand-in for Transformers (see test_autolog.py): lazy, as the real one."""
+
+
+        def __getattr__(name):
+            if name == "Trainer":
+                from .trainer import Trainer
+                return Trainer
+            if name == "TrainingArguments":
+                from .training_args import TrainingArguments
+                return TrainingArguments
+            raise AttributeError(name)
+    ''',
+    "transformers/training_args.py": '''
+        class TrainingArguments(object):
+            def __init__(self, output_dir, learning_rate=5e-05, num_train_epochs=3.0):
+                self.output_dir = output_dir
+                self.learning_rate = learning_rate
+                self.num_train_epochs = num_train_epochs
+                self.report_to = []
+
+            def to_dict(self):
+                return dict(vars(self))
+    ''',
+    "transformers/trainer_callback.py": '''
+        class TrainerState(object):
+            def __init__(self):
+                self.global_step = 0
+
+
+        class TrainerControl(object):
+            pass
+
+
+        class TrainerCallback(object):
+            def on_train_begin(self, args, state, control, **kwargs):
+                pass
+
+            def on_log(self, args, state, control, logs=None, **kwargs):
+                pass
+
+            def on_train_end(self, args, state, control, **kwargs):
+                pass
+    ''',
+    "transformers/trainer.py": '''
+        from .trainer_callback import TrainerControl, TrainerState
+
+
+        class Trainer(object):
+            def __init__(self, model=None, args=None, callbacks=None):
+                self.args = args
+                self.callbacks = list(callbacks or [])
+
+            def train(self):
+                state, control = TrainerState(), TrainerControl()
+                for c in self.callbacks:
+                    c.on_train_begin(self.args, state, control)
+                for step in (10, 20, 30):
+                    state.global_step = step
+                    logs = {"loss": 3.0 / step * 10, "learning_rate": 1e-5, "epoch": step / 10}
+                    for c in self.callbacks:
+                        c.on_log(self.args, state, control, logs=logs)
+                for c in self.callbacks:
+                    c.on_train_end(self.args, state, control)
+    ''',
+}
+
+NOTHING_IMPORTED = """
+import sys
+import gitruns
+FRAMEWORKS = ("sklearn", "keras", "lightning", "pytorch_lightning", "transformers", "torch", "tensorflow")
+gitruns.autolog()
+imported = sorted(m for m in sys.modules if m.split(".")[0] in FRAMEWORKS)
+assert imported == [], imported
+"""
+
+
+class TestAutolog(RepoTest):
+    def run_script(self, python, body, extra_path=None):
+        path = PKG if extra_path is None else PKG + os.pathsep + extra_path
+        env = dict(os.environ, PYTHONPATH=path,
+                   PATH=os.path.dirname(binary()) + os.pathsep + os.environ["PATH"])
+        p = os.path.join(self.dir, "script.py")
+        with open(p, "w") as f:
+            f.write(NOTHING_IMPORTED + textwrap.dedent(body))
+        return subprocess.check_output([python, p], env=env, cwd=self.dir, universal_newlines=True)
+
+    def runs_by_name(self):
+        return {r["name"]: r for r in self.ls()}
+
+    def test_sklearn_for_real(self):
+        out = self.run_script(python_with("sklearn"), """
+            from sklearn.datasets import load_iris
+            from sklearn.ensemble import RandomForestClassifier
+            from sklearn.linear_model import LogisticRegression
+            from sklearn.pipeline import make_pipeline
+            from sklearn.preprocessing import StandardScaler
+
+            X, y = load_iris(return_X_y=True)
+            lr = LogisticRegression(max_iter=500, C=0.5).fit(X, y)
+            print(repr(lr.score(X, y)))
+            with gitruns.start_run(run_name="forest"):
+                forest = RandomForestClassifier(n_estimators=10, max_depth=3, random_state=0).fit(X, y)
+            print(repr(forest.score(X, y)))
+            with gitruns.start_run(run_name="pipe"):
+                pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y)
+            print(repr(pipe.score(X, y)))
+            gitruns.autolog(disable=True)
+            LogisticRegression(max_iter=500).fit(X, y)  # no run: autolog is off
+        """)
+        lr_score, forest_score, pipe_score = [float(x) for x in out.split()]
+        runs = self.ls()
+        self.assertEqual(len(runs), 3)
+        by = self.runs_by_name()
+        lr = [r for r in runs if r["name"] not in ("forest", "pipe")][0]
+        self.assertEqual(lr["status"], "finished")
+        self.assertEqual(lr["params"]["C"], 0.5)
+        self.assertEqual(lr["params"]["max_iter"], 500)
+        self.assertEqual(lr["params"]["penalty"], "l2")
+        self.assertEqual(lr["params"]["random_state"], "None")
+        self.assertEqual(lr["tags"]["estimator_name"], "LogisticRegression")
+        self.assertEqual(lr["tags"]["estimator_class"], "sklearn.linear_model._logistic.LogisticRegression")
+        self.assertEqual(lr["metrics"]["training_score"]["last"], lr_score)
+        forest = by["forest"]
+        self.assertEqual(forest["params"]["n_estimators"], 10)
+        self.assertEqual(forest["params"]["max_depth"], 3)
+        self.assertEqual(forest["metrics"]["training_score"]["last"], forest_score)
+        self.assertEqual(forest["metrics"]["training_score"]["count"], 1)  # the trees' own fits log nothing
+        self.assertEqual(forest["tags"]["estimator_name"], "RandomForestClassifier")
+        pipe = by["pipe"]
+        self.assertEqual(pipe["params"]["logisticregression__max_iter"], 500)
+        self.assertIs(pipe["params"]["standardscaler__with_mean"], True)
+        self.assertEqual(pipe["metrics"]["training_score"]["last"], pipe_score)
+        self.assertEqual(pipe["tags"]["estimator_name"], "Pipeline")
+
+    def test_sklearn_imported_before_autolog(self):
+        self.run_script(python_with("sklearn"), """
+            import sklearn.linear_model
+            from sklearn.datasets import load_iris
+            gitruns.autolog()
+            X, y = load_iris(return_X_y=True)
+            sklearn.linear_model.Ridge(alpha=2.0).fit(X, y)
+        """)
+        runs = self.ls()
+        self.assertEqual(len(runs), 1)
+        self.assertEqual(runs[0]["params"]["alpha"], 2.0)
+        self.assertIn("training_score", runs[0]["metrics"])
+
+    def test_frameworks_on_stand_ins(self):
+        d = os.path.join(self.dir, "standins")
+        for rel, body in STANDINS.items():
+            p = os.path.join(d, rel)
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            with open(p, "w") as f:
+                f.write(textwrap.dedent(body).lstrip())
+        self.run_script(sys.executable, """
+            import keras
+            with gitruns.start_run(run_name="keras"):
+                keras.Model().fit([1], [2], 8, 3)
+            import lightning.pytorch as L
+            with gitruns.start_run(run_name="lightning"):
+                L.Trainer(max_epochs=2).fit(L.LightningModule(hidden=16, dropout=0.1))
+            from transformers import Trainer, TrainingArguments
+            with gitruns.start_run(run_name="transformers"):
+                Trainer(model=None, args=TrainingArguments("out", learning_rate=2e-5)).train()
+            keras.Model().fit([1], [2], epochs=2)  # no active run: the fit has its own
+        """, extra_path=d)
+        runs = self.ls()
+        self.assertEqual(len(runs), 4)
+        by = self.runs_by_name()
+        for name in ("keras", "lightning", "transformers"):
+            self.assertEqual(by[name]["status"], "finished", name)
+        k = by["keras"]
+        self.assertEqual(k["params"], {"batch_size": 8, "epochs": 3, "optimizer_name": "Adam"})
+        h = self.show(k["id"])["history"]
+        self.assertEqual([(p["step"], p["value"]) for p in h["loss"]], [(0, 1.0), (1, 0.5), (2, 1 / 3)])
+        self.assertEqual([p["step"] for p in h["accuracy"]], [0, 1, 2])
+        own = [r for r in runs if r["name"] not in by or r["name"] not in ("keras", "lightning", "transformers")]
+        self.assertEqual(len(own), 1)
+        self.assertEqual(own[0]["status"], "finished")
+        self.assertEqual(own[0]["params"]["epochs"], 2)
+        self.assertEqual(own[0]["metrics"]["loss"]["count"], 2)
+        li = by["lightning"]
+        self.assertEqual(li["params"], {"hidden": 16, "dropout": 0.1, "max_epochs": 2})
+        h = self.show(li["id"])["history"]
+        self.assertEqual([(p["step"], p["value"]) for p in h["train_loss"]], [(0, 2.0), (1, 1.0)])
+        self.assertEqual([p["step"] for p in h["val_acc"]], [0, 1])
+        tr = by["transformers"]
+        self.assertEqual(tr["params"], {"output_dir": "out", "learning_rate": 2e-5, "num_train_epochs": 3.0})
+        h = self.show(tr["id"])["history"]
+        self.assertEqual([(p["step"], p["value"]) for p in h["loss"]], [(10, 3.0), (20, 1.5), (30, 1.0)])
+        self.assertEqual([p["step"] for p in h["epoch"]], [10, 20, 30])
+
+    def test_nothing_installed(self):
+        # This python3 has none of the frameworks (the check in the script
+        # proves autolog imported nothing); training code without them is
+        # untouched and no hook is left waiting.
+        self.run_script(sys.executable, """
+            import importlib.util
+            for top in ("sklearn", "keras", "lightning", "pytorch_lightning", "transformers"):
+                assert importlib.util.find_spec(top) is None, "this test needs a python3 without " + top
+            assert gitruns._autolog._hook is None, gitruns._autolog._hook
+            assert gitruns._autolog._patched == []
+        """)
+        self.assertEqual(self.ls(), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
