@@ -104,7 +104,7 @@ func (c *importMlflowCmd) Run(e *env) error {
 		}
 		defer db.Close()
 		src = db
-	} else if srv, err := openMlflowServer(c.Store, maxArt, c.DryRun); srv != nil || err != nil {
+	} else if srv, err := openMlflowServer(c.Store, maxArt, c.DryRun, c.Experiment); srv != nil || err != nil {
 		if err != nil {
 			return err
 		}

@@ -10,8 +10,9 @@ import (
 // openMlflowServer returns the source of the MLflow tracking server
 // store names when it is a URL (http:// or https://), with the
 // credentials and timeout MLflow's clients take from the environment;
-// nil when store is no URL. A dry run downloads no artifact.
-func openMlflowServer(store string, maxArtifact int64, dry bool) (*mlflowrest.Source, error) {
+// nil when store is no URL. A dry run downloads no artifact, and only
+// the experiments asked for (all when none) are searched.
+func openMlflowServer(store string, maxArtifact int64, dry bool, experiments []string) (*mlflowrest.Source, error) {
 	if !mlflowrest.IsURL(store) {
 		return nil, nil
 	}
@@ -19,6 +20,6 @@ func openMlflowServer(store string, maxArtifact int64, dry bool) (*mlflowrest.So
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
-	o.MaxArtifact, o.ListOnly = maxArtifact, dry
+	o.MaxArtifact, o.ListOnly, o.Experiments = maxArtifact, dry, experiments
 	return mlflowrest.Open(store, o)
 }

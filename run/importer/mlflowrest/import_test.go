@@ -459,3 +459,21 @@ func TestMain(m *testing.M) {
 	os.RemoveAll(tmp)
 	os.Exit(code)
 }
+
+// TestOneExperiment searches the runs of the experiment asked for only.
+func TestOneExperiment(t *testing.T) {
+	_, a := repo(t)
+	base := serve(t, a)
+	made := record(t, base, 6, 5)
+	_, b := repo(t)
+	src := open(t, base, mlflowrest.Options{Experiments: []string{"churn"}})
+	res, err := importer.Import(ctx, b, src, importer.Options{Experiments: []string{"churn"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// churn holds the parent and trials 0, 1, 3 (deleted) and 4; the
+	// Default experiment's trials 2 and 5 are not even listed.
+	if res.Count(importer.New) != 4 || res.Deleted != 1 || res.Filtered != 0 || made != 7 {
+		t.Errorf("%s, %d filtered; want 4 new, 1 deleted, none listed of other experiments", res.Summary(false), res.Filtered)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -58,6 +59,10 @@ type Options struct {
 	// ListOnly lists artifacts with their sizes and downloads none: for
 	// a dry run, which stores nothing.
 	ListOnly bool
+	// Experiments, when not empty, are the only experiments (by name or
+	// id) whose runs are searched: the import's --experiment, so that
+	// one experiment of a large server costs one experiment's calls.
+	Experiments []string
 }
 
 // FromEnv returns the options an MLflow client takes from its
@@ -224,6 +229,9 @@ func (s *Source) Runs(ctx context.Context) ([]importer.Ref, []importer.Problem, 
 	var probs []importer.Problem
 	for i := range exps {
 		e := &exps[i]
+		if o := s.c.o.Experiments; len(o) > 0 && !slices.Contains(o, e.ID) && !slices.Contains(o, e.Name) {
+			continue
+		}
 		if err := checkID("experiment", e.ID); err != nil {
 			probs = append(probs, importer.Problem{Where: s.c.display, Err: err})
 			continue
