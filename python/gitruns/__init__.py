@@ -58,9 +58,14 @@ from ._run import (  # noqa: F401
 )
 from ._artifacts import log_artifacts, log_figure, log_image, log_input, log_table  # noqa: F401
 from ._autolog import autolog  # noqa: F401
+from ._extra import (  # noqa: F401
+    create_experiment, get_experiment, get_experiment_by_name, get_parent_run, get_registry_uri,
+    get_tracking_uri, is_tracking_uri_set, search_experiments, set_registry_uri, set_tracking_uri,
+)
 from . import entities, exceptions  # noqa: F401
 from .client import MlflowClient  # noqa: F401
 from . import client, tracking  # noqa: F401
+from . import keras, lightning, pytorch, sklearn, tensorflow, transformers  # noqa: F401  (per-framework autolog)
 from .exceptions import MlflowException  # noqa: F401
 from ._wandb import config, finish, init, log, summary  # noqa: F401
 
@@ -76,5 +81,7 @@ __all__ = [
     "search_runs", "set_experiment", "set_tag", "set_tags", "start_run",
     "disable_system_metrics_logging", "enable_system_metrics_logging",
     "set_system_metrics_sampling_interval", "entities", "exceptions", "autolog",
-    "MlflowClient", "client", "tracking", "init", "log", "finish", "config", "summary", "run",
+    "MlflowClient", "client", "tracking", "create_experiment", "get_experiment",
+    "get_experiment_by_name", "get_parent_run", "get_tracking_uri", "search_experiments",
+    "set_tracking_uri", "init", "log", "finish", "config", "summary", "run",
 ]

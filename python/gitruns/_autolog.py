@@ -31,7 +31,9 @@ import warnings
 
 from . import _run
 
-_patched = []  # (owner, attribute, original) to restore on disable
+_patched = []  # (framework, owner, attribute, original) to restore on disable
+_enabled = set()  # frameworks autolog is on for
+_applying = [None]  # the framework whose module is being patched
 _hook = None
 _depth = [0]  # sklearn fits in progress: only the outermost logs
 _depth_lock = threading.Lock()
@@ -66,7 +68,7 @@ def _patch(owner, attr, make):
         except (AttributeError, TypeError):
             pass
     setattr(owner, attr, new)
-    _patched.append((owner, attr, orig))
+    _patched.append((_applying[0], owner, attr, orig))
 
 
 class _OwnRun(object):
@@ -310,16 +312,33 @@ _WATCH = {
 _TOPS = ("sklearn", "keras", "lightning", "pytorch_lightning", "transformers")
 
 
-def _patcher(name):
+FRAMEWORKS = ("sklearn", "keras", "lightning", "transformers")
+
+
+def _framework(name):
     if name == "sklearn" or name.startswith("sklearn."):
-        return _sklearn_module
-    return _WATCH.get(name)
+        return "sklearn"
+    if name in _WATCH:
+        return {"pytorch_lightning": "lightning", "lightning.pytorch": "lightning",
+                "transformers.trainer": "transformers"}.get(name, name)
+    return None
+
+
+def _patcher(name):
+    fw = _framework(name)
+    if fw is None or fw not in _enabled:
+        return None
+    return _sklearn_module if fw == "sklearn" else _WATCH[name]
 
 
 def _apply(name, mod):
     f = _patcher(name)
     if f is not None:
-        _safely("patch %s" % name, f, mod)
+        _applying[0] = _framework(name)
+        try:
+            _safely("patch %s" % name, f, mod)
+        finally:
+            _applying[0] = None
 
 
 class _Finder(object):
@@ -356,21 +375,28 @@ class _Finder(object):
 
 def autolog(log_input_examples=False, log_model_signatures=True, log_models=True,
             log_datasets=True, disable=False, exclusive=False,
-            disable_for_unsupported_versions=False, silent=False, **kwargs):
+            disable_for_unsupported_versions=False, silent=False, frameworks=FRAMEWORKS, **kwargs):
     """Records params and metrics of scikit-learn, Keras, PyTorch Lightning
     and Transformers training from now on, importing none of them.
     disable=True undoes it. MLflow's other arguments are accepted; models,
-    signatures and datasets are not logged."""
+    signatures and datasets are not logged. frameworks narrows it (as
+    gitruns.sklearn.autolog() and the like do)."""
     global _hook
     _silent[0] = bool(silent)
     if disable:
-        while _patched:
-            owner, attr, orig = _patched.pop()
-            setattr(owner, attr, orig)
-        if _hook is not None and _hook in sys.meta_path:
+        _enabled.difference_update(frameworks)
+        keep = []
+        for fw, owner, attr, orig in reversed(_patched):
+            if fw in frameworks:
+                setattr(owner, attr, orig)
+            else:
+                keep.append((fw, owner, attr, orig))
+        _patched[:] = reversed(keep)
+        if not _enabled and _hook is not None and _hook in sys.meta_path:
             sys.meta_path.remove(_hook)
-        _hook = None
+            _hook = None
         return
+    _enabled.update(frameworks)
     for name, mod in list(sys.modules.items()):
         if mod is not None and _patcher(name) is not None:
             _apply(name, mod)

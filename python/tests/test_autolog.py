@@ -223,12 +223,16 @@ class TestAutolog(RepoTest):
             print(repr(pipe.score(X, y)))
             gitruns.autolog(disable=True)
             LogisticRegression(max_iter=500).fit(X, y)  # no run: autolog is off
+            gitruns.sklearn.autolog()  # mlflow.sklearn.autolog(), as tutorials call it
+            with gitruns.start_run(run_name="again"):
+                LogisticRegression(max_iter=400).fit(X, y)
         """)
         lr_score, forest_score, pipe_score = [float(x) for x in out.split()]
         runs = self.ls()
-        self.assertEqual(len(runs), 3)
+        self.assertEqual(len(runs), 4)
         by = self.runs_by_name()
-        lr = [r for r in runs if r["name"] not in ("forest", "pipe")][0]
+        self.assertEqual(by["again"]["params"]["max_iter"], 400)
+        lr = [r for r in runs if r["name"] not in ("forest", "pipe", "again")][0]
         self.assertEqual(lr["status"], "finished")
         self.assertEqual(lr["params"]["C"], 0.5)
         self.assertEqual(lr["params"]["max_iter"], 500)
@@ -263,12 +267,7 @@ class TestAutolog(RepoTest):
         self.assertIn("training_score", runs[0]["metrics"])
 
     def test_frameworks_on_stand_ins(self):
-        d = os.path.join(self.dir, "standins")
-        for rel, body in STANDINS.items():
-            p = os.path.join(d, rel)
-            os.makedirs(os.path.dirname(p), exist_ok=True)
-            with open(p, "w") as f:
-                f.write(textwrap.dedent(body).lstrip())
+        d = self.write_standins()
         self.run_script(sys.executable, """
             import keras
             with gitruns.start_run(run_name="keras"):
@@ -306,6 +305,44 @@ class TestAutolog(RepoTest):
         h = self.show(tr["id"])["history"]
         self.assertEqual([(p["step"], p["value"]) for p in h["loss"]], [(10, 3.0), (20, 1.5), (30, 1.0)])
         self.assertEqual([p["step"] for p in h["epoch"]], [10, 20, 30])
+
+    def write_standins(self):
+        d = os.path.join(self.dir, "standins")
+        for rel, body in STANDINS.items():
+            p = os.path.join(d, rel)
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            with open(p, "w") as f:
+                f.write(textwrap.dedent(body).lstrip())
+        return d
+
+    def test_per_framework_autolog(self):
+        # mlflow.keras.autolog() and the like: only that framework.
+        d = self.write_standins()
+        self.run_script(sys.executable, """
+            import gitruns as mlflow
+            mlflow.autolog(disable=True)
+            mlflow.keras.autolog()
+            import keras
+            import lightning.pytorch as L
+            with mlflow.start_run(run_name="k"):
+                keras.Model().fit(epochs=2)
+            with mlflow.start_run(run_name="l"):
+                L.Trainer(max_epochs=2).fit(L.LightningModule(hidden=4))
+            mlflow.pytorch.autolog()
+            with mlflow.start_run(run_name="l2"):
+                L.Trainer(max_epochs=1).fit(L.LightningModule(hidden=8))
+            mlflow.keras.autolog(disable=True)
+            with mlflow.start_run(run_name="k2"):
+                keras.Model().fit(epochs=2)
+        """, extra_path=d)
+        by = self.runs_by_name()
+        self.assertEqual(sorted(by), ["k", "k2", "l", "l2"])
+        self.assertEqual(by["k"]["metrics"]["loss"]["count"], 2)
+        own = lambda r: sorted(k for k in r["metrics"] if not k.startswith("system/"))  # noqa: E731
+        self.assertEqual(own(by["l"]), [])
+        self.assertEqual(by["l2"]["params"], {"hidden": 8, "max_epochs": 1})
+        self.assertEqual(own(by["k2"]), [])
+        self.assertEqual(by["k2"]["params"], {})
 
     def test_nothing_installed(self):
         # This python3 has none of the frameworks (the check in the script

@@ -46,6 +46,7 @@ class TestInstall(RepoTest):
                          ["INSTALLER", "METADATA", "RECORD"])
         where = self.run_from(sys.executable, dict(self.env, PYTHONPATH=target))
         self.assertEqual(where, os.path.join(target, "gitruns", "__init__.py"))
+        self.assertTrue(os.path.exists(os.path.join(target, "gitruns", "tracking", "__init__.py")))
         runs = json.loads(self.git_runs("ls", "--json"))
         self.assertEqual([(r["name"], r["params"]["lr"], r["metrics"]["loss"]["last"]) for r in runs],
                          [("installed", 0.1, 0.5)])

@@ -314,6 +314,29 @@ class TestFluent(RepoTest):
         self.assertEqual(cm.exception.error_code, "INVALID_PARAMETER_VALUE")
 
 
+class TestModuleCalls(RepoTest):
+    def test_tracking_uri_and_experiments(self):
+        import warnings
+        self.assertEqual(mlflow.get_tracking_uri(), "gitruns:/")
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            mlflow.set_tracking_uri("file:./mlruns")
+            self.assertEqual(w, [])
+            mlflow.set_tracking_uri("http://127.0.0.1:5000")
+            self.assertEqual(len(w), 1)
+        self.assertEqual(mlflow.get_tracking_uri(), "http://127.0.0.1:5000")
+        mlflow.set_tracking_uri(None)
+        self.assertEqual(mlflow.create_experiment("nlp"), "nlp")
+        self.assertEqual(mlflow.get_experiment_by_name("nlp").experiment_id, "nlp")
+        self.assertEqual(mlflow.get_experiment("0").name, "Default")
+        with mlflow.start_run(experiment_id=mlflow.get_experiment_by_name("nlp").experiment_id) as p:
+            with mlflow.start_run(nested=True) as c:
+                pass
+        self.assertEqual(mlflow.get_parent_run(c.info.run_id).info.run_id, p.info.run_id)
+        self.assertIsNone(mlflow.get_parent_run(p.info.run_id))
+        self.assertEqual([e.name for e in mlflow.search_experiments()], ["Default", "nlp"])
+
+
 class TestClient(RepoTest):
     def test_experiments(self):
         c = MlflowClient()

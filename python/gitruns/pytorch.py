@@ -1,0 +1,10 @@
+"""mlflow.pytorch (PyTorch Lightning)'s autolog, for scripts that call it by framework:
+gitruns.autolog() limited to lightning. Importing this module imports no
+framework."""
+
+from . import _autolog
+
+
+def autolog(disable=False, silent=False, **kwargs):
+    """gitruns.autolog(frameworks=('lightning',)): see gitruns.autolog."""
+    _autolog.autolog(disable=disable, silent=silent, frameworks=('lightning',), **kwargs)
