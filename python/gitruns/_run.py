@@ -772,7 +772,9 @@ def search_runs(experiment_ids=None, filter_string="", run_view_type=1, max_resu
     """Runs, newest first, with MLflow's arguments or git-runs' own.
 
     With any of MLflow's (experiment_ids, filter_string, max_results,
-    order_by, output_format, experiment_names), as MLflow: a pandas
+    order_by, output_format, experiment_names, search_all_experiments), as
+    MLflow: the active experiment's runs unless experiments are named or
+    search_all_experiments, as a pandas
     DataFrame (output_format="pandas", the default) or a list of
     entities.Run ("list"). filter_string is MLflow's search syntax, which
     git-runs' query language reads as it is; order_by's first clause
@@ -780,12 +782,15 @@ def search_runs(experiment_ids=None, filter_string="", run_view_type=1, max_resu
     output="list"|"pandas"): a list of runs that are git-runs' records as
     dicts and entities.Run too, or the DataFrame of those records."""
     mlflow_style = (experiment_ids is not None or filter_string or order_by or output_format
-                    or experiment_names is not None or max_results != 100000)
+                    or experiment_names is not None or max_results != 100000 or search_all_experiments)
     if mlflow_style:
         if output_format is None:
             output_format = "pandas"
         if output_format not in ("pandas", "list"):
             raise InvalidValueError("output_format must be 'pandas' or 'list', not %r" % (output_format,))
+        if experiment_ids is None and experiment_names is None and not search_all_experiments:
+            # As MLflow: the active experiment's runs (set_experiment's, else Default).
+            experiment_names = [_experiment or _mlflow.DEFAULT_NAME]
         q = _mlflow.where_of(experiment_ids, filter_string, experiment_names)
         recs = _mlflow.records(_call, q, _mlflow.sort_of(order_by), max_results)
         runs = [Run(r) for r in recs]

@@ -300,17 +300,25 @@ class TestFluent(RepoTest):
                 mlflow.log_params({"lr": 0.1 * (i + 1)})
                 mlflow.log_metric("acc", acc)
         got = mlflow.search_runs(filter_string="metrics.acc > 0.6 and attributes.status = 'FINISHED'",
-                                 order_by=["metrics.acc DESC"], output_format="list")
+                                 order_by=["metrics.acc DESC"], output_format="list",
+                                 search_all_experiments=True)
         self.assertEqual([r.info.run_name for r in got], ["r1", "r2"])
+        # Without experiments named, as MLflow: the active experiment's runs.
+        got = mlflow.search_runs(filter_string="metrics.acc > 0", output_format="list")
+        self.assertEqual([r.info.run_name for r in got], ["r0"])
+        mlflow.set_experiment("e")
+        got = mlflow.search_runs(filter_string="metrics.acc > 0", order_by=["metrics.acc"], output_format="list")
+        self.assertEqual([r.info.run_name for r in got], ["r2", "r1"])
         got = mlflow.search_runs(experiment_ids=["0"], output_format="list")
         self.assertEqual([r.info.run_name for r in got], ["r0"])
-        got = mlflow.search_runs(filter_string="tags.`mlflow.runName` = 'r2'", output_format="list")
+        got = mlflow.search_runs(filter_string="tags.`mlflow.runName` = 'r2'", output_format="list",
+                                 search_all_experiments=True)
         self.assertEqual([r.data.params["lr"] for r in got], [repr(0.1 * 3)])
         got = mlflow.search_runs(experiment_names=["e"], max_results=1, order_by=["start_time ASC"],
                                  output_format="list")
         self.assertEqual([r.info.run_name for r in got], ["r1"])
         with self.assertRaises(MlflowException) as cm:
-            mlflow.search_runs(filter_string="metrics.acc >>> 1", output_format="list")
+            mlflow.search_runs(filter_string="metrics.acc >>> 1", output_format="list", search_all_experiments=True)
         self.assertEqual(cm.exception.error_code, "INVALID_PARAMETER_VALUE")
 
 
