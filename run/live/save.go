@@ -122,6 +122,14 @@ func (r *Run) snapshot(final bool) (*run.Contents, string, error) {
 // compare-and-swap it reads the new head and asks for another try.
 func (r *Run) saved(commit string, err error, try int, final bool) error {
 	switch {
+	case err == nil && unlinked(r.f):
+		// rm took the journal away while this commit was written, after
+		// the check in snapshot: a run never committed before has no ref
+		// for rm to delete, so this commit would bring it back.
+		if derr := r.rc.Store.Delete(r.id, commit); derr != nil && !errors.Is(derr, run.ErrNotFound) {
+			return derr
+		}
+		return r.markDeleted()
 	case err == nil:
 		r.head, r.lastSave = commit, time.Now()
 		if final {

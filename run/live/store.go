@@ -34,6 +34,12 @@ type Store interface {
 	// Head returns the commit run id is at, or an error wrapping
 	// run.ErrNotFound when it has none.
 	Head(id string) (string, error)
+	// Delete removes run id if it is at commit old ("" for any): an
+	// error wrapping run.ErrConflict when it is at another, and
+	// run.ErrNotFound when it does not exist. A deleted run's later
+	// Saves fail with run.ErrNotFound: it never comes back by itself. A
+	// recorder deletes a commit it wrote while the run was being deleted.
+	Delete(id, old string) error
 	// Author names who records a run started now, as the store's commits
 	// would name them. The recorder asks once, at the start, and every
 	// commit of the run names that person, whichever process writes it.

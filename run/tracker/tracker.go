@@ -79,11 +79,6 @@ type Editor interface {
 	// running, run.ErrNotFound, edit's error, or an error when the edit
 	// changed the run's id or left it running, changing nothing.
 	Extend(ctx context.Context, id string, edit func(*run.Contents) error) (string, error)
-	// Delete removes run id if it is at commit old ("" for any): an
-	// error wrapping run.ErrConflict when it is at another, and
-	// run.ErrNotFound when it does not exist. A deleted run's later
-	// Saves fail with run.ErrNotFound: it never comes back by itself.
-	Delete(id, old string) error
 }
 
 // Marks remember which runs came from a remote and have not been looked
