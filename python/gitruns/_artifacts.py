@@ -58,8 +58,10 @@ def log_figure(figure, artifact_file, save_kwargs=None, run_id=None):
 
 def log_image(image, artifact_file=None, key=None, step=None, timestamp=None, run_id=None):
     """Stores a PIL image (anything with save) or an array of shape (H, W),
-    (H, W, 1), (H, W, 3) or (H, W, 4) (numpy, duck-typed by tolist) as a PNG.
-    Integer values are 0-255, floats 0-1, as MLflow reads them. With key
+    (H, W, 1), (H, W, 3) or (H, W, 4) as a PNG, read as MLflow reads it:
+    integers 0-255, floats 0-1 (times 255, truncated); a value out of range
+    is an error. numpy arrays (duck-typed by dtype, astype and tobytes) are
+    converted in one pass; nested lists are read value by value. With key
     instead of artifact_file, it goes to images/<key>/step_<step>.png."""
     if artifact_file is None:
         if key is None:
@@ -68,8 +70,10 @@ def log_image(image, artifact_file=None, key=None, step=None, timestamp=None, ru
     if hasattr(image, "save") and not hasattr(image, "tolist"):
         _stored(run_id, artifact_file, lambda p: image.save(p))
         return
-    rows = image.tolist() if hasattr(image, "tolist") else image
-    data = png(rows)
+    if hasattr(image, "tobytes") and hasattr(image, "astype") and hasattr(image, "dtype"):
+        data = png(*_array_pixels(image))
+    else:
+        data = png(*_list_pixels(image.tolist() if hasattr(image, "tolist") else image))
     _stored(run_id, artifact_file, lambda p: _write(p, data))
 
 
@@ -78,38 +82,68 @@ def _write(path, data):
         f.write(data)
 
 
-def png(rows):
-    """A PNG of rows of pixels: each pixel a number (gray) or a list of 1, 3
-    or 4 channels; ints 0-255, floats 0.0-1.0."""
-    if not rows or not isinstance(rows, list) or not isinstance(rows[0], list) or not rows[0]:
-        raise InvalidValueError("log_image: an image needs a shape (H, W) or (H, W, C)")
-    h, w = len(rows), len(rows[0])
-    first = rows[0][0]
-    ch = len(first) if isinstance(first, (list, tuple)) else 0
+def _check_shape(shape):
+    if len(shape) not in (2, 3) or shape[0] == 0 or shape[1] == 0:
+        raise InvalidValueError("log_image: an image needs a shape (H, W) or (H, W, C), not %r" % (shape,))
+    ch = shape[2] if len(shape) == 3 else 0
     if ch not in (0, 1, 3, 4):
         raise InvalidValueError("log_image: %d channels; want 1, 3 or 4" % ch)
-    floats = any(isinstance(v, float) for px in rows[0] for v in (px if ch else [px]))
-    color = {0: 0, 1: 0, 3: 2, 4: 6}[ch]
+    return shape[0], shape[1], ch
 
-    def byte(v):
-        if isinstance(v, bool):
-            v = int(v)
-        if floats:
-            v = int(round(float(v) * 255))
-        return 0 if v < 0 else 255 if v > 255 else int(v)
 
-    raw = bytearray()
+def _array_pixels(a):
+    """Height, width, channels and the bytes of a numpy-like array."""
+    h, w, ch = _check_shape(tuple(a.shape))
+    kind = str(a.dtype)
+    if kind == "bool":
+        a = a.astype("uint8")
+        kind = "uint8"
+    floats = kind.startswith("float")
+    if not (floats or "int" in kind):
+        raise InvalidTypeError("log_image: values of type %s; want integers or floats" % kind)
+    hi = 1 if floats else 255
+    if a.min() < 0 or a.max() > hi:
+        raise InvalidValueError("log_image: values out of range: %s values must be in [0, %d]"
+                                % ("float" if floats else "integer", hi))
+    if floats:
+        a = a * 255
+    return h, w, ch, a.astype("uint8").tobytes()
+
+
+def _list_pixels(rows):
+    """Height, width, channels and the bytes of nested lists of pixels."""
+    if not isinstance(rows, list) or not rows or not isinstance(rows[0], list):
+        raise InvalidValueError("log_image: an image needs a shape (H, W) or (H, W, C)")
+    first = rows[0][0] if rows[0] else None
+    ch = len(first) if isinstance(first, (list, tuple)) else 0
+    h, w, ch = _check_shape((len(rows), len(rows[0])) + ((ch,) if ch else ()))
+    flat = []
     for row in rows:
         if len(row) != w:
             raise InvalidValueError("log_image: rows of different lengths")
-        raw.append(0)  # filter type None
         for px in row:
             if ch:
-                if len(px) != ch:
+                if not isinstance(px, (list, tuple)) or len(px) != ch:
                     raise InvalidValueError("log_image: pixels of different channel counts")
-                raw.extend(byte(v) for v in px)
+                flat.extend(px)
             else:
-                raw.append(byte(px))
+                flat.append(px)
+    floats = any(isinstance(v, float) for v in flat)
+    hi = 1 if floats else 255
+    if any(v < 0 or v > hi for v in flat):
+        raise InvalidValueError("log_image: values out of range: %s values must be in [0, %d]"
+                                % ("float" if floats else "integer", hi))
+    return h, w, ch, bytes(int(v * 255) if floats else int(v) for v in flat)
+
+
+def png(h, w, ch, pixels):
+    """A PNG of h rows of w pixels of ch channels (0: gray), 8 bits each."""
+    color = {0: 0, 1: 0, 3: 2, 4: 6}[ch]
+    stride = w * max(ch, 1)
+    raw = bytearray()
+    for i in range(h):
+        raw.append(0)  # filter type None
+        raw += pixels[i * stride:(i + 1) * stride]
 
     def chunk(kind, body):
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xffffffff)
@@ -136,25 +170,33 @@ def log_table(data, artifact_file, run_id=None):
 
 
 def log_input(dataset, context=None, tags=None, run_id=None):
-    """Records a dataset the run used, as MLflow's dataset inputs: its
-    description (name, digest, source_type, source, schema, profile, the
-    context, tags) as the artifact inputs/<name>.json, and the tag
-    mlflow.dataset.<name> = "<digest> <context>". dataset is anything with
-    MLflow's Dataset attributes (name, digest, source...) or a dict."""
-    d = dataset if isinstance(dataset, dict) else {}
+    """Records a dataset the run used as git runs serve records MLflow's
+    dataset inputs: in the tag gitruns.mlflow.inputs, JSON
+    {"dataset_inputs": [{"tags": [{"key", "value"}], "dataset": {"name",
+    "digest", "source_type", "source", "schema", "profile"}}]}, each dataset
+    once; context goes in as the input tag mlflow.data.context. dataset is
+    anything with MLflow's Dataset attributes, or a dict of them."""
+    d = dataset if isinstance(dataset, dict) else None
     info = {}
     for k in ("name", "digest", "source_type", "source", "schema", "profile"):
-        v = d.get(k) if d else getattr(dataset, k, None)
-        if v is not None and not isinstance(v, (str, int, float, bool, list, dict)):
+        v = d.get(k) if d is not None else getattr(dataset, k, None)
+        if v is not None and not isinstance(v, str):
             to_json = getattr(v, "to_json", None)
-            v = to_json() if callable(to_json) else str(v)
+            v = to_json() if callable(to_json) else (json.dumps(v) if isinstance(v, (dict, list)) else str(v))
         if v is not None:
             info[k] = v
-    name = str(info.get("name") or "dataset")
-    if context is not None:
-        info["context"] = context
-    if tags:
-        info["tags"] = {str(k): str(v) for k, v in tags.items()}
-    _run.log_dict(info, "inputs/%s.json" % name.replace("/", "_"), run_id=run_id)
-    _run.set_tag("mlflow.dataset." + name, " ".join(str(x) for x in (info.get("digest", ""), context or "") if x) or name,
-                 run_id=run_id)
+    if "name" not in info:
+        raise InvalidValueError("log_input: the dataset has no name")
+    itags = [{"key": "mlflow.data.context", "value": str(context)}] if context is not None else []
+    itags += [{"key": str(k), "value": str(v)} for k, v in (tags or {}).items()]
+    r = _run._target(run_id)
+    rec = json.loads(r._binary_call(["show", "--json", r.id]))
+    try:
+        inputs = json.loads((rec.get("tags") or {}).get("gitruns.mlflow.inputs") or "{}")
+    except ValueError:
+        inputs = {}
+    ds = inputs.setdefault("dataset_inputs", [])
+    entry = {"tags": itags, "dataset": info}
+    if entry not in ds:
+        ds.append(entry)
+    r.set_tags({"gitruns.mlflow.inputs": json.dumps(inputs, sort_keys=True)})

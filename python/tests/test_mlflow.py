@@ -158,6 +158,49 @@ class TestScripts(RepoTest):
         self.assertEqual(runs[parent]["metrics"]["best_loss"]["last"], best["metrics"]["loss"]["last"])
         self.assertEqual(sorted(self.show(parent)["children"]), sorted(k["id"] for k in kids))
 
+    def test_real_figure_image_table(self):
+        # Debian's matplotlib, numpy, PIL and pandas: the duck typing meets
+        # the real objects, and PIL reads back the PNGs gitruns wrote.
+        body = """
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from PIL import Image
+import gitruns as mlflow
+
+rgb = np.zeros((3, 4, 3), dtype=np.uint8)
+rgb[1, 2] = [10, 200, 30]
+gray = np.linspace(0, 1, 12).reshape(3, 4)
+with mlflow.start_run() as run:
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    mlflow.log_figure(fig, "plots/line.png")
+    mlflow.log_image(rgb, "img/rgb.png")
+    mlflow.log_image(gray, "img/gray.png")
+    mlflow.log_image(Image.new("RGB", (5, 2), (1, 2, 3)), "img/pil.png")
+    mlflow.log_table(pd.DataFrame({"a": [1, 2], "b": [0.5, 0.25]}), "t.json")
+    mlflow.log_metric("m", np.float32(0.5))
+c = mlflow.MlflowClient()
+d = c.download_artifacts(run.info.run_id, "img", "dl")
+a = np.asarray(Image.open(d + "/rgb.png"))
+print(a.shape, a[1, 2].tolist(), int(a.sum()))
+g = np.asarray(Image.open(d + "/gray.png"))
+print(g.shape, g.tolist()[2], (g == (gray * 255).astype(np.uint8)).all())
+print(Image.open(d + "/pil.png").size, Image.open(d + "/pil.png").getpixel((4, 1)))
+print(Image.open(c.download_artifacts(run.info.run_id, "plots/line.png", "dl")).format)
+"""
+        out = self.run_script(python_with("matplotlib"), body).splitlines()
+        self.assertEqual(out, ["(3, 4, 3) [10, 200, 30] 240",
+                               "(3, 4) [185, 208, 231, 255] True",
+                               "(5, 2) (1, 2, 3)",
+                               "PNG"])
+        r = self.ls()[0]
+        self.assertEqual(r["metrics"]["m"]["last"], 0.5)
+        t = json.loads(subprocess.check_output([binary(), "artifact", "get", r["id"], "t.json", "-o", "-"]))
+        self.assertEqual(t, {"columns": ["a", "b"], "data": [[1, 0.5], [2, 0.25]]})
+
     def test_search_runs_pandas(self):
         body = """
 import gitruns as mlflow
@@ -275,7 +318,11 @@ class TestFluent(RepoTest):
             mlflow.log_input({"name": "iris", "digest": "d41d8", "source_type": "local",
                               "source": "data/iris.csv"}, context="training")
             with self.assertRaises(MlflowException):
-                mlflow.log_image(Array([[[1, 2]]]), "img/bad.png")
+                mlflow.log_image(Array([[[1, 2]]]), "img/bad.png")  # two channels
+            with self.assertRaisesRegex(MlflowException, "out of range"):
+                mlflow.log_image(Array([[0.5, 1.5]]), "img/bad.png")
+            with self.assertRaisesRegex(MlflowException, "out of range"):
+                mlflow.log_image(Array([[0, 256]]), "img/bad.png")
         rec = self.show(run.id)
         self.assertEqual(sorted(a["path"] for a in rec["artifacts"]), [
             "a.txt", "img/gray.png", "img/pil.png", "img/rgb.png", "out/a.txt", "out/sub/b.txt",
@@ -286,7 +333,8 @@ class TestFluent(RepoTest):
         self.assertEqual(get("img/pil.png"), b"pil image")
         self.assertEqual(read_png(get("img/rgb.png")), (2, 2, 2, [bytes([255, 0, 0, 0, 255, 0]),
                                                                  bytes([0, 0, 255, 10, 20, 30])]))
-        self.assertEqual(read_png(get("img/gray.png")), (2, 2, 0, [bytes([0, 128]), bytes([255, 64])]))
+        # Floats times 255, truncated, as MLflow converts them.
+        self.assertEqual(read_png(get("img/gray.png")), (2, 2, 0, [bytes([0, 127]), bytes([255, 63])]))
         self.assertEqual(json.loads(get("tables/t.json")), {"columns": ["a", "b"], "data": [[1, "x"], [2, "y"]]})
         self.assertEqual(json.loads(get("tables/frame.json")),
                          {"columns": ["epoch", "loss"], "data": [[0, 0.5], [1, 0.25]]})
