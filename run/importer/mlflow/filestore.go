@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gitruns/gitruns/run"
@@ -311,10 +310,14 @@ func readBounded(path string, limit int64) ([]byte, error) {
 	if fi.Size() > limit {
 		return nil, fmt.Errorf("larger than %s", run.FormatSize(limit))
 	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
+	// Sized by the stat, so that a metric file is read in one go; the
+	// limit still bounds a file that grows meanwhile.
+	var buf bytes.Buffer
+	buf.Grow(int(fi.Size()) + bytes.MinRead)
+	if _, err := buf.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
 		return nil, err
 	}
+	data := buf.Bytes()
 	if int64(len(data)) > limit {
 		return nil, fmt.Errorf("larger than %s", run.FormatSize(limit))
 	}
@@ -451,8 +454,10 @@ func parseValue(b []byte) (float64, error) {
 	case "-inf", "-Infinity":
 		return math.Inf(-1), nil
 	}
+	// Go reads hexadecimal floats and digits separated by underscores;
+	// Python's repr never writes either.
 	v, err := strconv.ParseFloat(string(b), 64)
-	if err != nil && !errors.Is(err, strconv.ErrRange) || strings.ContainsAny(string(b), "xX_pP") {
+	if err != nil && !errors.Is(err, strconv.ErrRange) || bytes.IndexByte(b, 'x') >= 0 || bytes.IndexByte(b, 'X') >= 0 || bytes.IndexByte(b, '_') >= 0 {
 		return 0, fmt.Errorf("value %q is not a number", short(b))
 	}
 	return v, nil
