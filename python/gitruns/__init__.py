@@ -67,7 +67,7 @@ from .client import MlflowClient  # noqa: F401
 from . import client, tracking  # noqa: F401
 from . import keras, lightning, pytorch, sklearn, tensorflow, transformers  # noqa: F401  (per-framework autolog)
 from .exceptions import MlflowException  # noqa: F401
-from ._wandb import config, finish, init, log, summary  # noqa: F401
+from ._wandb import Image, Table, config, define_metric, finish, init, log, login, save, summary, watch  # noqa: F401
 
 run = None  # W&B's wandb.run: the run gitruns.init started, until it finishes
 
@@ -83,5 +83,6 @@ __all__ = [
     "set_system_metrics_sampling_interval", "entities", "exceptions", "autolog",
     "MlflowClient", "client", "tracking", "create_experiment", "get_experiment",
     "get_experiment_by_name", "get_parent_run", "get_tracking_uri", "search_experiments",
-    "set_tracking_uri", "init", "log", "finish", "config", "summary", "run",
+    "set_tracking_uri", "init", "log", "finish", "config", "summary", "run", "Image", "Table", "login", "define_metric",
+    "watch", "save",
 ]

@@ -153,6 +153,53 @@ class Summary(dict):
             self._set_by_user.discard(k)
 
 
+class _Media(object):
+    """A value of log() stored as an artifact, under media/<key>/."""
+
+
+class Image(_Media):
+    """W&B's wandb.Image: a numpy array, PIL image, matplotlib figure or
+    image file, stored at media/<key>/step_<step>.png when logged."""
+
+    def __init__(self, data_or_path, mode=None, caption=None, **kwargs):
+        self.data = data_or_path
+        self.caption = caption
+
+    def _store(self, run_id, base):
+        from . import _artifacts
+        d = self.data
+        if isinstance(d, str):
+            ext = d.rsplit(".", 1)[-1] if "." in d else "png"
+            _artifacts._stored(run_id, base + "." + ext, lambda p: _copy(d, p))
+        elif hasattr(d, "savefig"):
+            _artifacts.log_figure(d, base + ".png", run_id=run_id)
+        else:
+            _artifacts.log_image(d, base + ".png", run_id=run_id)
+
+
+class Table(_Media):
+    """W&B's wandb.Table (columns and rows, or a DataFrame), stored as
+    MLflow's table JSON at media/<key>/step_<step>.table.json."""
+
+    def __init__(self, columns=None, data=None, rows=None, dataframe=None, **kwargs):
+        if dataframe is not None:
+            d = dataframe.to_dict(orient="list")
+            columns, data = list(d), [list(r) for r in zip(*d.values())]
+        self.columns = list(columns or [])
+        self.data = [list(r) for r in (data if data is not None else rows or [])]
+
+    def add_data(self, *row):
+        self.data.append(list(row))
+
+    def _store(self, run_id, base):
+        _run.log_dict({"columns": self.columns, "data": self.data}, base + ".table.json", run_id=run_id)
+
+
+def _copy(src, dst):
+    import shutil
+    shutil.copyfile(src, dst)
+
+
 class Run(object):
     """What gitruns.init returns: log, config, summary, finish, id, name."""
 
@@ -199,6 +246,9 @@ class Run(object):
         for k, v in _flat(data).items():
             if _number(v):
                 self._pending[k] = v
+            elif isinstance(v, _Media) or hasattr(v, "savefig"):
+                media = v if isinstance(v, _Media) else Image(v)
+                media._store(self._logger.id, "media/%s/step_%d" % (k, self.step))
             elif k not in self._warned:
                 self._warned.add(k)
                 warnings.warn("gitruns: %r is not a number; only numbers are logged" % k)
@@ -283,6 +333,24 @@ def init(project=None, entity=None, name=None, config=None, tags=None, notes=Non
     _current = r
     _publish(r)
     return r
+
+
+def login(*args, **kwargs):
+    """Accepted: git-runs needs no account."""
+    return True
+
+
+def define_metric(*args, **kwargs):
+    """Accepted and ignored: git-runs keeps every point with its step."""
+
+
+def watch(*args, **kwargs):
+    """Accepted and ignored."""
+
+
+def save(path, base_path=None, policy=None):
+    """Stores a file with the current run."""
+    _need()._logger.log_artifact(path)
 
 
 def _publish(r):

@@ -98,6 +98,25 @@ class TestWandbCalls(RepoTest):
         with self.assertRaises(gitruns.MlflowException):
             wandb.config.x = 1  # no run any more
 
+    def test_media(self):
+        self.assertIs(wandb.login(), True)
+        run = wandb.init(project="m")
+        wandb.define_metric("acc", summary="max")
+        table = wandb.Table(columns=["x", "y"], data=[[1, "a"]])
+        table.add_data(2, "b")
+        wandb.log({"loss": 0.5, "sample": wandb.Image([[0, 255], [255, 0]], caption="c"), "preds": table})
+        wandb.log({"loss": 0.4, "sample": wandb.Image([[1, 2], [3, 4]])})
+        wandb.finish()
+        rec = self.show(run.id)
+        self.assertEqual(sorted(a["path"] for a in rec["artifacts"]), [
+            "media/preds/step_0.table.json", "media/sample/step_0.png", "media/sample/step_1.png"])
+        get = lambda p: subprocess.check_output([binary(), "artifact", "get", run.id, p, "-o", "-"])  # noqa: E731
+        self.assertEqual(get("media/preds/step_0.table.json").decode(),
+                         '{\n  "columns": [\n    "x",\n    "y"\n  ],\n  "data": [\n    [\n      1,\n      "a"\n'
+                         '    ],\n    [\n      2,\n      "b"\n    ]\n  ]\n}\n')
+        self.assertEqual(get("media/sample/step_1.png")[:8], b"\x89PNG\r\n\x1a\n")
+        self.assertEqual([p["value"] for p in rec["history"]["loss"]], [0.5, 0.4])
+
     def test_context_manager_and_log_without_init(self):
         wandb.log({"loss": 0.5})
         first = wandb.run
