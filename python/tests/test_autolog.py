@@ -12,8 +12,9 @@ on_train_epoch_end with trainer.callback_metrics of tensors, on_train_end;
 transformers.Trainer(model, args, callbacks=...) in transformers.trainer,
 reached through the package's lazy __getattr__ as the real one is, whose
 train calls TrainerCallback.on_train_begin, on_log(logs=...), on_train_end
-with (args, state, control)). Every script checks that autolog imported
-none of them.
+with (args, state, control)). Debian does package PyTorch (python3-torch),
+so one test fills the Lightning stand-in's callback_metrics with real torch
+tensors. Every script checks that autolog imported none of them.
 """
 
 import os
@@ -183,6 +184,7 @@ STANDINS = {
 
 NOTHING_IMPORTED = """
 import sys
+assert "torch" not in sys.modules
 import gitruns
 FRAMEWORKS = ("sklearn", "keras", "lightning", "pytorch_lightning", "transformers", "torch", "tensorflow")
 gitruns.autolog()
@@ -314,6 +316,29 @@ class TestAutolog(RepoTest):
             with open(p, "w") as f:
                 f.write(textwrap.dedent(body).lstrip())
         return d
+
+    def test_lightning_stand_in_with_real_torch_tensors(self):
+        # Debian's python3-torch: callback_metrics hold real 0-d tensors,
+        # as Lightning's do; the stand-in Trainer makes them through its
+        # module's Tensor, which the script points at torch.tensor.
+        d = self.write_standins()
+        out = self.run_script(python_with("torch"), """
+            import torch
+            import lightning.pytorch as L
+            L.Tensor = lambda v: torch.tensor(v, dtype=torch.float32)
+            with gitruns.start_run(run_name="torch"):
+                L.Trainer(max_epochs=3).fit(L.LightningModule(hidden=32))
+                gitruns.log_metric("direct", torch.tensor(0.1))
+            print(repr([float(torch.tensor(0.6 + e / 10, dtype=torch.float32)) for e in range(3)]))
+            print(repr(float(torch.tensor(0.1))))
+        """, extra_path=d)
+        vals, direct = [eval(line) for line in out.splitlines()]
+        r = self.runs_by_name()["torch"]
+        h = self.show(r["id"])["history"]
+        self.assertEqual([p["value"] for p in h["val_acc"]], vals)
+        self.assertEqual([(p["step"], p["value"]) for p in h["train_loss"]], [(0, 2.0), (1, 1.0), (2, 0.0)])
+        self.assertEqual(r["metrics"]["direct"]["last"], direct)
+        self.assertEqual(r["params"], {"hidden": 32, "max_epochs": 3})
 
     def test_per_framework_autolog(self):
         # mlflow.keras.autolog() and the like: only that framework.
