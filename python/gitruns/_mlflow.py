@@ -3,11 +3,10 @@ with MLflow's arguments, experiments by name."""
 
 import datetime
 import json
-import math
 import re
 
 from .entities import Experiment, RunData, RunInfo
-from .exceptions import InvalidValueError, MlflowException, RESOURCE_DOES_NOT_EXIST
+from .exceptions import InvalidValueError
 
 DEFAULT_ID = "0"  # MLflow's Default experiment: runs recorded without one
 DEFAULT_RECORD = "default"  # what git-runs records for them
@@ -205,10 +204,3 @@ def experiments(call, created=()):
         out.append(Experiment(n, n, artifact_location="gitruns:/"))
     return out
 
-
-def not_found(what):
-    return MlflowException(what, RESOURCE_DOES_NOT_EXIST)
-
-
-def finite(v):
-    return not (isinstance(v, float) and (math.isnan(v) or math.isinf(v)))
