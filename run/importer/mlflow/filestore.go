@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gitruns/gitruns/run"
@@ -132,34 +133,59 @@ func (s *FileStore) experimentRuns(dir string, deleted bool) ([]importer.Ref, []
 	if err != nil {
 		return nil, []importer.Problem{{Where: dir, Err: err, Experiment: id}}
 	}
-	var refs []importer.Ref
 	var probs []importer.Problem
+	var dirs []string
 	for _, e := range ents {
 		rdir := filepath.Join(dir, e.Name())
 		switch {
 		case slices.Contains(reservedExperimentDirs, e.Name()) || !e.IsDir() && e.Type()&fs.ModeSymlink == 0:
-			continue
 		case e.Type()&fs.ModeSymlink != 0:
 			probs = append(probs, importer.Problem{Where: rdir, Err: errors.New("a symbolic link: not followed")})
-			continue
 		case !runIDPattern.MatchString(e.Name()):
 			probs = append(probs, importer.Problem{Where: rdir, Err: errors.New("not a run: its name is no MLflow run id")})
-			continue
+		default:
+			dirs = append(dirs, rdir)
 		}
-		ref, err := s.runRef(rdir, id, name)
-		if err != nil {
-			probs = append(probs, asProblem(rdir, err))
+	}
+	// Each run's meta.yaml and two tag files, a few small reads that
+	// mostly wait on the file system: read several at once, kept in the
+	// directory's order.
+	refs := make([]importer.Ref, len(dirs))
+	errs := make([]error, len(dirs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(listJobs, len(dirs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				refs[i], errs[i] = s.runRef(dirs[i], id, name)
+			}
+		}()
+	}
+	for i := range dirs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	out := refs[:0]
+	for i, ref := range refs {
+		if errs[i] != nil {
+			probs = append(probs, asProblem(dirs[i], errs[i]))
 			continue
 		}
 		ref.Deleted = ref.Deleted || deleted
-		s.dirs[ref.ID] = rdir
-		refs = append(refs, ref)
+		s.dirs[ref.ID] = dirs[i]
+		out = append(out, ref)
 	}
 	for i := range probs {
 		probs[i].Experiment = id
 	}
-	return refs, probs
+	return out, probs
 }
+
+// listJobs is how many runs' meta.yaml files a listing reads at once.
+const listJobs = 8
 
 // runRef reads the meta.yaml of the run in dir, of experiment exp.
 func (s *FileStore) runRef(dir, exp, expName string) (importer.Ref, error) {
