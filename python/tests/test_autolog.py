@@ -194,14 +194,15 @@ assert imported == [], imported
 
 
 class TestAutolog(RepoTest):
-    def run_script(self, python, body, extra_path=None):
+    def run_script(self, python, body, extra_path=None, flags=()):
         path = PKG if extra_path is None else PKG + os.pathsep + extra_path
         env = dict(os.environ, PYTHONPATH=path,
                    PATH=os.path.dirname(binary()) + os.pathsep + os.environ["PATH"])
         p = os.path.join(self.dir, "script.py")
         with open(p, "w") as f:
             f.write(NOTHING_IMPORTED + textwrap.dedent(body))
-        return subprocess.check_output([python, p], env=env, cwd=self.dir, universal_newlines=True)
+        return subprocess.check_output([python] + list(flags) + [p], env=env, cwd=self.dir,
+                                       universal_newlines=True)
 
     def runs_by_name(self):
         return {r["name"]: r for r in self.ls()}
@@ -370,13 +371,14 @@ class TestAutolog(RepoTest):
         self.assertEqual(by["k2"]["params"], {})
 
     def test_nothing_installed(self):
-        # This python3 has none of the frameworks (the check in the script
-        # proves autolog imported nothing); training code without them is
-        # untouched and no hook is left waiting.
-        self.run_script(sys.executable, """
+        # python -S leaves site-packages off sys.path, so none of the
+        # frameworks can be found whatever this python3 has installed;
+        # training code without them is untouched and no hook is left
+        # waiting.
+        self.run_script(sys.executable, flags=["-S"], body="""
             import importlib.util
             for top in ("sklearn", "keras", "lightning", "pytorch_lightning", "transformers"):
-                assert importlib.util.find_spec(top) is None, "this test needs a python3 without " + top
+                assert importlib.util.find_spec(top) is None, top
             assert gitruns._autolog._hook is None, gitruns._autolog._hook
             assert gitruns._autolog._patched == []
         """)
