@@ -8,9 +8,13 @@ import it) is patched when the program imports it, by a finder on
 sys.meta_path that wraps the module's exec_module. What is patched:
 
 - scikit-learn: the fit of every estimator class (in each sklearn.* module
-  as it is loaded): the outermost fit logs get_params(deep=True), the tags
+  as it is loaded; not preprocessing, imputation or feature extraction and
+  selection, as in MLflow): the outermost fit logs get_params(deep=True), the tags
   estimator_name and estimator_class, and the metric training_score
-  (estimator.score on the training data) when there is a y.
+  (estimator.score on the training data) when there is a y, with MLflow's
+  training_accuracy/precision/recall/f1_score of a classifier (weighted)
+  or training_mean_squared_error, root_mean_squared_error,
+  mean_absolute_error and r2_score of a regressor.
 - Keras: Model.fit gets a callback that logs each epoch's logs at
   step=epoch, and the params epochs, batch_size and optimizer_name.
 - PyTorch Lightning (lightning.pytorch or pytorch_lightning): Trainer's
@@ -98,7 +102,16 @@ def _safely(what, f, *args):
 # ---------------------------------------------------------------- scikit-learn
 
 
+# Data preparation, not learning: as MLflow does, these are not patched,
+# so a scaler or the label encoder that sklearn.metrics fits logs no run of
+# its own (inside a Pipeline, the pipeline logs).
+_SKLEARN_SKIPPED = ("sklearn.preprocessing", "sklearn.impute", "sklearn.feature_extraction",
+                    "sklearn.feature_selection")
+
+
 def _sklearn_module(mod):
+    if mod.__name__.startswith(_SKLEARN_SKIPPED):
+        return
     base = sys.modules.get("sklearn.base")
     if base is None or not hasattr(base, "BaseEstimator"):
         return
@@ -141,10 +154,38 @@ def _sklearn_log(est, args, kwargs):
                    "estimator_class": type(est).__module__ + "." + type(est).__name__})
     X = args[0] if args else kwargs.get("X")
     y = args[1] if len(args) > 1 else kwargs.get("y")
-    if X is not None and y is not None and hasattr(est, "score"):
-        sw = kwargs.get("sample_weight")
-        score = est.score(X, y) if sw is None else est.score(X, y, sample_weight=sw)
-        _run.log_metric("training_score", score)
+    if X is None or y is None:
+        return
+    sw = kwargs.get("sample_weight")
+    metrics = {}
+    if hasattr(est, "score"):
+        metrics["training_score"] = est.score(X, y) if sw is None else est.score(X, y, sample_weight=sw)
+    kind = getattr(est, "_estimator_type", None)
+    if kind in ("classifier", "regressor") and hasattr(est, "predict"):
+        _safely("training metrics", lambda: metrics.update(_sklearn_training_metrics(est, kind, X, y, sw)))
+    if metrics:
+        _run.log_metrics(metrics)
+
+
+def _sklearn_training_metrics(est, kind, X, y, sw):
+    """MLflow's training_* metrics of a classifier or regressor, from its
+    predictions on the training data."""
+    m = sys.modules.get("sklearn.metrics")
+    if m is None:
+        import sklearn.metrics as m  # sklearn is there: this fit is its
+    pred = est.predict(X)
+    out = {}
+    if kind == "classifier":
+        out["training_accuracy_score"] = m.accuracy_score(y, pred, sample_weight=sw)
+        for name, f in (("precision", m.precision_score), ("recall", m.recall_score), ("f1", m.f1_score)):
+            out["training_%s_score" % name] = f(y, pred, average="weighted", sample_weight=sw, zero_division=0)
+    else:
+        mse = m.mean_squared_error(y, pred, sample_weight=sw)
+        out["training_mean_squared_error"] = mse
+        out["training_root_mean_squared_error"] = mse ** 0.5
+        out["training_mean_absolute_error"] = m.mean_absolute_error(y, pred, sample_weight=sw)
+        out["training_r2_score"] = m.r2_score(y, pred, sample_weight=sw)
+    return out
 
 
 # ---------------------------------------------------------------- Keras

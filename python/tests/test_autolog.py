@@ -218,19 +218,22 @@ class TestAutolog(RepoTest):
             X, y = load_iris(return_X_y=True)
             lr = LogisticRegression(max_iter=500, C=0.5).fit(X, y)
             print(repr(lr.score(X, y)))
+            from sklearn import metrics
+            print(repr(metrics.f1_score(y, lr.predict(X), average="weighted")))
             with gitruns.start_run(run_name="forest"):
                 forest = RandomForestClassifier(n_estimators=10, max_depth=3, random_state=0).fit(X, y)
             print(repr(forest.score(X, y)))
             with gitruns.start_run(run_name="pipe"):
                 pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y)
             print(repr(pipe.score(X, y)))
+            StandardScaler().fit(X)  # data preparation: no run, as in MLflow
             gitruns.autolog(disable=True)
             LogisticRegression(max_iter=500).fit(X, y)  # no run: autolog is off
             gitruns.sklearn.autolog()  # mlflow.sklearn.autolog(), as tutorials call it
             with gitruns.start_run(run_name="again"):
                 LogisticRegression(max_iter=400).fit(X, y)
         """)
-        lr_score, forest_score, pipe_score = [float(x) for x in out.split()]
+        lr_score, lr_f1, forest_score, pipe_score = [float(x) for x in out.split()]
         runs = self.ls()
         self.assertEqual(len(runs), 4)
         by = self.runs_by_name()
@@ -244,6 +247,11 @@ class TestAutolog(RepoTest):
         self.assertEqual(lr["tags"]["estimator_name"], "LogisticRegression")
         self.assertEqual(lr["tags"]["estimator_class"], "sklearn.linear_model._logistic.LogisticRegression")
         self.assertEqual(lr["metrics"]["training_score"]["last"], lr_score)
+        self.assertEqual(lr["metrics"]["training_accuracy_score"]["last"], lr_score)
+        self.assertEqual(lr["metrics"]["training_f1_score"]["last"], lr_f1)
+        self.assertEqual(sorted(k for k in lr["metrics"] if k.startswith("training_")), [
+            "training_accuracy_score", "training_f1_score", "training_precision_score",
+            "training_recall_score", "training_score"])
         forest = by["forest"]
         self.assertEqual(forest["params"]["n_estimators"], 10)
         self.assertEqual(forest["params"]["max_depth"], 3)
@@ -257,17 +265,25 @@ class TestAutolog(RepoTest):
         self.assertEqual(pipe["tags"]["estimator_name"], "Pipeline")
 
     def test_sklearn_imported_before_autolog(self):
-        self.run_script(python_with("sklearn"), """
+        out = self.run_script(python_with("sklearn"), """
             import sklearn.linear_model
             from sklearn.datasets import load_iris
+            from sklearn.metrics import mean_squared_error
             gitruns.autolog()
             X, y = load_iris(return_X_y=True)
-            sklearn.linear_model.Ridge(alpha=2.0).fit(X, y)
+            m = sklearn.linear_model.Ridge(alpha=2.0).fit(X, y)
+            print(repr(m.score(X, y)), repr(mean_squared_error(y, m.predict(X))))
         """)
+        r2, mse = [float(x) for x in out.split()]
         runs = self.ls()
         self.assertEqual(len(runs), 1)
+        got = runs[0]["metrics"]
         self.assertEqual(runs[0]["params"]["alpha"], 2.0)
-        self.assertIn("training_score", runs[0]["metrics"])
+        self.assertEqual(got["training_score"]["last"], r2)
+        self.assertEqual(got["training_r2_score"]["last"], r2)
+        self.assertEqual(got["training_mean_squared_error"]["last"], mse)
+        self.assertEqual(got["training_root_mean_squared_error"]["last"], mse ** 0.5)
+        self.assertIn("training_mean_absolute_error", got)
 
     def test_frameworks_on_stand_ins(self):
         d = self.write_standins()
