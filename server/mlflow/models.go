@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -64,11 +65,11 @@ func sortedKV(m map[string]string) []kv {
 	return out
 }
 
-var modelIDPattern = regexp.MustCompile(`^m-[0-9a-f]{32}$`)
+var modelIDPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^m-[0-9a-f]{32}$`) })
 
 // model finds logged model id: in the runs' records.
 func (s *Server) model(ctx context.Context, id string) (*loggedModel, error) {
-	if !modelIDPattern.MatchString(id) {
+	if !modelIDPattern().MatchString(id) {
 		return nil, notFound("Logged model with ID '%s' not found", id)
 	}
 	if runID, ok := s.modelRuns.Load(id); ok {

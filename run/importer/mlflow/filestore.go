@@ -10,7 +10,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"sync"
@@ -43,9 +42,25 @@ var (
 	reservedRootDirs       = []string{".trash", "models", ".mlflow"}
 )
 
-// runIDPattern is what MLflow accepts as a run id: a run directory of
-// another name is no run.
-var runIDPattern = regexp.MustCompile(`^[a-zA-Z0-9][\w\-]{0,255}$`)
+// validRunID tells what MLflow accepts as a run id (^[a-zA-Z0-9][\w-]{0,255}$):
+// a run directory of another name is no run. Not a regexp: its bounded
+// repetition compiles into 255 copies, 240 KB and a millisecond at the
+// start of every git-runs command.
+func validRunID(id string) bool {
+	if id == "" || len(id) > 256 || !isAlnum(id[0]) {
+		return false
+	}
+	for i := 1; i < len(id); i++ {
+		if c := id[i]; !isAlnum(c) && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
 
 // FileStore reads an MLflow file store (mlruns/): experiments as
 // directories with a meta.yaml, deleted ones under .trash, runs below
@@ -141,7 +156,7 @@ func (s *FileStore) experimentRuns(dir string, deleted bool) ([]importer.Ref, []
 		case slices.Contains(reservedExperimentDirs, e.Name()) || !e.IsDir() && e.Type()&fs.ModeSymlink == 0:
 		case e.Type()&fs.ModeSymlink != 0:
 			probs = append(probs, importer.Problem{Where: rdir, Err: errors.New("a symbolic link: not followed")})
-		case !runIDPattern.MatchString(e.Name()):
+		case !validRunID(e.Name()):
 			probs = append(probs, importer.Problem{Where: rdir, Err: errors.New("not a run: its name is no MLflow run id")})
 		default:
 			dirs = append(dirs, rdir)

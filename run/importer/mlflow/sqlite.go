@@ -177,7 +177,7 @@ func (s *SQLiteStore) Runs(ctx context.Context) ([]importer.Ref, []importer.Prob
 // ref reads one row of the listing of runs.
 func (s *SQLiteStore) ref(v [10]any) (importer.Ref, error) {
 	id, ok := str(v[0])
-	if !ok || !runIDPattern.MatchString(id) {
+	if !ok || !validRunID(id) {
 		return importer.Ref{}, errors.New("run id is not an MLflow run id")
 	}
 	st, _ := str(v[2])

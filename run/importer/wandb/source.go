@@ -28,6 +28,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gitruns/gitruns/run"
@@ -63,7 +64,11 @@ const (
 
 // runDir is the name of a run's directory: offline-run- or run-, its
 // start (local time), and its id.
-var runDir = regexp.MustCompile(`^(?:offline-)?run-(\d{8}_\d{6})-([a-z0-9]{1,64})$`)
+// Compiled when first used: its bounded repetitions make a program of
+// 67 KB that every git-runs command would build at its start.
+var runDir = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:offline-)?run-(\d{8}_\d{6})-([a-z0-9]{1,64})$`)
+})
 
 // Source is a directory of W&B runs.
 type Source struct {
@@ -84,7 +89,7 @@ func Open(dir string) (*Source, error) {
 		return nil, fmt.Errorf("open W&B runs: %s is not a directory", dir)
 	}
 	s := &Source{root: dir, runs: map[string]*importer.Run{}, now: time.Now}
-	if runDir.MatchString(filepath.Base(filepath.Clean(dir))) {
+	if runDir().MatchString(filepath.Base(filepath.Clean(dir))) {
 		s.dirs = []string{dir}
 		return s, nil
 	}
@@ -94,7 +99,7 @@ func Open(dir string) (*Source, error) {
 			continue
 		}
 		for _, e := range ents {
-			if e.IsDir() && runDir.MatchString(e.Name()) {
+			if e.IsDir() && runDir().MatchString(e.Name()) {
 				s.dirs = append(s.dirs, filepath.Join(d, e.Name()))
 			}
 		}
@@ -142,7 +147,7 @@ func (s *Source) Load(ctx context.Context, ref importer.Ref) (*importer.Run, err
 
 // read reads the run in directory d.
 func (s *Source) read(d string) (*importer.Run, error) {
-	m := runDir.FindStringSubmatch(filepath.Base(filepath.Clean(d)))
+	m := runDir().FindStringSubmatch(filepath.Base(filepath.Clean(d)))
 	if m == nil {
 		return nil, errors.New("not a W&B run directory")
 	}
