@@ -28,6 +28,7 @@ Without an active run a fit starts one and ends it when the fit returns, as
 MLflow's autolog does. A failure to log is a warning: training goes on.
 """
 
+import importlib.machinery
 import importlib.util
 import sys
 import threading
@@ -382,6 +383,29 @@ def _apply(name, mod):
             _applying[0] = None
 
 
+_PER_MODULE_LOADERS = (importlib.machinery.SourceFileLoader, importlib.machinery.SourcelessFileLoader,
+                       importlib.machinery.ExtensionFileLoader)
+
+
+class _Loader(object):
+    """A loader that patches the module after its own loader ran it."""
+
+    def __init__(self, loader, name):
+        self._loader = loader
+        self._name = name
+
+    def create_module(self, spec):
+        create = getattr(self._loader, "create_module", None)
+        return create(spec) if create is not None else None
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        _apply(self._name, module)
+
+    def __getattr__(self, k):
+        return getattr(self._loader, k)
+
+
 class _Finder(object):
     """Patches watched modules right after they are executed."""
 
@@ -400,14 +424,16 @@ class _Finder(object):
         orig = getattr(loader, "exec_module", None)
         if orig is None:
             return spec
-
-        def exec_module(module):
-            orig(module)
-            _apply(fullname, module)
-        try:
+        if isinstance(loader, _PER_MODULE_LOADERS):
+            # A loader of this module alone: wrapping its method leaves
+            # its type, which some code checks, as it is.
+            def exec_module(module):
+                orig(module)
+                _apply(fullname, module)
             loader.exec_module = exec_module
-        except AttributeError:
-            return None  # a loader that cannot be wrapped: leave it to the others
+        else:
+            # A loader others may share (a zipimporter): wrapped apart.
+            spec.loader = _Loader(loader, fullname)
         return spec
 
     def invalidate_caches(self):

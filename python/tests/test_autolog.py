@@ -357,6 +357,28 @@ class TestAutolog(RepoTest):
         self.assertEqual(r["metrics"]["direct"]["last"], direct)
         self.assertEqual(r["params"], {"hidden": 32, "max_epochs": 3})
 
+    def test_stand_ins_from_a_zip(self):
+        # A zip on sys.path: one zipimporter loads every module in it, so
+        # the hook wraps the loader apart instead of changing the shared one.
+        import zipfile
+        z = os.path.join(self.dir, "standins.zip")
+        with zipfile.ZipFile(z, "w") as f:
+            for rel, body in STANDINS.items():
+                f.writestr(rel, textwrap.dedent(body).lstrip())
+        self.run_script(sys.executable, """
+            import keras
+            assert keras.__loader__ is not None
+            with gitruns.start_run(run_name="zipped"):
+                keras.Model().fit(epochs=2)
+            import keras.callbacks
+            import lightning.pytorch as L
+            with gitruns.start_run(run_name="zipped-l"):
+                L.Trainer(max_epochs=1).fit(L.LightningModule(hidden=2))
+        """, extra_path=z)
+        by = self.runs_by_name()
+        self.assertEqual(by["zipped"]["metrics"]["loss"]["count"], 2)
+        self.assertEqual(by["zipped-l"]["params"], {"hidden": 2, "max_epochs": 1})
+
     def test_per_framework_autolog(self):
         # mlflow.keras.autolog() and the like: only that framework.
         d = self.write_standins()
