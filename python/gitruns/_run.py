@@ -150,7 +150,9 @@ def _toml(key, v):
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml(key, x) for x in v) + "]"
     if v is None:
-        raise InvalidTypeError("param %r: None is not a param value" % key)
+        # As MLflow stores it (str(None)): log_params(model.get_params())
+        # is common, and estimators' settings are often None.
+        return '"None"'
     item = getattr(v, "item", None)
     if item is not None and not isinstance(v, (dict, set)):
         try:

@@ -207,8 +207,7 @@ class TestStandalone(RepoTest):
                 gitruns.log_metric("a*b", 1.0)
             with self.assertRaisesRegex(TypeError, "m"):
                 gitruns.log_metric("m", 1.0, step=1.5)
-            with self.assertRaisesRegex(TypeError, "p"):
-                gitruns.log_param("p", None)
+            gitruns.log_param("p", None)  # "None", as MLflow has it
             with self.assertRaisesRegex(TypeError, "bad"):
                 gitruns.log_metrics({"ok": 1.0, "bad": "x"})
             gitruns.log_param("q", 1)
@@ -219,6 +218,7 @@ class TestStandalone(RepoTest):
         # the bad log_metrics call logged nothing
         r = gitruns.search_runs()[0]
         self.assertNotIn("ok", r["metrics"])
+        self.assertEqual(r["params"]["p"], "None")
 
     def test_threads(self):
         n, per = 8, 20000
