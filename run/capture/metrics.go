@@ -1448,7 +1448,7 @@ func ignoredKey(key []byte) bool {
 		return true // Lightning's logger version
 	}
 	switch lower(key[0]) {
-	case 'v', 'p', 's', 'r', 'l', 'g', 'n', 'w':
+	case 'v', 'p', 's', 'r', 'l', 'g', 'n', 'w', 'b':
 	default:
 		return false
 	}
@@ -1458,6 +1458,10 @@ func ignoredKey(key []byte) bool {
 	}
 	switch string(buf[:len(key)]) {
 	case "version", "pid", "port", "seed", "rank", "local_rank", "global_rank", "node_rank", "world_size":
+		return true
+	case "batch":
+		// A position within an epoch ("Epoch 1, batch 100, loss 0.35"):
+		// it starts again each epoch, so it is neither a metric nor a step.
 		return true
 	}
 	return false

@@ -34,6 +34,8 @@ func TestParseDefault(t *testing.T) {
 		{"spaced equals slash key", "val/acc = 0.87", "val/acc=0.87@-"},
 		{"step over epoch", "epoch 3 step 1200 loss=0.3124 acc=0.912", "loss=0.3124@1200 acc=0.912@1200 epoch=3@1200"},
 		{"step after metrics", "loss=0.5 global_step=77", "loss=0.5@77"},
+		{"batch within an epoch", "Epoch 1, batch 100, loss 0.35", "loss=0.35@1"},
+		{"batch with equals", "epoch=2 batch=300 loss=0.3", "loss=0.3@2"},
 		{"exponent", "lr=1e-3 wd = 5E-05", "lr=0.001@- wd=5e-05@-"},
 		{"negative and plus", "reward=-12.5 delta=+3", "reward=-12.5@- delta=3@-"},
 		{"nan and inf", "loss=nan grad_norm=inf val=-Infinity", "loss=NaN@- grad_norm=+Inf@- val=-Inf@-"},
