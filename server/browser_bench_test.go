@@ -33,11 +33,21 @@ func benchBrowser(b *testing.B) context.Context {
 	if err != nil {
 		b.Fatal("no chromium on PATH: apt-get install chromium")
 	}
+	profile, err := os.MkdirTemp("", "gitruns-chromium-")
+	if err != nil {
+		b.Fatal(err)
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
-		chromedp.WindowSize(1280, 900), chromedp.UserDataDir(b.TempDir()))
+		chromedp.WindowSize(1280, 900), chromedp.UserDataDir(profile))
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
-	b.Cleanup(func() { cancelC(); cancelA() })
+	b.Cleanup(func() {
+		cancelC()
+		cancelA()
+		if err := removeProfile(profile); err != nil {
+			b.Error(err)
+		}
+	})
 	if err := chromedp.Run(ctx); err != nil {
 		b.Fatal(err)
 	}

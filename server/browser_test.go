@@ -18,6 +18,21 @@ import (
 	"github.com/gitruns/gitruns/server"
 )
 
+// removeProfile removes a browser's profile directory once nothing writes
+// to it: chromium's helper processes can still be writing there for a
+// moment after the browser itself has exited (t.TempDir's cleanup failed
+// on "directory not empty").
+func removeProfile(dir string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := os.RemoveAll(dir)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // browser opens a headless Chromium (Debian's chromium, which .ci/run
 // installs) for the test, reporting the page's console errors and any
 // dialog a script opened as failures.
@@ -27,13 +42,24 @@ func browser(t *testing.T) context.Context {
 	if err != nil {
 		t.Fatal("no chromium on PATH: apt-get install chromium (the UI's tests drive a real browser)")
 	}
+	profile, err := os.MkdirTemp("", "gitruns-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.WindowSize(1280, 900),
-		chromedp.Flag("disable-gpu", true), chromedp.UserDataDir(t.TempDir()))
+		chromedp.Flag("disable-gpu", true), chromedp.UserDataDir(profile))
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
 	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
+	t.Cleanup(func() {
+		cancelT()
+		cancelC()
+		cancelA()
+		if err := removeProfile(profile); err != nil {
+			t.Error(err)
+		}
+	})
 	chromedp.ListenTarget(ctx, func(ev any) {
 		switch ev := ev.(type) {
 		case *page.EventJavascriptDialogOpening:
