@@ -280,14 +280,30 @@ func (o *Log) saveLine(w *writer) error {
 		state = w.above
 	}
 	state = preview.Redact(state)
+	o.drawing, o.lineAt = w, o.total
+	// A seqlock in the file: a header of odd generation says the state is
+	// being written, and an even one after it says it is whole. One write
+	// of header and state together was not enough: a reader could take
+	// the new header with the state half copied behind it.
+	if err := o.writeLineHeader(len(state)); err != nil {
+		return err
+	}
+	if _, err := o.line.WriteAt(state, int64(lineHeaderLen)); err != nil {
+		return err
+	}
+	return o.writeLineHeader(len(state))
+}
+
+// writeLineHeader writes the line file's header of the next generation
+// for a state of n bytes.
+func (o *Log) writeLineHeader(n int) error {
 	o.lineGen++
 	b := append(o.lineBuf[:0], lineMagic...)
 	b = append(appendDigits(b, uint64(o.total)), ' ')
 	b = append(appendDigits(b, o.lineGen), ' ')
-	b = append(appendDigits(b, uint64(len(state))), '\n')
-	o.lineBuf = append(b, state...)
-	o.drawing, o.lineAt = w, o.total
-	_, err := o.line.WriteAt(o.lineBuf, 0)
+	b = append(appendDigits(b, uint64(n)), '\n')
+	o.lineBuf = b
+	_, err := o.line.WriteAt(b, 0)
 	return err
 }
 
@@ -341,6 +357,9 @@ func ReadLine(prefix string) (line []byte, at int64, err error) {
 		at, n, ok := lineHeader(head)
 		if !ok {
 			return nil, -1, nil
+		}
+		if head[lineHeaderLen-23]%2 == 1 { // the generation's last digit: odd while written
+			continue
 		}
 		line = make([]byte, n)
 		if _, err := f.ReadAt(line, int64(lineHeaderLen)); err != nil && !errors.Is(err, io.EOF) {
