@@ -124,10 +124,14 @@ func testProcessTree(t *testing.T) {
 func TestMachine(t *testing.T) {
 	pts := newPoints()
 	m := Start(Options{Interval: time.Hour, Log: pts.log, SMI: "-"})
-	all := pts.waitFor(t, "the first sample", func(p []Point) bool { return len(p) > 0 })
-	m.Stop()
+	pts.waitFor(t, "the first sample", func(p []Point) bool { return len(p) > 0 })
+	m.Stop() // the first sample is then whole: its points all have its time
+	all := pts.snapshot()
 	got := map[string]float64{}
 	for _, p := range all {
+		if !p.Time.Equal(all[0].Time) {
+			continue // the last sample, taken at the stop
+		}
 		got[p.Key] = p.Value
 		if p.Step != 0 {
 			t.Errorf("%s at step %d, want 0", p.Key, p.Step)
