@@ -286,7 +286,23 @@ class _RunByID(_Logger):
         return _call(args, cwd=self._cwd)
 
 
-class _Resumed(_RunByID):
+class _Active(object):
+    """What an active run is to a with statement: ending it, failed if an
+    exception leaves the block."""
+
+    def __repr__(self):
+        return "<ActiveRun %s>" % self.id
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if not self._ended:
+            _end(self, _status_of(exc_type))
+        return False
+
+
+class _Resumed(_Active, _RunByID):
     """A run start_run(run_id=...) made the active one: logged into through
     the binary, as run_id= calls are. A run that has ended takes what is
     logged as an addition; one still running is ended by end_run, as
@@ -305,17 +321,6 @@ class _Resumed(_RunByID):
         self._standalone = rec.get("status") == "running"
         self._owner = os.getpid()
         self._ended = False
-
-    def __repr__(self):
-        return "<ActiveRun %s>" % self.id
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if not self._ended:
-            _end(self, _status_of(exc_type))
-        return False
 
     def _binary_call(self, args):
         if self._ended:
@@ -340,7 +345,7 @@ def _status_of(exc_type):
     return "failed"
 
 
-class ActiveRun(_Logger):
+class ActiveRun(_Active, _Logger):
     """A live run this process logs into. Use it as a context manager: it ends
     finished on normal exit, failed on an exception, killed on
     KeyboardInterrupt."""
@@ -361,17 +366,6 @@ class ActiveRun(_Logger):
         self._ended = False
         self._error = None  # a failed background flush, raised at the next call
         self._system = None  # the _system.Sampler of a standalone run
-
-    def __repr__(self):
-        return "<ActiveRun %s>" % self.id
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if not self._ended:
-            _end(self, _status_of(exc_type))
-        return False
 
     # metrics ------------------------------------------------------------
 
