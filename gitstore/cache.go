@@ -18,6 +18,7 @@ import (
 
 	"github.com/gitruns/gitruns/run"
 	"github.com/gitruns/gitruns/run/codec"
+	"github.com/gitruns/gitruns/run/index"
 )
 
 // The record cache makes listing cheap: reading a record from git costs
@@ -160,46 +161,39 @@ func (r *Repo) readRecordsBatch(ctx context.Context, entries []listed, missed []
 // Err set rather than failing the whole listing, Err being one line that
 // starts with the ref. ctx cancels a listing that reads many records.
 func (r *Repo) List(ctx context.Context) ([]run.Entry, error) {
-	refs, err := r.ListRefs(RunsPrefix)
+	x, err := r.RunIndex(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
-	cache := r.loadCache()
-	entries := make([]listed, 0, len(refs))
-	var missed []int
-	for i := len(refs) - 1; i >= 0; i-- {
-		id := refs[i].Name[len(RunsPrefix):]
-		if !run.ValidID(id) {
-			continue // not ours: someone else's ref under refs/runs
-		}
-		e := listed{id: id, commit: refs[i].Hash}
-		if b, ok := cache[e.commit]; ok {
-			// The id is checked here too: one commit may sit under
-			// several refs.
-			if rec, err := codec.DecodeBinary(b); err == nil && rec.ID == id {
-				e.rec = rec
-			}
-		}
-		if e.rec == nil {
-			missed = append(missed, len(entries))
-		}
-		entries = append(entries, e)
-	}
-	if err := r.readMissed(ctx, entries, missed); err != nil {
-		return nil, err
-	}
-	// Rewrite when something was read from git, or when a quarter of the
-	// cache is for commits no longer listed (deleted or superseded runs).
-	if len(missed) > 0 || len(cache) > len(entries)+len(entries)/4+16 {
-		// The cache only saves time: a read-only repository or a full
-		// disk must not stop a listing.
-		_ = r.writeCache(entries, cache)
-	}
-	out := make([]run.Entry, len(entries))
-	for i, e := range entries {
-		out[i] = run.Entry{ID: e.id, Commit: e.commit.String(), Record: e.rec, Err: e.err}
-	}
+	out := make([]run.Entry, 0, x.Len())
+	x.Newest(func(row index.Row) bool {
+		out = append(out, r.IndexEntry(row))
+		return true
+	})
 	return out, nil
+}
+
+// IndexEntry decodes a row of the run index. A run whose record the index
+// could not keep is read again, for the error that says why.
+func (r *Repo) IndexEntry(row index.Row) run.Entry {
+	c := plumbing.Hash(row.Commit)
+	en := run.Entry{ID: row.ID, Commit: c.String()}
+	if row.Raw != nil {
+		if rec, err := codec.DecodeBinary(row.Raw); err == nil && rec.ID == row.ID {
+			en.Record = rec
+			return en
+		}
+	}
+	rec, err := r.recordAt(en.Commit)
+	if err == nil {
+		err = checkRecordID(rec, row.ID)
+	}
+	if err != nil {
+		en.Err = fmt.Errorf("%s: %w", RefName(row.ID), err)
+	} else {
+		en.Record = rec
+	}
+	return en
 }
 
 // readMissed reads the records of entries[missed] from git.

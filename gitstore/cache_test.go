@@ -35,7 +35,7 @@ func TestListRunsBatchRead(t *testing.T) {
 	list := func(min int) []run.Entry {
 		defer func(old int) { batchReadMin = old }(batchReadMin)
 		batchReadMin = min
-		os.Remove(r.cachePath())
+		os.RemoveAll(r.indexDir())
 		entries, err := r.List(context.Background())
 		if err != nil {
 			t.Fatal(err)

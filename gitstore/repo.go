@@ -18,6 +18,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/format/config"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+
+	"github.com/gitruns/gitruns/run/index"
 )
 
 // objectCacheSize bounds go-git's cache of decoded objects. It mostly holds
@@ -56,6 +58,12 @@ type Repo struct {
 
 	refsMu sync.Mutex
 	packed *packedRefs // last packed-refs file read, reused while unchanged
+
+	// idx is the run index last found current; those it replaced stay
+	// mapped, as callers may still hold their rows.
+	idxMu  sync.Mutex
+	idx    *openedIndex
+	idxOld []*index.Index
 
 	preMu sync.Mutex
 	pre   *preparedData // see Prepare

@@ -1,0 +1,292 @@
+package index
+
+import (
+	"bufio"
+	"cmp"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/gitruns/gitruns/run"
+)
+
+// Builder writes a segment. Records go to the file as they are added, so
+// that building an index of a million runs holds only the rows and
+// postings in memory, not the records.
+type Builder struct {
+	path string
+	f    *os.File
+	w    *bufio.Writer
+	off  uint64
+	rows []buildRow
+	keys map[keyID]*buildKey
+	eq   []hashRow
+	rm   []string
+	err  error
+}
+
+type buildRow struct {
+	id     string
+	commit Commit
+	off    uint64
+	n      uint32
+
+	unreadable bool
+}
+
+type buildKey struct {
+	num   []numRow
+	other []uint32
+	count uint64
+}
+
+type numRow struct {
+	v   float64
+	row uint32
+}
+
+type hashRow struct {
+	h   uint64
+	row uint32
+}
+
+// NewBuilder starts a segment to be written at path when Finish is called.
+func NewBuilder(path string) (*Builder, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return nil, fmt.Errorf("create index: %w", err)
+	}
+	b := &Builder{path: path, f: f, w: bufio.NewWriterSize(f, 1<<20), keys: map[keyID]*buildKey{}}
+	// The header is written last, over these zeros.
+	hdr := make([]byte, len(magic)+headerWords*8)
+	b.write(hdr)
+	return b, nil
+}
+
+func (b *Builder) write(p []byte) {
+	if b.err != nil {
+		return
+	}
+	_, b.err = b.w.Write(p)
+	b.off += uint64(len(p))
+}
+
+// Add adds a run: its id, commit, record and the record in codec's binary
+// form. Runs may come in any order; each id at most once. A nil rec adds
+// a run whose record could not be read: its row has no Raw.
+func (b *Builder) Add(id string, c Commit, rec *run.Record, raw []byte) {
+	if len(id) != IDLen || len(b.rows) >= math.MaxUint32 {
+		return // not a run id: the store lists no such run
+	}
+	row := uint32(len(b.rows))
+	if rec == nil {
+		b.rows = append(b.rows, buildRow{id: id, commit: c, unreadable: true})
+		return
+	}
+	b.rows = append(b.rows, buildRow{id: id, commit: c, off: b.off, n: uint32(len(raw))})
+	b.write(raw)
+	b.eq = append(b.eq, hashRow{nameHash(rec.Name), row | nameBit})
+	for k, s := range rec.Metrics {
+		bk := b.key(Metric, k)
+		if !math.IsNaN(s.Last) {
+			bk.num = append(bk.num, numRow{s.Last, row})
+		}
+	}
+	for k, v := range rec.Params {
+		bk := b.key(Param, k)
+		if f, ok := ParamNumber(v); ok {
+			bk.num = append(bk.num, numRow{f, row})
+		} else {
+			bk.other = append(bk.other, row)
+			if s, ok := v.(string); ok {
+				b.eq = append(b.eq, hashRow{eqHash(Param, k, s), row})
+			}
+		}
+	}
+	for k, v := range rec.Tags {
+		b.key(Tag, k)
+		b.eq = append(b.eq, hashRow{eqHash(Tag, k, v), row})
+	}
+}
+
+// nameBit marks, while building, the entries of eq that are names.
+const nameBit = 1 << 31
+
+func (b *Builder) key(kind Kind, name string) *buildKey {
+	id := keyID{kind, name}
+	k := b.keys[id]
+	if k == nil {
+		k = &buildKey{}
+		b.keys[id] = k
+	}
+	k.count++
+	return k
+}
+
+// Remove records, in a delta segment, that run id is gone from the base.
+func (b *Builder) Remove(id string) { b.rm = append(b.rm, id) }
+
+// Len is the number of runs added so far.
+func (b *Builder) Len() int { return len(b.rows) }
+
+// Abort drops the segment being built.
+func (b *Builder) Abort() {
+	b.f.Close()
+	os.Remove(b.f.Name())
+}
+
+// Finish writes the tables and puts the file in place.
+func (b *Builder) Finish() error {
+	if err := b.finish(); err != nil {
+		b.Abort()
+		return fmt.Errorf("write index: %w", err)
+	}
+	return nil
+}
+
+func (b *Builder) finish() error {
+	if len(b.rows) >= nameBit {
+		return fmt.Errorf("%d runs in one segment", len(b.rows))
+	}
+	var h [headerWords]uint64
+	// Rows are renumbered in id order; perm maps the order of Add to it.
+	order := make([]uint32, len(b.rows))
+	for i := range order {
+		order[i] = uint32(i)
+	}
+	slices.SortFunc(order, func(x, y uint32) int { return cmp.Compare(b.rows[x].id, b.rows[y].id) })
+	perm := make([]uint32, len(b.rows))
+	for pos, i := range order {
+		perm[i] = uint32(pos)
+	}
+	h[hRows] = uint64(len(b.rows))
+	h[hRecsOff] = uint64(len(magic) + headerWords*8)
+	b.pad()
+	h[hRowsOff] = b.off
+	var row [rowSize]byte
+	for _, i := range order {
+		r := b.rows[i]
+		clear(row[:])
+		copy(row[:], r.id)
+		copy(row[IDLen:], r.commit[:])
+		if r.unreadable {
+			row[IDLen+HashLen] = 1
+		}
+		binary.LittleEndian.PutUint64(row[48:], r.off)
+		binary.LittleEndian.PutUint32(row[56:], r.n)
+		b.write(row[:])
+	}
+	b.rows = nil
+	var names, eq []hashRow
+	for _, e := range b.eq {
+		if e.row&nameBit != 0 {
+			names = append(names, hashRow{e.h, perm[e.row&^nameBit]})
+		} else {
+			eq = append(eq, hashRow{e.h, perm[e.row]})
+		}
+	}
+	b.eq = nil
+	h[hNamesOff], h[hNamesLen] = b.off, uint64(len(names))
+	b.writeHashed(names)
+	h[hEqOff], h[hEqLen] = b.off, uint64(len(eq))
+	b.writeHashed(eq)
+	b.writePostings(&h, perm)
+	slices.Sort(b.rm)
+	h[hRemovedOff], h[hRemoved] = b.off, uint64(len(b.rm))
+	for _, id := range b.rm {
+		b.write([]byte(id))
+	}
+	h[hSize] = b.off
+	if b.err != nil {
+		return b.err
+	}
+	if err := b.w.Flush(); err != nil {
+		return err
+	}
+	hdr := make([]byte, 0, len(magic)+headerWords*8)
+	hdr = append(hdr, magic...)
+	for _, v := range h {
+		hdr = binary.LittleEndian.AppendUint64(hdr, v)
+	}
+	if _, err := b.f.WriteAt(hdr, 0); err != nil {
+		return err
+	}
+	if err := b.f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(b.f.Name(), b.path)
+}
+
+// pad aligns the next section to 8 bytes.
+func (b *Builder) pad() {
+	var zero [8]byte
+	if r := b.off % 8; r != 0 {
+		b.write(zero[:8-r])
+	}
+}
+
+func (b *Builder) writeHashed(t []hashRow) {
+	slices.SortFunc(t, func(x, y hashRow) int {
+		return cmp.Or(cmp.Compare(x.h, y.h), cmp.Compare(x.row, y.row))
+	})
+	var e [12]byte
+	for _, r := range t {
+		binary.LittleEndian.PutUint64(e[:], r.h)
+		binary.LittleEndian.PutUint32(e[8:], r.row)
+		b.write(e[:])
+	}
+}
+
+// writePostings writes the numeric postings of every key in value order,
+// the rows of non-numeric params, and the key directory.
+func (b *Builder) writePostings(h *[headerWords]uint64, perm []uint32) {
+	ids := make([]keyID, 0, len(b.keys))
+	for id := range b.keys {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(x, y keyID) int { return cmp.Or(cmp.Compare(x.kind, y.kind), cmp.Compare(x.name, y.name)) })
+	var dir []byte
+	var nums, others uint64
+	h[hNumOff] = b.off
+	var e [12]byte
+	for _, id := range ids {
+		k := b.keys[id]
+		for i := range k.num {
+			k.num[i].row = perm[k.num[i].row]
+		}
+		slices.SortFunc(k.num, func(x, y numRow) int { return cmp.Or(cmp.Compare(x.v, y.v), cmp.Compare(x.row, y.row)) })
+		for _, p := range k.num {
+			binary.LittleEndian.PutUint64(e[:], math.Float64bits(p.v))
+			binary.LittleEndian.PutUint32(e[8:], p.row)
+			b.write(e[:])
+		}
+		dir = append(dir, byte(id.kind))
+		dir = binary.AppendUvarint(dir, uint64(len(id.name)))
+		dir = append(dir, id.name...)
+		for _, v := range []uint64{nums, uint64(len(k.num)), others, uint64(len(k.other)), k.count} {
+			dir = binary.AppendUvarint(dir, v)
+		}
+		nums += uint64(len(k.num))
+		others += uint64(len(k.other))
+	}
+	h[hNumLen] = nums
+	h[hOtherOff], h[hOtherLen] = b.off, others
+	var r [4]byte
+	for _, id := range ids {
+		k := b.keys[id]
+		for i := range k.other {
+			k.other[i] = perm[k.other[i]]
+		}
+		slices.Sort(k.other)
+		for _, row := range k.other {
+			binary.LittleEndian.PutUint32(r[:], row)
+			b.write(r[:])
+		}
+	}
+	h[hKeysOff], h[hKeysLen] = b.off, uint64(len(dir))
+	b.write(dir)
+	b.keys = nil
+}
