@@ -508,7 +508,6 @@ func (p *packedRefs) lookup(name string) (plumbing.Hash, bool) {
 	return p.refs[i].Hash, true
 }
 
-
 // deltaMin is the number of changed runs a delta may hold whatever the
 // size of the base: rewriting a small base costs less than reading a
 // long delta.

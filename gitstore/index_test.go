@@ -129,7 +129,9 @@ func TestIndexIsDerived(t *testing.T) {
 	for _, damage := range []func(){
 		func() { os.WriteFile(segs[0], []byte("junk"), 0o666) },
 		func() { os.Truncate(segs[0], 100) },
-		func() { os.WriteFile(filepath.Join(idx, "state"), []byte("git-runs index state 1\nbase ../../HEAD\n"), 0o666) },
+		func() {
+			os.WriteFile(filepath.Join(idx, "state"), []byte("git-runs index state 1\nbase ../../HEAD\n"), 0o666)
+		},
 		func() { os.RemoveAll(idx) },
 	} {
 		damage()

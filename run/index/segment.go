@@ -414,4 +414,3 @@ func ParamNumber(v any) (float64, bool) {
 	}
 	return 0, false
 }
-
