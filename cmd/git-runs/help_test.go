@@ -12,7 +12,7 @@ import (
 // testdata/help, so that a change to the CLI's words is a deliberate diff.
 // Rewrite them with go test -run TestHelp -update.
 func TestHelp(t *testing.T) {
-	commands := []string{"", "exec", "start", "end", "param", "metric", "tag", "artifact", "ls", "show", "log", "rm", "watch", "checkout", "rerun", "diff", "compare", "best", "export", "plot", "push", "fetch", "pull", "remote", "import", "import mlflow", "import wandb", "serve", "ui", "man", "artifact get"}
+	commands := []string{"", "exec", "start", "end", "param", "metric", "tag", "artifact", "ls", "show", "log", "rm", "experiment", "experiment ls", "experiment create", "experiment rename", "experiment rm", "experiment restore", "experiment tag", "experiment show", "watch", "checkout", "rerun", "diff", "compare", "best", "export", "plot", "push", "fetch", "pull", "remote", "import", "import mlflow", "import wandb", "serve", "ui", "man", "artifact get"}
 	for _, c := range commands {
 		name := strings.ReplaceAll(c, " ", "-")
 		if name == "" {

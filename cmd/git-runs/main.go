@@ -36,33 +36,34 @@ type cli struct {
 	NoPager bool             `help:"Do not send long output (ls, show, diff, compare) through a pager."`
 	Version kong.VersionFlag `help:"Print the version and exit."`
 
-	Exec     execCmd     `cmd:"" help:"Run a command and record it as a run."`
-	Start    startCmd    `cmd:"" help:"Start a run and print its id (for shells and SDKs)."`
-	End      endCmd      `cmd:"" help:"End a run started with start."`
-	Param    paramCmd    `cmd:"" help:"Set params of a live run."`
-	Metric   metricCmd   `cmd:"" help:"Log metric values into a run, live or finished."`
-	Tag      tagCmd      `cmd:"" help:"Set tags of a run, live or finished."`
-	Artifact artifactCmd `cmd:"" help:"Store files with a run, live or finished, or get one back (artifact get)."`
-	Ls       lsCmd       `cmd:"" help:"List runs, newest first."`
-	Show     showCmd     `cmd:"" help:"Show one run."`
-	Log      logCmd      `cmd:"" help:"Print a run's whole output log."`
-	Rm       rmCmd       `cmd:"" help:"Delete runs."`
-	Watch    watchCmd    `cmd:"" help:"Follow a live run: its output and metrics as they come."`
-	Checkout checkoutCmd `cmd:"" help:"Put a run's exact source into the work tree."`
-	Rerun    rerunCmd    `cmd:"" help:"Run a run's command again at its source and compare."`
-	Diff     diffCmd     `cmd:"" help:"Show what differs between two runs, code included."`
-	Compare  compareCmd  `cmd:"" help:"Show runs side by side, a column per run."`
-	Best     bestCmd     `cmd:"" help:"Print the run with the best value of a metric."`
-	Export   exportCmd   `cmd:"" help:"Write histories or runs as CSV or JSON lines."`
-	Plot     plotCmd     `cmd:"" help:"Draw a metric's history for several runs in the terminal."`
-	Push     pushCmd     `cmd:"" help:"Send runs, with their code, to a git remote."`
-	Fetch    fetchCmd    `cmd:"" help:"Bring runs from a git remote."`
-	Pull     pullCmd     `cmd:"" help:"Same as fetch."`
-	Remote   remoteCmd   `cmd:"" help:"Set up a remote for runs, or compare runs with it."`
-	Import   importCmd   `cmd:"" help:"Import runs from MLflow's stores and servers, and W&B's offline runs."`
-	Serve    serveCmd    `cmd:"" help:"Serve MLflow's tracking API over this repository."`
-	UI       uiCmd       `cmd:"" name:"ui" help:"Serve the web UI of this repository's runs and open it."`
-	Man      manCmd      `cmd:"" help:"Write the manual pages (git runs --help shows them)."`
+	Exec       execCmd       `cmd:"" help:"Run a command and record it as a run."`
+	Start      startCmd      `cmd:"" help:"Start a run and print its id (for shells and SDKs)."`
+	End        endCmd        `cmd:"" help:"End a run started with start."`
+	Param      paramCmd      `cmd:"" help:"Set params of a live run."`
+	Metric     metricCmd     `cmd:"" help:"Log metric values into a run, live or finished."`
+	Tag        tagCmd        `cmd:"" help:"Set tags of a run, live or finished."`
+	Artifact   artifactCmd   `cmd:"" help:"Store files with a run, live or finished, or get one back (artifact get)."`
+	Ls         lsCmd         `cmd:"" help:"List runs, newest first."`
+	Show       showCmd       `cmd:"" help:"Show one run."`
+	Log        logCmd        `cmd:"" help:"Print a run's whole output log."`
+	Rm         rmCmd         `cmd:"" help:"Delete runs."`
+	Experiment experimentCmd `cmd:"" help:"List, create, rename, delete and tag experiments."`
+	Watch      watchCmd      `cmd:"" help:"Follow a live run: its output and metrics as they come."`
+	Checkout   checkoutCmd   `cmd:"" help:"Put a run's exact source into the work tree."`
+	Rerun      rerunCmd      `cmd:"" help:"Run a run's command again at its source and compare."`
+	Diff       diffCmd       `cmd:"" help:"Show what differs between two runs, code included."`
+	Compare    compareCmd    `cmd:"" help:"Show runs side by side, a column per run."`
+	Best       bestCmd       `cmd:"" help:"Print the run with the best value of a metric."`
+	Export     exportCmd     `cmd:"" help:"Write histories or runs as CSV or JSON lines."`
+	Plot       plotCmd       `cmd:"" help:"Draw a metric's history for several runs in the terminal."`
+	Push       pushCmd       `cmd:"" help:"Send runs, with their code, to a git remote."`
+	Fetch      fetchCmd      `cmd:"" help:"Bring runs from a git remote."`
+	Pull       pullCmd       `cmd:"" help:"Same as fetch."`
+	Remote     remoteCmd     `cmd:"" help:"Set up a remote for runs, or compare runs with it."`
+	Import     importCmd     `cmd:"" help:"Import runs from MLflow's stores and servers, and W&B's offline runs."`
+	Serve      serveCmd      `cmd:"" help:"Serve MLflow's tracking API over this repository."`
+	UI         uiCmd         `cmd:"" name:"ui" help:"Serve the web UI of this repository's runs and open it."`
+	Man        manCmd        `cmd:"" help:"Write the manual pages (git runs --help shows them)."`
 }
 
 const description = `Record machine-learning runs in your git repository.
