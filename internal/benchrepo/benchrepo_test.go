@@ -64,6 +64,8 @@ func list(t *testing.T, bin, dir string, args ...string) []listed {
 // says it should, and AddRuns adding newer runs the same way.
 func TestGenerate(t *testing.T) {
 	const n = 700
+	defer func(c int) { chunk = c }(chunk)
+	chunk = 300 // three fast-imports
 	bin := gitRuns(t)
 	dir := filepath.Join(t.TempDir(), "repo")
 	if err := Generate(dir, n, Options{}); err != nil {
