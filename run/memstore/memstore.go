@@ -390,15 +390,27 @@ func (s *Store) Delete(id, old string) error {
 	return nil
 }
 
-// Fetched returns the runs marked as fetched, with their remotes.
-func (s *Store) Fetched() map[string]string {
+// MarksOf returns the marks of run id.
+func (s *Store) MarksOf(id string) (fetchedFrom, cameFrom string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return maps.Clone(s.marks)
+	return s.marks[id], s.from[id]
 }
 
-// MarkFetched marks runs as fetched from remote.
+// AllMarks returns MarksOf as the marks are now.
+func (s *Store) AllMarks() func(id string) (fetchedFrom, cameFrom string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	marks, from := maps.Clone(s.marks), maps.Clone(s.from)
+	return func(id string) (string, string) { return marks[id], from[id] }
+}
+
+// MarkFetched marks runs as fetched from remote; an empty remote clears
+// their marks, as MarkSeen does.
 func (s *Store) MarkFetched(remote string, ids []string) error {
+	if remote == "" {
+		return s.MarkSeen(ids...)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.from == nil {
@@ -411,14 +423,7 @@ func (s *Store) MarkFetched(remote string, ids []string) error {
 	return nil
 }
 
-// CameFrom returns every run ever marked as fetched, with its remote.
-func (s *Store) CameFrom() map[string]string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.from)
-}
-
-// MarkSeen clears the marks of runs.
+// MarkSeen clears the fetched marks of runs.
 func (s *Store) MarkSeen(ids ...string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

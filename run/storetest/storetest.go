@@ -429,11 +429,41 @@ func testRecordAndRecover(t *testing.T, s tracker.Store) {
 }
 
 func testMarks(t *testing.T, s tracker.Store) {
-	a, b := idAt(40), idAt(41)
-	must(t, s.MarkFetched("origin", []string{a, b}))
+	a, b, c, d := idAt(40), idAt(41), idAt(42), idAt(43)
+	before := s.AllMarks()
+	must(t, s.MarkFetched("origin", []string{b, a}))
+	must(t, s.MarkFetched("upstream", []string{c}))
 	must(t, s.MarkSeen(a))
-	if got := s.Fetched(); len(got) != 1 || got[b] != "origin" {
-		t.Errorf("Fetched = %v, want only %s from origin", got, b)
+	must(t, s.MarkSeen(a, d)) // seen already, and never fetched: no change
+	want := map[string][2]string{a: {"", "origin"}, b: {"origin", "origin"}, c: {"upstream", "upstream"}, d: {"", ""}}
+	for id, w := range want {
+		if f, from := s.MarksOf(id); f != w[0] || from != w[1] {
+			t.Errorf("MarksOf(%s) = %q, %q, want %q, %q", id, f, from, w[0], w[1])
+		}
+	}
+	all := s.AllMarks()
+	for _, order := range [][]string{{a, b, c, d}, {d, c, b, a}, {c, a, d, b, b}} {
+		for _, id := range order {
+			if f, from := all(id); f != want[id][0] || from != want[id][1] {
+				t.Errorf("AllMarks()(%s) asked in order %v = %q, %q, want %q, %q", id, order, f, from, want[id][0], want[id][1])
+			}
+		}
+	}
+	if f, from := before(b); f != "" || from != "" {
+		t.Errorf("AllMarks from before any mark answers %q, %q for %s", f, from, b)
+	}
+	// What AllMarks answers is as of its call.
+	must(t, s.MarkSeen(b))
+	if f, _ := all(b); f != "origin" {
+		t.Errorf("AllMarks from before MarkSeen(%s) says fetched from %q", b, f)
+	}
+	if f, from := s.MarksOf(b); f != "" || from != "origin" {
+		t.Errorf("MarksOf(%s) after MarkSeen = %q, %q", b, f, from)
+	}
+	// Fetched again once seen: new again.
+	must(t, s.MarkFetched("upstream", []string{a}))
+	if f, from := s.MarksOf(a); f != "upstream" || from != "upstream" {
+		t.Errorf("MarksOf(%s) fetched again = %q, %q, want upstream, upstream", a, f, from)
 	}
 }
 

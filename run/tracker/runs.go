@@ -118,7 +118,7 @@ func (t *Tracker) Runs(ctx context.Context) (*Runs, error) {
 			alive[l.ID] = l
 		}
 	}
-	fetched, from := t.store.Fetched(), t.store.CameFrom()
+	marksOf := t.store.AllMarks()
 	now := time.Now()
 	rs := &Runs{All: make([]Run, 0, len(entries)+len(alive))}
 	for _, en := range entries {
@@ -133,7 +133,8 @@ func (t *Tracker) Runs(ctx context.Context) (*Runs, error) {
 			rs.Unreadable = append(rs.Unreadable, Run{ID: en.ID, Commit: en.Commit, Err: en.Err})
 			continue
 		}
-		r := Run{ID: en.ID, Commit: en.Commit, Record: en.Record, FetchedFrom: fetched[en.ID], CameFrom: from[en.ID]}
+		r := Run{ID: en.ID, Commit: en.Commit, Record: en.Record}
+		r.FetchedFrom, r.CameFrom = marksOf(en.ID)
 		if l, ok := alive[en.ID]; ok {
 			delete(alive, en.ID)
 			if en.Record.Status == run.Running {
@@ -578,6 +579,7 @@ func (t *Tracker) Get(ctx context.Context, spec string) (Run, error) {
 		return Run{}, en.Err
 	}
 	r := Run{ID: spec, Commit: en.Commit, Record: en.Record}
+	r.FetchedFrom, r.CameFrom = t.store.MarksOf(spec)
 	if r.Record.Status == run.Running {
 		r.markStale(time.Now())
 	}

@@ -100,7 +100,7 @@ func (t *Tracker) Push(ctx context.Context, remote string, runs []Run, o PushOpt
 // (ScanMarks), and refuses them with a *SecretsError.
 func (t *Tracker) refuseSecrets(ctx context.Context, s Syncer, ids []string) error {
 	marks, _ := t.store.(ScanMarks)
-	var scanned map[string]bool
+	scanned := func(string) bool { return false }
 	if marks != nil {
 		scanned = marks.Scanned()
 	}
@@ -163,14 +163,14 @@ const fewUnscanned = 64
 
 // unscanned returns the committed runs of ids (all for nil) whose commits
 // are not in scanned.
-func (t *Tracker) unscanned(ctx context.Context, s Syncer, ids []string, scanned map[string]bool) ([]Run, error) {
+func (t *Tracker) unscanned(ctx context.Context, s Syncer, ids []string, scanned func(string) bool) ([]Run, error) {
 	heads, err := s.LocalRuns(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var todo []string
 	for id, c := range heads {
-		if !scanned[c] && (ids == nil || slices.Contains(ids, id)) {
+		if !scanned(c) && (ids == nil || slices.Contains(ids, id)) {
 			todo = append(todo, id)
 		}
 	}
@@ -181,7 +181,7 @@ func (t *Tracker) unscanned(ctx context.Context, s Syncer, ids []string, scanned
 		}
 		var runs []Run
 		for _, r := range rs.All {
-			if r.Commit != "" && !scanned[r.Commit] && (ids == nil || slices.Contains(ids, r.ID)) {
+			if r.Commit != "" && !scanned(r.Commit) && (ids == nil || slices.Contains(ids, r.ID)) {
 				runs = append(runs, r)
 			}
 		}

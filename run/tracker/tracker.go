@@ -82,18 +82,24 @@ type Editor interface {
 }
 
 // Marks remember which runs came from a remote and have not been looked
-// at here yet.
+// at here yet. Their cost follows what is asked: one run's marks cost
+// about the same with a million marks as with ten.
 type Marks interface {
-	// Fetched returns the marked runs, with the remote each came from.
-	Fetched() map[string]string
+	// MarksOf returns the marks of run id: the remote it was fetched from
+	// while nobody here has looked at it ("" once someone has, or if it
+	// was never fetched), and the remote it came from ("" if never
+	// fetched), which MarkSeen leaves, as a run does not stop being
+	// someone else's once looked at.
+	MarksOf(id string) (fetchedFrom, cameFrom string)
+	// AllMarks returns MarksOf as of the call, for a listing that asks
+	// about many runs: it is fastest when asked in order of id (either
+	// way round), and not safe for concurrent use.
+	AllMarks() func(id string) (fetchedFrom, cameFrom string)
 	// MarkFetched marks runs as fetched from remote.
 	MarkFetched(remote string, ids []string) error
-	// MarkSeen clears the marks of runs.
+	// MarkSeen clears the fetched marks of runs. Of concurrent calls,
+	// every one's clears stay.
 	MarkSeen(ids ...string) error
-	// CameFrom returns every run ever marked as fetched, with the remote
-	// it came from: MarkSeen leaves these, as a run does not stop being
-	// someone else's once looked at.
-	CameFrom() map[string]string
 }
 
 // Store is what a Tracker needs of where runs are kept.
@@ -149,8 +155,9 @@ type Syncer interface {
 // or that were pushed with secrets allowed, so that a push scans each
 // commit once: a commit never changes.
 type ScanMarks interface {
-	// Scanned returns the commits marked.
-	Scanned() map[string]bool
+	// Scanned returns a lookup of the commits marked, as of the call; it
+	// is not safe for concurrent use.
+	Scanned() func(commit string) bool
 	// MarkScanned marks commits.
 	MarkScanned(commits []string) error
 }
