@@ -24,13 +24,14 @@ _active = None  # the ActiveRun being logged into, or None
 _outer = []  # active runs that nested ones (start_run(nested=True)) stand in front of, outermost first
 _exec_taken = False  # start_run has attached to git runs exec's run (GITRUNS_RUN) in this process
 _experiment = None  # set by set_experiment, used by the next start_run
+_experiment_id = None  # and its id
 _hooks_installed = False
 _uncaught = None  # exception type that is ending the interpreter, if any
 _system_metrics = True  # standalone runs sample system metrics
 _system_interval = _system.DEFAULT_INTERVAL  # seconds
 
 
-from .exceptions import GitRunsError, InvalidTypeError, InvalidValueError, _code_of  # noqa: E402,F401
+from .exceptions import GitRunsError, InvalidTypeError, InvalidValueError, MlflowException, _code_of  # noqa: E402,F401
 
 
 # ---------------------------------------------------------------- binary
@@ -185,17 +186,25 @@ class RunInfo(object):
     """An active run's attributes, with MLflow's names (run_id, run_name,
     experiment_id, status, start_time in Unix ms, artifact_uri)."""
 
-    def __init__(self, run_id, name, experiment, start_time=None):
+    def __init__(self, run_id, name, experiment, start_time=None, experiment_id=None):
         self.run_id = run_id
         self.run_uuid = run_id
         self.run_name = name
         self.experiment_name = experiment
-        self.experiment_id = _mlflow.experiment_id(experiment)
+        self._experiment_id = experiment_id
         self.artifact_uri = _mlflow.artifact_uri(run_id)
         self.lifecycle_stage = "active"
         self.start_time = start_time
         self.end_time = None
         self.status = "RUNNING"
+
+    @property
+    def experiment_id(self):
+        """The experiment's id; asked of the binary once, when not known
+        from the start."""
+        if self._experiment_id is None:
+            self._experiment_id = _mlflow.experiment_id(self.experiment_name)()
+        return self._experiment_id
 
     def __repr__(self):
         return "RunInfo(run_id=%r)" % self.run_id
@@ -350,10 +359,11 @@ class ActiveRun(_Active, _Logger):
     finished on normal exit, failed on an exception, killed on
     KeyboardInterrupt."""
 
-    def __init__(self, run_id, cwd, journal, standalone, name=None, experiment=None, parent=None):
+    def __init__(self, run_id, cwd, journal, standalone, name=None, experiment=None, parent=None,
+                 experiment_id=None):
         self.id = run_id
         self.parent_id = parent  # the run this one is part of, or None
-        self.info = RunInfo(run_id, name, experiment, int(time.time() * 1000))
+        self.info = RunInfo(run_id, name, experiment, int(time.time() * 1000), experiment_id)
         self._cwd = cwd
         self._path = journal
         self._standalone = standalone
@@ -489,8 +499,9 @@ def start_run(run_id=None, experiment_id=None, run_name=None, nested=False, pare
     run_id= makes that run (a full or short id, or a name) the active one
     instead: a run that has ended takes what is logged next as an addition,
     one still running is ended by end_run. experiment_id is an experiment's
-    name ("0": none), as gitruns' experiment ids are; description becomes
-    the tag mlflow.note.content.
+    id ("0": Default), as git runs experiment ls shows them (a name no id
+    is still works, as gitruns took names as ids before); description
+    becomes the tag mlflow.note.content.
 
     Under git runs exec (GITRUNS_RUN set), the first start_run of the
     process attaches to exec's run; each later one starts a run that is part
@@ -515,10 +526,13 @@ def start_run(run_id=None, experiment_id=None, run_name=None, nested=False, pare
         cwd = os.getcwd()
         if run_id is not None:
             return _resume(run_id, cwd, cur, params, tags)
+        exp_id = None
         if experiment_id is not None:
-            exp = _mlflow.experiment_name(experiment_id) or _mlflow.DEFAULT_RECORD
+            exp, exp_id = _mlflow.record_experiment(_call, experiment_id)
         else:
             exp = experiment or _experiment
+            if not experiment and _experiment is not None:
+                exp_id = _experiment_id
         parent = _run_spec(parent_run_id) if parent_run_id is not None else (cur.id if cur is not None else None)
         rid = os.environ.get("GITRUNS_RUN")
         if rid and parent is None:
@@ -565,7 +579,8 @@ def start_run(run_id=None, experiment_id=None, run_name=None, nested=False, pare
             raise GitRunsError("not in a git repository: %s" % err.strip())
         common = os.path.abspath(os.path.join(cwd, out.strip()))
         journal = os.path.join(common, "runs", "live", rid + ".journal")
-        r = ActiveRun(rid, cwd, journal, standalone=True, name=name, experiment=exp, parent=parent)
+        r = ActiveRun(rid, cwd, journal, standalone=True, name=name, experiment=exp, parent=parent,
+                      experiment_id=exp_id)
         if parent is None and (_system_metrics if log_system_metrics is None else log_system_metrics):
             r._system = _system.Sampler(r.log_metric, started, _system_interval)
         if cur is not None:
@@ -741,22 +756,48 @@ def log_text(text, artifact_file, run_id=None):
 
 
 def set_experiment(experiment_name=None, experiment_id=None):
-    """Sets the experiment of the runs started next, by name or by MLflow
-    id (gitruns' ids are names; "0" is the Default experiment, none).
-    Returns it as an entities.Experiment."""
-    global _experiment
-    name = experiment_name
+    """Sets the experiment of the runs started next, by name or by id ("0"
+    is Default), and returns it as an entities.Experiment. As in MLflow, a
+    name no experiment has is created (git runs experiment create), an
+    unknown id is RESOURCE_DOES_NOT_EXIST, and a deleted experiment is
+    refused. A name no id is still works as experiment_id, as gitruns took
+    names as ids before."""
+    global _experiment, _experiment_id
+    if experiment_name is not None and experiment_id is not None:
+        raise InvalidValueError("set_experiment: give experiment_name or experiment_id, not both")
+    if experiment_name is None and experiment_id is None:
+        experiment_id = _mlflow.DEFAULT_ID  # as gitruns did: back to Default
     if experiment_id is not None:
-        if name is not None:
-            raise InvalidValueError("set_experiment: give experiment_name or experiment_id, not both")
-        name = _mlflow.experiment_name(experiment_id)
-    if name is not None:
-        _check_key("experiment", name)
-    _experiment = name
-    from .entities import Experiment
-    if name is None:
-        return Experiment(_mlflow.DEFAULT_ID, _mlflow.DEFAULT_NAME, "gitruns:/")
-    return Experiment(name, name, "gitruns:/")
+        name, eid = _mlflow.record_experiment(_call, experiment_id)
+        j = _mlflow.show_experiment(_call, eid) if eid is not None else _experiment_named(name)
+    else:
+        j = _experiment_named(str(experiment_name))
+    if j.get("lifecycle_stage") == "deleted":
+        raise InvalidValueError("Cannot set a deleted experiment %r as the active experiment: "
+                                "git runs experiment restore %s brings it back" % (j["name"], j["experiment_id"]))
+    with _lock:
+        _experiment = None if j["experiment_id"] == _mlflow.DEFAULT_ID else j["name"]
+        _experiment_id = j["experiment_id"]
+    return _mlflow.to_experiment(j)
+
+
+def _experiment_named(name):
+    """The experiment whose current name is name, created when there is
+    none, as MLflow's set_experiment does."""
+    j = _mlflow.show_experiment(_call, name)
+    if j is not None and j["name"] == name:
+        return j
+    if j is not None:  # name reads as another experiment's id
+        j = _mlflow.ExperimentIndex(_mlflow.experiment_list(_call)).named(name)
+        if j is not None:
+            return j
+    try:
+        return _mlflow.create_experiment(_call, name)
+    except MlflowException as e:
+        j = _mlflow.show_experiment(_call, name)  # another process created it meanwhile
+        if j is None or j["name"] != name:
+            raise e
+        return j
 
 
 # ---------------------------------------------------------------- reading
@@ -787,15 +828,17 @@ def search_runs(experiment_ids=None, filter_string="", run_view_type=1, max_resu
         if experiment_ids is None and experiment_names is None and not search_all_experiments:
             # As MLflow: the active experiment's runs (set_experiment's, else Default).
             experiment_names = [_experiment or _mlflow.DEFAULT_NAME]
-        q = _mlflow.where_of(experiment_ids, filter_string, experiment_names)
-        recs = _mlflow.records(_call, q, _mlflow.sort_of(order_by), max_results)
-        runs = [Run(r) for r in recs]
+        q, index = _mlflow.where_of(_call, experiment_ids, filter_string, experiment_names)
+        recs = [] if q is None else _mlflow.records(_call, q, _mlflow.sort_of(order_by), max_results)
+        experiments = _mlflow.LazyIndex(_call, index)
+        runs = [Run(r, experiments) for r in recs]
         return runs if output_format == "list" else _mlflow.to_frame(runs)
     if output is None:
         output = output_format or "list"
     runs = _mlflow.records(_call, where, sort, limit)
     if output == "list":
-        return [Run(r) for r in runs]
+        experiments = _mlflow.LazyIndex(_call)
+        return [Run(r, experiments) for r in runs]
     if output != "pandas":
         raise InvalidValueError("output must be 'list' or 'pandas'")
     import pandas  # noqa: only when asked for

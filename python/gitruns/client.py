@@ -5,10 +5,11 @@ process logs into with start_run takes points through its journal, as the
 fluent calls do; any other run through `git-runs metric`, `param`, `tag` and
 `artifact`, one that has ended too (as an addition to it).
 
-Experiments are the names runs carry: an experiment's id is its name ("0"
-is the Default experiment, runs recorded without one). create_experiment
-keeps a new experiment in this process until a run is started in it:
-git-runs has no experiment registry outside `git runs serve`.
+Experiments are the repository's (git runs experiment): ids are numeric
+strings, as MLflow's, the same on every clone ("0" is the Default
+experiment, that of runs recorded without one). create_experiment stores
+one at once; a name no id is still works where an id is asked for, as
+gitruns took names as ids before.
 """
 
 import json
@@ -16,12 +17,8 @@ import os
 import tempfile
 
 from . import _mlflow, _run
-from .entities import Experiment, FileInfo, Metric, Run, ViewType
-from .exceptions import (InvalidValueError, MlflowException, RESOURCE_ALREADY_EXISTS,
-                         RESOURCE_DOES_NOT_EXIST)
-
-_created = {}  # experiment name -> Experiment created in this process
-
+from .entities import FileInfo, Metric, Run, ViewType
+from .exceptions import InvalidValueError, MlflowException, RESOURCE_DOES_NOT_EXIST
 
 class PagedList(list):
     """A list with MLflow's token attribute (always None: one page)."""
@@ -45,43 +42,57 @@ class MlflowClient(object):
     # experiments -------------------------------------------------------
 
     def create_experiment(self, name, artifact_location=None, tags=None):
-        """Creates experiment name and returns its id (its name)."""
-        _run._check_key("experiment", name)
-        if name == _mlflow.DEFAULT_NAME or self.get_experiment_by_name(name) is not None:
-            raise MlflowException("Experiment '%s' already exists." % name, RESOURCE_ALREADY_EXISTS)
-        _created[name] = Experiment(name, name, artifact_location or "gitruns:/", tags=tags)
-        return name
+        """Creates experiment name (git runs experiment create) and returns
+        its id. artifact_location is accepted and ignored: artifacts stay
+        with their runs. A name an experiment has, or had before a rename,
+        is RESOURCE_ALREADY_EXISTS."""
+        return _mlflow.create_experiment(_call, name, tags)["experiment_id"]
 
     def search_experiments(self, view_type=ViewType.ACTIVE_ONLY, max_results=None,
                            filter_string=None, order_by=None, page_token=None):
-        """Every experiment runs carry, and those created in this process;
-        filter_string may be "name = 'x'" or "name LIKE 'x%'"."""
-        exps = _mlflow.experiments(_call, _created)
-        for e in exps:
-            if e.name in _created:
-                e.tags = dict(_created[e.name].tags)
-        if filter_string:
-            exps = [e for e in exps if _name_matches(filter_string, e.name)]
-        if order_by:
-            desc = any("DESC" in o.upper() for o in order_by)
-            exps.sort(key=lambda e: e.name, reverse=desc)
-        if max_results:
-            exps = exps[:max_results]
-        return PagedList(exps)
+        """The repository's experiments, created last first unless
+        order_by; filter_string is MLflow's (name, tags.KEY,
+        creation_time, last_update_time)."""
+        return PagedList(_mlflow.search_experiments(_call, view_type, max_results, filter_string, order_by))
 
     def get_experiment(self, experiment_id):
-        """The experiment of that id; RESOURCE_DOES_NOT_EXIST if none."""
-        for e in self.search_experiments():
-            if e.experiment_id == str(experiment_id):
-                return e
-        raise MlflowException("No Experiment with id=%s exists" % experiment_id, RESOURCE_DOES_NOT_EXIST)
+        """The experiment of that id (or, as before, of that name when no
+        id is it), deleted or not; RESOURCE_DOES_NOT_EXIST if none."""
+        j = _mlflow.show_experiment(_call, experiment_id)
+        if j is None:
+            raise MlflowException("No Experiment with id=%s exists" % experiment_id, RESOURCE_DOES_NOT_EXIST)
+        return _mlflow.to_experiment(j)
 
     def get_experiment_by_name(self, name):
-        """The experiment of that name, or None."""
-        for e in _mlflow.experiments(_call, _created):
-            if e.name == name:
-                return e
-        return None
+        """The experiment whose current name is name, deleted or not, or
+        None."""
+        j = _mlflow.show_experiment(_call, name)
+        if j is not None and j["name"] != name:  # name reads as another experiment's id
+            j = _mlflow.ExperimentIndex(_mlflow.experiment_list(_call)).named(name)
+        return None if j is None else _mlflow.to_experiment(j)
+
+    def delete_experiment(self, experiment_id):
+        """Marks the experiment deleted, as MLflow does: its runs stay, and
+        restore_experiment brings it back. Default cannot be deleted."""
+        self._edit("rm", experiment_id)
+
+    def restore_experiment(self, experiment_id):
+        self._edit("restore", experiment_id)
+
+    def rename_experiment(self, experiment_id, new_name):
+        """Renames it; its runs stay in it."""
+        self._edit("rename", experiment_id, str(new_name))
+
+    def set_experiment_tag(self, experiment_id, key, value):
+        _run._check_key("tag", key)
+        self._edit("tag", experiment_id, "%s=%s" % (key, value))
+
+    def delete_experiment_tag(self, experiment_id, key):
+        _run._check_key("tag", key)
+        _call(["experiment", "tag", "-d", key, "--", str(experiment_id)])
+
+    def _edit(self, verb, experiment_id, *rest):
+        _call(["experiment", verb, "--", str(experiment_id)] + list(rest))
 
     # runs --------------------------------------------------------------
 
@@ -89,8 +100,8 @@ class MlflowClient(object):
         """Starts a run (running until set_terminated) and returns it as a
         Run. It is not made the active run, as in MLflow."""
         args = ["start", "--pid", str(os.getpid())]
-        exp = _mlflow.experiment_name(experiment_id)
-        args += ["--experiment", exp or _mlflow.DEFAULT_RECORD]
+        exp, _ = _mlflow.record_experiment(_call, experiment_id)
+        args += ["--experiment", exp]
         tags = dict(tags or {})
         run_name = run_name or tags.pop("mlflow.runName", None)
         if run_name:
@@ -102,7 +113,6 @@ class MlflowClient(object):
             _run._check_key("tag", k)
             args += ["-t", "%s=%s" % (k, v)]
         rid = _call(args).strip()
-        _created.pop(exp, None)
         return self.get_run(rid)
 
     def get_run(self, run_id):
@@ -112,9 +122,10 @@ class MlflowClient(object):
     def search_runs(self, experiment_ids=None, filter_string="", run_view_type=ViewType.ACTIVE_ONLY,
                     max_results=1000, order_by=None, page_token=None):
         """Runs as a list of entities.Run, MLflow's filter syntax and order_by."""
-        q = _mlflow.where_of(experiment_ids, filter_string)
-        recs = _mlflow.records(_call, q, _mlflow.sort_of(order_by), max_results)
-        return PagedList(Run(r) for r in recs)
+        q, index = _mlflow.where_of(_call, experiment_ids, filter_string)
+        recs = [] if q is None else _mlflow.records(_call, q, _mlflow.sort_of(order_by), max_results)
+        experiments = _mlflow.LazyIndex(_call, index)
+        return PagedList(Run(r, experiments) for r in recs)
 
     def set_terminated(self, run_id, status=None, end_time=None):
         """Ends the run with status FINISHED (default), FAILED or KILLED."""
@@ -242,17 +253,3 @@ def _flush_if_here(run_id):
     for r in [_run._active] + _run._outer:
         if r is not None and not r._ended and r.id == spec:
             r.flush()
-
-
-def _name_matches(filter_string, name):
-    import re
-    m = re.match(r"^\s*(?:attributes\.)?name\s*(=|!=|LIKE|ILIKE)\s*'(.*)'\s*$", filter_string, re.I)
-    if not m:
-        raise InvalidValueError("search_experiments: filter_string %r: only name =, !=, LIKE, ILIKE" % filter_string)
-    op, v = m.group(1).upper(), m.group(2)
-    if op == "=":
-        return name == v
-    if op == "!=":
-        return name != v
-    pat = "^" + re.escape(v).replace("%", ".*").replace("_", ".") + "$"
-    return re.match(pat, name, re.I if op == "ILIKE" else 0) is not None

@@ -3,8 +3,9 @@ git-runs' records: Run with .info and .data, Metric, Param, RunTag,
 Experiment, FileInfo, RunStatus and ViewType.
 
 Params are strings in Run.data.params, as MLflow gives them back; metrics
-are last values; times are Unix milliseconds. An experiment's id is its
-name ("0" for runs recorded without one, MLflow's Default experiment).
+are last values; times are Unix milliseconds. Experiments have git-runs'
+ids, numeric strings as MLflow's ("0" is the Default experiment, that of
+runs recorded without one).
 """
 
 import math
@@ -12,6 +13,10 @@ import math
 
 class _Entity(object):
     __slots__ = ()
+
+    def _names(self):
+        # The attributes an entity shows: its slots, unless it names them.
+        return getattr(type(self), "_fields", None) or self.__slots__
 
     def __eq__(self, other):
         return type(self) is type(other) and self._key() == other._key()
@@ -21,14 +26,14 @@ class _Entity(object):
 
     def __repr__(self):
         return "<%s: %s>" % (type(self).__name__, ", ".join(
-            "%s=%r" % (k, getattr(self, k)) for k in self.__slots__))
+            "%s=%r" % (k, getattr(self, k)) for k in self._names()))
 
     def _key(self):
-        return tuple(getattr(self, k) for k in self.__slots__)
+        return tuple(getattr(self, k) for k in self._names())
 
     def __iter__(self):
         # MLflow entities turn into dicts with dict(entity).
-        for k in self.__slots__:
+        for k in self._names():
             yield k, getattr(self, k)
 
 
@@ -87,7 +92,9 @@ class FileInfo(_Entity):
 
 
 class Experiment(_Entity):
-    """An experiment: gitruns has one per experiment name runs carry."""
+    """An experiment of the repository (git runs experiment ls): its id,
+    name, lifecycle_stage ("active" or "deleted"), tags, and times in Unix
+    ms (None when it has none yet, as Default before its first run)."""
 
     __slots__ = ("experiment_id", "name", "artifact_location", "lifecycle_stage", "tags",
                  "creation_time", "last_update_time")
@@ -139,22 +146,37 @@ class LifecycleStage(object):
 
 
 class RunInfo(_Entity):
-    """A run's attributes as MLflow names them."""
+    """A run's attributes as MLflow names them. experiment_id may be given
+    as a function that tells it: the id of a record's experiment takes a
+    call of the binary, made only when someone asks, once."""
 
-    __slots__ = ("run_id", "run_name", "experiment_id", "status", "start_time", "end_time",
+    __slots__ = ("run_id", "run_name", "_experiment_id", "status", "start_time", "end_time",
                  "artifact_uri", "lifecycle_stage", "user_id")
+    _fields = ("run_id", "run_name", "experiment_id", "status", "start_time", "end_time",
+               "artifact_uri", "lifecycle_stage", "user_id")
 
     def __init__(self, run_id, run_name, experiment_id, status, start_time, end_time,
                  artifact_uri, lifecycle_stage="active", user_id=""):
         self.run_id = run_id
         self.run_name = run_name
-        self.experiment_id = experiment_id
+        self._experiment_id = experiment_id
         self.status = status
         self.start_time = start_time
         self.end_time = end_time
         self.artifact_uri = artifact_uri
         self.lifecycle_stage = lifecycle_stage
         self.user_id = user_id
+
+    @property
+    def experiment_id(self):
+        v = self._experiment_id
+        if callable(v):
+            v = self._experiment_id = v()
+        return v
+
+    @experiment_id.setter
+    def experiment_id(self, v):
+        self._experiment_id = v
 
     @property
     def run_uuid(self):
@@ -182,10 +204,10 @@ class Run(dict):
     """A run as MLflow's Run (.info, .data) that is also git-runs' record as
     a dict (run["params"], run["history"], ...), as get_run gave before."""
 
-    def __init__(self, record):
+    def __init__(self, record, experiments=None):
         super(Run, self).__init__(record)
         from ._mlflow import run_info, run_data  # noqa: avoid an import cycle
-        self.info = run_info(record)
+        self.info = run_info(record, experiments)
         self.data = run_data(record)
         self.inputs = RunInputs()
 

@@ -68,7 +68,7 @@ class RepoTest(unittest.TestCase):
                 gitruns.end_run()
             except Exception:
                 pass
-        _run._experiment = None
+        _run._experiment = _run._experiment_id = None
         if self.saved_env is not None:
             os.environ["GITRUNS_RUN"] = self.saved_env
         os.chdir(self.old_cwd)

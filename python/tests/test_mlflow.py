@@ -17,7 +17,7 @@ from test_gitruns import PKG, RepoTest, binary, python_with  # noqa: E402
 import gitruns  # noqa: E402
 import gitruns as mlflow  # noqa: E402
 from gitruns import MlflowClient  # noqa: E402
-from gitruns.entities import FileInfo, Metric, Param, Run, RunTag  # noqa: E402
+from gitruns.entities import FileInfo, Metric, Param, Run, RunTag, ViewType  # noqa: E402
 from gitruns.exceptions import MlflowException  # noqa: E402
 
 TUTORIAL = """
@@ -212,21 +212,25 @@ df = mlflow.search_runs(experiment_names=["exp"], filter_string="metrics.acc > 0
 print(type(df).__name__, list(df["tags.mlflow.runName"]), list(df["metrics.acc"]), list(df["params.opt"]))
 print(str(df["start_time"].dtype), list(df["status"]), list(df["experiment_id"]))
 print(len(mlflow.search_runs(experiment_ids=["0"])))
+print(mlflow.get_experiment_by_name("exp").experiment_id)
 """
         out = self.run_script(python_with("pandas"), body).splitlines()
-        self.assertEqual(out, ["DataFrame ['r1', 'r2'] [0.9, 0.7] ['sgd', 'sgd']",
-                               "datetime64[ns, UTC] ['FINISHED', 'FINISHED'] ['exp', 'exp']",
-                               "0"])
+        eid = out[3]
+        self.assertRegex(eid, r"^\d{18}$")
+        self.assertEqual(out[:3], ["DataFrame ['r1', 'r2'] [0.9, 0.7] ['sgd', 'sgd']",
+                                   "datetime64[ns, UTC] ['FINISHED', 'FINISHED'] [%r, %r]" % (eid, eid),
+                                   "0"])
 
 
 class TestFluent(RepoTest):
     def test_run_object(self):
         exp = mlflow.set_experiment(experiment_name="e")
-        self.assertEqual((exp.experiment_id, exp.name), ("e", "e"))
+        self.assertRegex(exp.experiment_id, r"^\d{18}$")
+        self.assertEqual(exp.name, "e")
         with mlflow.start_run(run_name="one", tags={"k": "v"}, description="first try") as run:
             self.assertIs(mlflow.active_run(), run)
             self.assertEqual(run.info.run_id, run.id)
-            self.assertEqual(run.info.experiment_id, "e")
+            self.assertEqual(run.info.experiment_id, exp.experiment_id)
             self.assertEqual(run.info.status, "RUNNING")
             mlflow.log_param("lr", 0.1)
             mlflow.log_params({"layers": [64, 32], "act": "relu", "bn": True})
@@ -244,6 +248,7 @@ class TestFluent(RepoTest):
         self.assertEqual(r.info.run_name, "one")
         self.assertEqual(r.info.status, "FINISHED")
         self.assertEqual(r.info.lifecycle_stage, "active")
+        self.assertEqual(r.info.experiment_id, exp.experiment_id)
         self.assertEqual(r.info.artifact_uri, "gitruns:/%s/artifacts" % run.id)
         self.assertLessEqual(r.info.start_time, r.info.end_time)
         rec = self.show(run.id)
@@ -382,15 +387,20 @@ class TestModuleCalls(RepoTest):
             self.assertEqual(len(w), 1)
         self.assertEqual(mlflow.get_tracking_uri(), "http://127.0.0.1:5000")
         mlflow.set_tracking_uri(None)
-        self.assertEqual(mlflow.create_experiment("nlp"), "nlp")
-        self.assertEqual(mlflow.get_experiment_by_name("nlp").experiment_id, "nlp")
+        eid = mlflow.create_experiment("nlp")
+        self.assertRegex(eid, r"^\d{18}$")
+        self.assertEqual(mlflow.get_experiment_by_name("nlp").experiment_id, eid)
         self.assertEqual(mlflow.get_experiment("0").name, "Default")
-        with mlflow.start_run(experiment_id=mlflow.get_experiment_by_name("nlp").experiment_id) as p:
+        with mlflow.start_run(experiment_id=eid) as p:
+            self.assertEqual(p.info.experiment_id, eid)
             with mlflow.start_run(nested=True) as c:
                 pass
         self.assertEqual(mlflow.get_parent_run(c.info.run_id).info.run_id, p.info.run_id)
         self.assertIsNone(mlflow.get_parent_run(p.info.run_id))
-        self.assertEqual([e.name for e in mlflow.search_experiments()], ["Default", "nlp"])
+        self.assertEqual([(e.experiment_id, e.name) for e in mlflow.search_experiments()],
+                         [(eid, "nlp"), ("0", "Default")])
+        self.assertEqual({r["id"]: r["experiment"] for r in self.ls()},
+                         {p.info.run_id: "nlp", c.info.run_id: "nlp"})  # a nested run is in its parent's
 
 
 class TestClient(RepoTest):
@@ -400,21 +410,106 @@ class TestClient(RepoTest):
         self.assertIs(gitruns.tracking.MlflowClient, MlflowClient)
         self.assertEqual([e.name for e in c.search_experiments()], ["Default"])
         eid = c.create_experiment("vision", tags={"team": "cv"})
-        self.assertEqual(eid, "vision")
-        self.assertEqual(c.get_experiment(eid).name, "vision")
-        self.assertEqual(c.get_experiment_by_name("vision").experiment_id, "vision")
+        # The id exists in the repository at once, before any run.
+        self.assertRegex(eid, r"^\d{18}$")
+        stored = json.loads(self.git_runs("experiment", "show", "--json", eid))
+        self.assertEqual((stored["name"], stored["tags"]), ("vision", {"team": "cv"}))
+        self.assertEqual(subprocess.check_output(["git", "for-each-ref", "--format=%(refname)", "refs/runs-experiments"],
+                                                 universal_newlines=True).split(), ["refs/runs-experiments/" + eid])
+        e = c.get_experiment(eid)
+        self.assertEqual((e.experiment_id, e.name, e.tags, e.lifecycle_stage), (eid, "vision", {"team": "cv"}, "active"))
+        self.assertIsInstance(e.creation_time, int)
+        self.assertEqual(c.get_experiment_by_name("vision").experiment_id, eid)
+        self.assertEqual(c.get_experiment("vision").experiment_id, eid)  # a name, as gitruns took before
         self.assertIsNone(c.get_experiment_by_name("audio"))
         with self.assertRaises(MlflowException) as cm:
             c.create_experiment("vision")
         self.assertEqual(cm.exception.error_code, "RESOURCE_ALREADY_EXISTS")
         with self.assertRaises(MlflowException) as cm:
-            c.get_experiment("audio")
-        self.assertEqual(cm.exception.error_code, "RESOURCE_DOES_NOT_EXIST")
+            c.create_experiment("Default")
+        self.assertEqual(cm.exception.error_code, "RESOURCE_ALREADY_EXISTS")
+        for bad in ("audio", "123456789012345678"):
+            with self.assertRaises(MlflowException) as cm:
+                c.get_experiment(bad)
+            self.assertEqual(cm.exception.error_code, "RESOURCE_DOES_NOT_EXIST")
+
+        # A run created in it by id is recorded in it.
         r = c.create_run(eid, run_name="r")
+        self.assertEqual(r.info.experiment_id, eid)
         c.set_terminated(r.info.run_id)
-        self.assertEqual([e.name for e in c.search_experiments()], ["Default", "vision"])
-        self.assertEqual([e.name for e in c.search_experiments(filter_string="name LIKE 'vis%'")], ["vision"])
         self.assertEqual(self.ls()[0]["experiment"], "vision")
+        with self.assertRaises(MlflowException) as cm:
+            c.create_run("123456789012345678")
+        self.assertEqual(cm.exception.error_code, "RESOURCE_DOES_NOT_EXIST")
+        self.assertEqual([e.name for e in c.search_experiments()], ["vision", "Default"])
+        self.assertEqual([e.name for e in c.search_experiments(order_by=["name DESC"])], ["vision", "Default"])
+        self.assertEqual([e.name for e in c.search_experiments(order_by=["name"])], ["Default", "vision"])
+        self.assertEqual([e.name for e in c.search_experiments(filter_string="name LIKE 'vis%'")], ["vision"])
+        self.assertEqual([e.name for e in c.search_experiments(filter_string="tags.team = 'cv'")], ["vision"])
+        self.assertEqual([x.info.run_id for x in c.search_runs([eid])], [r.info.run_id])
+        self.assertEqual([x.info.experiment_id for x in c.search_runs([eid, "0"])], [eid])
+        self.assertEqual(c.search_runs(["123456789012345678"]), [])
+
+        # Renamed: the same id, its runs still in it.
+        c.rename_experiment(eid, "vision-v2")
+        self.assertIsNone(c.get_experiment_by_name("vision"))
+        self.assertEqual(c.get_experiment_by_name("vision-v2").experiment_id, eid)
+        self.assertEqual([x.info.run_id for x in c.search_runs([eid])], [r.info.run_id])
+        self.assertEqual(c.get_run(r.info.run_id).info.experiment_id, eid)
+        with self.assertRaises(MlflowException) as cm:
+            c.create_experiment("vision")  # its runs still belong to vision-v2
+        self.assertEqual(cm.exception.error_code, "RESOURCE_ALREADY_EXISTS")
+
+        c.set_experiment_tag(eid, "stage", "prod")
+        c.delete_experiment_tag(eid, "team")
+        self.assertEqual(c.get_experiment(eid).tags, {"stage": "prod"})
+
+        # Deleted as MLflow deletes: kept, out of the default view, restorable.
+        c.delete_experiment(eid)
+        self.assertEqual(c.get_experiment(eid).lifecycle_stage, "deleted")
+        self.assertEqual([e.name for e in c.search_experiments()], ["Default"])
+        self.assertEqual([e.name for e in c.search_experiments(ViewType.DELETED_ONLY)], ["vision-v2"])
+        self.assertEqual(len(c.search_experiments(ViewType.ALL)), 2)
+        with self.assertRaises(MlflowException) as cm:
+            c.create_run(eid)
+        self.assertEqual(cm.exception.error_code, "INVALID_PARAMETER_VALUE")
+        with self.assertRaises(MlflowException):
+            mlflow.set_experiment(experiment_id=eid)
+        with self.assertRaises(MlflowException):
+            c.delete_experiment("0")
+        c.restore_experiment(eid)
+        self.assertEqual(c.get_experiment(eid).lifecycle_stage, "active")
+        self.assertEqual(len(self.ls()), 1)  # no run was started by the refusals
+
+    def test_experiment_ids_and_names(self):
+        # A numeric id wins over a name that reads as one; names that are
+        # no id still work as ids, as gitruns took them before.
+        c = MlflowClient()
+        eid = c.create_experiment("churn")
+        odd = c.create_experiment(eid)  # named as churn's id
+        self.assertNotEqual(odd, eid)
+        self.assertEqual(c.get_experiment(eid).name, "churn")
+        self.assertEqual(c.get_experiment_by_name(eid).experiment_id, odd)
+        with mlflow.start_run(experiment_id=eid) as a:
+            pass
+        with mlflow.start_run(experiment_id="legacy") as b:  # no such experiment: the name, as before
+            pass
+        exp = mlflow.set_experiment("churn")
+        self.assertEqual(exp.experiment_id, eid)
+        with mlflow.start_run() as d:
+            self.assertEqual(d.info.experiment_id, eid)
+        recs = {r["id"]: r["experiment"] for r in self.ls()}
+        self.assertEqual(recs, {a.info.run_id: "churn", b.info.run_id: "legacy", d.info.run_id: "churn"})
+        legacy = c.get_experiment_by_name("legacy")
+        self.assertEqual(mlflow.get_run(b.info.run_id).info.experiment_id, legacy.experiment_id)
+        self.assertEqual(sorted(x.info.run_id for x in c.search_runs(["churn"])), sorted([a.info.run_id, d.info.run_id]))
+        # set_experiment creates what does not exist, as MLflow's does.
+        made = mlflow.set_experiment("brand-new")
+        self.assertEqual(c.get_experiment_by_name("brand-new").experiment_id, made.experiment_id)
+        self.assertEqual(mlflow.set_experiment(experiment_id="0").name, "Default")
+        with self.assertRaises(MlflowException) as cm:
+            mlflow.set_experiment(experiment_id="123456789012345678")
+        self.assertEqual(cm.exception.error_code, "RESOURCE_DOES_NOT_EXIST")
 
     def test_runs(self):
         c = MlflowClient()
