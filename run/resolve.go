@@ -14,20 +14,12 @@ func Resolve(ids, names []string, spec string) (int, error) {
 	if spec == "" {
 		return -1, fmt.Errorf("empty run name")
 	}
-	if spec == "@" || strings.HasPrefix(spec, "@~") {
-		n := 0
-		if spec != "@" {
-			var err error
-			n, err = strconv.Atoi(spec[2:])
-			if err != nil || n < 0 {
-				return -1, fmt.Errorf("invalid run %q: want @ or @~N", spec)
-			}
+	if n, ok, err := Position(spec); ok || err != nil {
+		if err != nil {
+			return -1, err
 		}
 		if n >= len(ids) {
-			if len(ids) == 0 {
-				return -1, NotFound("no run %s: there are no runs", spec)
-			}
-			return -1, NotFound("no run %s: there are only %d runs", spec, len(ids))
+			return -1, PositionError(spec, len(ids))
 		}
 		return n, nil
 	}
@@ -65,6 +57,30 @@ func Resolve(ids, names []string, spec string) (int, error) {
 		return -1, NotFound("no run %q: an id prefix needs at least 4 characters", spec)
 	}
 	return -1, NotFound("no run %q", spec)
+}
+
+// Position reads spec as "@" (0, the newest run) or "@~N" (N). ok is
+// false for a spec of another form; err tells of a malformed one.
+func Position(spec string) (n int, ok bool, err error) {
+	if spec != "@" && !strings.HasPrefix(spec, "@~") {
+		return 0, false, nil
+	}
+	if spec == "@" {
+		return 0, true, nil
+	}
+	n, err = strconv.Atoi(spec[2:])
+	if err != nil || n < 0 {
+		return 0, false, fmt.Errorf("invalid run %q: want @ or @~N", spec)
+	}
+	return n, true, nil
+}
+
+// PositionError says that no run is at position spec among total runs.
+func PositionError(spec string, total int) error {
+	if total == 0 {
+		return NotFound("no run %s: there are no runs", spec)
+	}
+	return NotFound("no run %s: there are only %d runs", spec, total)
 }
 
 func isIDPrefix(s string) bool {

@@ -85,7 +85,7 @@ such file, and a file written in part is removed.
 }
 
 func (c *artifactGetCmd) Run(e *env) error {
-	t, _, r, err := e.resolve(c.Target)
+	t, r, err := e.resolve(c.Target)
 	if err != nil {
 		return err
 	}

@@ -26,19 +26,19 @@ rmse, perplexity, ppl, wer or cer, and higher is better for the others.
 }
 
 func (c *bestCmd) Run(e *env) error {
-	_, rs, err := e.runs()
+	t, err := e.tracker()
 	if err != nil {
 		return err
 	}
-	all, err := rs.Query(tracker.Query{Where: c.Where})
-	if err != nil {
+	q := tracker.Query{Where: c.Where}
+	if err := checkQuery(q); err != nil {
 		return err
 	}
-	if err := e.explain(rs, tracker.Query{Where: c.Where}); err != nil {
+	if err := e.explainAll(t, q); err != nil {
 		return err
 	}
 	minimize := c.Min || (!c.Max && tracker.LowerIsBetter(c.Metric))
-	best, n, err := tracker.Best(all, c.Metric, minimize)
+	best, n, err := t.BestRun(e.ctx, c.Where, c.Metric, minimize)
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ unless --force.
 }
 
 func (c *checkoutCmd) Run(e *env) error {
-	t, _, en, err := e.resolve(c.Target)
+	t, en, err := e.resolve(c.Target)
 	if err != nil {
 		return err
 	}

@@ -80,13 +80,13 @@ func (e *env) runs() (*tracker.Tracker, *tracker.Runs, error) {
 }
 
 // resolve finds the run that spec names.
-func (e *env) resolve(spec string) (*tracker.Tracker, *tracker.Runs, tracker.Run, error) {
-	t, rs, err := e.runs()
+func (e *env) resolve(spec string) (*tracker.Tracker, tracker.Run, error) {
+	t, err := e.tracker()
 	if err != nil {
-		return nil, nil, tracker.Run{}, err
+		return nil, tracker.Run{}, err
 	}
-	r, err := rs.Resolve(spec)
-	return t, rs, r, err
+	r, err := t.Find(e.ctx, spec)
+	return t, r, err
 }
 
 // target names the run a logging command writes to: --run, else the run

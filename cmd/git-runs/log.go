@@ -24,7 +24,7 @@ in the middle, where a line says how much went.
 }
 
 func (c *logCmd) Run(e *env) error {
-	t, _, r, err := e.resolve(c.Target)
+	t, r, err := e.resolve(c.Target)
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,8 @@ type lsCmd struct {
 	Desc    bool     `help:"Sort in descending order."`
 	Columns []string `placeholder:"KEYS" help:"Show these keys (comma-separated) as columns instead of the ones that differ."`
 	JSON    bool     `help:"Print an array of records (the keys of run.toml) instead of a table."`
-	Limit   int      `short:"n" help:"Show at most N runs (0: all)."`
+	Limit   int      `short:"n" help:"Show at most N runs (0: all; on a terminal, the newest 100 unless --all)."`
+	All     bool     `help:"On a terminal, show every run rather than the newest 100."`
 }
 
 func (c *lsCmd) Help() string {
@@ -52,39 +53,94 @@ error with the closest keys that exist; sorting by one is an error.
 }
 
 func (c *lsCmd) Run(e *env) error {
-	_, rs, err := e.runs()
+	t, err := e.tracker()
 	if err != nil {
 		return err
 	}
 	q := tracker.Query{Where: c.Where, Limit: c.Limit}
 	q.Sort, q.Desc = sortFlag(c.Sort, c.Desc)
-	shown, err := rs.Query(q)
-	if err != nil {
+	if err := checkQuery(q); err != nil {
 		return err
 	}
-	if err := e.explain(rs, q); err != nil {
+	if err := e.explainAll(t, q); err != nil {
 		return err
 	}
 	keys, err := columnKeys(c.Columns)
 	if err != nil {
 		return err
 	}
-	if !c.JSON && len(shown) > 0 {
-		e.page()
+	paged := false
+	if !c.JSON && c.Limit == 0 && !c.All && e.ttyOut != nil {
+		// A terminal is shown the newest page, not a million lines.
+		q.Limit, paged = lsPage, true
 	}
 	w := bufio.NewWriterSize(e.stdout, 64<<10)
 	defer w.Flush()
 	if c.JSON {
-		return writeJSONArray(w, shown)
+		j := jsonArray{w: w}
+		if _, err := t.Scan(e.ctx, q, j.add); err != nil {
+			return err
+		}
+		return j.end()
 	}
-	if len(shown) > 0 {
-		rows, left := lsRows(e, rs, shown, keys, e.width())
-		fitTable(w, rows, e.width())
-		if len(left) > 0 {
-			fitTable(w, [][]string{{painter(e.color).dim(moreNote(left))}}, e.width())
+	var shown []tracker.Run
+	total, err := t.Scan(e.ctx, q, func(r tracker.Run) error {
+		shown = append(shown, r)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(shown) == 0 {
+		return nil
+	}
+	names, err := t.Namer(e.ctx)
+	if err != nil {
+		return err
+	}
+	e.page()
+	w.Reset(e.stdout)
+	rows, left := lsRows(e, names, shown, keys, e.width())
+	fitTable(w, rows, e.width())
+	p := painter(e.color)
+	if len(left) > 0 {
+		fitTable(w, [][]string{{p.dim(moreNote(left))}}, e.width())
+	}
+	if more := total - len(shown); paged && more > 0 {
+		fmt.Fprintln(w, p.dim(fmt.Sprintf("… and %d older runs: -n N shows N, --all every one", more)))
+	}
+	return nil
+}
+
+// lsPage is how many runs ls shows a terminal unless told.
+const lsPage = 100
+
+// checkQuery reports a Where or sort key that does not parse, before
+// anything is read.
+func checkQuery(q tracker.Query) error {
+	if q.Where != "" {
+		if _, err := query.Parse(q.Where); err != nil {
+			return err
+		}
+	}
+	for _, o := range append([]tracker.Order{{Key: q.Sort}}, q.Order...) {
+		if o.Key == "" {
+			continue
+		}
+		if _, err := query.ParseKey(o.Key); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// explainAll is explain for the store's runs, read through its index.
+func (e *env) explainAll(t *tracker.Tracker, q tracker.Query) error {
+	errs, err := t.Check(e.ctx, q)
+	if err != nil {
+		return err
+	}
+	return e.explainErrs(errs)
 }
 
 // sortFlag reads --sort: -KEY sorts by KEY in descending order, as does
@@ -100,7 +156,12 @@ func sortFlag(key string, desc bool) (string, bool) {
 // (with the closest that exist) or a run_id that stands for no run, as a
 // warning; a sort key no run has is an error, as no order follows.
 func (e *env) explain(rs *tracker.Runs, q tracker.Query) error {
-	for _, err := range rs.Check(q) {
+	return e.explainErrs(rs.Check(q))
+}
+
+// explainErrs reports what Check found.
+func (e *env) explainErrs(errs []error) error {
+	for _, err := range errs {
 		var uk *tracker.UnknownKeyError
 		if errors.As(err, &uk) && uk.Sort {
 			return fmt.Errorf("sort by %s: %w", uk.Key, err)
@@ -123,6 +184,42 @@ func columnKeys(cols []string) ([]query.Key, error) {
 		}
 	}
 	return keys, nil
+}
+
+// jsonArray writes records as a JSON array as they come, a record a
+// line, as writeJSONArray does.
+type jsonArray struct {
+	w   io.Writer
+	buf []byte
+	n   int
+}
+
+func (j *jsonArray) add(r tracker.Run) error {
+	if j.n == 0 {
+		j.buf = append(j.buf, '[')
+	} else {
+		j.buf = append(j.buf, ',')
+	}
+	j.n++
+	j.buf = append(j.buf, '\n')
+	j.buf = codec.AppendJSON(j.buf, r.Record)
+	if len(j.buf) > 48<<10 {
+		_, err := j.w.Write(j.buf)
+		j.buf = j.buf[:0]
+		return err
+	}
+	return nil
+}
+
+func (j *jsonArray) end() error {
+	if j.n == 0 {
+		j.buf = append(j.buf, '[')
+	} else {
+		j.buf = append(j.buf, '\n')
+	}
+	j.buf = append(j.buf, "]\n"...)
+	_, err := j.w.Write(j.buf)
+	return err
 }
 
 // writeJSONArray writes the records of runs as a JSON array, a record a
@@ -152,7 +249,7 @@ func writeJSONArray(w io.Writer, runs []tracker.Run) error {
 // lsRows lays out the table of ls: fixed columns, then the keys asked
 // for, or the columns that tell the runs apart best, as many as fit in
 // width (all of them when width is 0), with the keys of those left out.
-func lsRows(e *env, rs *tracker.Runs, shown []tracker.Run, keys []query.Key, width int) ([][]string, []string) {
+func lsRows(e *env, rs tracker.Namer, shown []tracker.Run, keys []query.Key, width int) ([][]string, []string) {
 	p := painter(e.color)
 	fixed := fixedColumns(p, rs, shown, width)
 	var extra []lsColumn
@@ -206,7 +303,7 @@ const maxCellWidth = 16
 func nameWidth(width int) int { return min(max(width/5, 12), 32) }
 
 // fixedColumns are the columns ls always shows.
-func fixedColumns(p painter, rs *tracker.Runs, shown []tracker.Run, width int) []lsColumn {
+func fixedColumns(p painter, rs tracker.Namer, shown []tracker.Run, width int) []lsColumn {
 	n := len(shown)
 	id, name, status := make([]string, n), make([]string, n), make([]string, n)
 	started, took, commit := make([]string, n), make([]string, n), make([]string, n)

@@ -56,7 +56,7 @@ func (c *rerunCmd) Run(e *env) error {
 	case c.Target == "":
 		return errors.New("rerun: name the run to repeat (git runs rerun RUN)")
 	}
-	t, _, en, err := e.resolve(c.Target)
+	t, en, err := e.resolve(c.Target)
 	if err != nil {
 		return err
 	}

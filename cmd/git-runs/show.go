@@ -30,7 +30,11 @@ sweep's trials). --output adds the end of what the command printed.
 }
 
 func (c *showCmd) Run(e *env) error {
-	t, rs, en, err := e.resolve(c.Target)
+	t, en, err := e.resolve(c.Target)
+	if err != nil {
+		return err
+	}
+	fam, err := t.Family(e.ctx, en)
 	if err != nil {
 		return err
 	}
@@ -74,7 +78,7 @@ func (c *showCmd) Run(e *env) error {
 		j, _ := json.Marshal(list)
 		b = append(b, j...)
 		kids := []string{}
-		for _, k := range rs.Children(en) {
+		for _, k := range fam.Children {
 			kids = append(kids, k.ID)
 		}
 		j, _ = json.Marshal(kids)
@@ -136,13 +140,13 @@ func (c *showCmd) Run(e *env) error {
 	if rec.RerunOf != "" {
 		rows = append(rows, []string{p.dim("rerun of"), rec.RerunOf})
 	}
-	if parent, ok := rs.Parent(en); ok {
-		rows = append(rows, []string{p.dim("parent"), rs.Abbrev(parent.ID) + " " + parent.Record.Name})
+	if parent := fam.Parent; parent != nil {
+		rows = append(rows, []string{p.dim("parent"), fam.Abbrev(parent.ID) + " " + parent.Record.Name})
 	}
-	if kids := rs.Children(en); len(kids) > 0 {
+	if kids := fam.Children; len(kids) > 0 {
 		names := make([]string, 0, min(len(kids), 10))
 		for _, k := range kids[:min(len(kids), 10)] {
-			names = append(names, rs.Abbrev(k.ID)+" "+k.Record.Name)
+			names = append(names, fam.Abbrev(k.ID)+" "+k.Record.Name)
 		}
 		if len(kids) > 10 {
 			names = append(names, fmt.Sprintf("and %d more", len(kids)-10))

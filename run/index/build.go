@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 
 	"github.com/gitruns/gitruns/run"
 )
@@ -101,13 +102,14 @@ func (b *Builder) Add(id string, c Commit, rec *run.Record, raw []byte) {
 			bk.num = append(bk.num, numRow{f, row})
 		} else {
 			bk.other = append(bk.other, row)
-			if s, ok := v.(string); ok {
-				b.eq = append(b.eq, hashRow{eqHash(Param, k, s), row})
+			if text, ok := paramText(v); ok {
+				b.eq = append(b.eq, hashRow{eqHash(Param, k, text), row})
 			}
 		}
 	}
 	for k, v := range rec.Tags {
-		b.key(Tag, k)
+		bk := b.key(Tag, k)
+		bk.other = append(bk.other, row) // a tag's rows: who has it
 		b.eq = append(b.eq, hashRow{eqHash(Tag, k, v), row})
 	}
 }
@@ -289,4 +291,18 @@ func (b *Builder) writePostings(h *[headerWords]uint64, perm []uint32) {
 	h[hKeysOff], h[hKeysLen] = b.off, uint64(len(dir))
 	b.write(dir)
 	b.keys = nil
+}
+
+// paramText is the text a param that is not a number equals in a query:
+// strings bare, true and false, lists as tables write them.
+func paramText(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case bool:
+		return strconv.FormatBool(v), true
+	case []any:
+		return run.FormatPlain(v), true
+	}
+	return "", false
 }

@@ -216,6 +216,11 @@ func (x *Index) collect(pick func(*Segment) []int) []Row {
 	return slices.CompactFunc(out, func(a, b Row) bool { return a.ID == b.ID })
 }
 
+// Having returns the runs that have tag name, newest first.
+func (x *Index) Having(name string) []Row {
+	return x.collect(func(s *Segment) []int { return s.Having(name) })
+}
+
 // Cond is what a run must satisfy to match a query, as far as the index
 // can tell: Kind and Name pick the key, and either the key's numeric
 // value lies in [Lo, Hi], or, with Eq set, its text equals Value.

@@ -321,6 +321,15 @@ func (s *Segment) Range(kind Kind, name string, lo, hi float64) []int {
 	return append(out, s.others(k)...)
 }
 
+// Having returns the rows that have tag name.
+func (s *Segment) Having(name string) []int {
+	k, ok := s.keys[keyID{Tag, name}]
+	if !ok {
+		return nil
+	}
+	return s.others(k)
+}
+
 // RangeCount returns how many rows Range would return, without them.
 func (s *Segment) RangeCount(kind Kind, name string, lo, hi float64) int {
 	k, ok := s.keys[keyID{kind, name}]

@@ -94,3 +94,25 @@ func numNeed(kind, name string, o op, f float64) (Need, bool) {
 	}
 	return n, true
 }
+
+// Names returns what k is a key of ("metric", "param" or "tag"; "" for an
+// attribute) and the names a run may have it under: a metric key ending
+// in a summary word (metrics.loss.min) is metric "loss.min" or a field of
+// metric "loss".
+func (k Key) Names() (kind string, names []string) {
+	switch k.kind {
+	case kMetric:
+		if k.base != "" {
+			return "metric", []string{k.name, k.base}
+		}
+		return "metric", []string{k.name}
+	case kParam:
+		return "param", []string{k.name}
+	case kTag:
+		if k.name == runNameTag {
+			return "", nil // every run has a name
+		}
+		return "tag", []string{k.name}
+	}
+	return "", nil
+}

@@ -252,13 +252,19 @@ func Best(runs []Run, metric string, minimize bool) (best Run, n int, err error)
 		}
 	}
 	if !found {
-		err := fmt.Errorf("no run has metric %q", metric)
-		if near := query.Suggest(metric, metricNames(runs), 3); len(near) > 0 {
-			err = fmt.Errorf("%w; did you mean %s?", err, strings.Join(near, " or "))
-		}
-		return Run{}, 0, err
+		return Run{}, 0, noMetric(metric, metricNames(runs))
 	}
 	return best, n, nil
+}
+
+// noMetric says that no run has metric, naming the closest of the
+// metrics runs have.
+func noMetric(metric string, names []string) error {
+	err := fmt.Errorf("no run has metric %q", metric)
+	if near := query.Suggest(metric, names, 3); len(near) > 0 {
+		err = fmt.Errorf("%w; did you mean %s?", err, strings.Join(near, " or "))
+	}
+	return err
 }
 
 // Column is a key worth a column when runs are shown together, with how
@@ -390,7 +396,17 @@ func (e *UnknownKeyError) Error() string {
 // closest keys that exist; and each value compared with run_id that is
 // neither a full id nor the prefix of exactly one run's id. A query
 // that does not parse is left for Query to report.
-func (rs *Runs) Check(q Query) []error {
+func (rs *Runs) Check(q Query) []error { return check(rs, q) }
+
+// keySource is what check asks of runs: Runs, or a view through an
+// index.
+type keySource interface {
+	named(k query.Key) bool
+	keyNames() []string
+	idsWithPrefix(p string) int
+}
+
+func check(rs keySource, q Query) []error {
 	var keys []query.Key
 	sorted := map[string]bool{}
 	for _, o := range append([]Order{{Key: q.Sort}}, q.Order...) {
@@ -420,7 +436,7 @@ func (rs *Runs) Check(q Query) []error {
 		errs = append(errs, &UnknownKeyError{Key: k.String(), Sort: sorted[k.String()], Suggest: query.Suggest(k.String(), names, 3)})
 	}
 	for _, id := range ids {
-		if err := rs.checkID(id); err != nil {
+		if err := checkID(rs, id); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -429,7 +445,7 @@ func (rs *Runs) Check(q Query) []error {
 
 // checkID tells why a value compared with run_id or parent matches no run, or
 // nil when it matches one.
-func (rs *Runs) checkID(id string) error {
+func checkID(rs keySource, id string) error {
 	n := rs.idsWithPrefix(id)
 	switch {
 	case n == 0:

@@ -123,13 +123,7 @@ func (t *Tracker) Runs(ctx context.Context) (*Runs, error) {
 	rs := &Runs{All: make([]Run, 0, len(entries)+len(alive))}
 	for _, en := range entries {
 		if en.Err != nil {
-			// One line per run: the store's error names the run or is
-			// given its id here.
-			if strings.Contains(en.Err.Error(), en.ID) {
-				t.warn(fmt.Errorf("skipping %w", en.Err))
-			} else {
-				t.warn(fmt.Errorf("skipping run %s: %w", en.ID, en.Err))
-			}
+			t.skipping(en.ID, en.Err)
 			rs.Unreadable = append(rs.Unreadable, Run{ID: en.ID, Commit: en.Commit, Err: en.Err})
 			continue
 		}
@@ -171,6 +165,17 @@ func (t *Tracker) Runs(ctx context.Context) (*Runs, error) {
 		return of
 	}
 	return rs, nil
+}
+
+// skipping warns of a run left out of a listing, its record unreadable.
+func (t *Tracker) skipping(id string, err error) {
+	// One line per run: the store's error names the run or is given its
+	// id here.
+	if strings.Contains(err.Error(), id) {
+		t.warn(fmt.Errorf("skipping %w", err))
+	} else {
+		t.warn(fmt.Errorf("skipping run %s: %w", id, err))
+	}
 }
 
 // staleAfter is how many checkpoint intervals a running run recorded
@@ -548,11 +553,7 @@ func (t *Tracker) MarkSeen(r Run) error {
 // one run at a time.
 func (t *Tracker) Get(ctx context.Context, spec string) (Run, error) {
 	if !run.ValidID(spec) {
-		rs, err := t.Runs(ctx)
-		if err != nil {
-			return Run{}, err
-		}
-		return rs.Resolve(spec)
+		return t.Find(ctx, spec)
 	}
 	l, isLive := t.hostedInfo(spec)
 	if !isLive {
@@ -571,7 +572,7 @@ func (t *Tracker) Get(ctx context.Context, spec string) (Run, error) {
 			t.warn(err)
 		}
 	}
-	en, err := t.store.Load(ctx, spec)
+	en, err := t.load(ctx, spec)
 	if err != nil {
 		return Run{}, err
 	}
