@@ -578,7 +578,6 @@ func (v *view) best(metric string, minimize bool) (Run, int, error) {
 	return best, n, nil
 }
 
-
 // Find returns the run spec names, as Runs and Resolve would, with its
 // marks: through the store's index, reading only the runs spec could
 // name, so that looking at one run costs the same among a million.
