@@ -44,6 +44,9 @@ func TestMain(m *testing.M) {
 		os.Setenv("HOME", home)
 	}
 	os.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	if os.Getenv("GITRUNS_TEST_CATFILE") != "" {
+		catFileMinIdx = 0 // every read through git cat-file, as in big repositories
+	}
 	code := m.Run()
 	os.RemoveAll(home)
 	os.Exit(code)

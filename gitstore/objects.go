@@ -606,6 +606,21 @@ func (r *Repo) readBlob(h plumbing.Hash) ([]byte, error) {
 // refusing a bigger one by its size alone, before reading any of it: blobs
 // of fetched runs may be made to exhaust memory.
 func (r *Repo) readBlobMax(h plumbing.Hash, max int64) ([]byte, error) {
+	if r.bigPacks() {
+		t, size, data, err := r.catObject(h, max)
+		switch {
+		case errors.Is(err, plumbing.ErrObjectNotFound):
+			return nil, notFound(err)
+		case err != nil:
+			// go-git reads it below.
+		case t != plumbing.BlobObject:
+			return nil, notFound(plumbing.ErrObjectNotFound)
+		case data == nil && size > 0:
+			return nil, fmt.Errorf("%d bytes, more than %d", size, max)
+		default:
+			return data, nil
+		}
+	}
 	var data []byte
 	err := r.withStorage(func(st *filesystem.Storage) error {
 		if max >= 0 {
@@ -781,6 +796,21 @@ func (s objectStore) SetEncodedObject(plumbing.EncodedObject) (plumbing.Hash, er
 }
 
 func (s objectStore) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {
+	if s.r.bigPacks() {
+		ot, _, data, err := s.r.catObject(h, -1)
+		if err == nil {
+			if t != plumbing.AnyObject && ot != t {
+				return nil, plumbing.ErrObjectNotFound
+			}
+			o := &plumbing.MemoryObject{}
+			o.SetType(ot)
+			o.Write(data)
+			return o, nil
+		}
+		if errors.Is(err, plumbing.ErrObjectNotFound) {
+			return nil, err
+		}
+	}
 	var o plumbing.EncodedObject
 	err := s.r.withStorage(func(st *filesystem.Storage) error {
 		var err error

@@ -65,6 +65,12 @@ type Repo struct {
 	idx    *openedIndex
 	idxOld []*index.Index
 
+	// cat reads objects when the packs are big (see catfile.go).
+	catOnce sync.Once
+	catBig  bool
+	catMu   sync.Mutex
+	cat     *catFile
+
 	preMu sync.Mutex
 	pre   *preparedData // see Prepare
 
@@ -134,6 +140,7 @@ func Open(dir string) (*Repo, error) {
 // Close releases the pack files held open. Refs can still be used after
 // Close; objects cannot.
 func (r *Repo) Close() error {
+	r.closeCat()
 	r.gc.mu.Lock()
 	wrote := r.gc.wrote
 	r.gc.wrote, r.gc.checked = false, time.Time{}
