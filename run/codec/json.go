@@ -18,9 +18,10 @@ import (
 // skipped is always present, dir "" for the top of the work tree, and every
 // key of host, with "", 0 or [] when unknown; gpus is an array of objects
 // with name, memory_mib and driver. Params are nested objects as in
-// run.toml's tables, with keys sorted. Floats that JSON cannot hold are
-// written as the strings "NaN", "Infinity" and "-Infinity", as proto3's JSON
-// mapping does. The format key is always Format, as with EncodeTOML.
+// run.toml's tables, with keys sorted; a float param has a point or an
+// exponent (1.0, not 1), as in run.toml. Floats that JSON cannot hold are
+// written as the strings "NaN", "Infinity" and "-Infinity", as proto3's
+// JSON mapping does. The format key is always Format, as with EncodeTOML.
 //
 // AppendJSON cannot fail: a param value of a non-canonical type is written as
 // its NormalizeParam form, or null when it has none, and params that cannot
@@ -286,7 +287,13 @@ func appendJSONValue(b []byte, v any, depth int) []byte {
 	case int64:
 		return strconv.AppendInt(b, v, 10)
 	case float64:
-		return appendJSONFloat(b, v)
+		// A float param keeps its point, as in run.toml: lr=1.0 was
+		// given (or imported from MLflow) as 1.0, and a reader that
+		// tells integers from floats (Python's json) should see 1.0.
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return appendJSONFloat(b, v)
+		}
+		return appendTOMLFloat(b, v)
 	case bool:
 		return strconv.AppendBool(b, v)
 	case string:

@@ -292,7 +292,7 @@ func TestAppendJSONLayout(t *testing.T) {
 		`"host":{"hostname":"","user":"","os":"","arch":"","cpu":"","cpus":0,"memory_mib":0,"gpus":[],` +
 		`"python":"","python_executable":"","python_packages":[]},` +
 		`"env":{},` +
-		`"params":{"a":{"x":{"z":"s"},"y":2.5},"a-b":10,"b":1,"c":[true,"NaN"]},` +
+		`"params":{"a":{"x":{"z":"s"},"y":2.5},"a-b":10.0,"b":1,"c":[true,"NaN"]},` +
 		`"tags":{"a":"2","z":"1"},` +
 		`"metrics":{"loss":{"last":"-Infinity","step":3,"min":0.5,"max":"Infinity","count":4}}}`
 	if got := string(AppendJSON(nil, r)); got != want {
@@ -356,6 +356,21 @@ func TestAppendJSONNonCanonicalParams(t *testing.T) {
 	want := map[string]any{"int": int64(3), "f32": 0.1, "strs": []any{"a"}, "map": nil, "nil": nil}
 	if err := jsonMatch("params", got, want); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestAppendJSONFloatParams: a float param keeps its point, as run.toml
+// and git runs show write it, so that 1.0 reads back as 1.0 and not as
+// the integer 1; non-finite ones are proto3's strings.
+func TestAppendJSONFloatParams(t *testing.T) {
+	r := &run.Record{ID: testID, Status: run.Running, Params: map[string]any{
+		"one": 1.0, "neg": -2.0, "zero": math.Copysign(0, -1), "half": 0.5, "big": 1e21, "mid": 2e6,
+		"int": int64(1), "list": []any{1.0, int64(2)}, "nan": math.NaN(),
+	}}
+	b := AppendJSON(nil, r)
+	want := `"params":{"big":1e+21,"half":0.5,"int":1,"list":[1.0,2],"mid":2e+06,"nan":"NaN","neg":-2.0,"one":1.0,"zero":-0.0}`
+	if !strings.Contains(string(b), want) {
+		t.Errorf("params not written as %s:\n%s", want, b)
 	}
 }
 
