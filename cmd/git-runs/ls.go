@@ -32,7 +32,9 @@ experiment and tags when they differ, and the params and metrics whose
 values tell the listed runs apart best. On a terminal, or with COLUMNS
 set, the table fits its width: long values are cut with …, and when
 more columns differ than fit, a last line names them: "+N more: --columns
-KEY,…".
+KEY,…". A terminal is shown the newest 100 runs and told how many more
+there are (-n N shows N, --all every one); --json and pipes get them all,
+as they come.
 
 EXPR is MLflow's search syntax, extended: comparisons (= != < <= > >=,
 LIKE, ILIKE, IN, NOT IN) of metrics.KEY (last value; metrics.KEY.min,

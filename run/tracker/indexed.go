@@ -315,6 +315,7 @@ func (t *Tracker) Scan(ctx context.Context, q Query, f func(Run) error) (int, er
 	if !ok || q.Sort != "" || len(q.Order) > 0 {
 		return t.scanAll(ctx, q, f)
 	}
+	v.marks = t.store.AllMarks() // runs come in id order, which it reads fastest
 	var e query.Expr
 	if q.Where != "" {
 		if e, err = query.Parse(q.Where); err != nil {
