@@ -64,3 +64,18 @@ func (r *Repo) idRefs(prefix string) (map[string]plumbing.Hash, error) {
 	}
 	return m, nil
 }
+
+// Removed returns the ids of the runs removed for good, here or on a
+// remote fetched from: those with a tombstone, as importer.Removals
+// says.
+func (r *Repo) Removed() ([]string, error) {
+	tombs, err := r.Tombstones()
+	if err != nil {
+		return nil, fmt.Errorf("list removed runs: %w", err)
+	}
+	ids := make([]string, 0, len(tombs))
+	for id := range tombs {
+		ids = append(ids, id)
+	}
+	return ids, nil
+}

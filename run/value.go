@@ -102,6 +102,13 @@ func FormatMetric(v float64) string {
 func NewIDAt(t time.Time) string {
 	var rnd [10]byte
 	rand.Read(rnd[:])
+	return IDAt(t, rnd)
+}
+
+// IDAt returns the run id of time t whose other 80 bits are rnd: an
+// importer makes them from the source's id of a run, so that the run
+// has the same id whenever it is imported.
+func IDAt(t time.Time, rnd [10]byte) string {
 	ms := uint64(t.UnixMilli()) & (1<<48 - 1)
 	return formatID(ms, uint64(binary.BigEndian.Uint16(rnd[:2])), binary.BigEndian.Uint64(rnd[2:]))
 }

@@ -32,6 +32,7 @@ type importMlflowCmd struct {
 	DryRun         bool     `short:"n" help:"Read the store and list what would be imported, and import nothing."`
 	JSON           bool     `name:"json" help:"Print what was done as one JSON object, for scripts."`
 	IncludeDeleted bool     `help:"Import the runs MLflow deleted too, put aside (tag gitruns.deleted): git runs ls leaves them out, serve and ui show them when asked."`
+	IncludeRemoved bool     `help:"Import again the runs imported before and removed here since with git runs rm (left out otherwise)."`
 	Experiment     []string `placeholder:"NAME|ID" help:"Import only the runs of this experiment (again for more)."`
 	MaxArtifact    string   `placeholder:"SIZE" default:"100M" help:"Copy artifact files up to SIZE (such as 100M, 2G); larger ones are listed by reference."`
 }
@@ -64,7 +65,10 @@ store again adds runs that are new there, and to runs imported before
 what MLflow gained since: metric points, tags set or changed, artifacts.
 Params stay as first imported, and a tag removed in MLflow stays. Runs
 still running in MLflow are left for an import after their end; runs
-MLflow deleted are left out unless --include-deleted.
+MLflow deleted are left out unless --include-deleted. A run imported
+and then removed here with git runs rm (or removed in a clone this one
+fetched from) is not imported again: it is listed as skipped, deleted
+here, unless --include-removed.
 
 Artifacts are read from inside the store only: a run's artifacts/
 directory in a file store, and, for a database, the files of runs whose
@@ -120,7 +124,7 @@ func (c *importMlflowCmd) Run(e *env) error {
 		}
 		src = fs
 	}
-	o := importer.Options{IncludeDeleted: c.IncludeDeleted, Experiments: c.Experiment, DryRun: c.DryRun, MaxArtifact: maxArt}
+	o := importer.Options{IncludeDeleted: c.IncludeDeleted, IncludeRemoved: c.IncludeRemoved, Experiments: c.Experiment, DryRun: c.DryRun, MaxArtifact: maxArt}
 	return runImport(e, t, src, o, c.JSON, "MLflow")
 }
 
@@ -153,11 +157,15 @@ func runImport(e *env, t *tracker.Tracker, src importer.Source, o importer.Optio
 	return nil
 }
 
-// printImport lists each run new or updated, and a summary.
+// printImport lists each run new, updated or skipped as removed here,
+// and a summary.
 func printImport(w io.Writer, res *importer.Result, dry bool, from string) {
 	for _, it := range res.Items {
 		var verb string
 		switch it.Action {
+		case importer.Removed:
+			fmt.Fprintf(w, "skipped %s (%s) from %s run %s: deleted here (--include-removed imports it)\n", oneLine(it.Name), oneLine(it.Experiment), from, oneLine(it.Source))
+			continue
 		case importer.New:
 			verb = map[bool]string{false: "imported", true: "would import"}[dry]
 		case importer.Updated:
@@ -221,6 +229,7 @@ func writeImportJSON(w io.Writer, res *importer.Result, dry bool, from string) e
 		Updated   int  `json:"updated"`
 		Unchanged int  `json:"unchanged"`
 		Running   int  `json:"running"`
+		Removed   int  `json:"deleted_here"`
 		Deleted   int  `json:"deleted_left_out"`
 		Filtered  int  `json:"other_experiments"`
 		Failed    int  `json:"failed"`
@@ -231,13 +240,13 @@ func writeImportJSON(w io.Writer, res *importer.Result, dry bool, from string) e
 		Problems    []problem `json:"problems"`
 	}{
 		DryRun: dry, New: res.Count(importer.New), Updated: res.Count(importer.Updated),
-		Unchanged: res.Count(importer.Unchanged), Running: res.Count(importer.Running),
+		Unchanged: res.Count(importer.Unchanged), Running: res.Count(importer.Running), Removed: res.Count(importer.Removed),
 		Deleted: res.Deleted, Filtered: res.Filtered, Failed: res.Count(importer.Failed),
 		Experiments: append([]string{}, res.Experiments...), Runs: []item{}, Problems: []problem{},
 	}
 	for _, it := range res.Items {
 		id := it.ID
-		if dry && it.Action == importer.New || it.Action == importer.Running || it.Action == importer.Failed {
+		if dry && it.Action == importer.New || it.Action == importer.Running || it.Action == importer.Failed || it.Action == importer.Removed {
 			id = "" // no run of that id was written
 		}
 		src, wb := it.Source, ""

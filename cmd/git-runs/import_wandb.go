@@ -8,11 +8,12 @@ import (
 )
 
 type importWandbCmd struct {
-	Dir         string   `arg:"" name:"DIR" type:"path" help:"The directory holding W&B's runs: wandb/, the directory above it, or one run's directory."`
-	DryRun      bool     `short:"n" help:"Read the runs and list what would be imported, and import nothing."`
-	JSON        bool     `name:"json" help:"Print what was done as one JSON object, for scripts."`
-	Project     []string `placeholder:"NAME" help:"Import only the runs of this W&B project (again for more)."`
-	MaxArtifact string   `placeholder:"SIZE" default:"100M" help:"Copy files up to SIZE (such as 100M, 2G); larger ones are listed by reference."`
+	Dir            string   `arg:"" name:"DIR" type:"path" help:"The directory holding W&B's runs: wandb/, the directory above it, or one run's directory."`
+	DryRun         bool     `short:"n" help:"Read the runs and list what would be imported, and import nothing."`
+	JSON           bool     `name:"json" help:"Print what was done as one JSON object, for scripts."`
+	Project        []string `placeholder:"NAME" help:"Import only the runs of this W&B project (again for more)."`
+	IncludeRemoved bool     `help:"Import again the runs imported before and removed here since with git runs rm (left out otherwise)."`
+	MaxArtifact    string   `placeholder:"SIZE" default:"100M" help:"Copy files up to SIZE (such as 100M, 2G); larger ones are listed by reference."`
 }
 
 func (c *importWandbCmd) Help() string {
@@ -30,7 +31,9 @@ in the experiment named after its W&B project:
              exit status, from the record log
   tags       program, arguments, git commit and remote, host and user
              from files/wandb-metadata.json (wandb.* and mlflow.source.*)
-  artifacts  every file under files/: output.log, config.yaml,
+  output     files/output.log, what the run printed, as git runs exec
+             keeps a command's: git runs log and show --output show it
+  artifacts  every other file under files/: config.yaml,
              requirements.txt, media
 
 A run with no history file and no readable record log keeps only its
@@ -39,8 +42,9 @@ error and in tag wandb.import.history. A run whose record log has no exit
 record was killed (crashed here), unless the log was written in the last
 minute: it is left for a later import, as it may still be running.
 
-Each run keeps its W&B id in tag mlflow.runId: importing again adds only
-what is new. Every file that cannot be read is named on standard error,
+Each run keeps its W&B id in tag wandb.runId: importing again adds only
+what is new. A run imported and then removed here with git runs rm is
+not imported again unless --include-removed. Every file that cannot be read is named on standard error,
 one line each, and the rest is imported; the exit status is then 1.
 
   git runs import wandb wandb --dry-run
@@ -60,6 +64,6 @@ func (c *importWandbCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	o := importer.Options{Experiments: c.Project, DryRun: c.DryRun, MaxArtifact: maxArt}
+	o := importer.Options{Experiments: c.Project, DryRun: c.DryRun, MaxArtifact: maxArt, IncludeRemoved: c.IncludeRemoved}
 	return runImport(e, t, src, o, c.JSON, "W&B")
 }

@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"maps"
 	"slices"
@@ -37,6 +38,7 @@ const maxPoints = 4_000_000
 // commits the repository has.
 type mapping struct {
 	ids       map[string]string // source id to git-runs id
+	idTag     string            // the tag of the source's id: Source.IDTag
 	hasCommit func(string) bool
 }
 
@@ -46,6 +48,7 @@ type converted struct {
 	history   run.History
 	artifacts []Artifact // to store: within the limit
 	notCopied []Artifact
+	output    string // the file of the run's output, "" when none
 	points    int
 	problems  []Problem
 }
@@ -108,6 +111,7 @@ func convert(r *Run, id string, m mapping, maxArtifact int64, now time.Time) *co
 		}
 	}
 	rec.Ended = endTime(r, last)
+	c.output = r.Output
 	for _, a := range r.Artifacts {
 		switch {
 		case a.Size > maxArtifact:
@@ -125,6 +129,29 @@ func convert(r *Run, id string, m mapping, maxArtifact int64, now time.Time) *co
 		rec.Tags[TagNotCopied] = notCopiedList(c.notCopied)
 	}
 	return c
+}
+
+// runID is the git-runs id an import gives the run of source id srcID,
+// kept in tag idTag, that started at start: the time of its start, as
+// every id starts, then 80 bits of a SHA-256 of the tag and the source
+// id. A run thus has the same id whenever and wherever it is imported,
+// and a tombstone, which names a run by its id alone, tells that the
+// run imported from srcID was removed (see importer.ids).
+func runID(idTag, srcID string, start time.Time) string {
+	sum := sha256.Sum256([]byte(idTag + "\x00" + srcID))
+	return run.IDAt(start, [10]byte(sum[:10]))
+}
+
+// idSeed is the part of id after its time: what runID makes of the
+// source id alone. Removals are matched by it, so that a source that
+// tells a run's start differently from one read to the next (W&B's,
+// from its metadata or, when that is unreadable, its directory's name)
+// still finds the run's tombstone.
+func idSeed(id string) string {
+	if len(id) < 10 {
+		return id
+	}
+	return id[10:]
 }
 
 // runName is the source's name of r when it is a valid run name, else a
@@ -194,7 +221,7 @@ func mapTags(r *Run, m mapping) (map[string]string, []error) {
 	for _, k := range slices.Sorted(maps.Keys(r.Tags)) {
 		v := r.Tags[k]
 		switch {
-		case k == mlflowtags.RunName || strings.HasPrefix(k, "gitruns.") || k == mlflowtags.RunID:
+		case k == mlflowtags.RunName || strings.HasPrefix(k, "gitruns.") || k == mlflowtags.RunID || k == m.idTag:
 			continue
 		case k == mlflowtags.Parent:
 			continue // below, from the Ref
@@ -218,7 +245,7 @@ func mapTags(r *Run, m mapping) (map[string]string, []error) {
 			tags[TagParentElsewhere] = r.Parent
 		}
 	}
-	tags[mlflowtags.RunID] = r.ID
+	tags[m.idTag] = r.ID
 	if r.Deleted {
 		at := r.DeletedAt
 		if at.IsZero() {

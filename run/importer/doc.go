@@ -13,9 +13,12 @@
 // as git runs serve maps them (package run/mlflowtags), the parent of a
 // nested run named by its git-runs id, the run's git commit as its
 // source when the repository has it. The source's id of each run is kept
-// in its record (tag mlflow.runId): importing again matches runs by it
-// and adds only what is new, new runs, and to a run imported before what
-// the source gained since, as an addition to the ended run.
+// in its record (tag mlflow.runId, or wandb.runId: Source.IDTag):
+// importing again matches runs by it and adds only what is new, new
+// runs, and to a run imported before what the source gained since, as an
+// addition to the ended run. The git-runs id of an imported run is made
+// from its source id, so that a run removed here after its import is
+// known by its tombstone, and left out of later imports.
 //
 // What a source holds is untrusted: a source bounds what it reads of each
 // file and never follows a symbolic link, Import validates every key,

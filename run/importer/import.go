@@ -25,6 +25,10 @@ type Options struct {
 	// IncludeDeleted imports the runs the source deleted too, as runs
 	// put aside (run.DeletedTag), as git runs rm --soft would leave them.
 	IncludeDeleted bool
+	// IncludeRemoved imports again the runs imported before and then
+	// removed here for good (git runs rm): without it they are left
+	// out, as Removed.
+	IncludeRemoved bool
 	// Experiments, when not empty, imports only the runs of these
 	// experiments, each named by name or by the source's id.
 	Experiments []string
@@ -63,6 +67,10 @@ const (
 	Running Action = "running"
 	// Failed: the run could not be read or written; its Problem says why.
 	Failed Action = "failed"
+	// Removed: the run was imported before and removed here since (git
+	// runs rm, or a fetched removal); Options.IncludeRemoved imports it
+	// again.
+	Removed Action = "skipped: deleted here"
 )
 
 // Item is what became of one run of the source.
@@ -106,8 +114,9 @@ func (r *Result) Count(a Action) int {
 	return n
 }
 
-// Import brings the runs of src into t's store: each run the store does
-// not have yet (by its source id, kept as tag mlflowtags.RunID) as a run
+// Import brings the runs of src into t's store, which must be Removals:
+// each run the store does not have yet (by its source id, kept as tag
+// src.IDTag()), and did not have and remove since, as a run
 // that has ended, with its original times, experiment, name, params,
 // tags, full metric histories and artifacts; and to a run imported
 // before, what the source gained since, as an addition to the ended run
@@ -133,26 +142,16 @@ func Import(ctx context.Context, t *tracker.Tracker, src Source, o Options) (*Re
 			im.problem(p)
 		}
 	}
-	rs, err := t.Runs(ctx)
+	existing, err := im.existing(ctx)
 	if err != nil {
 		return nil, err
 	}
-	existing := map[string]tracker.Run{}
-	for _, r := range rs.All {
-		if id := r.Record.Tags[mlflowtags.RunID]; id != "" {
-			existing[id] = r
-		}
-	}
 	refs = im.choose(refs)
-	ids := map[string]string{}
-	for _, ref := range refs {
-		if r, ok := existing[ref.ID]; ok {
-			ids[ref.ID] = r.ID
-		} else {
-			ids[ref.ID] = run.NewIDAt(ref.Start)
-		}
+	ids, err := im.ids(refs, existing)
+	if err != nil {
+		return nil, err
 	}
-	im.m = mapping{ids: ids, hasCommit: t.HasCommit}
+	im.m = mapping{ids: ids, idTag: src.IDTag(), hasCommit: t.HasCommit}
 	if err := im.experiments(ctx, refs); err != nil {
 		return nil, err
 	}
@@ -162,6 +161,56 @@ func Import(ctx context.Context, t *tracker.Tracker, src Source, o Options) (*Re
 		t.NoteChange()
 	}
 	return im.res, ctx.Err()
+}
+
+// existing returns the runs of the store imported from src before, by
+// their source ids.
+func (im *importer) existing(ctx context.Context) (map[string]tracker.Run, error) {
+	rs, err := im.t.Runs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tag := im.src.IDTag()
+	existing := map[string]tracker.Run{}
+	for _, r := range rs.All {
+		if id := r.Record.Tags[tag]; id != "" {
+			existing[id] = r
+		}
+	}
+	return existing, nil
+}
+
+// ids returns the git-runs id of each run of refs: a run imported before
+// keeps its id; a new one gets runID's, unless the store removed a run
+// of that id, which is left out (no id) unless o.IncludeRemoved, and
+// then gets a new id, the old one being taken by its tombstone.
+func (im *importer) ids(refs []Ref, existing map[string]tracker.Run) (map[string]string, error) {
+	rm, ok := im.t.Store().(Removals)
+	if !ok {
+		return nil, errors.New("import: the store cannot tell which runs were removed from it")
+	}
+	removed, err := rm.Removed()
+	if err != nil {
+		return nil, err
+	}
+	gone := make(map[string]bool, len(removed))
+	for _, id := range removed {
+		gone[idSeed(id)] = true
+	}
+	tag := im.src.IDTag()
+	ids := make(map[string]string, len(refs))
+	for _, ref := range refs {
+		id := runID(tag, ref.ID, ref.Start)
+		switch r, had := existing[ref.ID]; {
+		case had:
+			ids[ref.ID] = r.ID
+		case !gone[idSeed(id)]:
+			ids[ref.ID] = id
+		case im.o.IncludeRemoved:
+			ids[ref.ID] = run.NewIDAt(ref.Start)
+		}
+	}
+	return ids, nil
 }
 
 // importer is one import under way.
@@ -288,6 +337,10 @@ func (im *importer) one(ctx context.Context, ref Ref, existing map[string]tracke
 	if had {
 		it.Name, it.Experiment = old.Record.Name, old.Record.Experiment
 	}
+	if it.ID == "" {
+		it.Action = Removed
+		return it
+	}
 	if ref.Status == run.Running || !ref.Status.Valid() {
 		it.Action = Running
 		return it
@@ -338,7 +391,15 @@ func (im *importer) create(c *converted, it *Item) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.Save(&run.Contents{Record: c.rec, History: c.history, Artifacts: arts}, "")
+	cs := &run.Contents{Record: c.rec, History: c.history, Artifacts: arts}
+	if c.output != "" {
+		out, err := readOutput(c.output)
+		if err != nil {
+			return err
+		}
+		cs.Output = func() ([]byte, error) { return out, nil }
+	}
+	_, err = s.Save(cs, "")
 	if err != nil {
 		return fmt.Errorf("write run %s: %w", c.rec.ID, err)
 	}
@@ -562,6 +623,9 @@ func (r *Result) Summary(dry bool) string {
 	}
 	if r.Deleted > 0 {
 		parts = append(parts, fmt.Sprintf("%d deleted left out", r.Deleted))
+	}
+	if n := r.Count(Removed); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d skipped: deleted here", n))
 	}
 	if n := r.Count(Failed); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d failed", n))

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +26,14 @@ type source struct {
 	runs map[string]*importer.Run
 	refs []importer.Ref
 	fail map[string]error
+	tag  string // IDTag; mlflowtags.RunID when ""
+}
+
+func (s *source) IDTag() string {
+	if s.tag == "" {
+		return mlflowtags.RunID
+	}
+	return s.tag
 }
 
 func (s *source) Runs(context.Context) ([]importer.Ref, []importer.Problem, error) {
@@ -198,5 +208,122 @@ func TestImportManyJobs(t *testing.T) {
 	}
 	if got := byMLflowID(t, tr); len(got) != 200 {
 		t.Errorf("%d runs, want 200", len(got))
+	}
+}
+
+// importOnce imports src into tr and returns the action of each source
+// run.
+func importOnce(t *testing.T, tr *tracker.Tracker, src importer.Source, o importer.Options) (*importer.Result, map[string]importer.Item) {
+	t.Helper()
+	res, err := importer.Import(ctx, tr, src, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := map[string]importer.Item{}
+	for _, it := range res.Items {
+		items[it.Source] = it
+	}
+	return res, items
+}
+
+// TestImportRemovedHere: a run removed here for good after its import
+// is left out of the next imports, dry or not, and said to be; asked
+// for, it comes back under a new id, and is then known as any imported
+// run.
+func TestImportRemovedHere(t *testing.T) {
+	tr := tracker.New(memstore.New(t.TempDir()), tracker.Options{})
+	src := &source{}
+	src.add(newRun("a", "alpha", 1700000000000))
+	src.add(newRun("b", "beta", 1700000100000))
+	importOnce(t, tr, src, importer.Options{})
+	victim := byMLflowID(t, tr)["a"]
+	if _, err := tr.Delete(ctx, []tracker.Run{victim}, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, dry := range []bool{true, false} {
+		res, items := importOnce(t, tr, src, importer.Options{DryRun: dry})
+		if it := items["a"]; it.Action != importer.Removed || it.ID != "" || it.Name != "alpha" {
+			t.Errorf("dry %v: the removed run: %+v", dry, it)
+		}
+		if it := items["b"]; it.Action != importer.Unchanged {
+			t.Errorf("dry %v: the other run: %+v", dry, it)
+		}
+		if sum := res.Summary(dry); !strings.Contains(sum, "1 skipped: deleted here") {
+			t.Errorf("dry %v: summary %q", dry, sum)
+		}
+		if _, back := byMLflowID(t, tr)["a"]; back {
+			t.Fatalf("dry %v: the removed run came back", dry)
+		}
+	}
+	_, items := importOnce(t, tr, src, importer.Options{IncludeRemoved: true})
+	back, ok := byMLflowID(t, tr)["a"]
+	if it := items["a"]; !ok || it.Action != importer.New || it.ID != back.ID || back.ID == victim.ID {
+		t.Fatalf("--include-removed: %+v, run %+v (removed id %s)", it, back.ID, victim.ID)
+	}
+	if _, items = importOnce(t, tr, src, importer.Options{}); items["a"].Action != importer.Unchanged {
+		t.Errorf("the run brought back, imported again: %+v", items["a"])
+	}
+}
+
+// TestImportSameRunSameID: a run gets the same id in every store it is
+// imported into, so that two clones importing one store hold one run,
+// and a removal in one tells the other's import.
+func TestImportSameRunSameID(t *testing.T) {
+	src := &source{}
+	src.add(newRun("a", "alpha", 1700000000000))
+	one := tracker.New(memstore.New(t.TempDir()), tracker.Options{})
+	two := tracker.New(memstore.New(t.TempDir()), tracker.Options{})
+	importOnce(t, one, src, importer.Options{})
+	importOnce(t, two, src, importer.Options{})
+	a, b := byMLflowID(t, one)["a"], byMLflowID(t, two)["a"]
+	if a.ID != b.ID || run.IDTime(a.ID) != time.UnixMilli(1700000000000).UTC() {
+		t.Errorf("ids %s and %s, want one, of the run's start", a.ID, b.ID)
+	}
+}
+
+// TestImportIDTags: runs of sources that keep their ids in two tags
+// (MLflow's and W&B's) never match each other, even with the same ids,
+// and each imports again as unchanged.
+func TestImportIDTags(t *testing.T) {
+	tr := tracker.New(memstore.New(t.TempDir()), tracker.Options{})
+	ml := &source{}
+	ml.add(newRun("x1", "from-mlflow", 1700000000000))
+	wb := &source{tag: "wandb.runId"}
+	wb.add(newRun("x1", "from-wandb", 1700000000000))
+	for _, src := range []*source{ml, wb, ml, wb} {
+		importOnce(t, tr, src, importer.Options{})
+	}
+	rs, err := tr.Runs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]string{}
+	for _, r := range rs.All {
+		names[r.Record.Name] = r.Record.Tags[mlflowtags.RunID] + "|" + r.Record.Tags["wandb.runId"]
+	}
+	if len(rs.All) != 2 || names["from-mlflow"] != "x1|" || names["from-wandb"] != "|x1" {
+		t.Errorf("runs by name, with their MLflow|W&B ids: %v", names)
+	}
+}
+
+// TestImportOutput: a run's printed output is its output, as exec keeps
+// it (a redrawn line in its last state), and not an artifact.
+func TestImportOutput(t *testing.T) {
+	tr := tracker.New(memstore.New(t.TempDir()), tracker.Options{})
+	out := filepath.Join(t.TempDir(), "output.log")
+	if err := os.WriteFile(out, []byte("epoch 1\n10%\r50%\r100%\ndone\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := newRun("a", "alpha", 1700000000000)
+	r.Output = out
+	src := &source{}
+	src.add(r)
+	importOnce(t, tr, src, importer.Options{})
+	got, err := tr.Output(ctx, byMLflowID(t, tr)["a"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != "epoch 1\n100%\ndone\n" {
+		t.Errorf("output %q", got)
 	}
 }

@@ -23,6 +23,24 @@ type Source interface {
 	// rest is there; an error means the run cannot be imported, and says
 	// where and why.
 	Load(ctx context.Context, ref Ref) (*Run, error)
+	// IDTag names the tag that keeps the source's id of each imported
+	// run in its record (mlflowtags.RunID for MLflow's stores), by
+	// which a later import knows the run. Sources of two kinds name two
+	// tags, so that their runs never match each other's.
+	IDTag() string
+}
+
+// Removals is what Import needs of a store beyond tracker.Store: which
+// runs were removed from it for good, so that a run removed after its
+// import is not imported again. gitstore.Repo and memstore.Store are
+// Removals, checked by run/storetest.
+type Removals interface {
+	// Removed returns the ids of the runs removed for good (Delete)
+	// from the store, each once, in no order: here, and, in a store that
+	// syncs, in the clones whose removals it fetched (gitstore's
+	// tombstones). An id it returns is returned by every later call;
+	// a run put aside (run.DeletedTag) is not removed.
+	Removed() ([]string, error)
 }
 
 // A Releaser is a Source that holds something of each run it loaded
@@ -35,7 +53,7 @@ type Releaser interface {
 // Ref is a run as a Source lists it.
 type Ref struct {
 	// ID is the source's id of the run (MLflow's run id): it is kept in
-	// the imported record (tag mlflow.runId), by which a later import
+	// the imported record (tag Source.IDTag), by which a later import
 	// knows the run.
 	ID string
 	// Experiment is the name of the run's experiment; ExperimentID the
@@ -69,6 +87,10 @@ type Run struct {
 	Tags        map[string]string // with the source's system tags
 	Metrics     map[string][]run.Point
 	Artifacts   []Artifact
+	// Output, when not "", is a local regular file holding what the
+	// run printed (W&B's output.log): the imported run's output, kept as
+	// git runs exec keeps a command's (docs/FORMAT.md, output.log).
+	Output string
 	// Problems are the parts of the run that could not be read.
 	Problems []Problem
 }

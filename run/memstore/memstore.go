@@ -40,6 +40,7 @@ type Store struct {
 	commits map[string]*commit // by commit id
 	blobs   map[string][]byte  // by blob id
 	marks   map[string]string  // fetched runs -> remote
+	removed map[string]bool    // every run Delete removed
 	from    map[string]string  // every run ever marked fetched -> remote
 	seq     int
 
@@ -66,6 +67,7 @@ func New(dir string) *Store {
 		commits: map[string]*commit{},
 		blobs:   map[string][]byte{},
 		marks:   map[string]string{},
+		removed: map[string]bool{},
 	}
 }
 
@@ -387,7 +389,16 @@ func (s *Store) Delete(id, old string) error {
 		return fmt.Errorf("delete run %s: %w: is at %s, expected %s", id, run.ErrConflict, cur, old)
 	}
 	delete(s.refs, id)
+	s.removed[id] = true
 	return nil
+}
+
+// Removed returns the ids of the runs Delete removed, as
+// importer.Removals says.
+func (s *Store) Removed() ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Collect(maps.Keys(s.removed)), nil
 }
 
 // MarksOf returns the marks of run id.

@@ -1,6 +1,9 @@
 package mlflowtags
 
 import (
+	"encoding/json"
+	"math"
+	"strings"
 	"testing"
 
 	"github.com/gitruns/gitruns/run"
@@ -46,5 +49,30 @@ func TestStatus(t *testing.T) {
 	}
 	if _, ok := ParseStatus("DONE"); ok {
 		t.Error("ParseStatus accepted DONE")
+	}
+}
+
+// TestInt64: the three forms MLflow's integers come in, and a float past
+// 2^53 refused, since it no longer names one integer.
+func TestInt64(t *testing.T) {
+	for in, want := range map[string]int64{
+		`12`: 12, `"-7"`: -7, `1.7e12`: 1.7e12, `5.0`: 5, `"9223372036854775807"`: math.MaxInt64,
+		`9007199254740992`: 1 << 53, `9007199254740992.0`: 1 << 53, `-9007199254740992.0`: -(1 << 53),
+	} {
+		var n Int64
+		if err := json.Unmarshal([]byte(in), &n); err != nil || !n.Set || n.V != want {
+			t.Errorf("%s: %+v, %v; want %d", in, n, err, want)
+		}
+	}
+	for _, in := range []string{`1.5`, `"x"`, `1e300`, `9007199254740994.0`, `"` + strings.Repeat("9", 100) + `"`} {
+		var n Int64
+		err := json.Unmarshal([]byte(in), &n)
+		if err == nil || n.Set || len(err.Error()) > 80 {
+			t.Errorf("%.50s: %+v, %v; want a short error", in, n, err)
+		}
+	}
+	var n Int64
+	if err := json.Unmarshal([]byte(`null`), &n); err != nil || n.Set {
+		t.Errorf("null: %+v, %v", n, err)
 	}
 }

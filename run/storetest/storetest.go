@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gitruns/gitruns/run"
+	"github.com/gitruns/gitruns/run/importer"
 	"github.com/gitruns/gitruns/run/live"
 	"github.com/gitruns/gitruns/run/tracker"
 )
@@ -39,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) tracker.Store) {
 		{"DeleteConflict", testDeleteConflict},
 		{"DeleteLiveRun", testDeleteLiveRun},
 		{"DeleteBeforeFirstCommit", testDeleteBeforeFirstCommit},
+		{"Removed", testRemoved},
 		{"RecordAndRecover", testRecordAndRecover},
 		{"Marks", testMarks},
 	}
@@ -320,6 +322,47 @@ func testDeleteConflict(t *testing.T, s tracker.Store) {
 	wantErr(t, "Delete from a stale commit", s.Delete(id, c1), run.ErrConflict)
 	if _, err := s.Head(id); err != nil {
 		t.Errorf("a refused Delete removed the run: %v", err)
+	}
+}
+
+// testRemoved: a run deleted is removed for good, and said to be by
+// every later call of Removed, even once a run of the same id could be
+// saved again; a run never saved, a delete refused and a run put aside
+// remove nothing.
+func testRemoved(t *testing.T, s tracker.Store) {
+	rm, ok := s.(importer.Removals)
+	if !ok {
+		t.Fatalf("%T is not an importer.Removals", s)
+	}
+	removed := func() []string {
+		t.Helper()
+		ids, err := rm.Removed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	if ids := removed(); len(ids) != 0 {
+		t.Fatalf("an empty store has removed %v", ids)
+	}
+	gone, kept, aside := idAt(40), idAt(41), idAt(42)
+	c := save(t, s, contents(gone, run.Finished), "")
+	stale := save(t, s, contents(kept, run.Running), "")
+	save(t, s, contents(kept, run.Finished), stale)
+	save(t, s, contents(aside, run.Finished), "")
+	if err := s.Amend(aside, func(r *run.Record) error { r.Tags[run.DeletedTag] = "2026-11-01T12:00:00Z"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "Delete from a stale commit", s.Delete(kept, stale), run.ErrConflict)
+	wantErr(t, "Delete of a run never saved", s.Delete(idAt(43), ""), run.ErrNotFound)
+	if err := s.Delete(gone, c); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if ids := removed(); !slices.Equal(ids, []string{gone}) {
+			t.Errorf("removed %v, want %s alone", ids, gone)
+		}
 	}
 }
 

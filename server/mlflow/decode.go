@@ -12,32 +12,14 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+
+	"github.com/gitruns/gitruns/run/mlflowtags"
 )
 
-// i64 is an int64 field of a request. Protocol buffers' JSON writes int64
-// as a string, MLflow's Python client as a number: both are read.
-type i64 struct {
-	V   int64
-	Set bool
-}
-
-func (n *i64) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return nil
-	}
-	s := strings.Trim(string(b), `"`)
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		// A float that is a whole number, as JavaScript clients send.
-		f, ferr := strconv.ParseFloat(s, 64)
-		if ferr != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
-			return fmt.Errorf("%s is not an integer", b)
-		}
-		v = int64(f)
-	}
-	n.V, n.Set = v, true
-	return nil
-}
+// i64 is an int64 field of a request, as MLflow's clients write it: a
+// number, a string holding one, or a whole float up to 2^53
+// (mlflowtags.Int64, which the importer reads servers' answers with).
+type i64 = mlflowtags.Int64
 
 // f64 is a double field of a request: a number, or one of the strings
 // protocol buffers' JSON uses for what JSON numbers cannot say ("NaN",

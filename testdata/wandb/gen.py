@@ -12,7 +12,8 @@ files/config.yaml as PyYAML's block style writes W&B's config.
 
 Runs:
   abc123de  files/wandb-history.jsonl, config.yaml with desc: and nested
-            values, metadata, output.log, media; finished (exit 0)
+            values, metadata, output.log (a progress bar redrawn), media;
+            finished (exit 0)
   def456gh  history only in the record log (1000 steps, one record over
             32 KiB spanning blocks), config only in the log; failed (exit 1)
   ghi789jk  record log damaged after its run record: no history, the
@@ -263,7 +264,8 @@ def main():
             "args": ["--lr", "0.001"], "git": {"remote": "https://example.com/ada/proj.git", "commit": commit},
             "host": "node7", "username": "ada", "executable": "/usr/bin/python3"}
     write(os.path.join(d, "files", "wandb-metadata.json"), json.dumps(meta, indent=4))
-    write(os.path.join(d, "files", "output.log"), "epoch 1 loss 0.5\nepoch 2 loss 0.25\n")
+    # A progress bar redrawn after \r: the run's output keeps its last state.
+    write(os.path.join(d, "files", "output.log"), "epoch 1 loss 0.5\n 10%\r 50%\r100%\nepoch 2 loss 0.25\n")
     write(os.path.join(d, "files", "requirements.txt"), "torch==2.3.0\n")
     write(os.path.join(d, "files", "media", "images", "x.png"), b"PNG")
     log = Log()
@@ -279,9 +281,9 @@ def main():
         "tags": {"wandb.project": "churn", "wandb.entity": "ada", "wandb.group": "sweep-a", "wandb.jobType": "train", "wandb.notes": "first try",
                  "wandb.tags": "baseline, v2", "wandb.host": "node7", "wandb.args": '["--lr","0.001"]', "mlflow.source.name": "train.py",
                  "mlflow.source.git.repoURL": "https://example.com/ada/proj.git", "mlflow.user": "ada"},
-        "artifacts": {"config.yaml": None, "media/images/x.png": 3, "output.log": 35, "requirements.txt": 13, "wandb-history.jsonl": None,
+        "artifacts": {"config.yaml": None, "media/images/x.png": 3, "requirements.txt": 13, "wandb-history.jsonl": None,
                       "wandb-metadata.json": None, "wandb-summary.json": None},
-        "problems": 0,
+        "output": "epoch 1 loss 0.5\n100%\nepoch 2 loss 0.25\n", "problems": 0,
     })
 
     # def456gh: history only in the log, long, one record across blocks.
@@ -309,7 +311,7 @@ def main():
         "id": "def456gh", "name": "quiet-moon-2", "project": "churn", "status": "failed", "start": 1_780_100_000_000, "end": 1_780_100_100_000,
         "params": flat_params(config), "metrics": metrics, "history": "record log",
         "tags": {"wandb.project": "churn", "wandb.host": "node8"},
-        "artifacts": {"wandb-summary.json": None}, "problems": 0,
+        "artifacts": {"wandb-summary.json": None}, "output": "", "problems": 0,
     })
 
     # ghi789jk: damaged log, summary only, no exit.
@@ -328,7 +330,7 @@ def main():
     expected.append({
         "id": "ghi789jk", "name": "lost-star-3", "project": "vision", "status": "crashed", "start": 1_780_200_000_000, "end": 1_780_200_060_000,
         "params": {"seed": "7"}, "metrics": {"acc": [[12, ts, "NaN"]], "loss": [[12, ts, fmt(0.7)]]}, "history": "summary only",
-        "tags": {"wandb.project": "vision"}, "artifacts": {"config.yaml": None, "wandb-summary.json": None}, "problems": 2,
+        "tags": {"wandb.project": "vision"}, "artifacts": {"config.yaml": None, "wandb-summary.json": None}, "output": "", "problems": 2,
     })
 
     # syn00001: a synced run's directory.
@@ -346,7 +348,7 @@ def main():
         "id": "syn00001", "name": "synced-run", "project": "churn", "status": "finished", "start": 1_780_300_000_500, "end": 1_780_300_002_500,
         "params": {"lr": "0.5", "layers": "[1, 2]"},
         "metrics": {"loss": [[0, int(round((t3 + 1) * 1000)), fmt(3.0)], [1, int(round((t3 + 2) * 1000)), fmt(2.0)]]}, "history": "record log",
-        "tags": {"wandb.project": "churn", "mlflow.source.git.repoURL": "git@example.com:ada/proj.git"}, "artifacts": {}, "problems": 0,
+        "tags": {"wandb.project": "churn", "mlflow.source.git.repoURL": "git@example.com:ada/proj.git"}, "artifacts": {}, "output": "", "problems": 0,
     })
 
     with open(os.path.join(out, "expected.json"), "w") as f:

@@ -243,6 +243,9 @@ func (s *FileStore) runRef(dir, exp, expName string) (importer.Ref, error) {
 }
 
 // Load reads the run ref names whole.
+// IDTag is mlflowtags.RunID: imported runs keep their MLflow id there.
+func (s *FileStore) IDTag() string { return mlflowtags.RunID }
+
 func (s *FileStore) Load(ctx context.Context, ref importer.Ref) (*importer.Run, error) {
 	dir, ok := s.dirs[ref.ID]
 	if !ok {

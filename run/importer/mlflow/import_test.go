@@ -16,6 +16,7 @@ import (
 	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
 	"github.com/gitruns/gitruns/run/importer"
+	"github.com/gitruns/gitruns/run/importer/internal/importtest"
 	"github.com/gitruns/gitruns/run/importer/mlflow"
 	"github.com/gitruns/gitruns/run/mlflowtags"
 	"github.com/gitruns/gitruns/run/tracker"
@@ -39,19 +40,6 @@ type expected struct {
 		Metrics                            map[string][][3]any
 		Artifacts                          map[string]int64
 	}
-}
-
-func git(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=a", "GIT_AUTHOR_EMAIL=a@x", "GIT_COMMITTER_NAME=a",
-		"GIT_COMMITTER_EMAIL=a@x", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
 }
 
 // generate runs gen.py into a new directory and returns it.
@@ -78,19 +66,13 @@ func readExpected(t *testing.T, dir string) expected {
 	return e
 }
 
+// git runs git in dir, with git as referee.
+var git = importtest.Git
+
 // repo makes a git repository with one commit, and its tracker.
 func repo(t *testing.T) (string, *gitstore.Repo, *tracker.Tracker, string) {
-	t.Helper()
-	dir := t.TempDir()
-	git(t, dir, "init", "-q", "-b", "main")
-	git(t, dir, "commit", "-q", "--allow-empty", "-m", "code")
-	head := git(t, dir, "rev-parse", "HEAD")
-	r, err := gitstore.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	return dir, r, tracker.New(r, tracker.Options{}), head
+	r := importtest.NewRepo(t)
+	return r.Dir, r.Store, r.Tracker, r.Head
 }
 
 type store struct {

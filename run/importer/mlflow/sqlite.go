@@ -208,6 +208,9 @@ func (s *SQLiteStore) ref(v [10]any) (importer.Ref, error) {
 }
 
 // Load reads run ref whole.
+// IDTag is mlflowtags.RunID: imported runs keep their MLflow id there.
+func (s *SQLiteStore) IDTag() string { return mlflowtags.RunID }
+
 func (s *SQLiteStore) Load(ctx context.Context, ref importer.Ref) (*importer.Run, error) {
 	r := &importer.Run{Ref: ref, Params: map[string]string{}, Tags: map[string]string{}, Metrics: run.History{}}
 	deleted := "NULL"

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/gitruns/gitruns/run/mlflowtags"
 )
 
 // client makes the calls of MLflow's REST API to one server.
@@ -206,29 +208,10 @@ func oneLine(s string) string {
 	return b.String()
 }
 
-// i64 is an int64 of MLflow's JSON: a number, or a string holding one
-// (protocol buffers' JSON writes 64-bit integers so).
-type i64 struct {
-	V   int64
-	Set bool
-}
-
-func (n *i64) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return nil
-	}
-	s := strings.Trim(string(b), `"`)
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		f, ferr := strconv.ParseFloat(s, 64)
-		if ferr != nil || f != math.Trunc(f) || math.Abs(f) > 1<<62 {
-			return fmt.Errorf("%s is not an integer", clip(string(b), 40))
-		}
-		v = int64(f)
-	}
-	n.V, n.Set = v, true
-	return nil
-}
+// i64 is an int64 of MLflow's JSON: a number, a string holding one, or a
+// whole float up to 2^53 (mlflowtags.Int64, which git runs serve reads
+// its clients' requests with).
+type i64 = mlflowtags.Int64
 
 // f64 is a double of MLflow's JSON: a number, or "NaN", "Infinity" and
 // "-Infinity" as protocol buffers' JSON writes what a number cannot say.

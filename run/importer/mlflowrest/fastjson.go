@@ -180,9 +180,9 @@ func (p *scan) metric() (metricJSON, bool) {
 				return m, false
 			}
 			if k[0] == 't' {
-				m.Timestamp = i64{n, true}
+				m.Timestamp = i64{V: n, Set: true}
 			} else {
-				m.Step = i64{n, true}
+				m.Step = i64{V: n, Set: true}
 			}
 		default:
 			return m, false

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gitruns/gitruns/run/importer"
@@ -182,12 +183,7 @@ func TestCredentials(t *testing.T) {
 			fmt.Fprint(w, `{"experiments":[]}`)
 		}
 		srv := httptest.NewServer(f)
-		o, err := mlflowrest.FromEnv(func(k string) string { return c.env[k] })
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, b := repo(t)
-		if _, err := importer.Import(ctx, b, open(t, srv.URL, o), importer.Options{}); err != nil {
+		if _, err := importWithEnv(t, srv.URL, c.env); err != nil {
 			t.Fatal(err)
 		}
 		srv.Close()
@@ -203,25 +199,30 @@ func TestCredentials(t *testing.T) {
 	}
 }
 
+// importWithEnv imports the server at url into a new repository, with
+// the options MLflow's clients take from the environment env.
+func importWithEnv(t *testing.T, url string, env map[string]string) (*importer.Result, error) {
+	t.Helper()
+	o, err := mlflowrest.FromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, b := repo(t)
+	return importer.Import(ctx, b, open(t, url, o), importer.Options{})
+}
+
 // TestLargeArtifact lists a file over the limit by reference without
 // downloading it.
 func TestLargeArtifact(t *testing.T) {
-	f := fake{}
-	downloads := 0
-	f["/get-artifact"] = func(w http.ResponseWriter, r *http.Request) {
-		downloads++
-		fmt.Fprint(w, "hello")
-	}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
+	url, downloads := countDownloads(t)
 	_, b := repo(t)
-	src := open(t, srv.URL, mlflowrest.Options{MaxArtifact: 4})
+	src := open(t, url, mlflowrest.Options{MaxArtifact: 4})
 	res, err := importer.Import(ctx, b, src, importer.Options{MaxArtifact: 4})
 	if err != nil || len(res.Problems) > 0 {
 		t.Fatal(err, res.Problems)
 	}
-	if downloads != 0 || len(res.Items) != 1 || res.Items[0].NotCopied != 1 || res.Items[0].Artifacts != 0 {
-		t.Errorf("%d downloads, %+v; want none, the file listed by reference", downloads, res.Items)
+	if downloads.Load() != 0 || len(res.Items) != 1 || res.Items[0].NotCopied != 1 || res.Items[0].Artifacts != 0 {
+		t.Errorf("%d downloads, %+v; want none, the file listed by reference", downloads.Load(), res.Items)
 	}
 	rs, _ := b.Runs(ctx)
 	if got := rs.All[0].Record.Tags[importer.TagNotCopied]; got != "5 a.txt" {
@@ -247,12 +248,7 @@ func TestTLS(t *testing.T) {
 		{map[string]string{"MLFLOW_TRACKING_SERVER_CERT_PATH": ca}, ""},
 		{map[string]string{"MLFLOW_TRACKING_INSECURE_TLS": "true"}, ""},
 	} {
-		o, err := mlflowrest.FromEnv(func(k string) string { return c.env[k] })
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, b := repo(t)
-		res, err := importer.Import(ctx, b, open(t, srv.URL, o), importer.Options{})
+		res, err := importWithEnv(t, srv.URL, c.env)
 		switch {
 		case c.want == "" && (err != nil || res.Count(importer.New) != 1):
 			t.Errorf("%v: %v %v", c.env, res, err)
@@ -271,20 +267,27 @@ func TestTLS(t *testing.T) {
 // TestDryRunDownloadsNothing lists a run's files in a dry run, with their
 // sizes, and fetches none.
 func TestDryRunDownloadsNothing(t *testing.T) {
-	f := fake{}
-	downloads := 0
-	f["/get-artifact"] = func(w http.ResponseWriter, r *http.Request) {
-		downloads++
-		fmt.Fprint(w, "hello")
-	}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
+	url, downloads := countDownloads(t)
 	_, b := repo(t)
-	res, err := importer.Import(ctx, b, open(t, srv.URL, mlflowrest.Options{ListOnly: true}), importer.Options{DryRun: true})
+	res, err := importer.Import(ctx, b, open(t, url, mlflowrest.Options{ListOnly: true}), importer.Options{DryRun: true})
 	if err != nil || len(res.Problems) > 0 || len(res.Items) != 1 {
 		t.Fatal(err, res.Problems)
 	}
-	if downloads != 0 || res.Items[0].Artifacts != 1 {
-		t.Errorf("%d downloads, %+v; want none, one file listed", downloads, res.Items[0])
+	if downloads.Load() != 0 || res.Items[0].Artifacts != 1 {
+		t.Errorf("%d downloads, %+v; want none, one file listed", downloads.Load(), res.Items[0])
 	}
+}
+
+// countDownloads serves the fake run until t ends, counting the
+// downloads of its file, and returns its URL and the count.
+func countDownloads(t *testing.T) (string, *atomic.Int64) {
+	var n atomic.Int64
+	f := fake{}
+	f["/get-artifact"] = func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		fmt.Fprint(w, "hello")
+	}
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	return srv.URL, &n
 }

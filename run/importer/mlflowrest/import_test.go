@@ -12,16 +12,15 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
 	"github.com/gitruns/gitruns/run/importer"
+	"github.com/gitruns/gitruns/run/importer/internal/importtest"
 	"github.com/gitruns/gitruns/run/importer/mlflowrest"
 	"github.com/gitruns/gitruns/run/mlflowtags"
 	"github.com/gitruns/gitruns/run/tracker"
@@ -30,32 +29,13 @@ import (
 
 var ctx = context.Background()
 
-func git(t testing.TB, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=a", "GIT_AUTHOR_EMAIL=a@x", "GIT_COMMITTER_NAME=a",
-		"GIT_COMMITTER_EMAIL=a@x", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
+// git runs git in dir, with git as referee.
+var git = importtest.Git
 
 // repo makes a git repository with one commit, and its tracker.
 func repo(t testing.TB) (string, *tracker.Tracker) {
-	t.Helper()
-	dir := t.TempDir()
-	git(t, dir, "init", "-q", "-b", "main")
-	git(t, dir, "config", "gc.auto", "0")
-	git(t, dir, "commit", "-q", "--allow-empty", "-m", "code")
-	r, err := gitstore.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	return dir, tracker.New(r, tracker.Options{})
+	r := importtest.NewRepo(t)
+	return r.Dir, r.Tracker
 }
 
 // serve serves repository dir with git runs serve's server on loopback

@@ -422,6 +422,9 @@ func (s *Source) expWhere(exp string) string {
 
 // Load reads the run ref names: what the listing had, each metric's
 // history, and the artifacts.
+// IDTag is mlflowtags.RunID: imported runs keep their MLflow id there.
+func (s *Source) IDTag() string { return mlflowtags.RunID }
+
 func (s *Source) Load(ctx context.Context, ref importer.Ref) (*importer.Run, error) {
 	s.mu.Lock()
 	rj := s.runs[ref.ID]

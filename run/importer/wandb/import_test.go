@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gitruns/gitruns/gitstore"
 	"github.com/gitruns/gitruns/run"
 	"github.com/gitruns/gitruns/run/importer"
+	"github.com/gitruns/gitruns/run/importer/internal/importtest"
 	"github.com/gitruns/gitruns/run/importer/wandb"
 	"github.com/gitruns/gitruns/run/mlflowtags"
 	"github.com/gitruns/gitruns/run/tracker"
@@ -33,35 +33,18 @@ type expected struct {
 		Params, Tags                       map[string]string
 		Metrics                            map[string][][3]any
 		Artifacts                          map[string]*int64
+		Output                             string
 		Problems                           int
 	}
 }
 
-func git(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=a", "GIT_AUTHOR_EMAIL=a@x", "GIT_COMMITTER_NAME=a",
-		"GIT_COMMITTER_EMAIL=a@x", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
+// git runs git in dir, with git as referee.
+var git = importtest.Git
 
+// repo makes a git repository with one commit, and its tracker.
 func repo(t *testing.T) (string, *tracker.Tracker, string) {
-	t.Helper()
-	dir := t.TempDir()
-	git(t, dir, "init", "-q", "-b", "main")
-	git(t, dir, "config", "gc.auto", "0")
-	git(t, dir, "commit", "-q", "--allow-empty", "-m", "code")
-	r, err := gitstore.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	return dir, tracker.New(r, tracker.Options{}), git(t, dir, "rev-parse", "HEAD")
+	r := importtest.NewRepo(t)
+	return r.Dir, r.Tracker, r.Head
 }
 
 func generate(t *testing.T, commit string) (string, expected) {
@@ -129,7 +112,7 @@ func check(t *testing.T, tr *tracker.Tracker, want expected, head string) {
 	}
 	got := map[string]tracker.Run{}
 	for _, r := range rs.All {
-		got[r.Record.Tags[mlflowtags.RunID]] = r
+		got[r.Record.Tags[wandb.TagRunID]] = r
 	}
 	for _, w := range want.Runs {
 		r, ok := got[w.ID]
@@ -151,7 +134,7 @@ func check(t *testing.T, tr *tracker.Tracker, want expected, head string) {
 		if !reflect.DeepEqual(rec.Params, params) {
 			t.Errorf("run %s: params %#v; want %#v", w.ID, rec.Params, params)
 		}
-		tags := map[string]string{mlflowtags.RunID: w.ID, wandb.TagHistory: w.History}
+		tags := map[string]string{wandb.TagRunID: w.ID, wandb.TagHistory: w.History}
 		for k, v := range w.Tags {
 			tags[k] = v
 		}
@@ -204,6 +187,13 @@ func check(t *testing.T, tr *tracker.Tracker, want expected, head string) {
 			if !paths[p] {
 				t.Errorf("run %s: artifact %s missing", w.ID, p)
 			}
+		}
+		out, err := tr.Output(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(out) != w.Output {
+			t.Errorf("run %s: output %q; want %q", w.ID, out, w.Output)
 		}
 	}
 }
@@ -296,7 +286,7 @@ func TestBadDirs(t *testing.T) {
 	}
 	rs, _ := tr.Runs(ctx)
 	for _, r := range rs.All {
-		if r.Record.Tags[mlflowtags.RunID] == "abc123de" && r.Record.Metrics["loss"].Count != 50 {
+		if r.Record.Tags[wandb.TagRunID] == "abc123de" && r.Record.Metrics["loss"].Count != 50 {
 			t.Errorf("loss has %d points; want the 50 before the bad line", r.Record.Metrics["loss"].Count)
 		}
 	}
@@ -337,7 +327,7 @@ func TestSymlinks(t *testing.T) {
 	}
 	rs, _ := tr.Runs(ctx)
 	for _, r := range rs.All {
-		if r.Record.Tags[mlflowtags.RunID] != "abc123de" {
+		if r.Record.Tags[wandb.TagRunID] != "abc123de" {
 			continue
 		}
 		if !reflect.DeepEqual(r.Record.Params, map[string]any{"lr": 0.001}) {

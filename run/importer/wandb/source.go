@@ -11,8 +11,8 @@
 // name, project, tags and exit code only in the binary record log
 // run-<id>.wandb, which is read too (see datastore.go); a run with neither
 // a history file nor a readable log has its summary's last values only,
-// and says so as a problem. Every file under files/ (output.log too) is
-// the run's artifact.
+// and says so as a problem. files/output.log, what the run printed, is
+// the run's output; every other file under files/ is an artifact.
 //
 // Directories are untrusted: files are read up to a limit, symbolic
 // links are not followed, and every value is validated by the importer.
@@ -39,6 +39,9 @@ import (
 // program (mlflow.source.name), git commit (mlflow.source.git.commit) and
 // remote (mlflow.source.git.repoURL), and user (mlflow.user).
 const (
+	// TagRunID is the W&B id of the run, by which a later import knows
+	// it (importer.Source.IDTag).
+	TagRunID   = "wandb.runId"
 	TagProject = "wandb.project"
 	TagEntity  = "wandb.entity"
 	TagGroup   = "wandb.group"
@@ -61,6 +64,9 @@ const (
 	maxFiles     = 100_000     // files under files/
 	liveWithin   = time.Minute // a log written this recently may still grow
 )
+
+// outputFile is where W&B keeps what the run printed, below files/.
+const outputFile = "output.log"
 
 // runDir is the name of a run's directory: offline-run- or run-, its
 // start (local time), and its id.
@@ -137,6 +143,11 @@ func (s *Source) Runs(ctx context.Context) ([]importer.Ref, []importer.Problem, 
 }
 
 // Load returns the run Runs read.
+// IDTag is TagRunID: imported runs keep their W&B id there, apart from
+// MLflow's ids, so that an MLflow run and a W&B run of the same id are
+// two runs.
+func (s *Source) IDTag() string { return TagRunID }
+
 func (s *Source) Load(ctx context.Context, ref importer.Ref) (*importer.Run, error) {
 	r, ok := s.runs[ref.ID]
 	if !ok {
@@ -200,8 +211,19 @@ func (s *Source) read(d string) (*importer.Run, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		bad("files", err)
 	}
-	r.Artifacts = arts
+	r.Artifacts, r.Output = takeOutput(arts)
 	return r, nil
+}
+
+// takeOutput takes output.log, what the run printed, out of its files:
+// it is the run's output, as git runs exec keeps a command's.
+func takeOutput(arts []importer.Artifact) ([]importer.Artifact, string) {
+	for i, a := range arts {
+		if a.Path == outputFile {
+			return slices.Delete(arts, i, i+1), a.File
+		}
+	}
+	return arts, ""
 }
 
 // artifacts lists the regular files under dir, not through symbolic
