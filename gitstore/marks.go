@@ -96,7 +96,7 @@ func (r *Repo) MarksOf(id string) (fetchedFrom, cameFrom string) {
 
 // AllMarks returns MarksOf for a listing: the marks as they were when it
 // was called, each page of them read at most once, fastest when asked in
-// order of id (either way round). It is not safe for concurrent use.
+// order of id (either way round). Making it costs what MarksOf does.
 func (r *Repo) AllMarks() func(id string) (fetchedFrom, cameFrom string) {
 	st, err := r.loadMarks()
 	if err != nil {
@@ -104,7 +104,11 @@ func (r *Repo) AllMarks() func(id string) (fetchedFrom, cameFrom string) {
 		return func(string) (string, string) { return "", "" }
 	}
 	st.seen = st.seenSet()
-	return st.of
+	return func(id string) (string, string) {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		return st.of(id)
+	}
 }
 
 // MarkFetched marks runs as fetched from remote, and as having come from
@@ -240,22 +244,67 @@ func appendFile(path string, b []byte, create bool) error {
 	return err
 }
 
-// lockMarks takes runs/marks.lock, which every writer of marks holds:
-// without it a fold could drop a clear appended while it ran.
-func (r *Repo) lockMarks() (*lockFile, error) {
-	lock, err := r.createLock(r.privateDir()+"/marks", marksLockTimeout, true)
-	if errors.Is(err, fs.ErrExist) {
-		return nil, &lockedError{"run marks", "runs/marks.lock"}
+// marksLock is runs/marks.lock, held by every writer of marks: without
+// it a fold could drop a clear appended while it ran. It is an flock on a
+// file that stays, not git's create-and-rename lock: nothing of git reads
+// these files, an flock ends with its process however it dies (no lock is
+// ever left behind), and taking it costs about a seventh of creating a
+// file (18 µs against 124 µs on this machine, loaded).
+type marksLock struct{ f *os.File }
+
+// marksMu makes the lock exclusive within a process too: over NFS, Linux
+// emulates flock with POSIX locks, which a process holds for all its
+// descriptors.
+var marksMu sync.Mutex
+
+func (r *Repo) lockMarks() (*marksLock, error) {
+	marksMu.Lock()
+	l, err := r.flockMarks()
+	if err != nil {
+		marksMu.Unlock()
+		return nil, err
+	}
+	return l, nil
+}
+
+func (r *Repo) flockMarks() (*marksLock, error) {
+	path := r.privateDir() + "/marks.lock"
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = os.MkdirAll(r.privateDir(), 0o777); err == nil {
+			f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("lock run marks: %w", err)
 	}
-	return lock, nil
+	deadline := time.Now().Add(marksLockTimeout)
+	for attempt := 0; ; attempt++ {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return &marksLock{f}, nil
+		}
+		if err != unix.EWOULDBLOCK && err != unix.EINTR || time.Now().After(deadline) {
+			f.Close()
+			if err == unix.EWOULDBLOCK {
+				return nil, fmt.Errorf("lock run marks: another git-runs process has held runs/marks.lock for %s", marksLockTimeout)
+			}
+			return nil, fmt.Errorf("lock run marks: %w", err)
+		}
+		backoff(attempt)
+	}
+}
+
+// release drops the lock.
+func (l *marksLock) release() {
+	l.f.Close() // the flock goes with the descriptor
+	marksMu.Unlock()
 }
 
 // markState is the fetched and came-from marks as one reader found them.
 type markState struct {
-	fm, cm        *mapped // kept here so that the mappings stay alive
+	mu            sync.Mutex // guards the searches' positions and remotes, for AllMarks
+	fm, cm        *mapped    // kept here so that the mappings stay alive
 	fetched, came sortedLines
 	rawSeen       []byte              // fetched.seen as read
 	seenLog       []byte              // its lines from the newline before the first id, when it applies to fm
@@ -720,8 +769,21 @@ var mappings struct {
 }
 
 // mapFile returns the content of path as it is now: nothing when it is
-// not there.
+// not there. A file as it was mapped last costs one stat.
 func mapFile(path string) (*mapped, error) {
+	path = filepath.Clean(path)
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &mapped{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	mappings.Lock()
+	defer mappings.Unlock()
+	if m := mappings.byPath[path]; m != nil && m.id == idOf(fi) {
+		return m, nil
+	}
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &mapped{}, nil
@@ -730,18 +792,10 @@ func mapFile(path string) (*mapped, error) {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
+	if fi, err = f.Stat(); err != nil {
 		return nil, err
 	}
-	id := idOf(fi)
-	path = filepath.Clean(path)
-	mappings.Lock()
-	defer mappings.Unlock()
-	if m := mappings.byPath[path]; m != nil && m.id == id {
-		return m, nil
-	}
-	m := &mapped{id: id, ok: true}
+	m := &mapped{id: idOf(fi), ok: true}
 	if fi.Size() > 0 {
 		data, err := unix.Mmap(int(f.Fd()), 0, int(fi.Size()), unix.PROT_READ, unix.MAP_SHARED)
 		if err != nil {

@@ -696,6 +696,42 @@ func TestAllMarksAllocates(t *testing.T) {
 	}
 }
 
+// TestAllMarksShared: one lookup asked by several goroutines at once, in
+// different orders, as a server's views would.
+func TestAllMarksShared(t *testing.T) {
+	dir := newRepo(t)
+	r := openRepo(t, dir)
+	ids := newIDs(3000)
+	if err := r.MarkFetched("origin", ids[:2000]); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.MarkSeen(ids[5]); err != nil {
+		t.Fatal(err)
+	}
+	marksOf := r.AllMarks()
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(g), 9))
+			for range 5000 {
+				i := rng.IntN(len(ids))
+				f, c := marksOf(ids[i])
+				wantF, wantC := "origin", "origin"
+				if i >= 2000 {
+					wantF, wantC = "", ""
+				} else if i == 5 {
+					wantF = ""
+				}
+				if f != wantF || c != wantC {
+					t.Errorf("marks of run %d: %q, %q, want %q, %q", i, f, c, wantF, wantC)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
 func median(ds []time.Duration) time.Duration {
 	slices.Sort(ds)
 	return ds[len(ds)/2]

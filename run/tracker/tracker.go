@@ -91,9 +91,10 @@ type Marks interface {
 	// fetched), which MarkSeen leaves, as a run does not stop being
 	// someone else's once looked at.
 	MarksOf(id string) (fetchedFrom, cameFrom string)
-	// AllMarks returns MarksOf as of the call, for a listing that asks
-	// about many runs: it is fastest when asked in order of id (either
-	// way round), and not safe for concurrent use.
+	// AllMarks returns MarksOf as of the call, for a listing or a view
+	// that asks about many runs: it costs little to make, reads only what
+	// the runs asked about need, and is fastest when asked in order of id
+	// (either way round).
 	AllMarks() func(id string) (fetchedFrom, cameFrom string)
 	// MarkFetched marks runs as fetched from remote.
 	MarkFetched(remote string, ids []string) error
