@@ -20,7 +20,7 @@ import (
 // time. Records it cannot read are left for the caller to read another
 // way. Memory stays bounded by the records in flight, not their number:
 // an index of a million runs is built without holding them.
-func (r *Repo) streamRecords(ctx context.Context, entries []listed, f func(i int, rec *run.Record)) error {
+func (r *Repo) streamRecords(ctx context.Context, runs []change, f func(i int, rec *run.Record)) error {
 	if CheckGit() != nil {
 		return nil
 	}
@@ -42,8 +42,8 @@ func (r *Repo) streamRecords(ctx context.Context, entries []listed, f func(i int
 	}
 	go func() {
 		w := bufio.NewWriterSize(stdin, 64<<10)
-		for _, e := range entries {
-			w.WriteString(e.commit.String() + ":" + RecordFile + "\n")
+		for _, c := range runs {
+			w.WriteString(c.commit.String() + ":" + RecordFile + "\n")
 		}
 		w.Flush()
 		stdin.Close()
@@ -55,7 +55,7 @@ func (r *Repo) streamRecords(ctx context.Context, entries []listed, f func(i int
 	bodies := make(chan body, 256)
 	go func() {
 		defer close(bodies)
-		readBodies(bufio.NewReaderSize(stdout, 256<<10), len(entries), func(i int, data []byte) {
+		readBodies(bufio.NewReaderSize(stdout, 256<<10), len(runs), func(i int, data []byte) {
 			bodies <- body{i, data}
 		})
 		io.Copy(io.Discard, stdout)
@@ -68,7 +68,7 @@ func (r *Repo) streamRecords(ctx context.Context, entries []listed, f func(i int
 			defer wg.Done()
 			for b := range bodies {
 				rec, err := codec.DecodeTOML(b.data)
-				if err != nil || rec.ID != entries[b.i].id {
+				if err != nil || rec.ID != runs[b.i].id {
 					continue
 				}
 				mu.Lock()
