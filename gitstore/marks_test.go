@@ -83,6 +83,20 @@ func oldMarkSeen(dir string, ids ...string) error {
 	return oldMarkFetched(dir, "", ids)
 }
 
+func oldScanned(path string) map[string]bool {
+	data, err := readFileIfExists(path)
+	m := map[string]bool{}
+	if err != nil {
+		return m
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if len(l) == 40 {
+			m[l] = true
+		}
+	}
+	return m
+}
+
 func oldMarksOf(dir, id string) (string, string) {
 	return oldReadMarks(dir + "/fetched")[id], oldReadMarks(dir + "/came-from")[id]
 }
@@ -647,6 +661,39 @@ func BenchmarkMarks(b *testing.B) {
 					}
 				})
 			})
+			// A push looks up the commit of each run it would send: ten,
+			// or every one.
+			commits := commitIDs(n, "scanned")
+			sorted := slices.Sorted(slices.Values(commits))
+			var b1 strings.Builder
+			for _, c := range sorted {
+				b1.WriteString(c + "\n")
+			}
+			if err := writeFileAtomic(r.scannedPath(), []byte(b1.String())); err != nil {
+				b.Fatal(err)
+			}
+			if err := writeFileAtomic(old+"/scanned", []byte(b1.String())); err != nil {
+				b.Fatal(err)
+			}
+			for _, k := range []int{10, n} {
+				b.Run(fmt.Sprintf("Scanned/%d", k), func(b *testing.B) {
+					compare(b, func() {
+						scanned := r.Scanned()
+						for _, c := range commits[:k] {
+							if !scanned(c) {
+								b.Fatal("not scanned")
+							}
+						}
+					}, func() {
+						scanned := oldScanned(old + "/scanned")
+						for _, c := range commits[:k] {
+							if !scanned[c] {
+								b.Fatal("not scanned")
+							}
+						}
+					})
+				})
+			}
 		})
 	}
 }

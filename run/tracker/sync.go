@@ -170,7 +170,7 @@ func (t *Tracker) unscanned(ctx context.Context, s Syncer, ids []string, scanned
 	}
 	var todo []string
 	for id, c := range heads {
-		if !scanned(c) && (ids == nil || slices.Contains(ids, id)) {
+		if (ids == nil || slices.Contains(ids, id)) && !scanned(c) {
 			todo = append(todo, id)
 		}
 	}
