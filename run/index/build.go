@@ -2,6 +2,7 @@ package index
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"fmt"
@@ -30,7 +31,7 @@ type Builder struct {
 }
 
 type buildRow struct {
-	id     string
+	id     [IDLen]byte
 	commit Commit
 	off    uint64
 	n      uint32
@@ -44,15 +45,17 @@ type buildKey struct {
 	count uint64
 }
 
-type numRow struct {
-	v   float64
-	row uint32
-}
+// numRow and hashRow are a value (float64 bits) or hash and a row, in 12
+// bytes: a million runs have ten million of them.
+type numRow [3]uint32
 
-type hashRow struct {
-	h   uint64
-	row uint32
-}
+type hashRow [3]uint32
+
+func pack(v uint64, row uint32) [3]uint32 { return [3]uint32{uint32(v), uint32(v >> 32), row} }
+
+func (e numRow) value() float64 { return math.Float64frombits(uint64(e[0]) | uint64(e[1])<<32) }
+
+func (e hashRow) hash() uint64 { return uint64(e[0]) | uint64(e[1])<<32 }
 
 // NewBuilder starts a segment to be written at path when Finish is called.
 func NewBuilder(path string) (*Builder, error) {
@@ -83,34 +86,35 @@ func (b *Builder) Add(id string, c Commit, rec *run.Record, raw []byte) {
 		return // not a run id: the store lists no such run
 	}
 	row := uint32(len(b.rows))
+	r := buildRow{commit: c, off: b.off, n: uint32(len(raw)), unreadable: rec == nil}
+	copy(r.id[:], id)
+	b.rows = append(b.rows, r)
 	if rec == nil {
-		b.rows = append(b.rows, buildRow{id: id, commit: c, unreadable: true})
 		return
 	}
-	b.rows = append(b.rows, buildRow{id: id, commit: c, off: b.off, n: uint32(len(raw))})
 	b.write(raw)
-	b.eq = append(b.eq, hashRow{nameHash(rec.Name), row | nameBit})
+	b.eq = append(b.eq, pack(nameHash(rec.Name), row|nameBit))
 	for k, s := range rec.Metrics {
 		bk := b.key(Metric, k)
 		if !math.IsNaN(s.Last) {
-			bk.num = append(bk.num, numRow{s.Last, row})
+			bk.num = append(bk.num, pack(math.Float64bits(s.Last), row))
 		}
 	}
 	for k, v := range rec.Params {
 		bk := b.key(Param, k)
 		if f, ok := ParamNumber(v); ok {
-			bk.num = append(bk.num, numRow{f, row})
+			bk.num = append(bk.num, pack(math.Float64bits(f), row))
 		} else {
 			bk.other = append(bk.other, row)
 			if text, ok := paramText(v); ok {
-				b.eq = append(b.eq, hashRow{eqHash(Param, k, text), row})
+				b.eq = append(b.eq, pack(eqHash(Param, k, text), row))
 			}
 		}
 	}
 	for k, v := range rec.Tags {
 		bk := b.key(Tag, k)
 		bk.other = append(bk.other, row) // a tag's rows: who has it
-		b.eq = append(b.eq, hashRow{eqHash(Tag, k, v), row})
+		b.eq = append(b.eq, pack(eqHash(Tag, k, v), row))
 	}
 }
 
@@ -159,7 +163,7 @@ func (b *Builder) finish() error {
 	for i := range order {
 		order[i] = uint32(i)
 	}
-	slices.SortFunc(order, func(x, y uint32) int { return cmp.Compare(b.rows[x].id, b.rows[y].id) })
+	slices.SortFunc(order, func(x, y uint32) int { return bytes.Compare(b.rows[x].id[:], b.rows[y].id[:]) })
 	perm := make([]uint32, len(b.rows))
 	for pos, i := range order {
 		perm[i] = uint32(pos)
@@ -172,7 +176,7 @@ func (b *Builder) finish() error {
 	for _, i := range order {
 		r := b.rows[i]
 		clear(row[:])
-		copy(row[:], r.id)
+		copy(row[:], r.id[:])
 		copy(row[IDLen:], r.commit[:])
 		if r.unreadable {
 			row[IDLen+HashLen] = 1
@@ -182,15 +186,21 @@ func (b *Builder) finish() error {
 		b.write(row[:])
 	}
 	b.rows = nil
-	var names, eq []hashRow
-	for _, e := range b.eq {
-		if e.row&nameBit != 0 {
-			names = append(names, hashRow{e.h, perm[e.row&^nameBit]})
-		} else {
-			eq = append(eq, hashRow{e.h, perm[e.row]})
+	// Names first, then the rest, in place: the table is big.
+	k := 0
+	for i, e := range b.eq {
+		if e[2]&nameBit != 0 {
+			b.eq[i], b.eq[k] = b.eq[k], b.eq[i]
+			k++
 		}
 	}
-	b.eq = nil
+	names, eq := b.eq[:k], b.eq[k:]
+	for i := range names {
+		names[i][2] = perm[names[i][2]&^nameBit]
+	}
+	for i := range eq {
+		eq[i][2] = perm[eq[i][2]]
+	}
 	h[hNamesOff], h[hNamesLen] = b.off, uint64(len(names))
 	b.writeHashed(names)
 	h[hEqOff], h[hEqLen] = b.off, uint64(len(eq))
@@ -232,12 +242,12 @@ func (b *Builder) pad() {
 
 func (b *Builder) writeHashed(t []hashRow) {
 	slices.SortFunc(t, func(x, y hashRow) int {
-		return cmp.Or(cmp.Compare(x.h, y.h), cmp.Compare(x.row, y.row))
+		return cmp.Or(cmp.Compare(x.hash(), y.hash()), cmp.Compare(x[2], y[2]))
 	})
 	var e [12]byte
 	for _, r := range t {
-		binary.LittleEndian.PutUint64(e[:], r.h)
-		binary.LittleEndian.PutUint32(e[8:], r.row)
+		binary.LittleEndian.PutUint64(e[:], r.hash())
+		binary.LittleEndian.PutUint32(e[8:], r[2])
 		b.write(e[:])
 	}
 }
@@ -257,12 +267,12 @@ func (b *Builder) writePostings(h *[headerWords]uint64, perm []uint32) {
 	for _, id := range ids {
 		k := b.keys[id]
 		for i := range k.num {
-			k.num[i].row = perm[k.num[i].row]
+			k.num[i][2] = perm[k.num[i][2]]
 		}
-		slices.SortFunc(k.num, func(x, y numRow) int { return cmp.Or(cmp.Compare(x.v, y.v), cmp.Compare(x.row, y.row)) })
+		slices.SortFunc(k.num, func(x, y numRow) int { return cmp.Or(cmp.Compare(x.value(), y.value()), cmp.Compare(x[2], y[2])) })
 		for _, p := range k.num {
-			binary.LittleEndian.PutUint64(e[:], math.Float64bits(p.v))
-			binary.LittleEndian.PutUint32(e[8:], p.row)
+			binary.LittleEndian.PutUint64(e[:], math.Float64bits(p.value()))
+			binary.LittleEndian.PutUint32(e[8:], p[2])
 			b.write(e[:])
 		}
 		dir = append(dir, byte(id.kind))
