@@ -616,14 +616,16 @@ func findCommit(recs []byte, c string) bool {
 	}
 	x := uint64(top[0])<<56 | uint64(top[1])<<48 | uint64(top[2])<<40 | uint64(top[3])<<32 |
 		uint64(top[4])<<24 | uint64(top[5])<<16 | uint64(top[6])<<8 | uint64(top[7])
-	at := func(i int) string { return string(recs[i*scannedLen : i*scannedLen+40]) }
+	// below tells whether line i is below c; the comparison of a
+	// conversion makes no string.
+	below := func(i int) bool { return string(recs[i*scannedLen:i*scannedLen+40]) < c }
 	i := int(float64(x) / (1 << 64) * float64(n))
 	i = min(max(i, 0), n-1)
 	lo, hi := 0, n // the first line not below c is in [lo, hi]
-	if at(i) < c {
+	if below(i) {
 		lo = i + 1
 		for step := 1; lo+step-1 < n; step *= 2 {
-			if at(lo+step-1) >= c {
+			if !below(lo + step - 1) {
 				hi = lo + step - 1
 				break
 			}
@@ -632,7 +634,7 @@ func findCommit(recs []byte, c string) bool {
 	} else {
 		hi = i
 		for step := 1; hi-step >= 0; step *= 2 {
-			if at(hi-step) < c {
+			if below(hi - step) {
 				lo = hi - step + 1
 				break
 			}
@@ -640,14 +642,13 @@ func findCommit(recs []byte, c string) bool {
 		}
 	}
 	for lo < hi {
-		m := lo + (hi-lo)/2
-		if at(m) < c {
+		if m := lo + (hi-lo)/2; below(m) {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
-	return lo < n && at(lo) == c
+	return lo < n && string(recs[lo*scannedLen:lo*scannedLen+40]) == c
 }
 
 // MarkScanned marks run commits as scanned (clean, or accepted): one

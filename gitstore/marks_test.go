@@ -513,6 +513,13 @@ func TestFindCommit(t *testing.T) {
 				t.Fatalf("n=%d: findCommit(%s) = %v, want %v", n, c, got, present[c])
 			}
 		}
+		if a := testing.AllocsPerRun(3, func() {
+			for _, c := range all {
+				findCommit(recs, c)
+			}
+		}); a > 0 {
+			t.Errorf("n=%d: %d lookups allocate %.0f times", n, len(all), a)
+		}
 	}
 }
 
