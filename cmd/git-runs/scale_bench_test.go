@@ -356,7 +356,10 @@ func BenchmarkScaleRemote(b *testing.B) {
 		if err := benchrepo.Copy(scaleRemote(b, cache, n), remote); err != nil {
 			b.Fatal(err)
 		}
-		fetched := scaleFetched(b, cache, bin, n)
+		fetched := ""
+		if scaleOn("fetchnone") || scaleOn("fetch10") || scaleOn("push") {
+			fetched = scaleFetched(b, cache, bin, n)
+		}
 		for _, tr := range []struct{ name, url string }{
 			{"file", "file://" + remote},
 			{"daemon", gitDaemon(b, root) + "/remote.git"},
@@ -382,6 +385,9 @@ func scaleRemoteOver(b *testing.B, table *scaleTable, bin, fetched, remote, url,
 		table.compare(b, ".", "clone with the runs refspec, "+k, nil,
 			"rm -rf "+dst+" && git clone -q --no-checkout "+strings.Join(specs, " ")+" "+url+" "+dst, lsRemote)
 		(*table)[len(*table)-1].note = "floor: ls-remote"
+	}
+	if fetched == "" {
+		return // nothing below asked for
 	}
 	local := scratch(b, fetched)
 	benchGit(b, local, "remote", "set-url", "origin", url)
