@@ -100,12 +100,12 @@ func (x *Index) Newest(f func(Row) bool) {
 			continue
 		}
 		if j < 0 || (i >= 0 && string(x.Base.idBytes(i)) > string(x.Delta.idBytes(j))) {
-			if !f(x.Base.Row(i)) {
+			if !f(x.Base.scanRow(i)) {
 				return
 			}
 			i--
 		} else {
-			if !f(x.Delta.Row(j)) {
+			if !f(x.Delta.scanRow(j)) {
 				return
 			}
 			j--
@@ -124,12 +124,12 @@ func (x *Index) Oldest(f func(Row) bool) {
 			continue
 		}
 		if j >= nd || (i < nb && string(x.Base.idBytes(i)) < string(x.Delta.idBytes(j))) {
-			if !f(x.Base.Row(i)) {
+			if !f(x.Base.scanRow(i)) {
 				return
 			}
 			i++
 		} else {
-			if !f(x.Delta.Row(j)) {
+			if !f(x.Delta.scanRow(j)) {
 				return
 			}
 			j++
@@ -284,10 +284,11 @@ func (x *Index) Keys(kind Kind) []string {
 	return slices.Compact(out)
 }
 
-// Extreme calls f with the runs that have a numeric value of key, from
-// the highest value down (the lowest up, with lowest), until f returns
-// false. Runs of the delta and the base come in one order.
-func (x *Index) Extreme(kind Kind, name string, lowest bool, f func(Row, float64) bool) {
+// Extreme calls f with the ids of the runs that have a numeric value of
+// key, from the highest value down (the lowest up, with lowest), until f
+// returns false; Get reads the run. Runs of the delta and the base come
+// in one order.
+func (x *Index) Extreme(kind Kind, name string, lowest bool, f func(id string, v float64) bool) {
 	type cursor struct {
 		s *Segment
 		k keyInfo
@@ -334,7 +335,7 @@ func (x *Index) Extreme(kind Kind, name string, lowest bool, f func(Row, float64
 		if best.s == x.Base && x.hidden(best.s.idBytes(row)) {
 			continue
 		}
-		if !f(best.s.Row(row), v) {
+		if !f(best.s.ID(row), v) {
 			return
 		}
 	}

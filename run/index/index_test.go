@@ -255,7 +255,7 @@ func TestIndexDeltaOverBase(t *testing.T) {
 		}
 	}
 	var top []float64
-	x.Extreme(Metric, "acc", false, func(r Row, v float64) bool {
+	x.Extreme(Metric, "acc", false, func(id string, v float64) bool {
 		top = append(top, v)
 		return len(top) < 5
 	})

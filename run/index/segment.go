@@ -23,8 +23,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // IDLen is the length of a run id, which every row holds whole.
@@ -84,9 +86,8 @@ const (
 type Row struct {
 	ID     string
 	Commit Commit
-	// Raw is the record in codec's binary form. It points into the
-	// segment's memory map: valid while the segment is open, and never
-	// to be changed. It is nil for a run whose record could not be read.
+	// Raw is the record in codec's binary form, the caller's own; nil
+	// for a run whose record could not be read.
 	Raw []byte
 }
 
@@ -103,6 +104,10 @@ type keyInfo struct {
 type Segment struct {
 	data  []byte
 	close func() error
+	// recs reads records: by reads of the file through a few cached
+	// blocks rather than the map, so that a listing of a million runs
+	// does not keep the pages of every record it decoded resident.
+	recs  *blockReader
 	h     [headerWords]uint64
 	keys  map[keyID]keyInfo
 	names []string // every key, sorted by kind then name
@@ -129,7 +134,16 @@ func Open(path string) (*Segment, error) {
 		closeFn()
 		return nil, fmt.Errorf("open index %s: %w", path, err)
 	}
-	s.close = closeFn
+	f, err := os.Open(path)
+	if err != nil {
+		closeFn()
+		return nil, fmt.Errorf("open index: %w", err)
+	}
+	s.recs = &blockReader{f: f, size: int64(len(data))}
+	s.close = func() error {
+		f.Close()
+		return closeFn()
+	}
 	return s, nil
 }
 
@@ -221,7 +235,13 @@ func (s *Segment) ID(i int) string { return string(s.row(i)[:IDLen]) }
 func (s *Segment) idBytes(i int) []byte { return s.row(i)[:IDLen] }
 
 // Row returns row i, 0 being the oldest run (the lowest id).
-func (s *Segment) Row(i int) Row {
+func (s *Segment) Row(i int) Row { return s.readRow(i, false) }
+
+// scanRow is Row for a scan, which reads the rows in about the order
+// their records were written: through the cached blocks.
+func (s *Segment) scanRow(i int) Row { return s.readRow(i, true) }
+
+func (s *Segment) readRow(i int, scan bool) Row {
 	r := s.row(i)
 	var c Commit
 	copy(c[:], r[IDLen:])
@@ -229,7 +249,11 @@ func (s *Segment) Row(i int) Row {
 	n := uint64(binary.LittleEndian.Uint32(r[56:]))
 	var raw []byte
 	if r[IDLen+HashLen] == 0 && within(s.data, off, n) {
-		raw = s.data[off : off+n : off+n]
+		if s.recs != nil {
+			raw = s.recs.read(int64(off), int(n), scan)
+		} else {
+			raw = s.data[off : off+n : off+n]
+		}
 	}
 	return Row{ID: string(r[:IDLen]), Commit: c, Raw: raw}
 }
@@ -422,4 +446,55 @@ func ParamNumber(v any) (float64, bool) {
 		return v, !math.IsNaN(v)
 	}
 	return 0, false
+}
+
+// blockReader reads records of a segment file through a few cached
+// blocks: a listing reads them in about the order they were written, a
+// block at a time.
+type blockReader struct {
+	f    *os.File
+	size int64
+	mu   sync.Mutex
+	// blocks are the last few read, by offset / blockSize.
+	blocks map[int64][]byte
+	order  []int64
+}
+
+const (
+	blockSize  = 64 << 10
+	blocksKept = 16
+)
+
+// read returns a copy of the n bytes at off, through the cached blocks
+// when scan says the next read is likely near; nil when they cannot be
+// read.
+func (b *blockReader) read(off int64, n int, scan bool) []byte {
+	out := make([]byte, n)
+	first, last := off/blockSize, (off+int64(n)-1)/blockSize
+	if !scan || n == 0 || first != last {
+		if _, err := b.f.ReadAt(out, off); err != nil {
+			return nil
+		}
+		return out
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	blk, ok := b.blocks[first]
+	if !ok {
+		blk = make([]byte, min(blockSize, b.size-first*blockSize))
+		if _, err := b.f.ReadAt(blk, first*blockSize); err != nil {
+			return nil
+		}
+		if b.blocks == nil {
+			b.blocks = map[int64][]byte{}
+		}
+		if len(b.order) == blocksKept {
+			delete(b.blocks, b.order[0])
+			b.order = b.order[1:]
+		}
+		b.blocks[first] = blk
+		b.order = append(b.order, first)
+	}
+	copy(out, blk[off-first*blockSize:])
+	return out
 }

@@ -551,16 +551,16 @@ func (v *view) best(metric string, minimize bool) (Run, int, error) {
 	}
 	best, n := Run{}, 0
 	found := false
-	v.x.Extreme(index.Metric, metric, minimize, func(row index.Row, val float64) bool {
-		if deleted[row.ID] {
+	v.x.Extreme(index.Metric, metric, minimize, func(id string, val float64) bool {
+		if deleted[id] {
 			return true
 		}
-		if _, ok := v.alive[row.ID]; ok {
+		if _, ok := v.alive[id]; ok {
 			return true
 		}
 		n++
 		if !found {
-			if r := v.run(row); r.Err == nil && !r.Deleted() {
+			if r, ok := v.get(id); ok && !r.Deleted() {
 				best, found = r, true
 			}
 		}
