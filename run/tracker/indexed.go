@@ -350,7 +350,7 @@ func (t *Tracker) Scan(ctx context.Context, q Query, f func(Run) error) (int, er
 	// With no Where, the runs the view shows are counted without reading
 	// them: all but those put aside, which the index finds by their tag.
 	counting := e == nil && len(q.Experiments) == 0
-	v.newest(func(r Run) bool {
+	v.decoded(ctx, func(r Run) bool {
 		if q.Limit > 0 && n >= q.Limit && counting {
 			return false
 		}
@@ -363,6 +363,50 @@ func (t *Tracker) Scan(ctx context.Context, q Query, f func(Run) error) (int, er
 		}
 	}
 	return n, ferr
+}
+
+// decoded is newest with the records read and decoded on a goroutine of
+// its own, beside f: a listing of a million runs spends as long decoding
+// records as it does printing them, and there are two cores for it.
+func (v *view) decoded(ctx context.Context, f func(Run) bool) {
+	runs := make(chan []Run, 4)
+	stop := make(chan struct{})
+	go func() {
+		defer close(runs)
+		batch := make([]Run, 0, 64)
+		v.newest(func(r Run) bool {
+			if batch = append(batch, r); len(batch) < cap(batch) {
+				return true
+			}
+			select {
+			case runs <- batch:
+				batch = make([]Run, 0, 64)
+				return true
+			case <-stop:
+				return false
+			case <-ctx.Done():
+				return false
+			}
+		})
+		if len(batch) > 0 {
+			select {
+			case runs <- batch:
+			case <-stop:
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		for range runs { // let the goroutine end before returning
+		}
+	}()
+	for batch := range runs {
+		for _, r := range batch {
+			if !f(r) {
+				return
+			}
+		}
+	}
 }
 
 // candidates returns the rows of the only runs that can match, when the
