@@ -292,6 +292,10 @@ func (r *Repo) updateIndex(ctx context.Context, st *indexState, old *index.Index
 	if st != nil && st.packed == packed {
 		changes, err = r.looseChanges(old, st.loose, loose)
 	} else {
+		// Every ref, and perhaps every record, is about to pass through
+		// memory, most of it living to the end: collecting sooner keeps
+		// the peak near what lives rather than a multiple of it.
+		defer debug.SetGCPercent(debug.SetGCPercent(40))
 		changes, err = r.allChanges(old)
 	}
 	if err != nil {
@@ -482,12 +486,6 @@ func addRow(b *index.Builder, row index.Row) {
 // could not read, through go-git. A record that cannot be read is added
 // as unreadable: listings say why by reading it again.
 func (r *Repo) addRecords(ctx context.Context, b *index.Builder, runs []change) error {
-	if len(runs) > bigPacked {
-		// The rows and postings of a million runs are most of the heap
-		// and live to the end: collecting sooner keeps the peak near
-		// them rather than twice them.
-		defer debug.SetGCPercent(debug.SetGCPercent(40))
-	}
 	done := make([]bool, len(runs))
 	if len(runs) >= batchReadMin {
 		err := r.streamRecords(ctx, runs, func(i int, rec *run.Record) {
