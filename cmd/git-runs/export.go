@@ -29,26 +29,36 @@ run with its attributes, params and metric summaries: ready for pandas.
 }
 
 func (c *exportCmd) Run(e *env) error {
-	t, rs, err := e.runs()
+	t, err := e.tracker()
 	if err != nil {
 		return err
 	}
-	all, err := rs.Query(tracker.Query{Where: c.Where})
-	if err != nil {
+	q := tracker.Query{Where: c.Where}
+	if err := checkQuery(q); err != nil {
 		return err
 	}
-	if err := e.explain(rs, tracker.Query{Where: c.Where}); err != nil {
+	if err := e.explainAll(t, q); err != nil {
 		return err
 	}
 	w := bufio.NewWriterSize(e.stdout, 64<<10)
 	defer w.Flush()
+	// Runs are written as they are read, but for the CSV of runs, whose
+	// columns are those of every run.
+	each := func(f func(tracker.Run) error) error {
+		_, err := t.Scan(e.ctx, q, f)
+		return err
+	}
 	switch {
 	case c.Runs && c.Format == "jsonl":
-		for _, r := range all {
-			w.Write(append(codec.AppendJSON(nil, r.Record), '\n'))
-		}
-		return nil
+		return each(func(r tracker.Run) error {
+			_, err := w.Write(append(codec.AppendJSON(nil, r.Record), '\n'))
+			return err
+		})
 	case c.Runs:
+		var all []tracker.Run
+		if err := each(func(r tracker.Run) error { all = append(all, r); return nil }); err != nil {
+			return err
+		}
 		cw := csv.NewWriter(w)
 		head, rows := tracker.Table(all, time.Now())
 		cw.Write(head)
@@ -56,14 +66,18 @@ func (c *exportCmd) Run(e *env) error {
 		return cw.Error()
 	case c.Format == "jsonl":
 		enc := json.NewEncoder(w)
-		return t.Points(e.ctx, all, func(r tracker.Run, k string, p run.Point) error {
-			return enc.Encode(pointJSON{Run: r.ID, Name: r.Record.Name, Key: k, Step: p.Step, Timestamp: p.Time, Value: run.JSONNumber(p.Value)})
+		return each(func(r tracker.Run) error {
+			return t.Points(e.ctx, []tracker.Run{r}, func(r tracker.Run, k string, p run.Point) error {
+				return enc.Encode(pointJSON{Run: r.ID, Name: r.Record.Name, Key: k, Step: p.Step, Timestamp: p.Time, Value: run.JSONNumber(p.Value)})
+			})
 		})
 	}
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"run", "name", "key", "step", "timestamp", "value"})
-	err = t.Points(e.ctx, all, func(r tracker.Run, k string, p run.Point) error {
-		return cw.Write([]string{r.ID, r.Record.Name, k, strconv.FormatInt(p.Step, 10), strconv.FormatInt(p.Time, 10), tracker.CSVFloat(p.Value)})
+	err = each(func(r tracker.Run) error {
+		return t.Points(e.ctx, []tracker.Run{r}, func(r tracker.Run, k string, p run.Point) error {
+			return cw.Write([]string{r.ID, r.Record.Name, k, strconv.FormatInt(p.Step, 10), strconv.FormatInt(p.Time, 10), tracker.CSVFloat(p.Value)})
+		})
 	})
 	cw.Flush()
 	if err != nil {
