@@ -269,6 +269,9 @@ func TestHostileRecords(t *testing.T) {
 		}
 		for _, h := range cases {
 			n := strings.Count(stderr, h.id)
+			if exportStopped && !h.readable && n == 0 {
+				continue // export streams: runs after the history it stopped at were not reached
+			}
 			if h.readable && n != 0 || !h.readable && n != 1 {
 				t.Errorf("%s: %q: %d warnings naming it, want %d", args, h.name, n, map[bool]int{true: 0, false: 1}[h.readable])
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -49,9 +50,13 @@ func TestLsShowsTheNewestPageOnATerminal(t *testing.T) {
 	if n != lsPage || !strings.Contains(note, "5 older runs") {
 		t.Fatalf("ls on a terminal: %d rows, note %q\n%s", n, note, out)
 	}
-	if !strings.Contains(out, ids[len(ids)-1][:8]) || strings.Contains(out, ids[0][:8]) {
-		t.Fatalf("ls on a terminal does not show the newest runs:\n%s", out)
+	// The last column is the param i, the order the runs were made in.
+	lines := strings.Split(strings.TrimSpace(ansi.ReplaceAllString(out, "")), "\n")
+	first, last := strings.Fields(lines[1]), strings.Fields(lines[len(lines)-2])
+	if first[len(first)-1] != fmt.Sprint(lsPage+4) || last[len(last)-1] != "5" {
+		t.Fatalf("ls on a terminal does not show the newest runs, newest first:\n%s", out)
 	}
+	_ = ids
 	if n, note := rows(runOnTerminal(t, "-C", dir, "--no-pager", "ls", "--all")); n != lsPage+5 || note != "" {
 		t.Fatalf("ls --all: %d rows, note %q", n, note)
 	}
